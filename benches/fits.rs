@@ -1,0 +1,62 @@
+//! In-process fit times for the reference data sets (formula parsed and design built once;
+//! the benchmark is the fit itself, as lme4's `lmer()` timing in `benches/lme4_time.R`).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use mixspec_engine::{fit, read_csv, DataFrame, Design, FitOptions};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn load(name: &str) -> DataFrame {
+    let path = format!("{}/tests/data/reference/{name}", env!("CARGO_MANIFEST_DIR"));
+    read_csv(std::fs::File::open(&path).expect("reference data"), &path).expect("valid CSV")
+}
+
+fn bench_fit(c: &mut Criterion, id: &str, file: &str, formula: &str, reml: bool) {
+    let data = load(file);
+    let spec = mixspec_dsl::parse_formula(formula).expect("valid formula");
+    let design = Design::build(&spec, &data).expect("valid design");
+    let options = FitOptions {
+        reml,
+        ..FitOptions::default()
+    };
+    c.bench_function(id, |b| {
+        b.iter(|| fit(black_box(design.clone()), &options).expect("fit"))
+    });
+}
+
+fn small(c: &mut Criterion) {
+    bench_fit(
+        c,
+        "sleepstudy_reml",
+        "sleepstudy.csv",
+        "Reaction ~ Days + (Days | Subject)",
+        true,
+    );
+    bench_fit(
+        c,
+        "penicillin_reml",
+        "penicillin.csv",
+        "diameter ~ 1 + (1 | plate) + (1 | sample)",
+        true,
+    );
+    bench_fit(
+        c,
+        "pastes_nested_reml",
+        "pastes.csv",
+        "strength ~ 1 + (1 | batch/cask)",
+        true,
+    );
+}
+
+fn insteval(c: &mut Criterion) {
+    let formula = "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)";
+    bench_fit(c, "insteval_ml", "insteval.csv", formula, false);
+}
+
+criterion_group!(small_fits, small);
+criterion_group! {
+    name = large_fits;
+    config = Criterion::default().sample_size(10).measurement_time(Duration::from_secs(30));
+    targets = insteval
+}
+criterion_main!(small_fits, large_fits);

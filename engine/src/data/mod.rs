@@ -1,0 +1,220 @@
+//! Data columns as the engine sees them: numbers with NaN for missing, or factors.
+//!
+//! A column's type is decided once, when the data is read: a column is a factor when any
+//! non-missing value is not a number, as R's `read.csv(stringsAsFactors = TRUE)` decides.
+//! Grouping variables are turned into factors on demand whatever their type.
+
+mod collate;
+mod csv;
+
+pub(crate) use self::csv::parse_r_number;
+pub use self::csv::read_csv;
+pub use collate::r_order;
+
+/// Code of a missing value in a [`Factor`].
+pub const NA_CODE: u32 = u32::MAX;
+
+/// A categorical column: integer codes into a sorted level set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factor {
+    /// Per row, an index into `levels`, or [`NA_CODE`].
+    pub codes: Vec<u32>,
+    /// Level labels in R's sort order; the first is the reference level.
+    pub levels: Vec<String>,
+}
+
+impl Factor {
+    /// Builds a factor from labels, sorting the distinct labels as R's `factor()` does.
+    pub fn from_labels<'a>(labels: impl Iterator<Item = Option<&'a str>>) -> Self {
+        let raw: Vec<Option<&str>> = labels.collect();
+        let mut distinct: Vec<&str> = raw.iter().flatten().copied().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        distinct.sort_by(|a, b| r_order(a, b));
+        let index: std::collections::HashMap<&str, u32> = distinct
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (*l, i as u32))
+            .collect();
+        let codes = raw
+            .iter()
+            .map(|l| l.map_or(NA_CODE, |l| index[l]))
+            .collect();
+        Factor {
+            codes,
+            levels: distinct.into_iter().map(str::to_string).collect(),
+        }
+    }
+
+    /// A factor of the distinct values of a numeric column, ordered numerically and labelled
+    /// as R's `as.character()` would print them.
+    pub fn from_numbers(values: &[f64]) -> Self {
+        let mut distinct: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        distinct.sort_by(|a, b| a.total_cmp(b));
+        distinct.dedup();
+        let codes = values
+            .iter()
+            .map(|v| {
+                if v.is_nan() {
+                    NA_CODE
+                } else {
+                    distinct
+                        .binary_search_by(|d| d.total_cmp(v))
+                        .map_or(NA_CODE, |i| i as u32)
+                }
+            })
+            .collect();
+        Factor {
+            codes,
+            levels: distinct.iter().map(|v| format_number(*v)).collect(),
+        }
+    }
+
+    /// Keeps the given rows and drops levels that no longer occur, as R's
+    /// `model.frame(drop.unused.levels = TRUE)` does.
+    pub fn subset(&self, rows: &[usize]) -> Factor {
+        let mut used = vec![false; self.levels.len()];
+        for &r in rows {
+            used[self.codes[r] as usize] = true;
+        }
+        let mut remap = vec![NA_CODE; self.levels.len()];
+        let mut levels = Vec::new();
+        for (i, l) in self.levels.iter().enumerate() {
+            if used[i] {
+                remap[i] = levels.len() as u32;
+                levels.push(l.clone());
+            }
+        }
+        Factor {
+            codes: rows
+                .iter()
+                .map(|&r| remap[self.codes[r] as usize])
+                .collect(),
+            levels,
+        }
+    }
+
+    pub fn is_missing(&self, row: usize) -> bool {
+        self.codes[row] == NA_CODE
+    }
+}
+
+/// Formats a number as R prints it in labels: integers without a decimal point.
+pub fn format_number(v: f64) -> String {
+    if v == v.trunc() && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+/// One column of a data set.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Column {
+    /// Numbers; NaN marks a missing value.
+    Numeric(Vec<f64>),
+    Factor(Factor),
+}
+
+impl Column {
+    pub fn len(&self) -> usize {
+        match self {
+            Column::Numeric(v) => v.len(),
+            Column::Factor(f) => f.codes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn is_missing(&self, row: usize) -> bool {
+        match self {
+            Column::Numeric(v) => v[row].is_nan(),
+            Column::Factor(f) => f.is_missing(row),
+        }
+    }
+
+    /// The column as a factor: itself, or its distinct numbers as levels.
+    pub fn to_factor(&self) -> Factor {
+        match self {
+            Column::Numeric(v) => Factor::from_numbers(v),
+            Column::Factor(f) => f.clone(),
+        }
+    }
+}
+
+/// A data set: named columns of equal length.
+#[derive(Debug, Clone, Default)]
+pub struct DataFrame {
+    names: Vec<String>,
+    columns: Vec<Column>,
+    /// For each row, the line of the source file it came from (for messages).
+    lines: Vec<u64>,
+    /// Where the data came from, for messages (a file name or "<memory>").
+    source: String,
+}
+
+impl DataFrame {
+    /// Builds a data set from columns of equal length; rows are numbered from line 2, as if
+    /// they came from a CSV file with a header.
+    pub fn new(source: &str, columns: Vec<(String, Column)>) -> Self {
+        let n = columns.first().map_or(0, |c| c.1.len());
+        assert!(
+            columns.iter().all(|c| c.1.len() == n),
+            "columns of unequal length"
+        );
+        let (names, columns) = columns.into_iter().unzip();
+        DataFrame {
+            names,
+            columns,
+            lines: (2..n as u64 + 2).collect(),
+            source: source.into(),
+        }
+    }
+
+    pub(crate) fn with_lines(mut self, lines: Vec<u64>) -> Self {
+        self.lines = lines;
+        self
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The source line of a row (1-based, the header being line 1).
+    pub fn line_of(&self, row: usize) -> u64 {
+        self.lines[row]
+    }
+
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.columns[i])
+    }
+
+    /// Adds a column, replacing any of the same name.
+    pub fn insert(&mut self, name: &str, column: Column) {
+        assert_eq!(
+            column.len(),
+            self.n_rows(),
+            "column length must match the data"
+        );
+        match self.names.iter().position(|n| n == name) {
+            Some(i) => self.columns[i] = column,
+            None => {
+                self.names.push(name.to_string());
+                self.columns.push(column);
+            }
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! Model matrices from term lists, coded and named exactly as R's `model.matrix` does.
+
+use super::variables::Values;
+use crate::error::ModelError;
+use crate::spec::{Term, TermList};
+
+/// Columns of a model matrix with their R names.
+#[derive(Debug, Clone, Default)]
+pub struct Columns {
+    pub names: Vec<String>,
+    /// One vector per column, each of the data's length.
+    pub values: Vec<Vec<f64>>,
+}
+
+/// How a factor enters a term: by treatment contrasts (levels after the first) or by one
+/// indicator per level (when the term's margin without it is absent, R's rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coding {
+    Contrasts,
+    Indicators,
+}
+
+/// Builds the model matrix of a term list. `values(label)` gives each variable's values on
+/// the rows in use.
+pub fn model_matrix<'a>(
+    terms: &TermList,
+    n: usize,
+    values: &dyn Fn(&str) -> &'a Values,
+) -> Result<Columns, ModelError> {
+    let codings = term_codings(terms, values);
+    let mut out = Columns::default();
+    if terms.intercept {
+        out.names.push("(Intercept)".into());
+        out.values.push(vec![1.0; n]);
+    }
+    for (term, codes) in terms.terms.iter().zip(&codings) {
+        let mut cols: Vec<(String, Vec<f64>)> = vec![(String::new(), vec![1.0; n])];
+        for (var, coding) in term.variables.iter().zip(codes) {
+            let parts = variable_columns(&var.label, values(&var.label), *coding)?;
+            // R lets the first variable of a term vary fastest.
+            let mut next = Vec::with_capacity(cols.len() * parts.len());
+            for (pname, pvals) in &parts {
+                for (cname, cvals) in &cols {
+                    let name = if cname.is_empty() {
+                        pname.clone()
+                    } else {
+                        format!("{cname}:{pname}")
+                    };
+                    next.push((name, cvals.iter().zip(pvals).map(|(a, b)| a * b).collect()));
+                }
+            }
+            cols = next;
+        }
+        for (name, vals) in cols {
+            out.names.push(name);
+            out.values.push(vals);
+        }
+    }
+    Ok(out)
+}
+
+/// The columns one variable contributes to a term.
+fn variable_columns(
+    label: &str,
+    values: &Values,
+    coding: Coding,
+) -> Result<Vec<(String, Vec<f64>)>, ModelError> {
+    match values {
+        Values::Numeric(v) => Ok(vec![(label.to_string(), v.clone())]),
+        Values::Factor(f) => {
+            let skip = match coding {
+                Coding::Contrasts => 1,
+                Coding::Indicators => 0,
+            };
+            if coding == Coding::Contrasts && f.levels.len() < 2 {
+                return Err(ModelError::SingleLevelFactor {
+                    variable: label.to_string(),
+                    level: f.levels.first().cloned().unwrap_or_default(),
+                });
+            }
+            Ok((skip..f.levels.len())
+                .map(|l| {
+                    let ind = f
+                        .codes
+                        .iter()
+                        .map(|&c| f64::from(u8::from(c as usize == l)))
+                        .collect();
+                    (format!("{label}{}", f.levels[l]), ind)
+                })
+                .collect())
+        }
+    }
+}
+
+/// R's `TermCode` rule, per term and variable: a factor is coded by contrasts when the term
+/// without it is empty or contained in a preceding term, by indicators otherwise; without an
+/// intercept, the first factor of the first term holding one is coded by indicators.
+fn term_codings<'a>(terms: &TermList, values: &dyn Fn(&str) -> &'a Values) -> Vec<Vec<Coding>> {
+    let labels = |t: &Term| {
+        t.variables
+            .iter()
+            .map(|v| v.label.clone())
+            .collect::<Vec<_>>()
+    };
+    let sets: Vec<Vec<String>> = terms.terms.iter().map(labels).collect();
+    let mut codings: Vec<Vec<Coding>> = sets
+        .iter()
+        .enumerate()
+        .map(|(ti, set)| {
+            set.iter()
+                .map(|drop| {
+                    let rest: Vec<&String> = set.iter().filter(|v| *v != drop).collect();
+                    let contained = rest.is_empty()
+                        || sets[..ti]
+                            .iter()
+                            .any(|prev| rest.iter().all(|v| prev.contains(v)));
+                    if contained {
+                        Coding::Contrasts
+                    } else {
+                        Coding::Indicators
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    if !terms.intercept {
+        let is_factor = |label: &str| matches!(values(label), Values::Factor(_));
+        'find: for (ti, term) in terms.terms.iter().enumerate() {
+            for (vi, var) in term.variables.iter().enumerate() {
+                if is_factor(&var.label) {
+                    codings[ti][vi] = Coding::Indicators;
+                    break 'find;
+                }
+            }
+        }
+    }
+    codings
+}

@@ -1,0 +1,222 @@
+//! From a formula and a data set to model matrices: the response, the fixed-effects matrix
+//! `X` and one block per random-effect term, on the complete cases only.
+
+mod coding;
+mod grouping;
+mod rank;
+mod variables;
+
+pub use variables::{lookup, Values};
+
+use crate::data::DataFrame;
+use crate::error::ModelError;
+use crate::spec::{ModelSpec, RandomTerm, Variable};
+use std::collections::HashMap;
+
+/// One random-effect term on the rows in use.
+#[derive(Debug, Clone)]
+pub struct RandomBlock {
+    /// The grouping factor's name as lme4 prints it (`Subject`, `cask:batch`).
+    pub group: String,
+    pub levels: Vec<String>,
+    /// Per observation, its level.
+    pub codes: Vec<u32>,
+    /// The term's model-matrix column names (`(Intercept)`, `Days`).
+    pub names: Vec<String>,
+    /// Row-major `n × q`: the term's model-matrix row for each observation.
+    pub values: Vec<f64>,
+}
+
+impl RandomBlock {
+    /// Random effects per level.
+    pub fn q(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// Everything the fitting code needs, and nothing about where it came from.
+#[derive(Debug, Clone)]
+pub struct Design {
+    /// Response minus offsets.
+    pub y: Vec<f64>,
+    /// Sum of offsets per observation (zeros without offsets).
+    pub offset: Vec<f64>,
+    /// Column-major `n × p` fixed-effects matrix, aliased columns removed.
+    pub x: Vec<f64>,
+    pub x_names: Vec<String>,
+    /// Random-effect terms in lme4's order: by decreasing number of levels.
+    pub random: Vec<RandomBlock>,
+    /// Rows of the data set used, in order.
+    pub rows: Vec<usize>,
+    /// Rows dropped for a missing value of a model variable.
+    pub n_dropped: usize,
+    /// Fixed-effect columns dropped as linearly dependent on earlier ones.
+    pub aliased: Vec<String>,
+}
+
+impl Design {
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    pub fn p(&self) -> usize {
+        self.x_names.len()
+    }
+
+    /// Builds the design, checking the data against the model as lme4 does before a fit.
+    pub fn build(spec: &ModelSpec, data: &DataFrame) -> Result<Design, ModelError> {
+        if spec.random.is_empty() {
+            return Err(ModelError::NoRandomEffects);
+        }
+        // Every variable once, by label; grouping columns are variables too.
+        let mut vars: Vec<Variable> = vec![spec.response.clone()];
+        let term_lists = std::iter::once(&spec.fixed).chain(spec.random.iter().map(|r| &r.terms));
+        for tl in term_lists {
+            for t in &tl.terms {
+                vars.extend(t.variables.iter().cloned());
+            }
+        }
+        for r in &spec.random {
+            vars.extend(r.grouping.iter().map(|g| Variable::column(g)));
+        }
+        let mut labels: Vec<String> = Vec::new();
+        let mut full: Vec<Values> = Vec::new();
+        for v in &vars {
+            if !labels.contains(&v.label) {
+                full.push(variables::evaluate(data, v)?);
+                labels.push(v.label.clone());
+            }
+        }
+        let response_values = &full[0];
+        if let Values::Factor(f) = response_values {
+            // Name the first cell that is not a number (the column may mix both).
+            let label = |r: usize| f.levels.get(f.codes[r] as usize).map(String::as_str);
+            let row = (0..data.n_rows())
+                .find(|&r| label(r).is_some_and(|l| crate::data::parse_r_number(l).is_none()))
+                .unwrap_or(0);
+            return Err(ModelError::NonNumericResponse {
+                name: spec.response.label.clone(),
+                source_name: data.source().to_string(),
+                line: data.line_of(row),
+                value: label(row).unwrap_or_default().to_string(),
+            });
+        }
+        let offsets: Vec<Vec<f64>> = spec
+            .offsets
+            .iter()
+            .map(|e| variables::numeric(data, e, "offset()"))
+            .collect::<Result<_, _>>()?;
+
+        let rows: Vec<usize> = (0..data.n_rows())
+            .filter(|&r| {
+                full.iter().all(|v| !v.is_missing(r)) && offsets.iter().all(|o| !o[r].is_nan())
+            })
+            .collect();
+        let n = rows.len();
+        if n == 0 {
+            return Err(ModelError::NoObservations {
+                n_rows: data.n_rows(),
+            });
+        }
+        let used: HashMap<&str, Values> = labels
+            .iter()
+            .map(String::as_str)
+            .zip(full.iter().map(|v| v.subset(&rows)))
+            .collect();
+        let values = |label: &str| &used[label];
+
+        let Values::Numeric(y_raw) = values(&spec.response.label) else {
+            unreachable!("response checked numeric above")
+        };
+        let offset: Vec<f64> = rows
+            .iter()
+            .map(|&r| offsets.iter().map(|o| o[r]).sum::<f64>())
+            .collect();
+        let y: Vec<f64> = y_raw.iter().zip(&offset).map(|(a, o)| a - o).collect();
+
+        let fixed = coding::model_matrix(&spec.fixed, n, &values)?;
+        let keep = rank::independent_columns(&fixed.values);
+        let aliased: Vec<String> = (0..fixed.names.len())
+            .filter(|j| !keep.contains(j))
+            .map(|j| fixed.names[j].clone())
+            .collect();
+        let x_names: Vec<String> = keep.iter().map(|&j| fixed.names[j].clone()).collect();
+        let x: Vec<f64> = keep
+            .iter()
+            .flat_map(|&j| fixed.values[j].iter().copied())
+            .collect();
+
+        let mut random = spec
+            .random
+            .iter()
+            .map(|term| random_block(term, n, &values))
+            .collect::<Result<Vec<_>, _>>()?;
+        // lme4 orders terms by decreasing number of levels (a stable sort).
+        random.sort_by_key(|b| std::cmp::Reverse(b.levels.len()));
+        check_identifiable(&random, n)?;
+
+        Ok(Design {
+            y,
+            offset,
+            x,
+            x_names,
+            random,
+            rows,
+            n_dropped: data.n_rows() - n,
+            aliased,
+        })
+    }
+}
+
+fn random_block<'a>(
+    term: &RandomTerm,
+    n: usize,
+    values: &dyn Fn(&str) -> &'a Values,
+) -> Result<RandomBlock, ModelError> {
+    let parts: Vec<&Values> = term.grouping.iter().map(|g| values(g)).collect();
+    let factor = grouping::interaction(&parts);
+    let cols = coding::model_matrix(&term.terms, n, values)?;
+    let q = cols.names.len();
+    let mut flat = vec![0.0; n * q];
+    for (j, col) in cols.values.iter().enumerate() {
+        for (i, v) in col.iter().enumerate() {
+            flat[i * q + j] = *v;
+        }
+    }
+    Ok(RandomBlock {
+        group: term.group_name(),
+        levels: factor.levels,
+        codes: factor.codes,
+        names: cols.names,
+        values: flat,
+    })
+}
+
+/// lme4's pre-fit checks: at least two levels, fewer levels than observations, and fewer
+/// random effects per term than observations.
+fn check_identifiable(random: &[RandomBlock], n: usize) -> Result<(), ModelError> {
+    for b in random {
+        if b.levels.len() < 2 {
+            return Err(ModelError::OneLevelGroup {
+                group: b.group.clone(),
+                level: b.levels.first().cloned().unwrap_or_default(),
+            });
+        }
+        if b.levels.len() >= n {
+            return Err(ModelError::TooManyLevels {
+                group: b.group.clone(),
+                levels: b.levels.len(),
+                n_obs: n,
+            });
+        }
+        let n_random = b.q() * b.levels.len();
+        if n_random >= n {
+            return Err(ModelError::TooManyRandomEffects {
+                n_obs: n,
+                n_random,
+                term: format!("{} | {}", b.names.join(" + "), b.group),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Typed errors of the engine. Each names what was wrong and where, and says what was
+//! expected; the CLI renders them with miette.
+
+use miette::Diagnostic;
+use thiserror::Error;
+
+/// Problems reading a data set.
+#[derive(Debug, Error, Diagnostic)]
+pub enum DataError {
+    #[error("{source_name}: the file is empty or has no header row")]
+    #[diagnostic(
+        code(mixspec::data::empty),
+        help("the first line must name the columns")
+    )]
+    Empty { source_name: String },
+
+    #[error("{source_name}: column `{name}` appears twice in the header")]
+    #[diagnostic(code(mixspec::data::duplicate_column))]
+    DuplicateColumn { source_name: String, name: String },
+
+    #[error("{source_name}: line {line} has {found} fields but the header has {expected}")]
+    #[diagnostic(
+        code(mixspec::data::ragged),
+        help("every row needs one value per column; leave a cell empty or write NA when missing")
+    )]
+    RaggedRow {
+        source_name: String,
+        line: u64,
+        expected: usize,
+        found: usize,
+    },
+
+    #[error("{source_name}: line {line}: {message}")]
+    #[diagnostic(code(mixspec::data::malformed))]
+    Malformed {
+        source_name: String,
+        line: u64,
+        message: String,
+    },
+}
+
+/// Problems turning a formula and a data set into a model, or fitting it.
+#[derive(Debug, Error, Diagnostic)]
+pub enum ModelError {
+    #[error("unknown column `{name}` in {source_name}")]
+    #[diagnostic(code(mixspec::model::unknown_column), help("{help}"))]
+    UnknownColumn {
+        name: String,
+        source_name: String,
+        help: String,
+    },
+
+    #[error("the response `{name}` must be numeric, but {source_name} line {line} has `{value}`")]
+    #[diagnostic(
+        code(mixspec::model::non_numeric_response),
+        help("a linear mixed model needs a numeric outcome; check the column or fix that cell")
+    )]
+    NonNumericResponse {
+        name: String,
+        source_name: String,
+        line: u64,
+        value: String,
+    },
+
+    #[error("`{variable}` is categorical and cannot be used in the expression `{label}`")]
+    #[diagnostic(
+        code(mixspec::model::factor_in_expression),
+        help("arithmetic needs numbers; use the factor on its own as a term")
+    )]
+    FactorInExpression { variable: String, label: String },
+
+    #[error(
+        "`{variable}` has only one level ({level}) among the rows used, so it has no contrasts"
+    )]
+    #[diagnostic(
+        code(mixspec::model::single_level_factor),
+        help("a factor needs at least two levels in the data the model uses")
+    )]
+    SingleLevelFactor { variable: String, level: String },
+
+    #[error("no random-effects terms in the formula")]
+    #[diagnostic(
+        code(mixspec::model::no_random_effects),
+        help("add a term such as `(1 | subject)`; a mixed model needs at least one")
+    )]
+    NoRandomEffects,
+
+    #[error("no observations left: all {n_rows} rows miss a value of a model variable")]
+    #[diagnostic(code(mixspec::model::no_observations))]
+    NoObservations { n_rows: usize },
+
+    #[error("grouping factor `{group}` has only one level ({level}) in the rows used")]
+    #[diagnostic(
+        code(mixspec::model::one_level_group),
+        help("a random effect needs a grouping factor with at least two sampled levels")
+    )]
+    OneLevelGroup { group: String, level: String },
+
+    #[error(
+        "grouping factor `{group}` has {levels} levels for {n_obs} observations: \
+         each level needs more than one observation on average"
+    )]
+    #[diagnostic(
+        code(mixspec::model::too_many_levels),
+        help("the number of levels of each grouping factor must be less than the number of observations")
+    )]
+    TooManyLevels {
+        group: String,
+        levels: usize,
+        n_obs: usize,
+    },
+
+    #[error(
+        "number of observations ({n_obs}) <= number of random effects ({n_random}) for term \
+         ({term}); the random-effects parameters and the residual variance are probably \
+         unidentifiable"
+    )]
+    #[diagnostic(
+        code(mixspec::model::too_many_random_effects),
+        help("simplify the random-effects term, or use more data")
+    )]
+    TooManyRandomEffects {
+        n_obs: usize,
+        n_random: usize,
+        term: String,
+    },
+
+    #[error("the model cannot be fitted: {reason}")]
+    #[diagnostic(code(mixspec::model::numerical))]
+    Numerical { reason: String },
+}

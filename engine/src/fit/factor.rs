@@ -1,0 +1,342 @@
+//! The blocked Cholesky factor of `Λ'[Z X y]'[Z X y]Λ + I` for one value of θ, and what
+//! follows from it: the profiled deviance, β̂, the conditional modes and Var(β̂).
+//!
+//! All buffers are allocated once in [`Factor::new`]; [`Factor::update`] reuses them, so
+//! the optimizer's inner loop allocates nothing.
+
+use super::blocks::Blocks;
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
+use faer::{MatMut, Par};
+
+/// Relative covariance factors `T_k` (lower triangular, column-major) of each term, filled
+/// from θ in lme4's order: each term's lower triangle, column by column.
+#[derive(Debug, Clone)]
+pub struct Lambda {
+    pub q: Vec<usize>,
+    pub t: Vec<Vec<f64>>,
+}
+
+impl Lambda {
+    pub fn new(q: Vec<usize>) -> Self {
+        let t = q.iter().map(|&q| vec![0.0; q * q]).collect();
+        Lambda { q, t }
+    }
+
+    /// Number of θ parameters.
+    pub fn n_theta(&self) -> usize {
+        self.q.iter().map(|q| q * (q + 1) / 2).sum()
+    }
+
+    /// Whether each θ element is a diagonal of its `T_k` (bounded below by zero).
+    pub fn diagonal_mask(&self) -> Vec<bool> {
+        self.q
+            .iter()
+            .flat_map(|&q| (0..q).flat_map(move |c| (c..q).map(move |r| r == c)))
+            .collect()
+    }
+
+    pub fn set(&mut self, theta: &[f64]) {
+        let mut k = 0;
+        for (t, &q) in self.t.iter_mut().zip(&self.q) {
+            for c in 0..q {
+                for r in c..q {
+                    t[c * q + r] = theta[k];
+                    k += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Workspace and result of the blocked factorisation.
+pub struct Factor {
+    pub lambda: Lambda,
+    /// `levels1` lower-triangular `q1 × q1` blocks (column-major).
+    pub l11: Vec<f64>,
+    /// Same layout as `Blocks::a21`: the coupling rows of the factor.
+    pub l21: Vec<f64>,
+    /// `d × d` column-major; after `update` its lower triangle holds the dense factor.
+    pub dense: Vec<f64>,
+    buffer: MemBuffer,
+    /// Small scratch buffers, sized on first use and reused after.
+    m: Vec<f64>,
+    tmp: Vec<f64>,
+    scratch: Vec<f64>,
+    /// log |L_Z|², summed over both random parts.
+    pub ld_l2: f64,
+    /// log |R_X|².
+    pub ld_rx2: f64,
+    /// Penalised weighted residual sum of squares.
+    pub pwrss: f64,
+}
+
+impl Factor {
+    pub fn new(blocks: &Blocks, q: Vec<usize>) -> Factor {
+        let d = blocks.layout.d();
+        let req = cholesky_in_place_scratch::<f64>(d, Par::Seq, Default::default());
+        Factor {
+            lambda: Lambda::new(q),
+            l11: vec![0.0; blocks.a11.len()],
+            l21: vec![0.0; blocks.a21.len()],
+            dense: vec![0.0; d * d],
+            buffer: MemBuffer::new(req),
+            m: vec![0.0; blocks.q1 * blocks.q1],
+            tmp: vec![0.0; blocks.q1],
+            scratch: Vec::new(),
+            ld_l2: 0.0,
+            ld_rx2: 0.0,
+            pwrss: 0.0,
+        }
+    }
+
+    /// Factorises at θ. Returns `false` when the matrix is numerically not positive definite.
+    pub fn update(&mut self, blocks: &Blocks, theta: &[f64]) -> bool {
+        self.lambda.set(theta);
+        let q1 = blocks.q1;
+        let lay = &blocks.layout;
+        let d = lay.d();
+        let t1 = &self.lambda.t[0];
+        let mut ld_l2 = 0.0;
+
+        // Dense block: Λ_rest' A22 Λ_rest + I_rest, to be downdated below.
+        self.dense.copy_from_slice(&blocks.a22);
+        for (k, &(off, q, levels)) in lay.terms.iter().enumerate() {
+            let t = &self.lambda.t[k + 1];
+            for l in 0..levels {
+                scale_block_sym(&mut self.dense, d, off + l * q, q, t, &mut self.scratch);
+            }
+        }
+        for r in 0..lay.q_rest {
+            self.dense[r * d + r] += 1.0;
+        }
+
+        let (m, tmp) = (&mut self.m, &mut self.tmp);
+        for j in 0..blocks.levels1 {
+            // L11ⱼ = chol(T₁' A11ⱼ T₁ + I)
+            let a = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
+            let l = &mut self.l11[j * q1 * q1..(j + 1) * q1 * q1];
+            congruence(a, t1, q1, m, &mut self.scratch);
+            for c in 0..q1 {
+                m[c * q1 + c] += 1.0;
+            }
+            if !small_cholesky(m, q1) {
+                return false;
+            }
+            l.copy_from_slice(m);
+            for c in 0..q1 {
+                ld_l2 += 2.0 * l[c * q1 + c].ln();
+            }
+
+            // L21ⱼ = Λ_rest' A21ⱼ T₁ L11ⱼ⁻ᵀ, row by row.
+            let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
+            let rows = &blocks.row_idx[lo..hi];
+            let out = &mut self.l21[lo * q1..hi * q1];
+            out.copy_from_slice(&blocks.a21[lo * q1..hi * q1]);
+            let mut e = 0;
+            while e < rows.len() {
+                match lay.term_of(rows[e]) {
+                    Some(k) => {
+                        let q = lay.terms[k].1;
+                        let t = &self.lambda.t[k + 1];
+                        let group = &mut out[e * q1..(e + q) * q1];
+                        left_mul_t_transpose(group, q, q1, t, &mut self.scratch);
+                        e += q;
+                    }
+                    None => e += 1,
+                }
+            }
+            for row in out.chunks_exact_mut(q1) {
+                tmp.copy_from_slice(row);
+                for c in 0..q1 {
+                    row[c] = (c..q1).map(|cp| tmp[cp] * t1[c * q1 + cp]).sum();
+                }
+                for c in 0..q1 {
+                    let s: f64 = (0..c).map(|cp| row[cp] * l[cp * q1 + c]).sum();
+                    row[c] = (row[c] - s) / l[c * q1 + c];
+                }
+            }
+            // Downdate the dense block's lower triangle: −L21ⱼ L21ⱼ'.
+            for (a, &r) in rows.iter().enumerate() {
+                let ra = &out[a * q1..(a + 1) * q1];
+                for (b, &s) in rows[..=a].iter().enumerate() {
+                    let rb = &out[b * q1..(b + 1) * q1];
+                    let dot: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+                    self.dense[s * d + r] -= dot;
+                }
+            }
+        }
+
+        let stack = MemStack::new(&mut self.buffer);
+        let mat = MatMut::from_column_major_slice_mut(&mut self.dense, d, d);
+        if cholesky_in_place(mat, Default::default(), Par::Seq, stack, Default::default()).is_err()
+        {
+            return false;
+        }
+        for r in 0..lay.q_rest {
+            ld_l2 += 2.0 * self.dense[r * d + r].ln();
+        }
+        self.ld_rx2 = (lay.q_rest..lay.q_rest + lay.p)
+            .map(|r| 2.0 * self.dense[r * d + r].ln())
+            .sum();
+        self.ld_l2 = ld_l2;
+        let r_yy = self.dense[(d - 1) * d + d - 1];
+        self.pwrss = r_yy * r_yy;
+        self.pwrss.is_finite() && self.ld_l2.is_finite()
+    }
+
+    /// The profiled deviance (ML) or REML criterion at the last `update`.
+    pub fn objective(&self, reml: bool, n: usize, p: usize) -> f64 {
+        let two_pi = 2.0 * std::f64::consts::PI;
+        if reml {
+            let nmp = (n - p) as f64;
+            self.ld_l2 + self.ld_rx2 + nmp * (1.0 + (two_pi * self.pwrss / nmp).ln())
+        } else {
+            let nf = n as f64;
+            self.ld_l2 + nf * (1.0 + (two_pi * self.pwrss / nf).ln())
+        }
+    }
+
+    /// β̂ and the spherical random effects `u` (first term's levels, then the dense part),
+    /// by back-substitution through the factor.
+    pub fn solve(&self, blocks: &Blocks) -> (Vec<f64>, Vec<f64>) {
+        let lay = &blocks.layout;
+        let d = lay.d();
+        let l = |r: usize, c: usize| self.dense[c * d + r];
+        // Solve L_D' s = l_y over the dense block (excluding y): s = [u_rest; β].
+        let m = d - 1;
+        let mut s: Vec<f64> = (0..m).map(|c| l(d - 1, c)).collect();
+        for c in (0..m).rev() {
+            let acc: f64 = (c + 1..m).map(|r| l(r, c) * s[r]).sum();
+            s[c] = (s[c] - acc) / l(c, c);
+        }
+        let q1 = blocks.q1;
+        let mut u1 = vec![0.0; blocks.levels1 * q1];
+        for j in 0..blocks.levels1 {
+            let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
+            let lj = &self.l11[j * q1 * q1..(j + 1) * q1 * q1];
+            let uj = &mut u1[j * q1..(j + 1) * q1];
+            for (e, &r) in blocks.row_idx[lo..hi].iter().enumerate() {
+                let row = &self.l21[(lo + e) * q1..(lo + e + 1) * q1];
+                let coef = if r == d - 1 { 1.0 } else { -s[r] };
+                for c in 0..q1 {
+                    uj[c] += coef * row[c];
+                }
+            }
+            for c in (0..q1).rev() {
+                let acc: f64 = (c + 1..q1).map(|r| lj[c * q1 + r] * uj[r]).sum();
+                uj[c] = (uj[c] - acc) / lj[c * q1 + c];
+            }
+        }
+        let beta = s[lay.q_rest..].to_vec();
+        u1.extend_from_slice(&s[..lay.q_rest]);
+        (beta, u1)
+    }
+
+    /// (R_X R_X')⁻¹, the unscaled covariance of β̂ (row-major p × p).
+    pub fn unscaled_vcov(&self, blocks: &Blocks) -> Vec<f64> {
+        let lay = &blocks.layout;
+        let (d, p, o) = (lay.d(), lay.p, lay.q_rest);
+        // Inverse of the lower-triangular R_X block, column by column.
+        let mut inv = vec![0.0; p * p];
+        for c in 0..p {
+            for r in c..p {
+                let rhs = if r == c { 1.0 } else { 0.0 };
+                let acc: f64 = (c..r)
+                    .map(|k| self.dense[(o + k) * d + o + r] * inv[k * p + c])
+                    .sum();
+                inv[r * p + c] = (rhs - acc) / self.dense[(o + r) * d + o + r];
+            }
+        }
+        // (L L')⁻¹ = L⁻ᵀ L⁻¹
+        let mut v = vec![0.0; p * p];
+        for a in 0..p {
+            for b in 0..p {
+                v[a * p + b] = (a.max(b)..p).map(|k| inv[k * p + a] * inv[k * p + b]).sum();
+            }
+        }
+        v
+    }
+}
+
+/// `out = T' A T` for symmetric `A` and lower-triangular `T`, both `q × q` column-major.
+fn congruence(a: &[f64], t: &[f64], q: usize, out: &mut [f64], at: &mut Vec<f64>) {
+    if q == 1 {
+        out[0] = t[0] * t[0] * a[0];
+        return;
+    }
+    at.resize(q * q, 0.0);
+    for c in 0..q {
+        for r in 0..q {
+            at[c * q + r] = (c..q).map(|k| a[k * q + r] * t[c * q + k]).sum();
+        }
+    }
+    for c in 0..q {
+        for r in 0..q {
+            out[c * q + r] = (r..q).map(|k| t[r * q + k] * at[c * q + k]).sum();
+        }
+    }
+}
+
+/// In-place lower Cholesky of a small column-major SPD matrix; upper part zeroed.
+fn small_cholesky(m: &mut [f64], q: usize) -> bool {
+    for c in 0..q {
+        let diag = m[c * q + c] - (0..c).map(|k| m[k * q + c] * m[k * q + c]).sum::<f64>();
+        if diag.is_nan() || diag <= 0.0 {
+            return false;
+        }
+        let lcc = diag.sqrt();
+        m[c * q + c] = lcc;
+        for r in c + 1..q {
+            let s: f64 = (0..c).map(|k| m[k * q + r] * m[k * q + c]).sum();
+            m[c * q + r] = (m[c * q + r] - s) / lcc;
+        }
+        for r in 0..c {
+            m[c * q + r] = 0.0;
+        }
+    }
+    true
+}
+
+/// `rows ← T' rows` for a group of `q` consecutive rows of width `w` (row-major).
+fn left_mul_t_transpose(rows: &mut [f64], q: usize, w: usize, t: &[f64], src: &mut Vec<f64>) {
+    src.clear();
+    src.extend_from_slice(rows);
+    for c in 0..q {
+        for x in 0..w {
+            rows[c * w + x] = (c..q).map(|k| t[c * q + k] * src[k * w + x]).sum();
+        }
+    }
+}
+
+/// `A ← T' A T` restricted to the rows and columns `b..b+q` of a full symmetric `d × d`
+/// column-major matrix, applied to every row (columns) and column (rows) they touch.
+fn scale_block_sym(a: &mut [f64], d: usize, b: usize, q: usize, t: &[f64], col: &mut Vec<f64>) {
+    if q == 1 {
+        let s = t[0];
+        for r in 0..d {
+            a[b * d + r] *= s;
+        }
+        for c in 0..d {
+            a[c * d + b] *= s;
+        }
+        return;
+    }
+    col.resize(q, 0.0);
+    for r in 0..d {
+        for c in 0..q {
+            col[c] = (c..q).map(|k| a[(b + k) * d + r] * t[c * q + k]).sum();
+        }
+        for c in 0..q {
+            a[(b + c) * d + r] = col[c];
+        }
+    }
+    for cidx in 0..d {
+        for c in 0..q {
+            col[c] = (c..q).map(|k| t[c * q + k] * a[cidx * d + b + k]).sum();
+        }
+        for c in 0..q {
+            a[cidx * d + b + c] = col[c];
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! What a fit reports: estimates, variance components, conditional modes and diagnostics.
+
+use super::optimize::{Optimum, BOUNDARY_TOLERANCE};
+use super::Problem;
+use crate::error::ModelError;
+use serde::Serialize;
+
+/// One row of lme4's `as.data.frame(VarCorr(fit))`: a variance (`var2` empty), a covariance
+/// (`sdcor` then holds the correlation), or the residual (`var1` empty).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct VarCorrRow {
+    pub group: String,
+    pub var1: Option<String>,
+    pub var2: Option<String>,
+    pub vcov: f64,
+    pub sdcor: f64,
+}
+
+/// The random effects of one term.
+#[derive(Debug, Clone)]
+pub struct RandomEffects {
+    /// Grouping factor name (`Subject`, `cask:batch`).
+    pub group: String,
+    /// Name as lme4's `VarCorr` shows it: made unique (`Subject.1`) when a factor repeats.
+    pub label: String,
+    pub names: Vec<String>,
+    pub levels: Vec<String>,
+    /// Covariance matrix σ²TT' (row-major q × q).
+    pub covariance: Vec<f64>,
+    /// Conditional modes (BLUPs), row-major `levels × q`.
+    pub modes: Vec<f64>,
+}
+
+/// How the optimisation went.
+#[derive(Debug, Clone, Serialize)]
+pub struct Convergence {
+    pub converged: bool,
+    pub evaluations: usize,
+    pub optimizer: &'static str,
+    pub status: String,
+    /// lme4's scaled gradient at the optimum, over parameters off the boundary.
+    pub scaled_gradient: Option<f64>,
+}
+
+/// A fitted linear mixed model.
+#[derive(Debug, Clone)]
+pub struct LmmFit {
+    pub reml: bool,
+    pub n_obs: usize,
+    pub n_dropped: usize,
+    pub theta: Vec<f64>,
+    /// −2 log-likelihood (ML) or the REML criterion.
+    pub objective: f64,
+    pub loglik: f64,
+    pub aic: f64,
+    pub bic: f64,
+    pub sigma: f64,
+    pub fixed_names: Vec<String>,
+    pub beta: Vec<f64>,
+    /// Var(β̂), row-major p × p.
+    pub vcov: Vec<f64>,
+    pub random: Vec<RandomEffects>,
+    pub singular: bool,
+    pub convergence: Convergence,
+    /// Plain-language notes: dropped columns, convergence, singularity.
+    pub warnings: Vec<String>,
+    pub fitted: Vec<f64>,
+    pub residuals: Vec<f64>,
+    /// Data rows the model used, in order (indices into the data set).
+    pub rows: Vec<usize>,
+}
+
+impl LmmFit {
+    pub(super) fn at_optimum(mut problem: Problem, opt: Optimum) -> Result<LmmFit, ModelError> {
+        let objective = problem.objective(&opt.theta);
+        let Problem {
+            design,
+            blocks,
+            factor,
+            reml,
+        } = problem;
+        let (n, p) = (design.n(), design.p());
+        let (beta, u) = factor.solve(&blocks);
+        let denom = if reml { n - p } else { n } as f64;
+        let sigma = (factor.pwrss / denom).sqrt();
+        let s2 = sigma * sigma;
+        let vcov: Vec<f64> = factor
+            .unscaled_vcov(&blocks)
+            .iter()
+            .map(|v| v * s2)
+            .collect();
+
+        // Random effects b = Λu, per term, and the fitted values.
+        let mut fitted = design.offset.clone();
+        for (b, col) in beta.iter().zip(design.x.chunks_exact(n)) {
+            fitted.iter_mut().zip(col).for_each(|(f, x)| *f += b * x);
+        }
+            let mut covariance = vec![0.0; q * q];
+            for a in 0..q {
+                for b in 0..q {
+                    covariance[a * q + b] = s2
+                        * (0..=a.min(b))
+                            .map(|c| t[c * q + a] * t[c * q + b])
+                            .sum::<f64>();
+                }
+            }
+            // lme4 makes repeated grouping names unique: Subject, Subject.1, ...
+            let repeats = seen.iter().filter(|g| **g == block.group).count();
+            seen.push(block.group.clone());
+            let label = if repeats == 0 {
+                block.group.clone()
+            } else {
+                format!("{}.{}", block.group, repeats)
+            };
+            random.push(RandomEffects {
+                group: block.group.clone(),
+                label,
+                names: block.names.clone(),
+                levels: block.levels.clone(),
+                covariance,
+                modes,
+            });
+        }
+        let residuals: Vec<f64> = design
+            .y
+            .iter()
+            .zip(&design.offset)
+            .zip(&fitted)
+            .map(|((y, o), f)| y + o - f)
+            .collect();
+
+        let mask = factor.lambda.diagonal_mask();
+        let singular = opt
+            .theta
+            .iter()
+            .zip(&mask)
+            .any(|(t, &diag)| diag && *t < BOUNDARY_TOLERANCE);
+        let n_par = (p + opt.theta.len() + 1) as f64;
+        let mut warnings: Vec<String> = Vec::new();
+        if !design.aliased.is_empty() {
+            let k = design.aliased.len();
+            warnings.push(format!(
+                "fixed-effect model matrix is rank deficient so dropping {k} column{} / coefficient{}: {}",
+                if k == 1 { "" } else { "s" },
+                if k == 1 { "" } else { "s" },
+                design.aliased.join(", ")
+            ));
+        }
+        warnings.extend(opt.warnings.iter().cloned());
+        if singular {
+            warnings.push("boundary (singular) fit: see help('isSingular')".into());
+        }
+        Ok(LmmFit {
+            reml,
+            n_obs: n,
+            n_dropped: design.n_dropped,
+            theta: opt.theta.clone(),
+            objective,
+            loglik: -objective / 2.0,
+            aic: objective + 2.0 * n_par,
+            bic: objective + (n as f64).ln() * n_par,
+            sigma,
+            fixed_names: design.x_names.clone(),
+            beta,
+            vcov,
+            random,
+            singular,
+            convergence: Convergence {
+                converged: opt.converged,
+                evaluations: opt.evaluations,
+                optimizer: "bobyqa",
+                status: opt.status,
+                scaled_gradient: opt.scaled_gradient,
+            },
+            warnings,
+            fitted,
+            residuals,
+            rows: design.rows.clone(),
+        })
+    }
+
+    /// Standard errors of β̂.
+    pub fn std_errors(&self) -> Vec<f64> {
+        let p = self.beta.len();
+        (0..p).map(|j| self.vcov[j * p + j].sqrt()).collect()
+    }
+
+    /// Levels per grouping factor, each factor once, in term order (lme4's `ngrps`).
+    pub fn groups(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for r in &self.random {
+            if !out.iter().any(|(g, _)| *g == r.group) {
+                out.push((r.group.clone(), r.levels.len()));
+            }
+        }
+        out
+    }
+
+    /// Variance components in the shape of lme4's `as.data.frame(VarCorr(fit))`.
+    pub fn varcorr(&self) -> Vec<VarCorrRow> {
+        let mut rows = Vec::new();
+        for r in &self.random {
+            let q = r.names.len();
+            let cov = |a: usize, b: usize| r.covariance[a * q + b];
+            for a in 0..q {
+                rows.push(VarCorrRow {
+                    group: r.label.clone(),
+                    var1: Some(r.names[a].clone()),
+                    var2: None,
+                    vcov: cov(a, a),
+                    sdcor: cov(a, a).sqrt(),
+                });
+            }
+            for a in 0..q {
+                for b in a + 1..q {
+                    let denom = (cov(a, a) * cov(b, b)).sqrt();
+                    rows.push(VarCorrRow {
+                        group: r.label.clone(),
+                        var1: Some(r.names[a].clone()),
+                        var2: Some(r.names[b].clone()),
+                        vcov: cov(a, b),
+                        sdcor: if denom > 0.0 {
+                            cov(a, b) / denom
+                        } else {
+                            f64::NAN
+                        },
+                    });
+                }
+            }
+        }
+        rows.push(VarCorrRow {
+            group: "Residual".into(),
+            var1: None,
+            var2: None,
+            vcov: self.sigma * self.sigma,
+            sdcor: self.sigma,
+        });
+        rows
+    }
+}

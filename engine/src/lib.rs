@@ -1,0 +1,15 @@
+//! The mixspec likelihood engine: data columns, model matrices, fitting and inference.
+//!
+//! No I/O beyond what callers hand in: CSV parsing takes a reader, never a path.
+
+pub mod data;
+pub mod design;
+pub mod error;
+pub mod fit;
+pub mod spec;
+
+pub use data::{read_csv, Column, DataFrame, Factor};
+pub use design::Design;
+pub use error::{DataError, ModelError};
+pub use fit::{fit, FitOptions, LmmFit};
+pub use spec::ModelSpec;

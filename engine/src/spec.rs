@@ -1,0 +1,172 @@
+//! The engine's view of a model formula, after the formula language has expanded it.
+//!
+//! The DSL crate owns syntax (parsing, `*` `/` `^` expansion, term ordering, R-style labels);
+//! the engine owns meaning (which variables are factors, how terms are coded). This module is
+//! the contract between the two: everything here is already expanded and ordered as R's
+//! `terms()` would order it, so the engine never re-derives formula algebra.
+
+/// A numeric expression over data columns, as found inside `I()`, `log()` and friends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A data column, by name.
+    Column(String),
+    /// A numeric literal.
+    Number(f64),
+    /// Unary minus.
+    Neg(Box<Expr>),
+    /// A binary arithmetic operation.
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// A one-argument function.
+    Call(Function, Box<Expr>),
+}
+
+/// Binary arithmetic operators allowed in expressions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+/// One-argument functions allowed in expressions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Log,
+    Exp,
+    Sqrt,
+    Abs,
+}
+
+/// A variable of the model: one data column, or an expression yielding one numeric column.
+///
+/// `label` is the name R would print for it (`months`, `I(age^2)`, `log(dose)`), which is also
+/// the prefix of its coefficient names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub label: String,
+    pub expr: Expr,
+}
+
+impl Variable {
+    /// A plain data column used as a variable.
+    pub fn column(name: &str) -> Self {
+        Self {
+            label: name.to_string(),
+            expr: Expr::Column(name.to_string()),
+        }
+    }
+}
+
+/// An interaction of variables (a main effect has one). The variables are listed in the order
+/// of their first appearance in the formula, which is the order R uses for labels such as
+/// `months:outcome`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Term {
+    pub variables: Vec<Variable>,
+}
+
+impl Term {
+    /// The R term label: variable labels joined by `:`.
+    pub fn label(&self) -> String {
+        self.variables
+            .iter()
+            .map(|v| v.label.as_str())
+            .collect::<Vec<_>>()
+            .join(":")
+    }
+}
+
+/// The right-hand side of a formula (or of a random-effect bar) after expansion: whether it has
+/// an intercept and its terms in R's order (by interaction order, then by appearance).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermList {
+    pub intercept: bool,
+    pub terms: Vec<Term>,
+}
+
+/// One random-effect term `(terms | grouping)` after `||` splitting and `/` expansion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomTerm {
+    pub terms: TermList,
+    /// Grouping variables whose interaction defines the levels (`g1:g2` has two). Always
+    /// treated as factors, whatever the column type.
+    pub grouping: Vec<String>,
+}
+
+impl RandomTerm {
+    /// The grouping factor's name as lme4 prints it (`Subject`, `cask:batch`).
+    pub fn group_name(&self) -> String {
+        self.grouping.join(":")
+    }
+}
+
+/// A whole model formula, ready for the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSpec {
+    /// The formula as written, for reports.
+    pub formula: String,
+    pub response: Variable,
+    pub fixed: TermList,
+    /// Random-effect terms in formula order; the engine reorders them as lme4 does.
+    pub random: Vec<RandomTerm>,
+    /// `offset(expr)` terms: added to the linear predictor with coefficient one.
+    pub offsets: Vec<Expr>,
+}
+
+impl ModelSpec {
+    /// Every data column the model reads, in first-use order without repeats; rows missing
+    /// any of them are dropped.
+    pub fn columns(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |name: &str| {
+            if !out.iter().any(|c| c == name) {
+                out.push(name.to_string());
+            }
+        };
+        let visit_expr = |e: &Expr, push: &mut dyn FnMut(&str)| e.visit_columns(push);
+        visit_expr(&self.response.expr, &mut push);
+        let term_lists = std::iter::once(&self.fixed).chain(self.random.iter().map(|r| &r.terms));
+        for tl in term_lists {
+            for t in &tl.terms {
+                for v in &t.variables {
+                    visit_expr(&v.expr, &mut push);
+                }
+            }
+        }
+        for r in &self.random {
+            for g in &r.grouping {
+                push(g);
+            }
+        }
+        for o in &self.offsets {
+            visit_expr(o, &mut push);
+        }
+        out
+    }
+}
+
+impl Expr {
+    /// Calls `f` with every column name the expression reads.
+    pub fn visit_columns(&self, f: &mut dyn FnMut(&str)) {
+        match self {
+            Expr::Column(c) => f(c),
+            Expr::Number(_) => {}
+            Expr::Neg(e) | Expr::Call(_, e) => e.visit_columns(f),
+            Expr::Binary(_, a, b) => {
+                a.visit_columns(f);
+                b.visit_columns(f);
+            }
+        }
+    }
+
+    /// Whether the expression is exactly one data column (so it keeps the column's type,
+    /// factor or numeric); anything else is numeric.
+    pub fn as_column(&self) -> Option<&str> {
+        match self {
+            Expr::Column(c) => Some(c),
+            _ => None,
+        }
+    }
+}

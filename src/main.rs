@@ -1,0 +1,41 @@
+//! `mixspec`: linear mixed models from the command line.
+//!
+//! The binary only parses arguments, reads files, and renders results and errors; all
+//! modelling lives in the library crates.
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "mixspec",
+    version,
+    about = "Longitudinal linear mixed models, checked against lme4"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fit one linear mixed model to a CSV file (REML unless --ml).
+    Fit(commands::fit::FitArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Fit(args) => commands::fit::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::FAILURE
+        }
+    }
+}

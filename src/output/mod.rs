@@ -1,0 +1,10 @@
+//! Rendering fits for people (lme4-style text) and for programs (the JSON contract).
+
+pub mod json;
+pub mod text;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}

@@ -1,0 +1,251 @@
+//! A fit rendered the way lme4's `summary()` prints it, so R users find everything where
+//! they expect it.
+
+use mixspec_engine::LmmFit;
+use std::fmt::Write;
+
+pub fn summary(fit: &LmmFit, formula: &str, data: &str) -> String {
+    let mut s = String::new();
+    let method = if fit.reml {
+        "REML"
+    } else {
+        "maximum likelihood"
+    };
+    let _ = writeln!(s, "Linear mixed model fit by {method}");
+    let _ = writeln!(s, "Formula: {formula}");
+    let _ = writeln!(s, "   Data: {data}\n");
+    if fit.reml {
+        let _ = writeln!(s, "REML criterion at convergence: {:.1}\n", fit.objective);
+    } else {
+        let df_resid = fit.n_obs - fit.beta.len() - fit.theta.len() - 1;
+        let cells = [fit.aic, fit.bic, fit.loglik, fit.objective].map(|v| format!("{v:.1}"));
+        let _ = writeln!(
+            s,
+            "{:>9}{:>9}{:>9}{:>9}{:>9}",
+            "AIC", "BIC", "logLik", "deviance", "df.resid"
+        );
+        let _ = writeln!(
+            s,
+            "{:>9}{:>9}{:>9}{:>9}{:>9}\n",
+            cells[0], cells[1], cells[2], cells[3], df_resid
+        );
+    }
+
+    let scaled: Vec<f64> = fit.residuals.iter().map(|r| r / fit.sigma).collect();
+    let q = [0.0, 0.25, 0.5, 0.75, 1.0].map(|p| quantile(&scaled, p));
+    let _ = writeln!(s, "Scaled residuals:");
+    let _ = writeln!(
+        s,
+        "{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "Min", "1Q", "Median", "3Q", "Max"
+    );
+    let _ = writeln!(
+        s,
+        "{:>9.4}{:>9.4}{:>9.4}{:>9.4}{:>9.4}\n",
+        q[0], q[1], q[2], q[3], q[4]
+    );
+
+    let _ = writeln!(s, "Random effects:");
+    s.push_str(&random_table(fit));
+    let groups: Vec<String> = fit
+        .groups()
+        .iter()
+        .map(|(g, n)| format!("{g}, {n}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "Number of obs: {}, groups:  {}\n",
+        fit.n_obs,
+        groups.join("; ")
+    );
+
+    let _ = writeln!(s, "Fixed effects:");
+    s.push_str(&fixed_table(fit));
+    if fit.beta.len() > 1 {
+        let _ = writeln!(s, "\nCorrelation of Fixed Effects:");
+        s.push_str(&correlation_table(fit));
+    }
+    if !fit.warnings.is_empty() {
+        s.push('\n');
+        for w in &fit.warnings {
+            let _ = writeln!(s, "{w}");
+        }
+    }
+    s.trim_end().to_string()
+}
+
+fn random_table(fit: &LmmFit) -> String {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for r in &fit.random {
+        let q = r.names.len();
+        let cov = |a: usize, b: usize| r.covariance[a * q + b];
+        for a in 0..q {
+            let corr: Vec<String> = (0..a)
+                .map(|b| format!("{:.2}", cov(a, b) / (cov(a, a) * cov(b, b)).sqrt()))
+                .collect();
+            rows.push([
+                if a == 0 {
+                    r.label.clone()
+                } else {
+                    String::new()
+                },
+                r.names[a].clone(),
+                sig(cov(a, a), 4),
+                sig(cov(a, a).sqrt(), 4),
+                corr.join(" "),
+            ]);
+        }
+    }
+    let s2 = fit.sigma * fit.sigma;
+    rows.push([
+        "Residual".into(),
+        String::new(),
+        sig(s2, 4),
+        sig(fit.sigma, 4),
+        String::new(),
+    ]);
+    let header = ["Groups", "Name", "Variance", "Std.Dev.", "Corr"].map(String::from);
+    let all: Vec<&[String; 5]> = std::iter::once(&header).chain(rows.iter()).collect();
+    let w: Vec<usize> = (0..5)
+        .map(|c| all.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in all {
+        let line = format!(
+            " {:<w0$} {:<w1$} {:>w2$} {:>w3$} {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+fn fixed_table(fit: &LmmFit) -> String {
+    let se = fit.std_errors();
+    let t: Vec<f64> = fit.beta.iter().zip(&se).map(|(b, s)| b / s).collect();
+    let cols = [
+        ("Estimate", &fit.beta),
+        ("Std. Error", &se),
+        ("t value", &t),
+    ];
+    let formatted: Vec<(String, Vec<String>)> = cols
+        .iter()
+        .map(|(h, v)| {
+            (
+                h.to_string(),
+                column_decimals(v, if *h == "t value" { 3 } else { 4 }),
+            )
+        })
+        .collect();
+    table(&fit.fixed_names, &formatted)
+}
+
+fn correlation_table(fit: &LmmFit) -> String {
+    let p = fit.beta.len();
+    let se = fit.std_errors();
+    let short: Vec<String> = fit.fixed_names.iter().map(|n| abbreviate(n)).collect();
+    let cols: Vec<(String, Vec<String>)> = (0..p - 1)
+        .map(|c| {
+            let cells = (1..p)
+                .map(|r| {
+                    if r > c {
+                        format!("{:.3}", fit.vcov[r * p + c] / (se[r] * se[c]))
+                    } else {
+                        String::new()
+                    }
+                })
+                .collect();
+            (short[c].clone(), cells)
+        })
+        .collect();
+    table(&short[1..], &cols)
+}
+
+/// A right-aligned table with row names.
+fn table(rows: &[String], cols: &[(String, Vec<String>)]) -> String {
+    let w0 = rows.iter().map(String::len).max().unwrap_or(0);
+    let widths: Vec<usize> = cols
+        .iter()
+        .map(|(h, v)| {
+            v.iter()
+                .map(String::len)
+                .chain([h.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = format!("{:w0$}", "");
+    for ((h, _), w) in cols.iter().zip(&widths) {
+        let _ = write!(out, " {h:>w$}");
+    }
+    out.push('\n');
+    for (i, name) in rows.iter().enumerate() {
+        let _ = write!(out, "{name:<w0$}");
+        for ((_, v), w) in cols.iter().zip(&widths) {
+            let _ = write!(out, " {:>w$}", v[i]);
+        }
+        out = out.trim_end().to_string();
+        out.push('\n');
+    }
+    out
+}
+
+/// Formats a column with a shared number of decimals: enough for `digits` significant digits
+/// of its smallest non-zero entry (at most 6).
+fn column_decimals(v: &[f64], digits: i32) -> Vec<String> {
+    let smallest = v
+        .iter()
+        .map(|x| x.abs())
+        .filter(|x| *x > 0.0 && x.is_finite())
+        .fold(f64::INFINITY, f64::min);
+    let decimals = if smallest.is_finite() {
+        (digits - 1 - smallest.log10().floor() as i32).clamp(0, 6) as usize
+    } else {
+        0
+    };
+    v.iter().map(|x| format!("{x:.decimals$}")).collect()
+}
+
+/// `digits` significant digits, in fixed notation.
+fn sig(x: f64, digits: i32) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let decimals = (digits - 1 - x.abs().log10().floor() as i32).clamp(0, 10) as usize;
+    format!("{x:.decimals$}")
+}
+
+/// Short column names as R's `abbreviate(minlength = 6)` gives them for common cases.
+fn abbreviate(name: &str) -> String {
+    if name == "(Intercept)" {
+        return "(Intr)".into();
+    }
+    let mut chars: Vec<char> = name.chars().collect();
+    // Drop lower-case vowels from the end (never the first character) until short enough.
+    let mut i = chars.len();
+    while chars.len() > 6 && i > 1 {
+        i -= 1;
+        if "aeiou".contains(chars[i]) {
+            chars.remove(i);
+        }
+    }
+    chars.truncate(6);
+    chars.into_iter().collect()
+}
+
+/// R's default (type 7) sample quantile.
+fn quantile(v: &[f64], p: f64) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let h = (s.len() - 1) as f64 * p;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    s[lo] + (h - lo as f64) * (s[hi] - s[lo])
+}

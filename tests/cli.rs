@@ -1,0 +1,161 @@
+//! The `mixspec fit` command as a user meets it: the JSON contract, and each kind of bad
+//! input giving a clear message and exit code 1, never a panic.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn mixspec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mixspec"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the binary runs")
+}
+
+fn fit(data: &str, formula: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["fit", "--data", data, "--formula", formula];
+    args.extend_from_slice(extra);
+    mixspec(&args)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// An error: exit code 1, no panic, and a message containing each of `needles`.
+fn assert_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "exit code; stderr:\n{err}");
+    assert!(!err.contains("panicked"), "panic:\n{err}");
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in:\n{err}");
+    }
+}
+
+const SLEEP: &str = "tests/data/reference/sleepstudy.csv";
+
+#[test]
+fn json_contract() {
+    let o = fit(
+        SLEEP,
+        "Reaction ~ Days + (Days | Subject)",
+        &["--format", "json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    for key in [
+        "method",
+        "n_obs",
+        "n_dropped",
+        "groups",
+        "loglik",
+        "objective",
+        "aic",
+        "bic",
+        "sigma",
+        "theta",
+        "singular",
+        "converged",
+        "warnings",
+        "fixed_effects",
+        "random_effects",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["method"], "REML");
+    assert_eq!(v["groups"]["Subject"], 18);
+    assert_eq!(v["fixed_effects"][1]["term"], "Days");
+    assert!(v["fixed_effects"][1]["std_error"].as_f64().unwrap() > 0.0);
+    let re = v["random_effects"].as_array().unwrap();
+    assert_eq!(re[2]["var2"], "Days");
+    assert_eq!(re.last().unwrap()["group"], "Residual");
+    assert_eq!(v["converged"], true);
+}
+
+#[test]
+fn text_summary_reads_like_lme4() {
+    let o = fit(SLEEP, "Reaction ~ Days + (Days | Subject)", &["--ml"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8(o.stdout).unwrap();
+    for needle in [
+        "Linear mixed model fit by maximum likelihood",
+        "Random effects:",
+        "Number of obs: 180, groups:  Subject, 18",
+        "Fixed effects:",
+        "Correlation of Fixed Effects:",
+        "1751.9",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn missing_file() {
+    assert_error(
+        &fit("tests/data/nope.csv", "y ~ x + (1 | g)", &[]),
+        &["nope.csv"],
+    );
+}
+
+#[test]
+fn unknown_column_lists_columns_and_suggests() {
+    let o = fit(SLEEP, "Reaction ~ Dayz + (Days | Subject)", &[]);
+    assert_error(
+        &o,
+        &["Dayz", "did you mean `Days`", "Reaction, Days, Subject"],
+    );
+}
+
+#[test]
+fn non_numeric_response_names_line_and_value() {
+    let o = fit("tests/data/bad/text_response.csv", "y ~ x + (1 | g)", &[]);
+    assert_error(&o, &["response `y` must be numeric", "line 3", "high"]);
+}
+
+#[test]
+fn formula_syntax_error_points_at_the_span() {
+    let o = fit(SLEEP, "Reaction ~ Days + (Days | )", &[]);
+    assert_error(&o, &["formula", "Reaction ~ Days + (Days | )"]);
+}
+
+#[test]
+fn grouping_factor_with_one_level() {
+    let o = fit("tests/data/bad/one_group.csv", "y ~ x + (1 | g)", &[]);
+    assert_error(&o, &["`g` has only one level"]);
+}
+
+#[test]
+fn more_random_effects_than_observations() {
+    let o = fit("tests/data/bad/few_obs.csv", "y ~ x + (x | g)", &[]);
+    assert_error(
+        &o,
+        &["number of observations (6) <= number of random effects (6)"],
+    );
+}
+
+#[test]
+fn rank_deficient_x_drops_aliased_columns_with_a_message() {
+    let o = fit(
+        "tests/data/bad/aliased.csv",
+        "Reaction ~ Days + Hours + (1 | Subject)",
+        &["--format", "json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("rank deficient so dropping 1 column / coefficient: Hours"));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["fixed_effects"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn rows_with_missing_values_are_dropped_and_counted() {
+    let o = fit(
+        "tests/data/bad/aliased.csv",
+        "Reaction ~ Days + Week + (1 | Subject)",
+        &["--format", "json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["n_obs"], 179);
+    assert_eq!(v["n_dropped"], 1);
+}
