@@ -95,6 +95,29 @@ impl LmmFit {
         for (b, col) in beta.iter().zip(design.x.chunks_exact(n)) {
             fitted.iter_mut().zip(col).for_each(|(f, x)| *f += b * x);
         }
+        let mut random = Vec::new();
+        let mut offset = 0;
+        let mut seen: Vec<String> = Vec::new();
+        for (k, block) in design.random.iter().enumerate() {
+            let (q, levels) = (block.q(), block.levels.len());
+            let t = &factor.lambda.t[k];
+            let mut modes = vec![0.0; levels * q];
+            for l in 0..levels {
+                let ul = &u[offset + l * q..offset + (l + 1) * q];
+                for r in 0..q {
+                    modes[l * q + r] = (0..=r).map(|c| t[c * q + r] * ul[c]).sum();
+                }
+            }
+            offset += levels * q;
+            for (i, f) in fitted.iter_mut().enumerate() {
+                let l = block.codes[i] as usize;
+                let z = &block.values[i * q..(i + 1) * q];
+                *f += z
+                    .iter()
+                    .zip(&modes[l * q..(l + 1) * q])
+                    .map(|(a, b)| a * b)
+                    .sum::<f64>();
+            }
             let mut covariance = vec![0.0; q * q];
             for a in 0..q {
                 for b in 0..q {
