@@ -1,7 +1,10 @@
 //! In-process fit times for the reference data sets (formula parsed and design built once;
-//! the benchmark is the fit itself, as lme4's `lmer()` timing in `benches/lme4_time.R`).
+//! the benchmark is the fit itself, as lme4's `lmer()` timing in `benches/lme4_time.R`, so
+//! without Satterthwaite's t-tests, which lme4 does not compute), and the t-tests alone.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use mixspec_engine::fit::Problem;
+use mixspec_engine::inference::Satterthwaite;
 use mixspec_engine::{fit, read_csv, DataFrame, Design, FitOptions};
 use std::hint::black_box;
 use std::time::Duration;
@@ -17,6 +20,7 @@ fn bench_fit(c: &mut Criterion, id: &str, file: &str, formula: &str, reml: bool)
     let design = Design::build(&spec, &data).expect("valid design");
     let options = FitOptions {
         reml,
+        satterthwaite: false,
         ..FitOptions::default()
     };
     c.bench_function(id, |b| {
@@ -48,12 +52,28 @@ fn small(c: &mut Criterion) {
     );
 }
 
+/// lmerTest's Satterthwaite degrees of freedom and p-values at the optimum: the numerical
+/// Hessian over (θ, σ) and Jacobian of Var(β̂), reusing the problem's factor workspace.
+fn satterthwaite(c: &mut Criterion) {
+    let data = load("sleepstudy.csv");
+    let spec = mixspec_dsl::parse_formula("Reaction ~ Days + (Days | Subject)").expect("formula");
+    let design = Design::build(&spec, &data).expect("valid design");
+    let fitted = fit(design.clone(), &FitOptions::default()).expect("fit");
+    let mut problem = Problem::new(design, true).expect("problem");
+    c.bench_function("satterthwaite_sleepstudy_reml", |b| {
+        b.iter(|| {
+            Satterthwaite::new(&mut problem, black_box(&fitted.theta), fitted.sigma)
+                .coefficient_tests(&fitted.beta)
+        })
+    });
+}
+
 fn insteval(c: &mut Criterion) {
     let formula = "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)";
     bench_fit(c, "insteval_ml", "insteval.csv", formula, false);
 }
 
-criterion_group!(small_fits, small);
+criterion_group!(small_fits, small, satterthwaite);
 criterion_group! {
     name = large_fits;
     config = Criterion::default().sample_size(10).measurement_time(Duration::from_secs(30));

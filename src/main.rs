@@ -24,12 +24,19 @@ struct Cli {
 enum Command {
     /// Fit one linear mixed model to a CSV file (REML unless --ml).
     Fit(commands::fit::FitArgs),
+    /// List the instrument and predictor plugins, or run their test vectors.
+    #[command(subcommand)]
+    Plugins(commands::plugins::PluginsCommand),
+    /// Score a questionnaire: write the data plus the instrument's scale columns.
+    Score(commands::score::ScoreArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Fit(args) => commands::fit::run(&args),
+        Command::Plugins(command) => commands::plugins::run(&command),
+        Command::Score(args) => commands::score::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -67,6 +67,10 @@ fn json_contract() {
     assert_eq!(v["groups"]["Subject"], 18);
     assert_eq!(v["fixed_effects"][1]["term"], "Days");
     assert!(v["fixed_effects"][1]["std_error"].as_f64().unwrap() > 0.0);
+    // Satterthwaite's t-test, as lmerTest: df 17.0, p 3.26e-06.
+    let days = &v["fixed_effects"][1];
+    assert!((days["df"].as_f64().unwrap() - 17.0).abs() < 0.01);
+    assert!((days["p"].as_f64().unwrap() / 3.2638e-6 - 1.0).abs() < 1e-3);
     let re = v["random_effects"].as_array().unwrap();
     assert_eq!(re[2]["var2"], "Days");
     assert_eq!(re.last().unwrap()["group"], "Residual");
@@ -85,6 +89,9 @@ fn text_summary_reads_like_lme4() {
         "Fixed effects:",
         "Correlation of Fixed Effects:",
         "1751.9",
+        "t-tests use Satterthwaite's method",
+        "Pr(>|t|)",
+        "Signif. codes:",
     ] {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }

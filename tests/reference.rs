@@ -1,7 +1,8 @@
 //! Every lme4 reference fit in `tests/data/reference` is reproduced within the tolerances of
 //! the engine's contract: objective within 1e-6 relative (or lower), fixed effects within
 //! 1e-4 of max(|β|, SE), standard errors and variances within 1e-3 relative, correlations
-//! within 2e-3, and the same singularity verdict.
+//! within 2e-3, and the same singularity verdict; Satterthwaite's degrees of freedom within 1%
+//! of lmerTest's and p-values within 1% of theirs on the log10 scale.
 
 use mixspec_engine::fit::Problem;
 use mixspec_engine::{fit, read_csv, Design, FitOptions, LmmFit};
@@ -27,7 +28,9 @@ fn fit_case(reference: &Value) -> (LmmFit, f64) {
         Value::Array(a) => a.iter().map(|v| v.as_f64().unwrap()).collect(),
         v => vec![v.as_f64().unwrap()],
     };
-    let at_lme4 = Problem::new(design.clone(), reml).objective(&theta);
+    let at_lme4 = Problem::new(design.clone(), reml)
+        .unwrap()
+        .objective(&theta);
     (
         fit(
             design,
@@ -113,6 +116,7 @@ fn check(case: &str) {
             f.fixed_names[j],
             se[j]
         );
+        check_t_test(case, &f, j, row, loose);
     }
 
     let ours = f.varcorr();
@@ -139,6 +143,38 @@ fn check(case: &str) {
                 o.vcov
             );
         }
+    }
+}
+
+/// lmerTest's Satterthwaite t-test of coefficient `j`: df within 1% (relative), and p within
+/// 1% of |log10 p| on the log10 scale. The tolerances are `loose` times wider where lme4
+/// stopped short of the optimum (lmerTest differentiates at lme4's θ, we at ours).
+fn check_t_test(case: &str, f: &LmmFit, j: usize, row: &Value, loose: f64) {
+    let name = &f.fixed_names[j];
+    let ours = f.t_tests.as_ref().expect("t-tests are on by default")[j];
+    let (df, p) = (row["df"].as_f64().unwrap(), row["p"].as_f64().unwrap());
+    assert!(
+        (ours.df / df - 1.0).abs() <= loose * 0.01,
+        "{case}: df {name} = {} vs lmerTest's {df}",
+        ours.df
+    );
+    assert!(
+        ours.p.is_finite() && (0.0..=1.0).contains(&ours.p),
+        "{case}: p {name} = {}",
+        ours.p
+    );
+    if p > 0.0 {
+        let (lo, lr) = (ours.p.log10(), p.log10());
+        // A p-value of 1 has log10 0: then ask for 1e-4 absolute instead.
+        let tol = (loose * 0.01 * lr.abs()).max(1e-4);
+        assert!(
+            (lo - lr).abs() <= tol,
+            "{case}: p {name} = {:e} vs lmerTest's {p:e}",
+            ours.p
+        );
+    } else {
+        // Underflow in R: ours must be as small as doubles go.
+        assert!(ours.p < 1e-300, "{case}: p {name} = {:e} vs 0", ours.p);
     }
 }
 

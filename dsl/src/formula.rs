@@ -45,5 +45,6 @@ fn lower(src: &str) -> Result<ModelSpec, Problem> {
         fixed: fixed.terms,
         random,
         offsets: fixed.offsets,
+        residual: None,
     })
 }

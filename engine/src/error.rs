@@ -125,6 +125,17 @@ pub enum ModelError {
         term: String,
     },
 
+    #[error("cannot read the residual structure `{text}`")]
+    #[diagnostic(
+        code(mixspec::model::residual_spec),
+        help("write ar1(group), car1(time | group), cs(group) or varident(factor)")
+    )]
+    BadResidualSpec { text: String },
+
+    #[error("residual structure: {reason}")]
+    #[diagnostic(code(mixspec::model::residual_data))]
+    BadResidualData { reason: String },
+
     #[error("the model cannot be fitted: {reason}")]
     #[diagnostic(code(mixspec::model::numerical))]
     Numerical { reason: String },

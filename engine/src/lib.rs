@@ -6,6 +6,7 @@ pub mod data;
 pub mod design;
 pub mod error;
 pub mod fit;
+pub mod inference;
 pub mod spec;
 
 pub use data::{read_csv, Column, DataFrame, Factor};

@@ -5,6 +5,8 @@
 //! the contract between the two: everything here is already expanded and ordered as R's
 //! `terms()` would order it, so the engine never re-derives formula algebra.
 
+use crate::error::ModelError;
+
 /// A numeric expression over data columns, as found inside `I()`, `log()` and friends.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -93,12 +95,109 @@ pub struct RandomTerm {
     /// Grouping variables whose interaction defines the levels (`g1:g2` has two). Always
     /// treated as factors, whatever the column type.
     pub grouping: Vec<String>,
+    /// Structure of the term's random-effect covariance matrix.
+    pub covariance: CovarianceType,
+}
+
+/// Random-effect covariance structures (SPSS MIXED's COVTYPE).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CovarianceType {
+    /// Any positive semi-definite matrix (lme4's only choice; SPSS UN).
+    #[default]
+    Unstructured,
+    /// Independent effects with their own variances (SPSS VC/DIAG; lme4's `||`).
+    Diagonal,
+    /// Equal variances and equal covariances (SPSS CS).
+    CompoundSymmetry,
+}
+
+impl CovarianceType {
+    /// Parses the CLI/spec names: `un`, `diag` (or `vc`), `cs`.
+    pub fn parse(text: &str) -> Option<CovarianceType> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "un" | "unstructured" => Some(CovarianceType::Unstructured),
+            "diag" | "vc" | "diagonal" => Some(CovarianceType::Diagonal),
+            "cs" | "compound-symmetry" => Some(CovarianceType::CompoundSymmetry),
+            _ => None,
+        }
+    }
 }
 
 impl RandomTerm {
     /// The grouping factor's name as lme4 prints it (`Subject`, `cask:batch`).
     pub fn group_name(&self) -> String {
         self.grouping.join(":")
+    }
+}
+
+/// Which residual structure, as the user names it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResidualSpec {
+    /// AR(1) in row order within each level of `group`.
+    Ar1 { group: String },
+    /// Continuous-time AR(1): correlation φ^|Δt| in `time` within `group`.
+    Car1 { time: String, group: String },
+    /// Compound symmetry (exchangeable) within `group`.
+    CompoundSymmetry { group: String },
+    /// A separate residual variance for each level of `factor` (ratios to the first level).
+    VarIdent { factor: String },
+}
+
+impl ResidualSpec {
+    /// Parses the CLI form: `ar1(g)`, `car1(time | g)`, `cs(g)`, `varident(f)`.
+    pub fn parse(text: &str) -> Result<ResidualSpec, ModelError> {
+        let bad = || ModelError::BadResidualSpec {
+            text: text.to_string(),
+        };
+        let t = text.trim();
+        let open = t.find('(').ok_or_else(bad)?;
+        let inner = t.strip_suffix(')').ok_or_else(bad)?[open + 1..].trim();
+        let name = |s: &str| {
+            let s = s.trim();
+            (!s.is_empty() && !s.contains(char::is_whitespace))
+                .then(|| s.to_string())
+                .ok_or_else(bad)
+        };
+        match t[..open].trim().to_ascii_lowercase().as_str() {
+            "ar1" => Ok(ResidualSpec::Ar1 {
+                group: name(inner)?,
+            }),
+            "cs" => Ok(ResidualSpec::CompoundSymmetry {
+                group: name(inner)?,
+            }),
+            "varident" => Ok(ResidualSpec::VarIdent {
+                factor: name(inner)?,
+            }),
+            "car1" => {
+                let (time, group) = inner.split_once('|').ok_or_else(bad)?;
+                Ok(ResidualSpec::Car1 {
+                    time: name(time)?,
+                    group: name(group)?,
+                })
+            }
+            _ => Err(bad()),
+        }
+    }
+
+    /// The columns the structure reads.
+    pub fn columns(&self) -> Vec<&str> {
+        match self {
+            ResidualSpec::Ar1 { group } | ResidualSpec::CompoundSymmetry { group } => vec![group],
+            ResidualSpec::Car1 { time, group } => vec![time, group],
+            ResidualSpec::VarIdent { factor } => vec![factor],
+        }
+    }
+
+    /// Short description for reports (`AR(1) within Mare`).
+    pub fn describe(&self) -> String {
+        match self {
+            ResidualSpec::Ar1 { group } => format!("AR(1) within {group}"),
+            ResidualSpec::Car1 { time, group } => {
+                format!("continuous AR(1) in {time} within {group}")
+            }
+            ResidualSpec::CompoundSymmetry { group } => format!("compound symmetry within {group}"),
+            ResidualSpec::VarIdent { factor } => format!("variance by {factor}"),
+        }
     }
 }
 
@@ -113,6 +212,8 @@ pub struct ModelSpec {
     pub random: Vec<RandomTerm>,
     /// `offset(expr)` terms: added to the linear predictor with coefficient one.
     pub offsets: Vec<Expr>,
+    /// Residual correlation or variance structure; `None` for independent residuals.
+    pub residual: Option<ResidualSpec>,
 }
 
 impl ModelSpec {
@@ -168,5 +269,38 @@ impl Expr {
             Expr::Column(c) => Some(c),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_residual_forms() {
+        let parse = |s| ResidualSpec::parse(s).unwrap();
+        assert_eq!(
+            parse("ar1(Mare)"),
+            ResidualSpec::Ar1 {
+                group: "Mare".into()
+            }
+        );
+        assert_eq!(
+            parse("car1(age | Subject)"),
+            ResidualSpec::Car1 {
+                time: "age".into(),
+                group: "Subject".into()
+            }
+        );
+        assert_eq!(
+            parse(" cs(g) "),
+            ResidualSpec::CompoundSymmetry { group: "g".into() }
+        );
+        assert_eq!(
+            parse("varident(f)"),
+            ResidualSpec::VarIdent { factor: "f".into() }
+        );
+        assert!(ResidualSpec::parse("ar2(g)").is_err());
+        assert!(ResidualSpec::parse("car1(g)").is_err());
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::output::{self, Format};
 use miette::{IntoDiagnostic, NamedSource, Report, WrapErr};
+use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 use mixspec_engine::{fit, read_csv, Design, FitOptions};
 use std::path::PathBuf;
 
@@ -18,12 +19,29 @@ pub struct FitArgs {
     ml: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Residual correlation within groups: "ar1(g)", "car1(time | g)", "cs(g)", or a
+    /// variance per level of a factor: "varident(f)".
+    #[arg(long)]
+    residual: Option<String>,
+    /// Covariance structure of every random-effect term: un (default), diag, cs.
+    #[arg(long, value_parser = parse_covariance)]
+    covariance: Option<CovarianceType>,
+}
+
+fn parse_covariance(text: &str) -> Result<CovarianceType, String> {
+    CovarianceType::parse(text).ok_or_else(|| format!("`{text}` is not one of un, diag, cs"))
 }
 
 pub fn run(args: &FitArgs) -> miette::Result<()> {
-    let spec = mixspec_dsl::parse_formula(&args.formula).map_err(|e| {
+    let mut spec = mixspec_dsl::parse_formula(&args.formula).map_err(|e| {
         Report::new(e).with_source_code(NamedSource::new("formula", args.formula.clone()))
     })?;
+    if let Some(text) = &args.residual {
+        spec.residual = Some(ResidualSpec::parse(text)?);
+    }
+    if let Some(kind) = args.covariance {
+        spec.random.iter_mut().for_each(|r| r.covariance = kind);
+    }
     let source = args.data.display().to_string();
     let file = std::fs::File::open(&args.data)
         .into_diagnostic()

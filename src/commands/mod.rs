@@ -1,3 +1,5 @@
 //! One module per subcommand.
 
 pub mod fit;
+pub mod plugins;
+pub mod score;

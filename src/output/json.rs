@@ -16,6 +16,8 @@ pub fn fit(fit: &LmmFit, formula: &str) -> String {
                 "estimate": fit.beta[j],
                 "std_error": se[j],
                 "t": fit.beta[j] / se[j],
+                "df": fit.t_tests.as_ref().map(|t| t[j].df),
+                "p": fit.t_tests.as_ref().map(|t| t[j].p),
             })
         })
         .collect();
@@ -24,7 +26,7 @@ pub fn fit(fit: &LmmFit, formula: &str) -> String {
         .into_iter()
         .map(|(g, n)| (g, Value::from(n)))
         .collect();
-    let value = json!({
+    let mut value = json!({
         "formula": formula,
         "method": if fit.reml { "REML" } else { "ML" },
         "n_obs": fit.n_obs,
@@ -43,5 +45,24 @@ pub fn fit(fit: &LmmFit, formula: &str) -> String {
         "random_effects": fit.varcorr(),
         "convergence": fit.convergence,
     });
+    if let Some(r) = &fit.residual_structure {
+        // One parameter (φ of AR(1)/CAR(1), ρ of compound symmetry) is the contract's
+        // `correlation_parameter`; varident's ratios are listed by level.
+        let extra = if r.names.len() == 1 && matches!(r.names[0].as_str(), "Phi" | "Rho") {
+            json!({ "correlation_parameter": r.values[0] })
+        } else {
+            let ratios: Map<String, Value> = r
+                .names
+                .iter()
+                .zip(&r.values)
+                .map(|(n, v)| (n.clone(), Value::from(*v)))
+                .collect();
+            json!({ "variance_ratios": ratios })
+        };
+        value["residual_structure"] = Value::from(r.description.clone());
+        for (k, v) in extra.as_object().expect("object") {
+            value[k] = v.clone();
+        }
+    }
     serde_json::to_string_pretty(&value).expect("JSON of plain values cannot fail")
 }

@@ -11,7 +11,12 @@ pub fn summary(fit: &LmmFit, formula: &str, data: &str) -> String {
     } else {
         "maximum likelihood"
     };
-    let _ = writeln!(s, "Linear mixed model fit by {method}");
+    let tests = if fit.t_tests.is_some() {
+        ". t-tests use Satterthwaite's method"
+    } else {
+        ""
+    };
+    let _ = writeln!(s, "Linear mixed model fit by {method}{tests}");
     let _ = writeln!(s, "Formula: {formula}");
     let _ = writeln!(s, "   Data: {data}\n");
     if fit.reml {
@@ -128,24 +133,88 @@ fn random_table(fit: &LmmFit) -> String {
     out
 }
 
+/// lme4's table of fixed effects; with Satterthwaite's t-tests, lmerTest's (df, p-values and
+/// significance stars).
 fn fixed_table(fit: &LmmFit) -> String {
     let se = fit.std_errors();
     let t: Vec<f64> = fit.beta.iter().zip(&se).map(|(b, s)| b / s).collect();
-    let cols = [
-        ("Estimate", &fit.beta),
-        ("Std. Error", &se),
-        ("t value", &t),
+    let mut cols: Vec<(String, Vec<String>)> = vec![
+        ("Estimate".into(), column_decimals(&fit.beta, 4)),
+        ("Std. Error".into(), column_decimals(&se, 4)),
     ];
-    let formatted: Vec<(String, Vec<String>)> = cols
+    let Some(tests) = &fit.t_tests else {
+        cols.push(("t value".into(), column_decimals(&t, 3)));
+        return table(&fit.fixed_names, &cols);
+    };
+    let df: Vec<f64> = tests.iter().map(|t| t.df).collect();
+    let p: Vec<f64> = tests.iter().map(|t| t.p).collect();
+    cols.push(("df".into(), column_decimals(&df, 4)));
+    cols.push(("t value".into(), column_decimals(&t, 3)));
+    cols.push(("Pr(>|t|)".into(), format_p_values(&p, 3)));
+    cols.push((
+        String::new(),
+        p.iter().map(|&v| format!("{:<3}", stars(v))).collect(),
+    ));
+    let mut out = table(&fit.fixed_names, &cols);
+    out.push_str("---\nSignif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1\n");
+    out
+}
+
+/// R's significance stars (`symnum` with cut points 0.001, 0.01, 0.05, 0.1).
+fn stars(p: f64) -> &'static str {
+    match p {
+        p if p <= 0.001 => "***",
+        p if p <= 0.01 => "**",
+        p if p <= 0.05 => "*",
+        p if p <= 0.1 => ".",
+        _ => "",
+    }
+}
+
+/// R's `format.pval(p, digits)` as `printCoefmat` calls it: below machine epsilon
+/// `< 2e-16`; from 0.001 up in fixed notation, otherwise in scientific notation, each group
+/// with a shared number of decimals.
+fn format_p_values(p: &[f64], digits: i32) -> Vec<String> {
+    let tiny = |v: f64| v < f64::EPSILON;
+    let fixed = |v: f64| v >= 1e-3;
+    let fixed_values: Vec<f64> = p.iter().copied().filter(|&v| fixed(v)).collect();
+    let fixed_cells = column_decimals(&fixed_values, digits);
+    // Mantissa decimals: the fewest that show every value to `digits` significant digits.
+    let sci = |v: f64, d: usize| {
+        let s = format!("{v:.d$e}");
+        match s.split_once('e') {
+            Some((m, e)) => {
+                let (sign, e) = e.strip_prefix('-').map_or(('+', e), |e| ('-', e));
+                format!("{m}e{sign}{e:0>2}")
+            }
+            None => s,
+        }
+    };
+    let full = (digits - 1).max(0) as usize;
+    let sci_decimals = p
         .iter()
-        .map(|(h, v)| {
-            (
-                h.to_string(),
-                column_decimals(v, if *h == "t value" { 3 } else { 4 }),
-            )
+        .filter(|&&v| !fixed(v) && !tiny(v) && v.is_finite())
+        .map(|&v| {
+            (0..full)
+                .find(|&d| sci(v, d).parse::<f64>().ok() == sci(v, full).parse::<f64>().ok())
+                .unwrap_or(full)
         })
-        .collect();
-    table(&fit.fixed_names, &formatted)
+        .max()
+        .unwrap_or(full);
+    let mut fixed_cells = fixed_cells.into_iter();
+    p.iter()
+        .map(|&v| {
+            if v.is_nan() {
+                "NA".into()
+            } else if fixed(v) {
+                fixed_cells.next().unwrap_or_default()
+            } else if tiny(v) {
+                "< 2e-16".into()
+            } else {
+                sci(v, sci_decimals)
+            }
+        })
+        .collect()
 }
 
 fn correlation_table(fit: &LmmFit) -> String {
@@ -186,6 +255,7 @@ fn table(rows: &[String], cols: &[(String, Vec<String>)]) -> String {
     for ((h, _), w) in cols.iter().zip(&widths) {
         let _ = write!(out, " {h:>w$}");
     }
+    out = out.trim_end().to_string();
     out.push('\n');
     for (i, name) in rows.iter().enumerate() {
         let _ = write!(out, "{name:<w0$}");

@@ -103,6 +103,7 @@ pub fn expand(bar: &Bar<'_>) -> Result<Vec<RandomTerm>, Problem> {
             groupings.iter().map(|g| RandomTerm {
                 terms: terms.clone(),
                 grouping: g.clone(),
+                covariance: Default::default(),
             })
         })
         .collect())

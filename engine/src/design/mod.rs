@@ -10,7 +10,7 @@ pub use variables::{lookup, Values};
 
 use crate::data::DataFrame;
 use crate::error::ModelError;
-use crate::spec::{ModelSpec, RandomTerm, Variable};
+use crate::spec::{CovarianceType, ModelSpec, RandomTerm, ResidualSpec, Variable};
 use std::collections::HashMap;
 
 /// One random-effect term on the rows in use.
@@ -25,6 +25,7 @@ pub struct RandomBlock {
     pub names: Vec<String>,
     /// Row-major `n × q`: the term's model-matrix row for each observation.
     pub values: Vec<f64>,
+    pub covariance: CovarianceType,
 }
 
 impl RandomBlock {
@@ -52,6 +53,19 @@ pub struct Design {
     pub n_dropped: usize,
     /// Fixed-effect columns dropped as linearly dependent on earlier ones.
     pub aliased: Vec<String>,
+    /// The residual structure's columns on the rows in use, when the model has one.
+    pub residual: Option<ResidualColumns>,
+}
+
+/// What a residual structure reads, on the rows in use.
+#[derive(Debug, Clone)]
+pub struct ResidualColumns {
+    pub spec: ResidualSpec,
+    /// Residual group (or variance level) of each row, and the level names.
+    pub codes: Vec<u32>,
+    pub levels: Vec<String>,
+    /// Time of each row, for continuous-time AR(1).
+    pub times: Option<Vec<f64>>,
 }
 
 impl Design {
@@ -65,7 +79,8 @@ impl Design {
 
     /// Builds the design, checking the data against the model as lme4 does before a fit.
     pub fn build(spec: &ModelSpec, data: &DataFrame) -> Result<Design, ModelError> {
-        if spec.random.is_empty() {
+        // Without random effects only a residual structure makes it a model we fit (gls).
+        if spec.random.is_empty() && spec.residual.is_none() {
             return Err(ModelError::NoRandomEffects);
         }
         // Every variable once, by label; grouping columns are variables too.
@@ -78,6 +93,9 @@ impl Design {
         }
         for r in &spec.random {
             vars.extend(r.grouping.iter().map(|g| Variable::column(g)));
+        }
+        if let Some(res) = &spec.residual {
+            vars.extend(res.columns().into_iter().map(Variable::column));
         }
         let mut labels: Vec<String> = Vec::new();
         let mut full: Vec<Values> = Vec::new();
@@ -155,7 +173,31 @@ impl Design {
         random.sort_by_key(|b| std::cmp::Reverse(b.levels.len()));
         check_identifiable(&random, n)?;
 
+        let residual = spec.residual.as_ref().map(|res| {
+            let (group, time) = match res {
+                ResidualSpec::Car1 { time, group } => (group, Some(time)),
+                ResidualSpec::Ar1 { group } | ResidualSpec::CompoundSymmetry { group } => {
+                    (group, None)
+                }
+                ResidualSpec::VarIdent { factor } => (factor, None),
+            };
+            let factor = grouping::interaction(&[values(group)]);
+            let times = time.map(|t| match values(t) {
+                Values::Numeric(v) => Ok(v.clone()),
+                Values::Factor(_) => Err(ModelError::FactorInExpression {
+                    variable: t.clone(),
+                    label: res.describe(),
+                }),
+            });
+            Ok::<_, ModelError>(ResidualColumns {
+                spec: res.clone(),
+                codes: factor.codes,
+                levels: factor.levels,
+                times: times.transpose()?,
+            })
+        });
         Ok(Design {
+            residual: residual.transpose()?,
             y,
             offset,
             x,
@@ -189,6 +231,7 @@ fn random_block<'a>(
         codes: factor.codes,
         names: cols.names,
         values: flat,
+        covariance: term.covariance,
     })
 }
 

@@ -51,6 +51,11 @@ pub struct Blocks {
     pub a21: Vec<f64>,
     /// `d × d` column-major, full symmetric: `[Z_rest X y]'[Z_rest X y]`.
     pub a22: Vec<f64>,
+    /// The coupling entries by dense row: for row `s`, `by_row[by_row_ptr[s]..by_row_ptr[s+1]]`
+    /// lists `(entry, level)` with `row_idx[entry] == s`. The downdate walks the dense block
+    /// column by column through this index, so its writes stay within one cached column.
+    pub by_row_ptr: Vec<usize>,
+    pub by_row: Vec<(usize, usize)>,
     pub layout: DenseLayout,
 }
 
@@ -58,11 +63,16 @@ impl Blocks {
     pub fn new(design: &Design) -> Blocks {
         let n = design.n();
         let p = design.p();
-        let first = &design.random[0];
-        let (q1, levels1) = (first.q(), first.levels.len());
+        // Without random effects (a gls model) all observations form one pseudo-level with
+        // no random effects of its own, and the dense block holds everything.
+        let no_codes = vec![0u32; if design.random.is_empty() { n } else { 0 }];
+        let (q1, levels1, codes1, values1, rest) = match design.random.split_first() {
+            Some((b, rest)) => (b.q(), b.levels.len(), &b.codes[..], &b.values[..], rest),
+            None => (0, 1, &no_codes[..], &[][..], &[][..]),
+        };
         let mut terms = Vec::new();
         let mut off = 0;
-        for b in &design.random[1..] {
+        for b in rest {
             terms.push((off, b.q(), b.levels.len()));
             off += b.q() * b.levels.len();
         }
@@ -77,7 +87,7 @@ impl Blocks {
         let mut entries: Vec<(usize, f64)> = Vec::with_capacity(d.min(64));
         let row_of = |i: usize, out: &mut Vec<(usize, f64)>| {
             out.clear();
-            for (t, b) in design.random[1..].iter().enumerate() {
+            for (t, b) in rest.iter().enumerate() {
                 let (o, q, _) = layout.terms[t];
                 let base = o + b.codes[i] as usize * q;
                 for c in 0..q {
@@ -92,7 +102,7 @@ impl Blocks {
 
         // Observations grouped by level of the first term (counting sort).
         let mut start = vec![0usize; levels1 + 1];
-        for &c in &first.codes {
+        for &c in codes1 {
             start[c as usize + 1] += 1;
         }
         for l in 0..levels1 {
@@ -100,7 +110,7 @@ impl Blocks {
         }
         let mut order = vec![0usize; n];
         let mut fill = start.clone();
-        for (i, &c) in first.codes.iter().enumerate() {
+        for (i, &c) in codes1.iter().enumerate() {
             order[fill[c as usize]] = i;
             fill[c as usize] += 1;
         }
@@ -118,7 +128,7 @@ impl Blocks {
         for l in 0..levels1 {
             let block = &mut a11[l * q1 * q1..(l + 1) * q1 * q1];
             for &i in &order[start[l]..start[l + 1]] {
-                let z1 = &first.values[i * q1..(i + 1) * q1];
+                let z1 = &values1[i * q1..(i + 1) * q1];
                 for a in 0..q1 {
                     for b in 0..q1 {
                         block[b * q1 + a] += z1[a] * z1[b];
@@ -167,6 +177,22 @@ impl Blocks {
             touched.clear();
             row_ptr.push(row_idx.len());
         }
+        let mut by_row_ptr = vec![0usize; d + 1];
+        for &r in &row_idx {
+            by_row_ptr[r + 1] += 1;
+        }
+        for r in 0..d {
+            by_row_ptr[r + 1] += by_row_ptr[r];
+        }
+        let mut by_row = vec![(0, 0); row_idx.len()];
+        let mut fill = by_row_ptr.clone();
+        for j in 0..levels1 {
+            for e in row_ptr[j]..row_ptr[j + 1] {
+                let r = row_idx[e];
+                by_row[fill[r]] = (e, j);
+                fill[r] += 1;
+            }
+        }
         Blocks {
             q1,
             levels1,
@@ -175,6 +201,8 @@ impl Blocks {
             row_idx,
             a21,
             a22,
+            by_row_ptr,
+            by_row,
             layout,
         }
     }

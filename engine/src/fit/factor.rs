@@ -5,44 +5,135 @@
 //! the optimizer's inner loop allocates nothing.
 
 use super::blocks::Blocks;
+use crate::spec::CovarianceType;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::{MatMut, Par};
 
 /// Relative covariance factors `T_k` (lower triangular, column-major) of each term, filled
-/// from θ in lme4's order: each term's lower triangle, column by column.
+/// from the covariance parameters θ. For unstructured terms θ is lme4's: each term's lower
+/// triangle, column by column. A diagonal term has its `q` diagonal elements; a
+/// compound-symmetry term has (relative SD, correlation).
 #[derive(Debug, Clone)]
 pub struct Lambda {
     pub q: Vec<usize>,
+    pub kinds: Vec<CovarianceType>,
     pub t: Vec<Vec<f64>>,
 }
 
 impl Lambda {
-    pub fn new(q: Vec<usize>) -> Self {
+    pub fn new(q: Vec<usize>, kinds: Vec<CovarianceType>) -> Self {
         let t = q.iter().map(|&q| vec![0.0; q * q]).collect();
-        Lambda { q, t }
+        Lambda { q, kinds, t }
+    }
+
+    fn n_params(q: usize, kind: CovarianceType) -> usize {
+        match kind {
+            CovarianceType::Unstructured => q * (q + 1) / 2,
+            CovarianceType::Diagonal => q,
+            CovarianceType::CompoundSymmetry => q.min(2),
+        }
     }
 
     /// Number of θ parameters.
     pub fn n_theta(&self) -> usize {
-        self.q.iter().map(|q| q * (q + 1) / 2).sum()
-    }
-
-    /// Whether each θ element is a diagonal of its `T_k` (bounded below by zero).
-    pub fn diagonal_mask(&self) -> Vec<bool> {
         self.q
             .iter()
-            .flat_map(|&q| (0..q).flat_map(move |c| (c..q).map(move |r| r == c)))
+            .zip(&self.kinds)
+            .map(|(&q, &k)| Self::n_params(q, k))
+            .sum()
+    }
+
+    /// Per θ element: whether it is a relative standard deviation (bounded below by zero,
+    /// and a fit with one at zero is singular).
+    pub fn sd_mask(&self) -> Vec<bool> {
+        let mut mask = Vec::new();
+        for (&q, &kind) in self.q.iter().zip(&self.kinds) {
+            match kind {
+                CovarianceType::Unstructured => {
+                    mask.extend((0..q).flat_map(move |c| (c..q).map(move |r| r == c)))
+                }
+                CovarianceType::Diagonal => mask.extend(std::iter::repeat_n(true, q)),
+                CovarianceType::CompoundSymmetry => {
+                    mask.push(true);
+                    if q > 1 {
+                        mask.push(false);
+                    }
+                }
+            }
+        }
+        mask
+    }
+
+    /// Bounds of θ: zero below every relative SD; a compound-symmetry correlation stays
+    /// where the matrix is positive definite.
+    pub fn bounds(&self) -> (Vec<f64>, Vec<f64>) {
+        let mut lower = Vec::new();
+        for (&q, &kind) in self.q.iter().zip(&self.kinds) {
+            let n = Self::n_params(q, kind);
+            let start = lower.len();
+            lower.extend(std::iter::repeat_n(f64::NEG_INFINITY, n));
+            if kind == CovarianceType::CompoundSymmetry && q > 1 {
+                lower[start + 1] = -1.0 / (q as f64 - 1.0) + 1e-6;
+            }
+        }
+        for (l, sd) in lower.iter_mut().zip(self.sd_mask()) {
+            if sd {
+                *l = 0.0;
+            }
+        }
+        let mut upper = vec![f64::INFINITY; lower.len()];
+        let mut k = 0;
+        for (&q, &kind) in self.q.iter().zip(&self.kinds) {
+            if kind == CovarianceType::CompoundSymmetry && q > 1 {
+                upper[k + 1] = 1.0 - 1e-6;
+            }
+            k += Self::n_params(q, kind);
+        }
+        (lower, upper)
+    }
+
+    /// lme4's start: identity relative covariance factors (zero correlations).
+    pub fn start(&self) -> Vec<f64> {
+        self.sd_mask()
+            .iter()
+            .map(|&sd| if sd { 1.0 } else { 0.0 })
             .collect()
     }
 
     pub fn set(&mut self, theta: &[f64]) {
         let mut k = 0;
-        for (t, &q) in self.t.iter_mut().zip(&self.q) {
-            for c in 0..q {
-                for r in c..q {
-                    t[c * q + r] = theta[k];
-                    k += 1;
+        for ((t, &q), &kind) in self.t.iter_mut().zip(&self.q).zip(&self.kinds) {
+            t.iter_mut().for_each(|v| *v = 0.0);
+            match kind {
+                CovarianceType::Unstructured => {
+                    for c in 0..q {
+                        for r in c..q {
+                            t[c * q + r] = theta[k];
+                            k += 1;
+                        }
+                    }
+                }
+                CovarianceType::Diagonal => {
+                    for c in 0..q {
+                        t[c * q + c] = theta[k];
+                        k += 1;
+                    }
+                }
+                CovarianceType::CompoundSymmetry => {
+                    let s = theta[k];
+                    let rho = if q > 1 { theta[k + 1] } else { 0.0 };
+                    k += q.min(2);
+                    // T = s·chol((1−ρ)I + ρJ); positive definite inside the bounds.
+                    for c in 0..q {
+                        for r in 0..q {
+                            t[c * q + r] = if r == c { 1.0 } else { rho };
+                        }
+                    }
+                    if !small_cholesky(t, q) {
+                        t.iter_mut().for_each(|v| *v = f64::NAN);
+                    }
+                    t.iter_mut().for_each(|v| *v *= s);
                 }
             }
         }
@@ -62,6 +153,7 @@ pub struct Factor {
     /// Small scratch buffers, sized on first use and reused after.
     m: Vec<f64>,
     tmp: Vec<f64>,
+    lam_diag: Vec<f64>,
     scratch: Vec<f64>,
     /// log |L_Z|², summed over both random parts.
     pub ld_l2: f64,
@@ -72,17 +164,18 @@ pub struct Factor {
 }
 
 impl Factor {
-    pub fn new(blocks: &Blocks, q: Vec<usize>) -> Factor {
+    pub fn new(blocks: &Blocks, lambda: Lambda) -> Factor {
         let d = blocks.layout.d();
-        let req = cholesky_in_place_scratch::<f64>(d, Par::Seq, Default::default());
+        let req = cholesky_in_place_scratch::<f64>(d, Par::rayon(0), Default::default());
         Factor {
-            lambda: Lambda::new(q),
+            lambda,
             l11: vec![0.0; blocks.a11.len()],
             l21: vec![0.0; blocks.a21.len()],
             dense: vec![0.0; d * d],
             buffer: MemBuffer::new(req),
             m: vec![0.0; blocks.q1 * blocks.q1],
             tmp: vec![0.0; blocks.q1],
+            lam_diag: Vec::with_capacity(blocks.layout.d()),
             scratch: Vec::new(),
             ld_l2: 0.0,
             ld_rx2: 0.0,
@@ -96,15 +189,36 @@ impl Factor {
         let q1 = blocks.q1;
         let lay = &blocks.layout;
         let d = lay.d();
-        let t1 = &self.lambda.t[0];
+        let t1 = self.lambda.t.first().map_or(&[][..], Vec::as_slice);
         let mut ld_l2 = 0.0;
 
-        // Dense block: Λ_rest' A22 Λ_rest + I_rest, to be downdated below.
-        self.dense.copy_from_slice(&blocks.a22);
-        for (k, &(off, q, levels)) in lay.terms.iter().enumerate() {
-            let t = &self.lambda.t[k + 1];
-            for l in 0..levels {
-                scale_block_sym(&mut self.dense, d, off + l * q, q, t, &mut self.scratch);
+        // Dense block: Λ_rest' A22 Λ_rest + I_rest, to be downdated below. Only the lower
+        // triangle is read from here on.
+        if lay.terms.iter().all(|&(_, q, _)| q == 1) {
+            // Λ_rest is diagonal: one scaled copy of the lower triangle.
+            let lam = &mut self.lam_diag;
+            lam.clear();
+            for (k, &(_, _, levels)) in lay.terms.iter().enumerate() {
+                lam.extend(std::iter::repeat_n(self.lambda.t[k + 1][0], levels));
+            }
+            lam.resize(d, 1.0);
+            for c in 0..d {
+                let (src, dst) = (
+                    &blocks.a22[c * d..(c + 1) * d],
+                    &mut self.dense[c * d..(c + 1) * d],
+                );
+                let lc = lam[c];
+                for r in c..d {
+                    dst[r] = src[r] * lam[r] * lc;
+                }
+            }
+        } else {
+            self.dense.copy_from_slice(&blocks.a22);
+            for (k, &(off, q, levels)) in lay.terms.iter().enumerate() {
+                let t = &self.lambda.t[k + 1];
+                for l in 0..levels {
+                    scale_block_sym(&mut self.dense, d, off + l * q, q, t, &mut self.scratch);
+                }
             }
         }
         for r in 0..lay.q_rest {
@@ -112,7 +226,9 @@ impl Factor {
         }
 
         let (m, tmp) = (&mut self.m, &mut self.tmp);
-        for j in 0..blocks.levels1 {
+        // Without random effects (q1 = 0) there is nothing to factor or downdate.
+        let levels1 = if q1 == 0 { 0 } else { blocks.levels1 };
+        for j in 0..levels1 {
             // L11ⱼ = chol(T₁' A11ⱼ T₁ + I)
             let a = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
             let l = &mut self.l11[j * q1 * q1..(j + 1) * q1 * q1];
@@ -156,21 +272,36 @@ impl Factor {
                     row[c] = (row[c] - s) / l[c * q1 + c];
                 }
             }
-            // Downdate the dense block's lower triangle: −L21ⱼ L21ⱼ'.
-            for (a, &r) in rows.iter().enumerate() {
-                let ra = &out[a * q1..(a + 1) * q1];
-                for (b, &s) in rows[..=a].iter().enumerate() {
-                    let rb = &out[b * q1..(b + 1) * q1];
-                    let dot: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-                    self.dense[s * d + r] -= dot;
+        }
+        // Downdate the dense block's lower triangle by Σⱼ L21ⱼ L21ⱼ', column by column.
+        for s in (0..d).filter(|_| q1 > 0) {
+            let col = &mut self.dense[s * d..(s + 1) * d];
+            for &(es, j) in &blocks.by_row[blocks.by_row_ptr[s]..blocks.by_row_ptr[s + 1]] {
+                // Entries of level j after `es` have larger row indices (rows are sorted).
+                let end = blocks.row_ptr[j + 1];
+                let rows = &blocks.row_idx[es..end];
+                if q1 == 1 {
+                    let vs = self.l21[es];
+                    for (&r, &ve) in rows.iter().zip(&self.l21[es..end]) {
+                        col[r] -= vs * ve;
+                    }
+                } else {
+                    let vs = &self.l21[es * q1..(es + 1) * q1];
+                    for (&r, ve) in rows
+                        .iter()
+                        .zip(self.l21[es * q1..end * q1].chunks_exact(q1))
+                    {
+                        col[r] -= vs.iter().zip(ve).map(|(x, y)| x * y).sum::<f64>();
+                    }
                 }
             }
         }
 
         let stack = MemStack::new(&mut self.buffer);
         let mat = MatMut::from_column_major_slice_mut(&mut self.dense, d, d);
-        if cholesky_in_place(mat, Default::default(), Par::Seq, stack, Default::default()).is_err()
-        {
+        // Threads pay off only once the dense block is large (many crossed random effects).
+        let par = if d >= 256 { Par::rayon(0) } else { Par::Seq };
+        if cholesky_in_place(mat, Default::default(), par, stack, Default::default()).is_err() {
             return false;
         }
         for r in 0..lay.q_rest {

@@ -5,15 +5,17 @@
 mod blocks;
 mod factor;
 mod optimize;
+mod residual;
 mod result;
 
 pub use optimize::BOUNDARY_TOLERANCE;
-pub use result::{Convergence, LmmFit, RandomEffects, VarCorrRow};
+pub use result::{Convergence, LmmFit, RandomEffects, ResidualFit, VarCorrRow};
 
 use crate::design::Design;
 use crate::error::ModelError;
 use blocks::Blocks;
-use factor::Factor;
+use factor::{Factor, Lambda};
+pub use residual::ResidualModel;
 
 /// How to fit.
 #[derive(Debug, Clone)]
@@ -22,6 +24,9 @@ pub struct FitOptions {
     pub reml: bool,
     /// Budget of objective evaluations for the optimizer.
     pub max_evaluations: usize,
+    /// Whether to compute Satterthwaite's t-tests of the coefficients (lmerTest's summary):
+    /// about `4(n_θ + 1)(n_θ + 2)` extra factorisations (see [`crate::inference`]).
+    pub satterthwaite: bool,
 }
 
 impl Default for FitOptions {
@@ -29,75 +34,205 @@ impl Default for FitOptions {
         FitOptions {
             reml: true,
             max_evaluations: 100_000,
+            satterthwaite: true,
         }
     }
 }
 
-/// The profiled objective of one model as a function of θ: the problem the optimizer
-/// solves, kept apart from the optimizer itself.
+/// The profiled objective of one model as a function of its covariance parameters — θ,
+/// then any residual-structure parameters φ: the problem the optimizer solves, kept apart
+/// from the optimizer itself.
 pub struct Problem {
+    /// The design as built from the data (for fitted values and residuals).
     pub design: Design,
+    residual: Option<Residual>,
     blocks: Blocks,
     factor: Factor,
     pub reml: bool,
 }
 
+/// A residual structure with its whitened copy of the design.
+struct Residual {
+    model: ResidualModel,
+    whitened: Design,
+    /// Σᵢ log|Cᵢ| at the last factorisation.
+    log_det: f64,
+}
+
 impl Problem {
-    pub fn new(design: Design, reml: bool) -> Problem {
+    pub fn new(design: Design, reml: bool) -> Result<Problem, ModelError> {
+        let residual = match &design.residual {
+            Some(cols) => Some(Residual {
+                model: ResidualModel::new(cols, &design)?,
+                whitened: design.clone(),
+                log_det: 0.0,
+            }),
+            None => None,
+        };
         let blocks = Blocks::new(&design);
         let q = design.random.iter().map(|b| b.q()).collect();
-        let factor = Factor::new(&blocks, q);
-        Problem {
+        let kinds = design.random.iter().map(|b| b.covariance).collect();
+        let factor = Factor::new(&blocks, Lambda::new(q, kinds));
+        Ok(Problem {
             design,
+            residual,
             blocks,
             factor,
             reml,
-        }
+        })
     }
 
-    /// Number of covariance parameters θ.
+    /// Number of random-effect covariance parameters θ.
     pub fn n_theta(&self) -> usize {
         self.factor.lambda.n_theta()
     }
 
-    /// lme4's start: identity relative covariance factors.
+    /// The residual structure's parameters φ, if any: names, start, bounds.
+    pub fn residual_model(&self) -> Option<&ResidualModel> {
+        self.residual.as_ref().map(|r| &r.model)
+    }
+
+    /// lme4's start (identity relative covariance factors), then φ's.
     pub fn start(&self) -> Vec<f64> {
-        self.factor
-            .lambda
-            .diagonal_mask()
-            .iter()
-            .map(|&d| if d { 1.0 } else { 0.0 })
-            .collect()
+        let mut start = self.factor.lambda.start();
+        if let Some(r) = &self.residual {
+            start.extend(r.model.start());
+        }
+        start
     }
 
-    /// Lower bounds: zero for diagonal elements of each factor, none for the others.
-    pub fn lower(&self) -> Vec<f64> {
-        let mask = self.factor.lambda.diagonal_mask();
-        mask.iter()
-            .map(|&d| if d { 0.0 } else { f64::NEG_INFINITY })
-            .collect()
+    /// Bounds of every parameter: zero below relative standard deviations, the admissible
+    /// range of φ.
+    pub fn bounds(&self) -> (Vec<f64>, Vec<f64>) {
+        let (mut lower, mut upper) = self.factor.lambda.bounds();
+        if let Some(r) = &self.residual {
+            let (l, u) = r.model.bounds();
+            lower.extend(l);
+            upper.extend(u);
+        }
+        (lower, upper)
     }
 
-    /// The objective (−2 log-likelihood, or the REML criterion) at θ; +∞ where the
+    /// Which parameters are relative standard deviations (a fit with one at zero is
+    /// singular).
+    pub fn sd_mask(&self) -> Vec<bool> {
+        let mut mask = self.factor.lambda.sd_mask();
+        mask.resize(self.start().len(), false);
+        mask
+    }
+
+    /// Whitens (with a residual structure) and factorises at `params`.
+    fn factorise(&mut self, params: &[f64]) -> bool {
+        let (theta, phi) = params.split_at(self.n_theta());
+        if let Some(r) = &mut self.residual {
+            match r.model.whiten(phi, &self.design, &mut r.whitened) {
+                Some(log_det) => r.log_det = log_det,
+                None => return false,
+            }
+            self.blocks = Blocks::new(&r.whitened);
+        }
+        self.factor.update(&self.blocks, theta)
+    }
+
+    fn residual_log_det(&self) -> f64 {
+        self.residual.as_ref().map_or(0.0, |r| r.log_det)
+    }
+
+    /// The objective (−2 log-likelihood, or the REML criterion) at `params`; +∞ where the
     /// factorisation fails.
-    pub fn objective(&mut self, theta: &[f64]) -> f64 {
-        if !self.factor.update(&self.blocks, theta) {
+    pub fn objective(&mut self, params: &[f64]) -> f64 {
+        if !self.factorise(params) {
             return f64::INFINITY;
         }
         self.factor
             .objective(self.reml, self.design.n(), self.design.p())
+            + self.residual_log_det()
     }
+
+    /// The deviance at θ and the residual standard deviation σ, *not* profiled over σ
+    /// (lmerTest's `devfun_vp`); see [`SigmaDeviance`]. At σ̂ it equals
+    /// [`Problem::objective`]. +∞ where the factorisation fails. Allocates nothing.
+    pub fn deviance_varpar(&mut self, theta: &[f64], sigma: f64) -> f64 {
+        self.sigma_deviance(theta)
+            .map_or(f64::INFINITY, |d| d.at(sigma))
+    }
+
+    /// The deviance at θ as a closed-form function of σ, or `None` where the factorisation
+    /// fails. Allocates nothing.
+    pub fn sigma_deviance(&mut self, theta: &[f64]) -> Option<SigmaDeviance> {
+        if !self.factorise(theta) {
+            return None;
+        }
+        let residual_log_det = self.residual_log_det();
+        let (n, p) = (self.design.n(), self.design.p());
+        let f = &self.factor;
+        Some(if self.reml {
+            SigmaDeviance {
+                dof: (n - p) as f64,
+                log_det: f.ld_l2 + f.ld_rx2 + residual_log_det,
+                pwrss: f.pwrss,
+            }
+        } else {
+            SigmaDeviance {
+                dof: n as f64,
+                log_det: f.ld_l2 + residual_log_det,
+                pwrss: f.pwrss,
+            }
+        })
+    }
+
+    /// Var(β̂) = σ²(R_X R_Xᵀ)⁻¹ at θ and σ (row-major p × p), or `None` where the
+    /// factorisation fails.
+    pub fn vcov_at(&mut self, theta: &[f64], sigma: f64) -> Option<Vec<f64>> {
+        let mut v = self.unscaled_vcov_at(theta)?;
+        scale_vcov(&mut v, sigma);
+        Some(v)
+    }
+
+    /// (R_X R_Xᵀ)⁻¹ at θ, Var(β̂)/σ² (row-major p × p), or `None` where the factorisation
+    /// fails.
+    pub fn unscaled_vcov_at(&mut self, theta: &[f64]) -> Option<Vec<f64>> {
+        if !self.factorise(theta) {
+            return None;
+        }
+        Some(self.factor.unscaled_vcov(&self.blocks))
+    }
+}
+
+/// The deviance at a fixed θ as a function of σ, `dof·log(2πσ²) + log_det + pwrss/σ²`:
+/// for ML `dof = n` and `log_det = log|L_Z|²`; for REML `dof = n − p` and
+/// `log_det = log|L_Z|² + log|R_X|²`; `pwrss` is the penalised residual sum of squares.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SigmaDeviance {
+    pub dof: f64,
+    pub log_det: f64,
+    pub pwrss: f64,
+}
+
+impl SigmaDeviance {
+    pub fn at(&self, sigma: f64) -> f64 {
+        let s2 = sigma * sigma;
+        self.dof * (2.0 * std::f64::consts::PI * s2).ln() + self.log_det + self.pwrss / s2
+    }
+}
+
+/// `v ← σ² v`: Var(β̂) from (R_X R_Xᵀ)⁻¹ (the one place this product is formed, so that
+/// every path gives the same bits).
+pub fn scale_vcov(v: &mut [f64], sigma: f64) {
+    let s2 = sigma * sigma;
+    v.iter_mut().for_each(|x| *x *= s2);
 }
 
 /// Fits the model described by `design`.
 pub fn fit(design: Design, options: &FitOptions) -> Result<LmmFit, ModelError> {
-    let mut problem = Problem::new(design, options.reml);
+    let mut problem = Problem::new(design, options.reml)?;
     let start = problem.start();
-    let lower = problem.lower();
+    let (lower, upper) = problem.bounds();
     let optimum = optimize::minimise(
         |t| problem.objective(t),
         &start,
         &lower,
+        &upper,
         options.max_evaluations,
     );
     if !optimum.objective.is_finite() {
@@ -107,5 +242,5 @@ pub fn fit(design: Design, options: &FitOptions) -> Result<LmmFit, ModelError> {
                 .into(),
         });
     }
-    result::LmmFit::at_optimum(problem, optimum)
+    result::LmmFit::at_optimum(problem, optimum, options.satterthwaite)
 }

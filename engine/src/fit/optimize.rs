@@ -31,11 +31,11 @@ pub fn minimise(
     mut f: impl FnMut(&[f64]) -> f64,
     start: &[f64],
     lower: &[f64],
+    upper: &[f64],
     max_evals: usize,
 ) -> Optimum {
     let k = start.len();
     let mut theta = start.to_vec();
-    let upper = vec![f64::INFINITY; k];
     let mut config = Config::new(k);
     config.rho_begin = 0.25;
     config.rho_end = 1e-8;
@@ -46,7 +46,7 @@ pub fn minimise(
         f(x)
     };
     let outcome = match Bobyqa::new(k, config) {
-        Ok(mut solver) => solver.minimize(&mut counted, &mut theta, lower, &upper),
+        Ok(mut solver) => solver.minimize(&mut counted, &mut theta, lower, upper),
         Err(status) => {
             return Optimum {
                 theta,
@@ -67,9 +67,9 @@ pub fn minimise(
         ));
     }
 
-    // Free parameters: off-diagonals, and diagonals away from the boundary.
+    // Free parameters: those farther than the difference step from both bounds.
     let free: Vec<usize> = (0..k)
-        .filter(|&i| lower[i] == f64::NEG_INFINITY || theta[i] > BOUNDARY_TOLERANCE)
+        .filter(|&i| theta[i] - lower[i] > FD_STEP && upper[i] - theta[i] > FD_STEP)
         .collect();
     let mut scaled_gradient = None;
     if !free.is_empty() && objective.is_finite() {
@@ -88,7 +88,7 @@ pub fn minimise(
             // Polish: a Newton step, kept only if it stays feasible and lowers the objective.
             let mut trial = theta.clone();
             for (&i, s) in free.iter().zip(&step) {
-                trial[i] = (trial[i] - s).max(lower[i]);
+                trial[i] = (trial[i] - s).clamp(lower[i], upper[i]);
             }
             let ft = counted(&trial);
             if ft < objective {

@@ -3,6 +3,7 @@
 use super::optimize::{Optimum, BOUNDARY_TOLERANCE};
 use super::Problem;
 use crate::error::ModelError;
+use crate::inference::{Satterthwaite, TTest};
 use serde::Serialize;
 
 /// One row of lme4's `as.data.frame(VarCorr(fit))`: a variance (`var2` empty), a covariance
@@ -59,6 +60,9 @@ pub struct LmmFit {
     pub beta: Vec<f64>,
     /// Var(β̂), row-major p × p.
     pub vcov: Vec<f64>,
+    /// The t-test of each coefficient with Satterthwaite's degrees of freedom, as lmerTest's
+    /// `summary()`; `None` when not asked for ([`crate::FitOptions::satterthwaite`]).
+    pub t_tests: Option<Vec<TTest>>,
     pub random: Vec<RandomEffects>,
     pub singular: bool,
     pub convergence: Convergence,
@@ -68,21 +72,51 @@ pub struct LmmFit {
     pub residuals: Vec<f64>,
     /// Data rows the model used, in order (indices into the data set).
     pub rows: Vec<usize>,
+    /// The residual structure's estimates, when the model has one.
+    pub residual_structure: Option<ResidualFit>,
+}
+
+/// Estimates of a residual correlation or variance structure.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResidualFit {
+    pub description: String,
+    /// Parameter names: `Phi` (AR(1), CAR(1)), `Rho` (compound symmetry), or the levels
+    /// whose standard-deviation ratio to the reference level is estimated (varident).
+    pub names: Vec<String>,
+    pub values: Vec<f64>,
 }
 
 impl LmmFit {
-    pub(super) fn at_optimum(mut problem: Problem, opt: Optimum) -> Result<LmmFit, ModelError> {
+    pub(super) fn at_optimum(
+        mut problem: Problem,
+        opt: Optimum,
+        satterthwaite: bool,
+    ) -> Result<LmmFit, ModelError> {
         let objective = problem.objective(&opt.theta);
+        let (n, p) = (problem.design.n(), problem.design.p());
+        let denom = if problem.reml { n - p } else { n } as f64;
+        let sigma = (problem.factor.pwrss / denom).sqrt();
+        let satterthwaite = satterthwaite.then(|| {
+            let s = Satterthwaite::new(&mut problem, &opt.theta, sigma);
+            problem.objective(&opt.theta); // back to θ̂
+            s
+        });
+        let sd_mask = problem.sd_mask();
+        let n_theta = problem.n_theta();
+        let residual_structure = problem.residual_model().map(|m| ResidualFit {
+            description: m.spec.describe(),
+            names: m.param_names(),
+            values: opt.theta[n_theta..].to_vec(),
+        });
         let Problem {
             design,
             blocks,
             factor,
             reml,
+            ..
         } = problem;
-        let (n, p) = (design.n(), design.p());
         let (beta, u) = factor.solve(&blocks);
-        let denom = if reml { n - p } else { n } as f64;
-        let sigma = (factor.pwrss / denom).sqrt();
+        let t_tests = satterthwaite.as_ref().map(|s| s.coefficient_tests(&beta));
         let s2 = sigma * sigma;
         let vcov: Vec<f64> = factor
             .unscaled_vcov(&blocks)
@@ -152,12 +186,11 @@ impl LmmFit {
             .map(|((y, o), f)| y + o - f)
             .collect();
 
-        let mask = factor.lambda.diagonal_mask();
         let singular = opt
             .theta
             .iter()
-            .zip(&mask)
-            .any(|(t, &diag)| diag && *t < BOUNDARY_TOLERANCE);
+            .zip(&sd_mask)
+            .any(|(t, &sd)| sd && *t < BOUNDARY_TOLERANCE);
         let n_par = (p + opt.theta.len() + 1) as f64;
         let mut warnings: Vec<String> = Vec::new();
         if !design.aliased.is_empty() {
@@ -173,11 +206,13 @@ impl LmmFit {
         if singular {
             warnings.push("boundary (singular) fit: see help('isSingular')".into());
         }
+        warnings.extend(satterthwaite.iter().flat_map(Satterthwaite::warnings));
         Ok(LmmFit {
             reml,
             n_obs: n,
             n_dropped: design.n_dropped,
-            theta: opt.theta.clone(),
+            theta: opt.theta[..n_theta].to_vec(),
+            residual_structure,
             objective,
             loglik: -objective / 2.0,
             aic: objective + 2.0 * n_par,
@@ -186,6 +221,7 @@ impl LmmFit {
             fixed_names: design.x_names.clone(),
             beta,
             vcov,
+            t_tests,
             random,
             singular,
             convergence: Convergence {

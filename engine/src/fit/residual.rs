@@ -1,0 +1,222 @@
+//! Residual correlation structures (nlme's `corAR1`, `corCAR1`, `corCompSymm`, `varIdent`).
+//!
+//! With within-group residual covariance σ²Cᵢ(φ), a transform Wᵢ with WᵢCᵢWᵢ' = I turns the
+//! model into an ordinary mixed model on `Wy`, `WX`, `WZ` with independent residuals, and
+//! −2 log L gains `Σᵢ log|Cᵢ|` (the REML criterion too: `X'V⁻¹X` is unchanged by W).
+//! Every structure here has a closed-form Wᵢ that is applied in one pass over the rows, so
+//! an evaluation of (θ, φ) costs one pass over the data plus an ordinary factorisation.
+//!
+//! Wᵢ mixes rows within a residual group, so each random-effect term must keep one level
+//! within each residual group (residual groups nested in the random-effect groups — nlme's
+//! rule too).
+
+use crate::design::{Design, ResidualColumns};
+use crate::error::ModelError;
+use crate::spec::ResidualSpec;
+
+/// A residual structure bound to the rows of a design.
+#[derive(Debug, Clone)]
+pub struct ResidualModel {
+    pub spec: ResidualSpec,
+    kind: Kind,
+    /// Rows of each residual group, in the order the transform runs through them.
+    groups: Vec<Vec<usize>>,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Ar1,
+    /// Time of each row.
+    Car1(Vec<f64>),
+    CompoundSymmetry,
+    /// Level of each row and the level names (the first is the reference).
+    VarIdent(Vec<u32>, Vec<String>),
+}
+
+impl ResidualModel {
+    /// Binds a residual structure to the rows of a design.
+    pub fn new(columns: &ResidualColumns, design: &Design) -> Result<ResidualModel, ModelError> {
+        let spec = columns.spec.clone();
+        let mut groups: Vec<Vec<usize>> = vec![Vec::new(); columns.levels.len()];
+        for (i, &g) in columns.codes.iter().enumerate() {
+            groups[g as usize].push(i);
+        }
+        groups.retain(|g| !g.is_empty());
+        let kind = match &spec {
+            ResidualSpec::Ar1 { .. } => Kind::Ar1,
+            ResidualSpec::CompoundSymmetry { .. } => Kind::CompoundSymmetry,
+            ResidualSpec::Car1 { time, .. } => {
+                let t = columns
+                    .times
+                    .clone()
+                    .expect("Design::build reads the CAR(1) time");
+                for g in &mut groups {
+                    g.sort_by(|&a, &b| t[a].total_cmp(&t[b]));
+                    if let Some(w) = g.windows(2).find(|w| t[w[0]] == t[w[1]]) {
+                        return Err(ModelError::BadResidualData {
+                            reason: format!(
+                                "two observations of one group share {time} = {}; \
+                                 continuous AR(1) needs distinct times within a group",
+                                t[w[0]]
+                            ),
+                        });
+                    }
+                }
+                Kind::Car1(t)
+            }
+            ResidualSpec::VarIdent { .. } => {
+                // Each row is its own "group" for the transform.
+                groups = (0..columns.codes.len()).map(|i| vec![i]).collect();
+                Kind::VarIdent(columns.codes.clone(), columns.levels.clone())
+            }
+        };
+        if !matches!(kind, Kind::VarIdent(..)) {
+            for b in &design.random {
+                for g in &groups {
+                    if g.iter().any(|&i| b.codes[i] != b.codes[g[0]]) {
+                        return Err(ModelError::BadResidualData {
+                            reason: format!(
+                                "the residual groups must be nested within the random-effect \
+                                 groups, but one residual group spans several levels of `{}`",
+                                b.group
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(ResidualModel { spec, kind, groups })
+    }
+
+    /// Number of correlation/variance parameters φ.
+    pub fn n_params(&self) -> usize {
+        match &self.kind {
+            Kind::VarIdent(_, levels) => levels.len() - 1,
+            _ => 1,
+        }
+    }
+
+    /// Names of the parameters, for reports.
+    pub fn param_names(&self) -> Vec<String> {
+        match &self.kind {
+            Kind::Ar1 | Kind::Car1(_) => vec!["Phi".into()],
+            Kind::CompoundSymmetry => vec!["Rho".into()],
+            Kind::VarIdent(_, levels) => levels[1..].to_vec(),
+        }
+    }
+
+    pub fn start(&self) -> Vec<f64> {
+        match &self.kind {
+            Kind::Ar1 | Kind::CompoundSymmetry => vec![0.2],
+            Kind::Car1(_) => vec![0.5],
+            Kind::VarIdent(_, levels) => vec![1.0; levels.len() - 1],
+        }
+    }
+
+    /// Bounds that keep every Cᵢ positive definite.
+    pub fn bounds(&self) -> (Vec<f64>, Vec<f64>) {
+        const EDGE: f64 = 1e-6;
+        match &self.kind {
+            Kind::Ar1 => (vec![-1.0 + EDGE], vec![1.0 - EDGE]),
+            Kind::Car1(_) => (vec![0.0], vec![1.0 - EDGE]),
+            Kind::CompoundSymmetry => {
+                let m = self.groups.iter().map(Vec::len).max().unwrap_or(2).max(2) as f64;
+                (vec![-1.0 / (m - 1.0) + EDGE], vec![1.0 - EDGE])
+            }
+            Kind::VarIdent(_, levels) => (
+                vec![1e-4; levels.len() - 1],
+                vec![f64::INFINITY; levels.len() - 1],
+            ),
+        }
+    }
+
+    /// Writes `W·source` into `out` (same shapes: y, X, random-effect values) and returns
+    /// `Σᵢ log|Cᵢ|`, or `None` for φ outside the admissible range.
+    pub fn whiten(&self, phi: &[f64], source: &Design, out: &mut Design) -> Option<f64> {
+        let mut log_det = 0.0;
+        // Per group, each output row is `scale·(row + w·previous row)`: AR(1), CAR(1) and
+        // varident are all of that form; compound symmetry uses the group total instead.
+        let mut steps: Vec<(usize, Option<(usize, f64)>, f64)> = Vec::new();
+        for g in &self.groups {
+            steps.clear();
+            match &self.kind {
+                Kind::Ar1 | Kind::Car1(_) => {
+                    let mut prev: Option<usize> = None;
+                    for &i in g {
+                        let rho = match (&self.kind, prev) {
+                            (_, None) => 0.0,
+                            (Kind::Car1(t), Some(p)) => phi[0].powf(t[i] - t[p]),
+                            (_, Some(_)) => phi[0],
+                        };
+                        let s = (1.0 - rho * rho).sqrt();
+                        if !(s > 0.0) {
+                            return None;
+                        }
+                        log_det += 2.0 * s.ln();
+                        steps.push((i, prev.map(|p| (p, -rho)), 1.0 / s));
+                        prev = Some(i);
+                    }
+                }
+                Kind::VarIdent(codes, _) => {
+                    let i = g[0];
+                    let delta = if codes[i] == 0 {
+                        1.0
+                    } else {
+                        phi[codes[i] as usize - 1]
+                    };
+                    if !(delta > 0.0) {
+                        return None;
+                    }
+                    log_det += 2.0 * delta.ln();
+                    steps.push((i, None, 1.0 / delta));
+                }
+                Kind::CompoundSymmetry => {
+                    let m = g.len() as f64;
+                    let (u, v) = (1.0 - phi[0], 1.0 + (m - 1.0) * phi[0]);
+                    if !(u > 0.0 && v > 0.0) {
+                        return None;
+                    }
+                    log_det += (m - 1.0) * u.ln() + v.ln();
+                    // Symmetric inverse square root of (1−ρ)I + ρJ: a·I + b·J.
+                    let a = 1.0 / u.sqrt();
+                    let b = (1.0 / v.sqrt() - a) / m;
+                    for_each_column(source, out, &mut |get, set| {
+                        let total: f64 = g.iter().map(|&r| get(r)).sum();
+                        for &r in g {
+                            set(r, a * get(r) + b * total);
+                        }
+                    });
+                    continue;
+                }
+            }
+            for_each_column(source, out, &mut |get, set| {
+                for &(i, prev, scale) in &steps {
+                    set(i, scale * (get(i) + prev.map_or(0.0, |(p, w)| w * get(p))));
+                }
+            });
+        }
+        Some(log_det)
+    }
+}
+
+/// Calls `f` once per data column of the design (y, each X column, each random-effect
+/// column), with a reader of the source column and a writer of the output column.
+fn for_each_column(
+    src: &Design,
+    out: &mut Design,
+    f: &mut dyn FnMut(&dyn Fn(usize) -> f64, &mut dyn FnMut(usize, f64)),
+) {
+    let n = src.n();
+    f(&|r| src.y[r], &mut |r, v| out.y[r] = v);
+    for j in 0..src.p() {
+        f(&|r| src.x[j * n + r], &mut |r, v| out.x[j * n + r] = v);
+    }
+    for (bo, bs) in out.random.iter_mut().zip(&src.random) {
+        let q = bs.q();
+        for c in 0..q {
+            f(&|r| bs.values[r * q + c], &mut |r, v| {
+                bo.values[r * q + c] = v
+            });
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! Satterthwaite's denominator degrees of freedom for t-tests of fixed-effect contrasts, as
+//! lmerTest computes them (Kuznetsova, Brockhoff & Christensen 2017, `summary()` with
+//! `ddf = "Satterthwaite"`).
+//!
+//! The variance parameters are `varpar = (θ…, σ)`. With `D(varpar)` the deviance not
+//! profiled over σ ([`Problem::deviance_varpar`]) and `H` its Hessian at the optimum, their
+//! asymptotic covariance is `A = 2H⁺` (the Moore–Penrose inverse over eigenvalues above
+//! 1e-8, as lmerTest). For a contrast `L`, `v = L Var(β̂) Lᵀ`, `g = ∂v/∂varpar` and
+//! `df = 2v² / (gᵀ A g)`. Both derivatives are taken numerically exactly as lmerTest takes
+//! them (numDeriv, Richardson extrapolation), so boundary fits behave as in lmerTest too:
+//! at θ = 0 the steps straddle the boundary.
+
+use super::distributions::t_two_sided_p;
+use super::numderiv;
+use crate::fit::{scale_vcov, Problem};
+use serde::Serialize;
+
+/// lmerTest's tolerance on the Hessian's eigenvalues.
+const EIGEN_TOLERANCE: f64 = 1e-8;
+
+/// The t-test of one contrast (for a coefficient: that it is zero).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TTest {
+    /// Satterthwaite's denominator degrees of freedom.
+    pub df: f64,
+    /// `Lβ̂ / √(L Var(β̂) Lᵀ)`.
+    pub t: f64,
+    /// Two-sided p-value, `2·P(T_df > |t|)`.
+    pub p: f64,
+}
+
+/// What Satterthwaite's approximation needs at the optimum, for any number of contrasts.
+#[derive(Debug, Clone)]
+pub struct Satterthwaite {
+    /// Number of fixed effects.
+    p: usize,
+    /// Var(β̂) at the optimum, row-major p × p.
+    pub vcov_beta: Vec<f64>,
+    /// Asymptotic covariance of `varpar = (θ…, σ)`, `2H⁺`, row-major.
+    pub vcov_varpar: Vec<f64>,
+    /// ∂Var(β̂)/∂varpar_i: one row-major p × p matrix per variance parameter, in order.
+    pub jacobian: Vec<f64>,
+    /// Eigenvalues of the deviance's Hessian over `varpar`, ascending.
+    pub hessian_eigenvalues: Vec<f64>,
+}
+
+impl Satterthwaite {
+    /// Derivatives at θ̂ and σ̂. Leaves `problem` factorised at some θ near θ̂.
+    ///
+    /// σ enters the deviance and Var(β̂) in closed form, so `problem` is factorised once per
+    /// distinct θ the derivatives visit rather than once per evaluation: for `n` θs,
+    /// `1 + 4n(n + 1)` of the Hessian's `1 + 4(n + 1)(n + 2)` evaluations and `8n` of the
+    /// Jacobian's `8(n + 1)`, with bit-for-bit the same values.
+    pub fn new(problem: &mut Problem, theta: &[f64], sigma: f64) -> Satterthwaite {
+        let n_theta = theta.len();
+        let k = n_theta + 1;
+        let p = problem.design.p();
+        let mut varpar = theta.to_vec();
+        varpar.push(sigma);
+
+        let mut visited = Memo::new(n_theta, 1 + 4 * n_theta * (n_theta + 1));
+        let hessian = numderiv::hessian(
+            |v: &[f64]| {
+                let (t, s) = v.split_at(n_theta);
+                visited
+                    .get_or_insert_with(t, |t| problem.sigma_deviance(t))
+                    .map_or(f64::INFINITY, |d| d.at(s[0]))
+            },
+            &varpar,
+        );
+        let (vcov_varpar, hessian_eigenvalues) = pseudo_inverse_times_two(&hessian, k);
+
+        let at_optimum = problem.unscaled_vcov_at(theta);
+        let jacobian = numderiv::jacobian(
+            |v: &[f64], out: &mut [f64]| {
+                let (t, s) = v.split_at(n_theta);
+                let elsewhere;
+                let unscaled = if t == theta {
+                    at_optimum.as_deref()
+                } else {
+                    elsewhere = problem.unscaled_vcov_at(t);
+                    elsewhere.as_deref()
+                };
+                match unscaled {
+                    Some(u) => {
+                        out.copy_from_slice(u);
+                        scale_vcov(out, s[0]);
+                    }
+                    None => out.fill(f64::NAN),
+                }
+            },
+            &varpar,
+            p * p,
+        );
+        let vcov_beta = match at_optimum {
+            Some(mut v) => {
+                scale_vcov(&mut v, sigma);
+                v
+            }
+            None => vec![f64::NAN; p * p],
+        };
+        Satterthwaite {
+            p,
+            vcov_beta,
+            vcov_varpar,
+            jacobian,
+            hessian_eigenvalues,
+        }
+    }
+
+    /// `L Var(β̂) Lᵀ` and its Satterthwaite degrees of freedom.
+    pub fn contrast(&self, l: &[f64]) -> (f64, f64) {
+        let p = self.p;
+        let qform = |m: &[f64]| -> f64 {
+            (0..p)
+                .filter(|&a| l[a] != 0.0)
+                .map(|a| l[a] * (0..p).map(|b| m[a * p + b] * l[b]).sum::<f64>())
+                .sum()
+        };
+        let var = qform(&self.vcov_beta);
+        let g: Vec<f64> = self
+            .jacobian
+            .chunks_exact((p * p).max(1))
+            .map(qform)
+            .collect();
+        let k = g.len();
+        let denom: f64 = (0..k)
+            .map(|i| {
+                g[i] * (0..k)
+                    .map(|j| self.vcov_varpar[i * k + j] * g[j])
+                    .sum::<f64>()
+            })
+            .sum();
+        (var, 2.0 * var * var / denom)
+    }
+
+    /// The t-test that `L β = 0`.
+    pub fn t_test(&self, l: &[f64], beta: &[f64]) -> TTest {
+        let (var, df) = self.contrast(l);
+        let estimate: f64 = l.iter().zip(beta).map(|(a, b)| a * b).sum();
+        let t = estimate / var.sqrt();
+        TTest {
+            df,
+            t,
+            p: t_two_sided_p(t, df),
+        }
+    }
+
+    /// The t-test of each coefficient, in order (lmerTest's `summary()` table).
+    pub fn coefficient_tests(&self, beta: &[f64]) -> Vec<TTest> {
+        let mut l = vec![0.0; self.p];
+        (0..self.p)
+            .map(|j| {
+                l.fill(0.0);
+                l[j] = 1.0;
+                self.t_test(&l, beta)
+            })
+            .collect()
+    }
+
+    /// lmerTest's warnings about the Hessian of the deviance over `varpar`, in its words:
+    /// negative eigenvalues (not at a minimum) or eigenvalues close to zero (directions left
+    /// out of `A`).
+    pub fn warnings(&self) -> Vec<String> {
+        let ev = &self.hessian_eigenvalues;
+        if ev.iter().any(|v| !v.is_finite()) {
+            return vec![
+                "the deviance's Hessian over (θ, σ) is not finite: no Satterthwaite \
+                         degrees of freedom"
+                    .into(),
+            ];
+        }
+        let list = |keep: &dyn Fn(f64) -> bool| -> Vec<String> {
+            ev.iter()
+                .copied()
+                .filter(|&v| keep(v))
+                .map(r_exponential)
+                .collect()
+        };
+        let plural = |n: usize| if n > 1 { "eigenvalues" } else { "eigenvalue" };
+        let mut out = Vec::new();
+        let negative = list(&|v| v < -EIGEN_TOLERANCE);
+        if !negative.is_empty() {
+            out.push(format!(
+                "Model failed to converge with {} negative {}: {}",
+                negative.len(),
+                plural(negative.len()),
+                negative.join(" ")
+            ));
+        }
+        let zero = list(&|v| v.abs() < EIGEN_TOLERANCE);
+        if !zero.is_empty() {
+            out.push(format!(
+                "Model may not have converged with {} {} close to zero: {}",
+                zero.len(),
+                plural(zero.len()),
+                zero.join(" ")
+            ));
+        }
+        out
+    }
+}
+
+/// R's `sprintf("%1.1e", v)`: `-1.2e-03`.
+fn r_exponential(v: f64) -> String {
+    let s = format!("{v:.1e}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) => {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exp),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => s,
+    }
+}
+
+/// The t-test of each coefficient of the model at θ̂ and σ̂ (see [`Satterthwaite`]).
+pub fn satterthwaite(problem: &mut Problem, theta: &[f64], sigma: f64, beta: &[f64]) -> Vec<TTest> {
+    Satterthwaite::new(problem, theta, sigma).coefficient_tests(beta)
+}
+
+/// `2H⁺` over the eigenvalues of the symmetric `h` above [`EIGEN_TOLERANCE`], and all the
+/// eigenvalues (ascending). All `NaN` where `h` is not finite.
+fn pseudo_inverse_times_two(h: &[f64], k: usize) -> (Vec<f64>, Vec<f64>) {
+    let nan = || (vec![f64::NAN; k * k], vec![f64::NAN; k]);
+    if h.iter().any(|v| !v.is_finite()) {
+        return nan();
+    }
+    let m = faer::Mat::from_fn(k, k, |i, j| h[i * k + j]);
+    let Ok(evd) = m.self_adjoint_eigen(faer::Side::Lower) else {
+        return nan();
+    };
+    let (u, s) = (evd.U(), evd.S().column_vector());
+    let values: Vec<f64> = (0..k).map(|i| s[i]).collect();
+    let mut inv = vec![0.0; k * k];
+    for (c, &lambda) in values.iter().enumerate() {
+        if lambda > EIGEN_TOLERANCE {
+            for i in 0..k {
+                for j in 0..k {
+                    inv[i * k + j] += 2.0 * u[(i, c)] * u[(j, c)] / lambda;
+                }
+            }
+        }
+    }
+    (inv, values)
+}
+
+/// Values of a function of θ already computed, found by θ itself (compared exactly): the
+/// numerical derivatives revisit each θ with only σ moved. Linear search: the number of
+/// distinct θ is small (`1 + 4n(n + 1)`) next to the cost of one factorisation.
+struct Memo<T> {
+    n: usize,
+    keys: Vec<f64>,
+    values: Vec<T>,
+}
+
+impl<T: Copy> Memo<T> {
+    fn new(n: usize, capacity: usize) -> Self {
+        Memo {
+            n,
+            keys: Vec::with_capacity(n * capacity),
+            values: Vec::with_capacity(capacity),
+        }
+    }
+
+    fn get_or_insert_with(&mut self, theta: &[f64], f: impl FnOnce(&[f64]) -> T) -> T {
+        let n = self.n;
+        if let Some(i) =
+            (0..self.values.len()).position(|i| &self.keys[i * n..(i + 1) * n] == theta)
+        {
+            return self.values[i];
+        }
+        let value = f(theta);
+        self.keys.extend_from_slice(theta);
+        self.values.push(value);
+        value
+    }
+}

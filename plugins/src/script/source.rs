@@ -1,0 +1,106 @@
+//! A script's text and name, for turning Rhai's errors into located diagnostics.
+
+use super::sandbox::{MissingParam, Stop};
+use crate::error::ScriptError;
+use crate::PluginError;
+use miette::{NamedSource, SourceSpan};
+use rhai::{EvalAltResult, Position};
+
+pub(crate) struct SourceFile {
+    /// As shown in messages: a path, or `bundled/<id>.rhai`.
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    /// The plugin's name in messages about it: the file name without `.rhai`.
+    pub fn stem(&self) -> &str {
+        let file = self.name.rsplit(['/', '\\']).next().unwrap_or(&self.name);
+        file.strip_suffix(".rhai").unwrap_or(file)
+    }
+
+    /// An error at a Rhai position (line and column from 1; none for the whole file).
+    pub fn error_at(&self, message: String, position: Position) -> PluginError {
+        let (line, column) = (
+            position.line().unwrap_or(0),
+            position.position().unwrap_or(0),
+        );
+        let span = offset(&self.text, line, column).map(|at| {
+            let len = self.text[at..].chars().next().map_or(0, char::len_utf8);
+            SourceSpan::from((at, len))
+        });
+        PluginError::Script(Box::new(ScriptError {
+            message,
+            file: self.name.clone(),
+            line,
+            column,
+            text: NamedSource::new(&self.name, self.text.clone()),
+            span,
+        }))
+    }
+
+    /// A failed run: the innermost error at its own position, or a stop by the host.
+    pub fn runtime(&self, error: &EvalAltResult) -> PluginError {
+        let inner = error.unwrap_inner();
+        let position = match inner.position() {
+            p if p.is_none() => error.position(),
+            p => p,
+        };
+        let message = match inner {
+            EvalAltResult::ErrorTerminated(token, _) => {
+                if let Some(MissingParam(name)) = token.clone().try_cast::<MissingParam>() {
+                    return PluginError::ParamsRequired {
+                        plugin: self.stem().into(),
+                        name,
+                    };
+                }
+                match token.clone().try_cast::<Stop>() {
+                    Some(Stop::Time(limit)) => format!(
+                        "stopped: the script ran longer than its limit of {} ms (an endless loop?)",
+                        limit.as_millis()
+                    ),
+                    Some(Stop::Operations(limit)) => format!(
+                        "stopped: the script ran more than its limit of {limit} operations \
+                         (an endless loop?)"
+                    ),
+                    None => inner.to_string(),
+                }
+            }
+            EvalAltResult::ErrorParsing(e, _) => format!("syntax error: {e}"),
+            other => other.to_string(),
+        };
+        self.error_at(message, position)
+    }
+}
+
+/// Byte offset of a 1-based line and column; `None` if the text has no such place.
+fn offset(text: &str, line: usize, column: usize) -> Option<usize> {
+    if line == 0 {
+        return None;
+    }
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
+    let rest = text.get(start..)?;
+    let this_line = rest.lines().next().unwrap_or("");
+    let within = this_line
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(this_line.len(), |(b, _)| b);
+    Some(start + within)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offset;
+
+    #[test]
+    fn offsets_count_characters_from_one() {
+        let text = "ab\nçd\n";
+        assert_eq!(offset(text, 1, 1), Some(0));
+        assert_eq!(offset(text, 2, 2), Some(5));
+        assert_eq!(offset(text, 0, 0), None);
+    }
+}

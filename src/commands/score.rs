@@ -1,0 +1,133 @@
+//! `mixspec score`: a data file in, the same data with an instrument's scale columns out.
+
+use super::plugins::PluginArgs;
+use miette::{IntoDiagnostic, WrapErr};
+use mixspec_engine::{read_csv, Column};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct ScoreArgs {
+    /// Instrument id (see `mixspec plugins list`), or the path of a .rhai file or a plugin
+    /// library.
+    #[arg(long)]
+    instrument: String,
+    /// CSV file with a header row and the instrument's item columns.
+    #[arg(long)]
+    data: PathBuf,
+    /// Where to write the input columns plus the scale columns (CSV). Written only when
+    /// every row scores.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    plugins: PluginArgs,
+}
+
+pub fn run(args: &ScoreArgs) -> miette::Result<()> {
+    let instrument = args
+        .plugins
+        .catalog()?
+        .instrument(&args.instrument, &args.plugins.params()?)?;
+    let source = args.data.display().to_string();
+    let text = std::fs::read(&args.data)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read data file {source}"))?;
+    let data = read_csv(&text[..], &source)?;
+    let scores = instrument.score(&data)?;
+    write_atomically(&args.out, |w| write_scored(&text, &scores, w))?;
+    let names: Vec<&str> = scores.iter().map(|(n, _)| n.as_str()).collect();
+    eprintln!(
+        "{} {}: scored {} rows into {} ({})",
+        instrument.about().id,
+        instrument.about().version,
+        data.n_rows(),
+        args.out.display(),
+        names.join(", ")
+    );
+    Ok(())
+}
+
+/// Writes to a temporary file beside `path`, then renames it over `path`, so readers never
+/// see a partial file and a failure leaves nothing behind.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> miette::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .unwrap_or(path.as_os_str())
+        .to_string_lossy();
+    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
+        write(&mut file)?;
+        file.into_inner()?.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot write {}", path.display()))
+}
+
+/// The input file's cells exactly as they were, plus the scores: a score column replaces
+/// an input column of the same name, or is appended. Scores are written as R's `write.csv`
+/// writes them: 15 significant digits, `NA` for missing.
+fn write_scored(
+    input: &[u8],
+    scores: &[(String, Column)],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    // The same reader settings as `read_csv`, so rows match the scored data one to one.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input);
+    let mut header: Vec<String> = reader.headers()?.iter().map(String::from).collect();
+    let positions: Vec<usize> = scores
+        .iter()
+        .map(|(name, _)| {
+            header
+                .iter()
+                .position(|h| h.trim() == name)
+                .unwrap_or_else(|| {
+                    header.push(name.clone());
+                    header.len() - 1
+                })
+        })
+        .collect();
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(&header)?;
+    for (row, record) in reader.records().enumerate() {
+        let mut cells: Vec<String> = record?.iter().map(String::from).collect();
+        cells.resize(header.len(), String::new());
+        for (&at, (_, column)) in positions.iter().zip(scores) {
+            cells[at] = cell(column, row);
+        }
+        writer.write_record(&cells)?;
+    }
+    writer.flush()
+}
+
+fn cell(column: &Column, row: usize) -> String {
+    match column {
+        _ if column.is_missing(row) => "NA".into(),
+        Column::Numeric(v) => number(v[row]),
+        Column::Factor(f) => f.levels[f.codes[row] as usize].clone(),
+    }
+}
+
+fn number(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 { "Inf" } else { "-Inf" }.into();
+    }
+    // Round to 15 significant digits, then print the shortest text for that value.
+    let rounded: f64 = format!("{v:.14e}").parse().unwrap_or(v);
+    format!("{rounded}")
+}

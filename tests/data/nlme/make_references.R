@@ -1,0 +1,30 @@
+# nlme reference fits for the residual structures and covariance types that lme4 lacks.
+# Run from the repository root: Rscript tests/data/nlme/make_references.R
+# (Needs r-base-core; nlme ships with R.) Writes tests/data/nlme/*.json.
+suppressMessages({library(nlme); library(jsonlite)})
+out <- function(name, fit, data, formula, residual, covariance = NULL) {
+  co <- summary(fit)$tTable
+  cp <- tryCatch(coef(fit$modelStruct$corStruct, unconstrained = FALSE), error = function(e) NULL)
+  vp <- tryCatch(coef(fit$modelStruct$varStruct, unconstrained = FALSE), error = function(e) NULL)
+  res <- list(case = name, data = data, formula = formula, residual = residual, covariance = covariance,
+    method = fit$method, nlme_version = as.character(packageVersion("nlme")), n_obs = fit$dims$N,
+    loglik = as.numeric(logLik(fit)), aic = AIC(fit), sigma = fit$sigma,
+    correlation_parameter = if (is.null(cp)) NULL else unname(cp[1]),
+    variance_ratios = if (is.null(vp)) NULL else as.list(vp),
+    fixed_effects = lapply(seq_len(nrow(co)), function(i) list(term = rownames(co)[i],
+      estimate = co[i, "Value"], std_error = co[i, "Std.Error"])))
+  if (inherits(fit, "lme")) res$random_sd <- as.list(sqrt(diag(getVarCov(fit))))
+  writeLines(toJSON(res, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
+             file.path("tests/data/nlme", paste0(name, ".json")))
+}
+ss <- read.csv("tests/data/reference/sleepstudy.csv", stringsAsFactors = TRUE)
+ss$Subject <- factor(ss$Subject)
+out("sleepstudy_gls_ar1_reml", gls(Reaction ~ Days, ss, correlation = corAR1(form = ~ 1 | Subject)),
+    "sleepstudy.csv", "Reaction ~ Days", "ar1(Subject)")
+out("sleepstudy_gls_cs_ml", gls(Reaction ~ Days, ss, correlation = corCompSymm(form = ~ 1 | Subject), method = "ML"),
+    "sleepstudy.csv", "Reaction ~ Days", "cs(Subject)")
+out("sleepstudy_pdcs_reml", lme(Reaction ~ Days, ss, random = list(Subject = pdCompSymm(~ Days))),
+    "sleepstudy.csv", "Reaction ~ Days + (Days | Subject)", NULL, "cs")
+od <- read.csv("tests/data/reference/orthodont.csv", stringsAsFactors = TRUE)
+out("orthodont_varident_reml", lme(distance ~ age * Sex, od, random = ~ 1 | Subject, weights = varIdent(form = ~ 1 | Sex)),
+    "orthodont.csv", "distance ~ age * Sex + (1 | Subject)", "varident(Sex)")
