@@ -166,3 +166,37 @@ fn rows_with_missing_values_are_dropped_and_counted() {
     assert_eq!(v["n_obs"], 179);
     assert_eq!(v["n_dropped"], 1);
 }
+
+#[test]
+fn residual_structure_in_the_json_contract() {
+    let o = fit(
+        "tests/data/reference/residual/ovary.csv",
+        "follicles ~ sin2pt + cos2pt + (1 | Mare)",
+        &["--residual", "ar1(Mare)", "--format", "json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let phi = v["correlation_parameter"].as_f64().unwrap();
+    assert!((phi - 0.6074).abs() < 1e-3, "phi {phi}");
+    assert_eq!(v["residual_structure"], "AR(1) within Mare");
+}
+
+#[test]
+fn unreadable_residual_structure() {
+    let o = fit(
+        SLEEP,
+        "Reaction ~ Days + (1 | Subject)",
+        &["--residual", "ar2(Subject)"],
+    );
+    assert_error(&o, &["ar2(Subject)", "car1(time | group)"]);
+}
+
+#[test]
+fn residual_groups_must_nest_in_random_groups() {
+    let o = fit(
+        "tests/data/reference/penicillin.csv",
+        "diameter ~ 1 + (1 | plate)",
+        &["--residual", "ar1(sample)"],
+    );
+    assert_error(&o, &["residual structure", "must be nested"]);
+}

@@ -197,12 +197,11 @@ impl Source {
     }
 
     fn name(&self) -> String {
-        match (self.id(), self) {
-            (Some(id), _) => id,
-            (None, Source::Library(path)) => path
+        match self {
+            Source::Library(path) => path
                 .file_name()
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-            (None, _) => String::new(),
+            _ => self.id().unwrap_or_default(),
         }
     }
 

@@ -52,17 +52,35 @@ pub fn summary(fit: &LmmFit, formula: &str, data: &str) -> String {
 
     let _ = writeln!(s, "Random effects:");
     s.push_str(&random_table(fit));
+    if let Some(r) = &fit.residual_structure {
+        let params: Vec<String> = r
+            .names
+            .iter()
+            .zip(&r.values)
+            .map(|(n, v)| format!("{n} = {}", sig(*v, 4)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "Residual structure: {} ({})",
+            r.description,
+            params.join(", ")
+        );
+    }
     let groups: Vec<String> = fit
         .groups()
         .iter()
         .map(|(g, n)| format!("{g}, {n}"))
         .collect();
-    let _ = writeln!(
-        s,
-        "Number of obs: {}, groups:  {}\n",
-        fit.n_obs,
-        groups.join("; ")
-    );
+    if groups.is_empty() {
+        let _ = writeln!(s, "Number of obs: {}\n", fit.n_obs);
+    } else {
+        let _ = writeln!(
+            s,
+            "Number of obs: {}, groups:  {}\n",
+            fit.n_obs,
+            groups.join("; ")
+        );
+    }
 
     let _ = writeln!(s, "Fixed effects:");
     s.push_str(&fixed_table(fit));

@@ -228,6 +228,8 @@ impl Factor {
         let (m, tmp) = (&mut self.m, &mut self.tmp);
         // Without random effects (q1 = 0) there is nothing to factor or downdate.
         let levels1 = if q1 == 0 { 0 } else { blocks.levels1 };
+        // A dense block this small stays in L1 cache: downdate it level by level.
+        let small_dense = d <= 64;
         for j in 0..levels1 {
             // L11ⱼ = chol(T₁' A11ⱼ T₁ + I)
             let a = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
@@ -240,9 +242,8 @@ impl Factor {
                 return false;
             }
             l.copy_from_slice(m);
-            for c in 0..q1 {
-                ld_l2 += 2.0 * l[c * q1 + c].ln();
-            }
+            // One logarithm per level: the diagonal of I + T'AT is ≥ 1, so no underflow.
+            ld_l2 += 2.0 * (0..q1).map(|c| l[c * q1 + c]).product::<f64>().ln();
 
             // L21ⱼ = Λ_rest' A21ⱼ T₁ L11ⱼ⁻ᵀ, row by row.
             let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
@@ -262,19 +263,48 @@ impl Factor {
                     None => e += 1,
                 }
             }
-            for row in out.chunks_exact_mut(q1) {
-                tmp.copy_from_slice(row);
-                for c in 0..q1 {
-                    row[c] = (c..q1).map(|cp| tmp[cp] * t1[c * q1 + cp]).sum();
+            // row ← row·T₁·L11ⱼ⁻ᵀ; the common one- and two-effect terms in closed form with
+            // one reciprocal per diagonal (divisions dominate otherwise).
+            match q1 {
+                1 => {
+                    let f = t1[0] / l[0];
+                    out.iter_mut().for_each(|v| *v *= f);
                 }
-                for c in 0..q1 {
-                    let s: f64 = (0..c).map(|cp| row[cp] * l[cp * q1 + c]).sum();
-                    row[c] = (row[c] - s) / l[c * q1 + c];
+                2 => {
+                    let (t00, t10, t11) = (t1[0], t1[1], t1[3]);
+                    let (i0, l10, i1) = (1.0 / l[0], l[1], 1.0 / l[3]);
+                    for row in out.chunks_exact_mut(2) {
+                        let y0 = (row[0] * t00 + row[1] * t10) * i0;
+                        row[1] = (row[1] * t11 - y0 * l10) * i1;
+                        row[0] = y0;
+                    }
+                }
+                _ => {
+                    for row in out.chunks_exact_mut(q1) {
+                        tmp.copy_from_slice(row);
+                        for c in 0..q1 {
+                            row[c] = (c..q1).map(|cp| tmp[cp] * t1[c * q1 + cp]).sum();
+                        }
+                        for c in 0..q1 {
+                            let s: f64 = (0..c).map(|cp| row[cp] * l[cp * q1 + c]).sum();
+                            row[c] = (row[c] - s) / l[c * q1 + c];
+                        }
+                    }
+                }
+            }
+            if small_dense {
+                for (a, &r) in rows.iter().enumerate() {
+                    let ra = &out[a * q1..(a + 1) * q1];
+                    for (b, &s) in rows[..=a].iter().enumerate() {
+                        let rb = &out[b * q1..(b + 1) * q1];
+                        self.dense[s * d + r] -= ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f64>();
+                    }
                 }
             }
         }
-        // Downdate the dense block's lower triangle by Σⱼ L21ⱼ L21ⱼ', column by column.
-        for s in (0..d).filter(|_| q1 > 0) {
+        // Downdate the dense block's lower triangle by Σⱼ L21ⱼ L21ⱼ', column by column, so
+        // that writes stay within one cached column (small blocks were done per level).
+        for s in (0..d).filter(|_| q1 > 0 && !small_dense) {
             let col = &mut self.dense[s * d..(s + 1) * d];
             for &(es, j) in &blocks.by_row[blocks.by_row_ptr[s]..blocks.by_row_ptr[s + 1]] {
                 // Entries of level j after `es` have larger row indices (rows are sorted).
@@ -392,9 +422,21 @@ impl Factor {
 
 /// `out = T' A T` for symmetric `A` and lower-triangular `T`, both `q × q` column-major.
 fn congruence(a: &[f64], t: &[f64], q: usize, out: &mut [f64], at: &mut Vec<f64>) {
-    if q == 1 {
-        out[0] = t[0] * t[0] * a[0];
-        return;
+    match q {
+        1 => {
+            out[0] = t[0] * t[0] * a[0];
+            return;
+        }
+        2 => {
+            let (t00, t10, t11) = (t[0], t[1], t[3]);
+            let (a00, a10, a11) = (a[0], a[1], a[3]);
+            out[0] = t00 * t00 * a00 + 2.0 * t00 * t10 * a10 + t10 * t10 * a11;
+            out[1] = t11 * (t00 * a10 + t10 * a11);
+            out[2] = out[1];
+            out[3] = t11 * t11 * a11;
+            return;
+        }
+        _ => {}
     }
     at.resize(q * q, 0.0);
     for c in 0..q {
@@ -411,6 +453,24 @@ fn congruence(a: &[f64], t: &[f64], q: usize, out: &mut [f64], at: &mut Vec<f64>
 
 /// In-place lower Cholesky of a small column-major SPD matrix; upper part zeroed.
 fn small_cholesky(m: &mut [f64], q: usize) -> bool {
+    match q {
+        1 => {
+            let ok = m[0] > 0.0;
+            m[0] = m[0].sqrt();
+            return ok;
+        }
+        2 => {
+            let l00 = m[0].sqrt();
+            let l10 = m[1] / l00;
+            let d11 = m[3] - l10 * l10;
+            m[0] = l00;
+            m[1] = l10;
+            m[2] = 0.0;
+            m[3] = d11.sqrt();
+            return m[0] > 0.0 && d11 > 0.0;
+        }
+        _ => {}
+    }
     for c in 0..q {
         let diag = m[c * q + c] - (0..c).map(|k| m[k * q + c] * m[k * q + c]).sum::<f64>();
         if diag.is_nan() || diag <= 0.0 {

@@ -25,7 +25,8 @@ pub struct FitOptions {
     /// Budget of objective evaluations for the optimizer.
     pub max_evaluations: usize,
     /// Whether to compute Satterthwaite's t-tests of the coefficients (lmerTest's summary):
-    /// about `4(n_θ + 1)(n_θ + 2)` extra factorisations (see [`crate::inference`]).
+    /// `4n(n + 3) + 2` extra factorisations for `n` covariance parameters (see
+    /// [`crate::inference::Satterthwaite`]).
     pub satterthwaite: bool,
 }
 

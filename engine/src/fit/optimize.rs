@@ -72,6 +72,10 @@ pub fn minimise(
         .filter(|&i| theta[i] - lower[i] > FD_STEP && upper[i] - theta[i] > FD_STEP)
         .collect();
     let mut scaled_gradient = None;
+    // Whether a Newton step from the finite-difference derivatives failed to lower the
+    // objective: the optimum is then as good as rounding in the objective allows, and a
+    // remaining gradient is noise (on large data it dominates lme4's false alarms).
+    let mut at_rounding_floor = false;
     if !free.is_empty() && objective.is_finite() {
         for _round in 0..3 {
             let (g, h) = derivatives(&mut counted, &theta, objective, &free);
@@ -85,6 +89,9 @@ pub fn minimise(
                 .map(|(s, gi)| s.abs().min(gi.abs()))
                 .fold(0.0, f64::max);
             scaled_gradient = Some(sg);
+            if sg < 1e-8 {
+                break;
+            }
             // Polish: a Newton step, kept only if it stays feasible and lowers the objective.
             let mut trial = theta.clone();
             for (&i, s) in free.iter().zip(&step) {
@@ -95,16 +102,14 @@ pub fn minimise(
                 theta = trial;
                 objective = ft;
             } else {
-                break;
-            }
-            if sg < 1e-8 {
+                at_rounding_floor = true;
                 break;
             }
         }
     }
     let mut converged = objective.is_finite() && outcome.status != Status::MaxFunReached;
     if let Some(sg) = scaled_gradient {
-        if sg > GRADIENT_TOLERANCE {
+        if sg > GRADIENT_TOLERANCE && !at_rounding_floor {
             converged = false;
             warnings.push(format!(
                 "model failed to converge with max|grad| = {sg:.6} (tol = {GRADIENT_TOLERANCE})"

@@ -2,10 +2,11 @@
 //! lmerTest computes them (Kuznetsova, Brockhoff & Christensen 2017, `summary()` with
 //! `ddf = "Satterthwaite"`).
 //!
-//! The variance parameters are `varpar = (θ…, σ)`. With `D(varpar)` the deviance not
-//! profiled over σ ([`Problem::deviance_varpar`]) and `H` its Hessian at the optimum, their
-//! asymptotic covariance is `A = 2H⁺` (the Moore–Penrose inverse over eigenvalues above
-//! 1e-8, as lmerTest). For a contrast `L`, `v = L Var(β̂) Lᵀ`, `g = ∂v/∂varpar` and
+//! The variance parameters are `varpar = (θ…, σ)`, θ being all of the [`Problem`]'s
+//! covariance parameters (lme4's θ, then any residual-structure parameters). With
+//! `D(varpar)` the deviance not profiled over σ ([`Problem::deviance_varpar`]) and `H` its
+//! Hessian at the optimum, their asymptotic covariance is `A = 2H⁺` (the Moore–Penrose
+//! inverse over eigenvalues above 1e-8, as lmerTest). For a contrast `L`, `v = L Var(β̂) Lᵀ`, `g = ∂v/∂varpar` and
 //! `df = 2v² / (gᵀ A g)`. Both derivatives are taken numerically exactly as lmerTest takes
 //! them (numDeriv, Richardson extrapolation), so boundary fits behave as in lmerTest too:
 //! at θ = 0 the steps straddle the boundary.

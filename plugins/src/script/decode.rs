@@ -264,10 +264,7 @@ pub(super) fn instrument(value: &Dynamic, about: About) -> Result<Instrument> {
             message: "expected [lowest, highest]".into(),
         });
     };
-    let missing_codes = match f.get("missing_codes") {
-        Some(_) => f.numbers("missing_codes")?,
-        None => Vec::new(),
-    };
+    let missing_codes = each(&f.opt_list("missing_codes")?, "missing_codes", number)?;
     let mut inst = Instrument::new(about, f.texts("items")?, (lo, hi), missing_codes)
         .map_err(|m| f.invalid(m))?;
 

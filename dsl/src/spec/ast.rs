@@ -1,0 +1,260 @@
+//! A `.spec` file as written: every statement and expression with the byte span of its text,
+//! so that every later check, including those that need the data, can point at the words
+//! responsible.
+
+pub use crate::formula::ast::Span;
+
+/// A word or quoted text of the file with where it stands (a name, a path, a level).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub kind: StatementKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatementKind {
+    Data(Data),
+    /// Statements that change the data set, run in file order.
+    Prepare(Prepare),
+    Model(Model),
+    Compare(Compare),
+    Explained(Explained),
+    Report(Report),
+    Plot(Plot),
+}
+
+/// `data "file.csv" { subject patient; time months }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Data {
+    /// As written: relative paths are relative to the spec file.
+    pub path: Name,
+    pub settings: Vec<Setting>,
+}
+
+/// `key value` inside a block, e.g. `subject patient`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub key: Name,
+    pub value: Name,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prepare {
+    /// `instrument "wai-s" when version == "S"`: score item columns into scale columns.
+    Instrument {
+        id: Name,
+        when: Option<Expr>,
+    },
+    /// `derive name = expression`
+    Derive { name: Name, expr: Expr },
+    /// `factor a, b levels "x", "y" reference "y"`
+    Factor {
+        names: Vec<Name>,
+        levels: Option<Vec<Name>>,
+        reference: Option<Name>,
+    },
+    /// `numeric a, b`
+    Numeric { names: Vec<Name> },
+}
+
+/// `model name: formula [options] where filter`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    pub name: Name,
+    /// The formula's text (trimmed) and span in the file.
+    pub formula: Name,
+    pub options: Vec<Setting>,
+    pub filter: Option<Expr>,
+}
+
+/// `compare a, b, c`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compare {
+    pub models: Vec<Name>,
+}
+
+/// `explained a, b vs reference`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explained {
+    pub models: Vec<Name>,
+    pub reference: Name,
+}
+
+/// `report "name" { a, b }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub name: Name,
+    pub models: Vec<Name>,
+}
+
+/// `plot trajectories model by variable`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plot {
+    pub kind: Name,
+    pub model: Name,
+    pub by: Option<Name>,
+}
+
+/// An expression of derive, `when` and `where`, evaluated per row of the data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Number(f64),
+    Text(String),
+    Variable(String),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    If {
+        condition: Box<Expr>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
+    Call {
+        function: Function,
+        args: Vec<Expr>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Not,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Pow => "^",
+        }
+    }
+}
+
+/// The functions an expression may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// One value per subject (the `subject` of the data statement), repeated on each of its
+    /// rows.
+    Aggregate(Aggregate),
+    Log,
+    Exp,
+    Sqrt,
+    Abs,
+    /// `missing(x)`: whether the value is missing.
+    Missing,
+}
+
+/// Per-subject summaries over the rows where the argument is not missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// The value at the earliest time (the `time` of the data statement).
+    First,
+    /// The value at the latest time.
+    Last,
+    Count,
+    Mean,
+    Min,
+    Max,
+    Sum,
+}
+
+impl Function {
+    /// Every function by the name it is called with.
+    pub const ALL: [(&'static str, Function); 12] = [
+        ("first", Function::Aggregate(Aggregate::First)),
+        ("last", Function::Aggregate(Aggregate::Last)),
+        ("count", Function::Aggregate(Aggregate::Count)),
+        ("mean", Function::Aggregate(Aggregate::Mean)),
+        ("min", Function::Aggregate(Aggregate::Min)),
+        ("max", Function::Aggregate(Aggregate::Max)),
+        ("sum", Function::Aggregate(Aggregate::Sum)),
+        ("log", Function::Log),
+        ("exp", Function::Exp),
+        ("sqrt", Function::Sqrt),
+        ("abs", Function::Abs),
+        ("missing", Function::Missing),
+    ];
+
+    pub fn name(self) -> &'static str {
+        Function::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map(|(n, _)| *n)
+            .expect("every function is listed")
+    }
+}
+
+impl Expr {
+    /// Calls `f` with this node and every node below it, parents first.
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        match &self.kind {
+            ExprKind::Number(_) | ExprKind::Text(_) | ExprKind::Variable(_) => {}
+            ExprKind::Unary(_, e) => e.walk(f),
+            ExprKind::Binary(_, a, b) => {
+                a.walk(f);
+                b.walk(f);
+            }
+            ExprKind::If {
+                condition,
+                then,
+                otherwise,
+            } => {
+                condition.walk(f);
+                then.walk(f);
+                otherwise.walk(f);
+            }
+            ExprKind::Call { args, .. } => args.iter().for_each(|a| a.walk(f)),
+        }
+    }
+
+    /// Every variable the expression reads, with where, in order.
+    pub fn variables(&self) -> Vec<(&str, Span)> {
+        let mut out = Vec::new();
+        self.walk(&mut |e| {
+            if let ExprKind::Variable(v) = &e.kind {
+                out.push((v.as_str(), e.span));
+            }
+        });
+        out
+    }
+}

@@ -1,0 +1,507 @@
+//! Text to statements. pest recognises the file; a statement it cannot read becomes a syntax
+//! error and parsing goes on with the next statement, so one file yields all of its syntax
+//! errors at once.
+
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+use pest::Parser;
+use pest_derive::Parser;
+
+use super::ast::{
+    Compare, Data, Explained, Model, Name, Plot, Prepare, Report, Setting, Span, Statement,
+    StatementKind,
+};
+use super::diagnostic::{suggest, Diagnostics, SpecDiagnostic, SpecErrorKind};
+use super::expr;
+
+#[derive(Parser)]
+#[grammar = "spec.pest"]
+pub(super) struct SpecParser;
+
+/// Deepest nesting of brackets of any kind. pest and the checks recurse into brackets;
+/// real files nest a few levels.
+const MAX_NESTING: usize = 64;
+
+/// The statement keywords, for "did you mean" on a misspelt one.
+pub(super) const STATEMENTS: [&str; 10] = [
+    "data",
+    "instrument",
+    "derive",
+    "factor",
+    "numeric",
+    "model",
+    "compare",
+    "explained",
+    "report",
+    "plot",
+];
+
+/// What parsing found: the statements that could be read, and the names that statements
+/// which could not be read were about to define (so that uses of them are not reported as
+/// unknown too).
+pub(super) struct Parsed {
+    pub statements: Vec<Statement>,
+    pub broken: Vec<String>,
+}
+
+pub(super) fn parse(src: &str, diagnostics: &mut Diagnostics) -> Parsed {
+    let mut parsed = Parsed {
+        statements: Vec::new(),
+        broken: Vec::new(),
+    };
+    crate::limits::install();
+    if let Some(problem) = too_nested(src) {
+        diagnostics.push(problem);
+        return parsed;
+    }
+    let file = match SpecParser::parse(Rule::spec, src) {
+        Ok(mut pairs) => pairs.next().expect("spec yields one pair"),
+        // Any line parses as a `bad` statement, so only the resource limit can fail here.
+        Err(_) => {
+            diagnostics.push(too_large(Span::new(0, src.len())));
+            return parsed;
+        }
+    };
+    for pair in file.into_inner() {
+        match pair.as_rule() {
+            Rule::EOI => {}
+            Rule::bad => {
+                parsed.broken.extend(defined_name(pair.as_str()));
+                diagnostics.push(syntax_error(&pair));
+            }
+            _ => {
+                let span = span_of(&pair);
+                match statement(pair) {
+                    Ok(kind) => parsed.statements.push(Statement { kind, span }),
+                    Err((problem, defines)) => {
+                        diagnostics.push(problem);
+                        parsed.broken.extend(defines);
+                    }
+                }
+            }
+        }
+    }
+    parsed
+}
+
+pub(super) fn span_of(pair: &Pair<'_, Rule>) -> Span {
+    Span::new(pair.as_span().start(), pair.as_span().end())
+}
+
+/// A `name` pair: the name without backquotes, spanning what was written.
+pub(super) fn name(pair: Pair<'_, Rule>) -> Name {
+    let span = span_of(&pair);
+    let inner = pair.into_inner().next().expect("a name holds text");
+    Name {
+        text: inner.as_str().to_string(),
+        span,
+    }
+}
+
+/// A `string` pair: the text between the quotes, unescaped, spanning the quotes.
+pub(super) fn string(pair: Pair<'_, Rule>) -> Name {
+    let span = span_of(&pair);
+    let raw = pair.into_inner().next().expect("a string holds its text");
+    let mut text = String::with_capacity(raw.as_str().len());
+    let mut escaped = false;
+    for c in raw.as_str().chars() {
+        if c == '\\' && !escaped {
+            escaped = true;
+        } else {
+            text.push(c);
+            escaped = false;
+        }
+    }
+    Name { text, span }
+}
+
+/// A level of a factor as written: text, or a number as R prints it (`1.0` is level `1`).
+fn level(pair: Pair<'_, Rule>) -> Name {
+    match pair.as_rule() {
+        Rule::string => string(pair),
+        _ => Name {
+            span: span_of(&pair),
+            text: mixspec_engine::data::format_number(
+                pair.as_str()
+                    .parse()
+                    .expect("the grammar admits only decimals"),
+            ),
+        },
+    }
+}
+
+fn names(pair: Pair<'_, Rule>) -> Vec<Name> {
+    pair.into_inner()
+        .filter(|p| p.as_rule() == Rule::name)
+        .map(name)
+        .collect()
+}
+
+fn is_keyword_or_punctuation(rule: Rule) -> bool {
+    matches!(
+        rule,
+        Rule::kw_data
+            | Rule::kw_instrument
+            | Rule::kw_derive
+            | Rule::kw_factor
+            | Rule::kw_numeric
+            | Rule::kw_model
+            | Rule::kw_compare
+            | Rule::kw_explained
+            | Rule::kw_report
+            | Rule::kw_plot
+            | Rule::kw_when
+            | Rule::kw_where
+            | Rule::kw_levels
+            | Rule::kw_reference
+            | Rule::kw_vs
+            | Rule::kw_by
+            | Rule::lbrace
+            | Rule::rbrace
+            | Rule::lbracket
+            | Rule::rbracket
+            | Rule::comma
+            | Rule::colon
+            | Rule::assign
+    )
+}
+
+/// A statement that failed to build, and the name it would have defined.
+type Failed = (SpecDiagnostic, Option<String>);
+
+fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
+    let rule = pair.as_rule();
+    let mut parts = pair
+        .into_inner()
+        .filter(|p| !is_keyword_or_punctuation(p.as_rule()));
+    let mut next = || parts.next().expect("the grammar guarantees this part");
+    let no_name = |e| (e, None);
+    Ok(match rule {
+        Rule::data => {
+            let path = string(next());
+            let settings = parts
+                .next()
+                .map(|p| settings(p.into_inner()))
+                .unwrap_or_default();
+            StatementKind::Data(Data { path, settings })
+        }
+        Rule::instrument => {
+            let id = string(next());
+            let when = parts.next().map(expr::build).transpose().map_err(no_name)?;
+            StatementKind::Prepare(Prepare::Instrument { id, when })
+        }
+        Rule::derive => {
+            let name = name(next());
+            let expr = expr::build(next()).map_err(|e| (e, Some(name.text.clone())))?;
+            StatementKind::Prepare(Prepare::Derive { name, expr })
+        }
+        Rule::factor => {
+            let names = names(next());
+            let (mut levels, mut reference) = (None, None);
+            for p in parts {
+                let clause = p.as_rule();
+                let mut values: Vec<Name> = p
+                    .into_inner()
+                    .filter(|p| matches!(p.as_rule(), Rule::string | Rule::number))
+                    .map(level)
+                    .collect();
+                match clause {
+                    Rule::levels => levels = Some(values),
+                    _ => reference = values.pop(),
+                }
+            }
+            StatementKind::Prepare(Prepare::Factor {
+                names,
+                levels,
+                reference,
+            })
+        }
+        Rule::numeric => StatementKind::Prepare(Prepare::Numeric {
+            names: names(next()),
+        }),
+        Rule::model => {
+            let name = name(next());
+            let formula = formula(next());
+            let mut options = Vec::new();
+            let mut filter = None;
+            for p in parts {
+                match p.as_rule() {
+                    Rule::options => options = settings(p.into_inner()),
+                    _ => {
+                        let condition = p.into_inner().find(|p| p.as_rule() == Rule::expr);
+                        filter = Some(
+                            expr::build(condition.expect("where holds an expr"))
+                                .map_err(|e| (e, Some(name.text.clone())))?,
+                        );
+                    }
+                }
+            }
+            StatementKind::Model(Model {
+                name,
+                formula,
+                options,
+                filter,
+            })
+        }
+        Rule::compare => StatementKind::Compare(Compare {
+            models: names(next()),
+        }),
+        Rule::explained => StatementKind::Explained(Explained {
+            models: names(next()),
+            reference: name(next()),
+        }),
+        Rule::report => StatementKind::Report(Report {
+            name: string(next()),
+            models: parts.map(name).collect(),
+        }),
+        Rule::plot => StatementKind::Plot(Plot {
+            kind: name(next()),
+            model: name(next()),
+            by: parts.next().map(name),
+        }),
+        r => unreachable!("{r:?} is not a statement"),
+    })
+}
+
+/// `key value` pairs of a block or an option list.
+fn settings<'a>(pairs: impl Iterator<Item = Pair<'a, Rule>>) -> Vec<Setting> {
+    pairs
+        .filter(|p| matches!(p.as_rule(), Rule::setting | Rule::option))
+        .map(|p| {
+            let mut inner = p.into_inner();
+            let key = name(inner.next().expect("a setting has a key"));
+            let value = inner.next().expect("a setting has a value");
+            let value = match value.as_rule() {
+                Rule::string => string(value),
+                _ => name(value),
+            };
+            Setting { key, value }
+        })
+        .collect()
+}
+
+/// The formula's text without the blanks before whatever ended it.
+fn formula(pair: Pair<'_, Rule>) -> Name {
+    let span = span_of(&pair);
+    let text = pair.as_str().trim_end();
+    Name {
+        text: text.to_string(),
+        span: Span::new(span.start, span.start + text.len()),
+    }
+}
+
+/// The name a statement that could not be read defines, as far as its first words tell.
+fn defined_name(text: &str) -> Option<String> {
+    let mut words = text.split(|c: char| c.is_whitespace() || c == ':' || c == '=');
+    let keyword = words.next()?;
+    if !matches!(keyword, "derive" | "model") {
+        return None;
+    }
+    words.find(|w| !w.is_empty()).map(str::to_string)
+}
+
+/// Brackets nested deeper than [`MAX_NESTING`], found before pest recurses into them.
+fn too_nested(src: &str) -> Option<SpecDiagnostic> {
+    let mut depth = 0usize;
+    for (i, c) in src.char_indices() {
+        match c {
+            '(' | '[' | '{' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(
+                        SpecDiagnostic::new(
+                            SpecErrorKind::TooComplex,
+                            Span::new(i, i + 1),
+                            "brackets are nested too deeply",
+                            "nesting limit reached here",
+                        )
+                        .help(format!(
+                            "brackets may nest at most {MAX_NESTING} levels deep"
+                        )),
+                    );
+                }
+            }
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn too_large(span: Span) -> SpecDiagnostic {
+    SpecDiagnostic::new(
+        SpecErrorKind::TooComplex,
+        span,
+        "the file is too large or complex to parse",
+        "parsing stopped",
+    )
+    .help("split the analysis into several spec files")
+}
+
+/// Re-parses a statement that did not parse in its file, alone, to learn where and why.
+fn syntax_error(pair: &Pair<'_, Rule>) -> SpecDiagnostic {
+    let offset = pair.as_span().start();
+    let text = pair.as_str();
+    let shift = |s: Span| Span::new(s.start + offset, s.end + offset);
+    let err = match SpecParser::parse(Rule::statement_input, text) {
+        Err(e) => e,
+        // Read alone, the statement parses: what followed it on its line did not fit.
+        Ok(_) => {
+            return SpecDiagnostic::new(
+                SpecErrorKind::Syntax,
+                span_of(pair),
+                "unexpected text after the statement",
+                "not part of any statement",
+            )
+        }
+    };
+    let pos = match err.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((start, _)) => start,
+    };
+    let positives = match &err.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { .. } => return too_large(span_of(pair)),
+    };
+    let tokens = tokens(text);
+    let at = tokens.iter().position(|t| t.end > pos);
+    if pos == 0 || at == Some(0) {
+        let word = tokens.first().copied().unwrap_or(Span::new(0, text.len()));
+        let written = &text[word.start..word.end];
+        return SpecDiagnostic::new(
+            SpecErrorKind::UnknownStatement,
+            shift(word),
+            format!("unknown statement `{written}`"),
+            "not a statement",
+        )
+        .help(suggest(written, "statement", &STATEMENTS));
+    }
+    let expected = describe_expected(&positives);
+    match at {
+        Some(i) => {
+            let token = Span::new(pos.max(tokens[i].start), tokens[i].end);
+            let written = &text[token.start..token.end];
+            let shown = if written.starts_with('\n') || written.starts_with('\r') {
+                "end of line".to_string()
+            } else {
+                format!("`{written}`")
+            };
+            SpecDiagnostic::new(
+                SpecErrorKind::Syntax,
+                shift(token),
+                format!("unexpected {shown}"),
+                format!("expected {expected}"),
+            )
+        }
+        None => {
+            let last = tokens.last().copied().unwrap_or(Span::new(pos, pos));
+            SpecDiagnostic::new(
+                SpecErrorKind::Syntax,
+                shift(last),
+                "unexpected end of statement",
+                format!("expected {expected} after this"),
+            )
+        }
+    }
+}
+
+/// Splits text into tokens leniently, so errors can name and underline whole words,
+/// numbers, quoted texts and operators; a line break is a token of its own.
+fn tokens(src: &str) -> Vec<Span> {
+    let word = |c: char| c.is_alphanumeric() || c == '.' || c == '_';
+    let run_end = |from: usize, pred: &dyn Fn(char) -> bool| {
+        src[from..]
+            .find(|c: char| !pred(c))
+            .map_or(src.len(), |n| from + n)
+    };
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(c) = src[pos..].chars().next() {
+        let next = pos + c.len_utf8();
+        let end = match c {
+            '\n' => next,
+            '\r' if src[next..].starts_with('\n') => next + 1,
+            c if c.is_whitespace() => {
+                pos = next;
+                continue;
+            }
+            '#' => {
+                pos = run_end(next, &|c| c != '\n');
+                continue;
+            }
+            c if word(c) => run_end(next, &word),
+            '"' | '`' => {
+                let close = run_end(next, &|d| d != c && d != '\n');
+                if src[close..].starts_with(c) {
+                    close + 1
+                } else {
+                    close
+                }
+            }
+            '=' | '!' | '<' | '>' if src[next..].starts_with('=') => next + 1,
+            '|' | '&' if src[next..].starts_with(c) => next + 1,
+            _ => next,
+        };
+        out.push(Span::new(pos, end));
+        pos = end;
+    }
+    out
+}
+
+/// The rules pest was trying where it stopped, in words.
+fn describe_expected(positives: &[Rule]) -> String {
+    let mut words: Vec<&str> = Vec::new();
+    let mut push = |s: &'static str| {
+        if !words.contains(&s) {
+            words.push(s);
+        }
+    };
+    for rule in positives {
+        match rule {
+            Rule::name | Rule::ident | Rule::names => push("a name"),
+            Rule::string => push("a quoted text"),
+            Rule::number => push("a number"),
+            Rule::expr | Rule::neg | Rule::not | Rule::conditional | Rule::call | Rule::paren => {
+                push("an expression")
+            }
+            Rule::or
+            | Rule::and
+            | Rule::eq
+            | Rule::ne
+            | Rule::le
+            | Rule::ge
+            | Rule::lt
+            | Rule::gt
+            | Rule::add
+            | Rule::sub
+            | Rule::mul
+            | Rule::div
+            | Rule::pow => push("an operator"),
+            Rule::formula => push("a formula"),
+            Rule::settings | Rule::lbrace => push("`{`"),
+            Rule::rbrace => push("`}`"),
+            Rule::options | Rule::lbracket => push("`[`"),
+            Rule::rbracket => push("`]`"),
+            Rule::rparen => push("`)`"),
+            Rule::comma => push("`,`"),
+            Rule::colon => push("`:`"),
+            Rule::assign => push("`=`"),
+            Rule::filter | Rule::kw_where => push("`where`"),
+            Rule::kw_when => push("`when`"),
+            Rule::levels | Rule::kw_levels => push("`levels`"),
+            Rule::reference | Rule::kw_reference => push("`reference`"),
+            Rule::kw_vs => push("`vs`"),
+            Rule::kw_by => push("`by`"),
+            Rule::kw_then => push("`then`"),
+            Rule::kw_else => push("`else`"),
+            Rule::setting | Rule::option => push("a setting"),
+            Rule::EOI => push("the end of the line"),
+            _ => {}
+        }
+    }
+    match words.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "something else".to_string(),
+    }
+}
