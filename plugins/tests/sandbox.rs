@@ -38,6 +38,15 @@ fn an_endless_loop_is_stopped_within_a_second() {
 }
 
 #[test]
+fn a_loop_of_slow_operations_is_stopped_by_the_clock() {
+    // Each `contains` scans a 1 MB string: few operations, much time.
+    let (err, took) =
+        failure(r#"let s = ""; s.pad(1000000, 'x'); loop { if s.contains("y") { break; } }"#);
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(err.contains("limit of 500 ms"), "{err}");
+}
+
+#[test]
 fn an_endless_loop_in_a_predictor_call_is_stopped_within_a_second() {
     let Plugin::Predictor(p) = load(
         r#"fn derive(x) { loop { x.push(0.0); x.pop(); } }

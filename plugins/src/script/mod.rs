@@ -49,7 +49,7 @@ pub fn load_script(
     });
     let sandbox = Rc::new(Sandbox::new(Rc::new(params.0.clone())));
     let ast = sandbox
-        .engine
+        .engine()
         .compile(text)
         .map_err(|e| source.error_at(format!("syntax error: {}", e.err_type()), e.position()))?;
     let value = sandbox

@@ -4,16 +4,16 @@
 //! needs: arithmetic, logic, maths, strings, arrays, maps and iteration. Rhai itself has no
 //! file, network or process access, and the packages that could block or reach outside
 //! (`sleep`, time, modules and `import`, `eval`) are left out, so a script sees only the
-//! values it is handed. Every run is bounded in wall-clock time and operations; the bounds
-//! grow with the rows handed in, so real work on a large file is not cut off while a runaway
-//! script on small input stops within half a second.
+//! values it is handed. Every run is bounded in wall-clock time, operations and array size;
+//! the bounds grow with the rows handed in, so real work on a large file is not cut off while
+//! a runaway script on small input stops within half a second.
 
 use rhai::packages::{
     ArithmeticPackage, BasicArrayPackage, BasicIteratorPackage, BasicMapPackage, BasicMathPackage,
     BasicStringPackage, LogicPackage, MoreStringPackage, Package,
 };
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position, INT};
-use std::cell::Cell;
+use std::cell::{Cell, Ref, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,8 @@ const CALL_DEPTH: usize = 32;
 const EXPRESSION_DEPTH: usize = 64;
 const FUNCTION_EXPRESSION_DEPTH: usize = 32;
 const STRING_SIZE: usize = 1 << 20;
-const ARRAY_SIZE: usize = 1 << 24;
+/// Elements of one array, beyond the rows handed in.
+const ARRAY_SIZE: usize = 1 << 16;
 const MAP_SIZE: usize = 1 << 16;
 /// Items a single `numbered` call may name: far more than any questionnaire has.
 const NUMBERED: INT = 10_000;
@@ -50,7 +51,8 @@ struct Budget {
 }
 
 pub(crate) struct Sandbox {
-    pub engine: Engine,
+    /// Mutable only to set the array bound of each run.
+    engine: RefCell<Engine>,
     budget: Rc<Budget>,
 }
 
@@ -75,7 +77,6 @@ impl Sandbox {
             .set_max_call_levels(CALL_DEPTH)
             .set_max_expr_depths(EXPRESSION_DEPTH, FUNCTION_EXPRESSION_DEPTH)
             .set_max_string_size(STRING_SIZE)
-            .set_max_array_size(ARRAY_SIZE)
             .set_max_map_size(MAP_SIZE);
 
         let budget = Rc::new(Budget::default());
@@ -91,7 +92,14 @@ impl Sandbox {
         });
 
         register_helpers(&mut engine, params);
-        Sandbox { engine, budget }
+        Sandbox {
+            engine: RefCell::new(engine),
+            budget,
+        }
+    }
+
+    pub fn engine(&self) -> Ref<'_, Engine> {
+        self.engine.borrow()
     }
 
     /// Runs `f` under the bounds for `rows` rows of input.
@@ -107,8 +115,11 @@ impl Sandbox {
         self.budget
             .operations
             .set(OPERATIONS.saturating_add(OPERATIONS_PER_ROW.saturating_mul(rows as u64)));
+        self.engine
+            .borrow_mut()
+            .set_max_array_size(ARRAY_SIZE.saturating_add(rows));
         self.budget.started.set(Some(Instant::now()));
-        let result = f(&self.engine);
+        let result = f(&self.engine.borrow());
         self.budget.started.set(None);
         result
     }
