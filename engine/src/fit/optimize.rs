@@ -210,8 +210,16 @@ mod tests {
     fn finds_the_minimum_of_a_bounded_quadratic() {
         let f = |x: &[f64]| (x[0] - 1.0).powi(2) + (x[1] + 0.5).powi(2) + 0.5 * x[0] * x[1];
         let opt = minimise(f, &[0.3, 0.0], &[0.0, 0.0], &[f64::INFINITY; 2], 1000);
-        assert!(opt.converged && opt.warnings.is_empty(), "{:?}", opt.warnings);
+        assert!(
+            opt.converged && opt.warnings.is_empty(),
+            "{:?}",
+            opt.warnings
+        );
         // x₁ is held at its bound 0; x₀ minimises (x₀ − 1)².
-        assert!((opt.theta[0] - 1.0).abs() < 1e-6 && opt.theta[1] == 0.0, "{:?}", opt.theta);
+        assert!(
+            (opt.theta[0] - 1.0).abs() < 1e-6 && opt.theta[1] == 0.0,
+            "{:?}",
+            opt.theta
+        );
     }
 }
