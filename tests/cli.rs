@@ -200,3 +200,19 @@ fn residual_groups_must_nest_in_random_groups() {
     );
     assert_error(&o, &["residual structure", "must be nested"]);
 }
+
+#[test]
+fn deep_nesting_is_named_as_lme4_names_it() {
+    let o = fit(
+        "tests/data/reference/pastes.csv",
+        "strength ~ 1 + (1 | batch/cask/sample)",
+        &["--format", "json"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let groups: Vec<&String> = v["groups"].as_object().unwrap().keys().collect();
+    // lme4 1.1-31: ngrps(lmer(strength ~ 1 + (1 | batch/cask/sample), Pastes))
+    assert_eq!(groups, ["sample:(cask:batch)", "cask:batch", "batch"]);
+    // REMLcrit of the same lme4 fit: 246.9907
+    assert!((v["objective"].as_f64().unwrap() - 246.9907).abs() < 1e-4);
+}

@@ -95,6 +95,9 @@ pub struct RandomTerm {
     /// Grouping variables whose interaction defines the levels (`g1:g2` has two). Always
     /// treated as factors, whatever the column type.
     pub grouping: Vec<String>,
+    /// The grouping factor's name as lme4 prints it: `Subject`, `cask:batch`, and for deeper
+    /// nesting `c:(b:a)`.
+    pub name: String,
     /// Structure of the term's random-effect covariance matrix.
     pub covariance: CovarianceType,
 }
@@ -126,7 +129,7 @@ impl CovarianceType {
 impl RandomTerm {
     /// The grouping factor's name as lme4 prints it (`Subject`, `cask:batch`).
     pub fn group_name(&self) -> String {
-        self.grouping.join(":")
+        self.name.clone()
     }
 }
 

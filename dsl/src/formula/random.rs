@@ -100,9 +100,10 @@ pub fn expand(bar: &Bar<'_>) -> Result<Vec<RandomTerm>, Problem> {
     Ok(pieces
         .iter()
         .flat_map(|terms| {
-            groupings.iter().map(|g| RandomTerm {
+            groupings.iter().map(|(g, name)| RandomTerm {
                 terms: terms.clone(),
                 grouping: g.clone(),
+                name: name.clone(),
                 covariance: Default::default(),
             })
         })
@@ -126,10 +127,13 @@ fn uncorrelated(effects: TermList) -> Vec<TermList> {
 }
 
 /// lme4's `expandSlash()`: `a/b/c` is nested as `c:b:a`, `b:a`, `a`, each the interaction of a
-/// level with all levels it is nested in, innermost first.
-fn groupings(node: &Node) -> Result<Vec<Vec<String>>, Problem> {
+/// level with all levels it is nested in, innermost first. Each comes with the name lme4
+/// deparses for it: `c:(b:a)`, `b:a`, `a`.
+fn groupings(node: &Node) -> Result<Vec<(Vec<String>, String)>, Problem> {
     if !contains_slash(node) {
-        return Ok(vec![interaction(node)?]);
+        let vars = interaction(node)?;
+        let name = vars.join(":");
+        return Ok(vec![(vars, name)]);
     }
     let pieces = slash_pieces(node)?;
     // lme4's `makeInteraction()` only handles a plain name as the outermost level.
@@ -141,9 +145,23 @@ fn groupings(node: &Node) -> Result<Vec<Vec<String>>, Problem> {
         .iter()
         .map(|p| interaction(p))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut labels: Vec<String> = Vec::with_capacity(names.len());
+    for (k, level) in names.iter().enumerate() {
+        let level = level.join(":");
+        labels.push(match k {
+            0 => level,
+            1 => format!("{level}:{}", labels[0]),
+            _ => format!("{level}:({})", labels[k - 1]),
+        });
+    }
     Ok((1..=names.len())
         .rev()
-        .map(|k| names[..k].iter().rev().flatten().cloned().collect())
+        .map(|k| {
+            (
+                names[..k].iter().rev().flatten().cloned().collect(),
+                labels[k - 1].clone(),
+            )
+        })
         .collect())
 }
 
