@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use mixspec_engine::fit::Problem;
-use mixspec_engine::inference::Satterthwaite;
+use mixspec_engine::inference::{bootstrap_intervals, Satterthwaite};
 use mixspec_engine::{fit, read_csv, DataFrame, Design, FitOptions};
 use std::hint::black_box;
 use std::time::Duration;
@@ -68,12 +68,26 @@ fn satterthwaite(c: &mut Criterion) {
     });
 }
 
+/// 100 parametric-bootstrap refits of sleepstudy (simulation, refit, percentile intervals),
+/// on all cores.
+fn bootstrap(c: &mut Criterion) {
+    let data = load("sleepstudy.csv");
+    let spec = mixspec_dsl::parse_formula("Reaction ~ Days + (Days | Subject)").expect("formula");
+    let design = Design::build(&spec, &data).expect("valid design");
+    let fitted = fit(design.clone(), &FitOptions::default()).expect("fit");
+    c.bench_function("bootstrap_100_sleepstudy_reml", |b| {
+        b.iter(|| {
+            bootstrap_intervals(&design, &fitted, black_box(100), 1, &|| {}).expect("bootstrap")
+        })
+    });
+}
+
 fn insteval(c: &mut Criterion) {
     let formula = "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)";
     bench_fit(c, "insteval_ml", "insteval.csv", formula, false);
 }
 
-criterion_group!(small_fits, small, satterthwaite);
+criterion_group!(small_fits, small, satterthwaite, bootstrap);
 criterion_group! {
     name = large_fits;
     config = Criterion::default().sample_size(10).measurement_time(Duration::from_secs(30));

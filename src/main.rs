@@ -5,6 +5,7 @@
 
 mod commands;
 mod output;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -29,6 +30,12 @@ enum Command {
     Plugins(commands::plugins::PluginsCommand),
     /// Score a questionnaire: write the data plus the instrument's scale columns.
     Score(commands::score::ScoreArgs),
+    /// Check a .spec file without fitting: syntax, names, variables and filters against the
+    /// data; every problem is reported.
+    Check(commands::check::CheckArgs),
+    /// Check a .spec file, fit its models and write its reports and plots (Markdown, CSV,
+    /// JSON, SVG).
+    Run(commands::run::RunArgs),
 }
 
 fn main() -> ExitCode {
@@ -37,6 +44,8 @@ fn main() -> ExitCode {
         Command::Fit(args) => commands::fit::run(&args),
         Command::Plugins(command) => commands::plugins::run(&command),
         Command::Score(args) => commands::score::run(&args),
+        Command::Check(args) => commands::check::run(&args),
+        Command::Run(args) => commands::run::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@
 //! of lmerTest's and p-values within 1% of theirs on the log10 scale.
 
 use mixspec_engine::fit::Problem;
+use mixspec_engine::inference::KenwardRoger;
 use mixspec_engine::{fit, read_csv, Design, FitOptions, LmmFit};
 use serde_json::Value;
 use std::path::Path;
@@ -13,8 +14,8 @@ fn data_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/reference"))
 }
 
-/// Our fit, and our objective function evaluated at lme4's θ.
-fn fit_case(reference: &Value) -> (LmmFit, f64) {
+/// Our fit, its design, and our objective function evaluated at lme4's θ.
+fn fit_case(reference: &Value) -> (LmmFit, Design, f64) {
     let file = data_dir().join(reference["data"].as_str().unwrap());
     let data = read_csv(
         std::fs::File::open(&file).unwrap(),
@@ -31,17 +32,15 @@ fn fit_case(reference: &Value) -> (LmmFit, f64) {
     let at_lme4 = Problem::new(design.clone(), reml)
         .unwrap()
         .objective(&theta);
-    (
-        fit(
-            design,
-            &FitOptions {
-                reml,
-                ..FitOptions::default()
-            },
-        )
-        .unwrap(),
-        at_lme4,
+    let f = fit(
+        design.clone(),
+        &FitOptions {
+            reml,
+            ..FitOptions::default()
+        },
     )
+    .unwrap();
+    (f, design, at_lme4)
 }
 
 fn close(ours: f64, theirs: f64, rel: f64, abs: f64) -> bool {
@@ -51,7 +50,7 @@ fn close(ours: f64, theirs: f64, rel: f64, abs: f64) -> bool {
 fn check(case: &str) {
     let path = data_dir().join(format!("{case}.json"));
     let r: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let (f, at_lme4) = fit_case(&r);
+    let (f, design, at_lme4) = fit_case(&r);
     let obj = r["objective"].as_f64().unwrap();
     // The same function as lme4's: equal at lme4's θ (θ is printed to 15 digits).
     assert!(
@@ -118,6 +117,7 @@ fn check(case: &str) {
         );
         check_t_test(case, &f, j, row, loose);
     }
+    check_kenward_roger(case, &f, &design, fe, loose);
 
     let ours = f.varcorr();
     let theirs = r["random_effects"].as_array().unwrap();
@@ -175,6 +175,36 @@ fn check_t_test(case: &str, f: &LmmFit, j: usize, row: &Value, loose: f64) {
     } else {
         // Underflow in R: ours must be as small as doubles go.
         assert!(ours.p < 1e-300, "{case}: p {name} = {:e} vs 0", ours.p);
+    }
+}
+
+/// pbkrtest's Kenward–Roger test of each coefficient (REML fits only): df within 1% and p
+/// within 1% on the log10 scale, as for Satterthwaite's.
+fn check_kenward_roger(case: &str, f: &LmmFit, design: &Design, fe: &[Value], loose: f64) {
+    if !f.reml {
+        assert!(fe.iter().all(|row| row["df_kr"].as_f64().is_none()));
+        return;
+    }
+    let kr = KenwardRoger::new(design, &f.random, f.sigma).expect("Kenward–Roger");
+    for (j, (ours, row)) in kr.coefficient_tests(&f.beta).iter().zip(fe).enumerate() {
+        let name = &f.fixed_names[j];
+        let (df, p) = (
+            row["df_kr"].as_f64().unwrap(),
+            row["p_kr"].as_f64().unwrap(),
+        );
+        let df_error = (ours.df / df - 1.0).abs();
+        let p_error = (ours.p.log10() - p.log10()).abs() / p.log10().abs().max(1e-2);
+        eprintln!("{case} {name}: KR df error {df_error:.2e}, log10 p error {p_error:.2e}");
+        assert!(
+            df_error <= loose * 0.01,
+            "{case}: KR df {name} = {} vs pbkrtest's {df}",
+            ours.df
+        );
+        assert!(
+            p_error <= loose * 0.01,
+            "{case}: KR p {name} = {:e} vs pbkrtest's {p:e}",
+            ours.p
+        );
     }
 }
 

@@ -10,6 +10,7 @@ mod random;
 use mixspec_engine::spec::ModelSpec;
 
 use crate::error::{FormulaError, FormulaErrorKind, Problem};
+use ast::{Node, NodeKind, Span};
 
 /// Parses and expands a formula such as `TASKS ~ months * outcome + (months | patient)`.
 ///
@@ -20,7 +21,47 @@ pub fn parse_formula(src: &str) -> Result<ModelSpec, FormulaError> {
     lower(src).map_err(|p| p.into_error(src))
 }
 
-fn lower(src: &str) -> Result<ModelSpec, Problem> {
+/// A data column named in a formula: where, and whether the formula needs it to be a number
+/// (the response, and anything inside a function such as `I()` or `log()`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnUse {
+    pub name: String,
+    pub span: Span,
+    pub numeric: bool,
+}
+
+/// Every column a formula names, in order of appearance. Only meaningful for a formula that
+/// [`lower`]s without error.
+pub(crate) fn column_uses(src: &str) -> Vec<ColumnUse> {
+    fn walk(node: &Node, numeric: bool, out: &mut Vec<ColumnUse>) {
+        match &node.kind {
+            NodeKind::Name(name) => out.push(ColumnUse {
+                name: name.clone(),
+                span: node.span,
+                numeric,
+            }),
+            NodeKind::Number(_) => {}
+            NodeKind::Unary(_, e) | NodeKind::Paren(e) => walk(e, numeric, out),
+            NodeKind::Binary(_, a, b) => {
+                walk(a, numeric, out);
+                walk(b, numeric, out);
+            }
+            NodeKind::Call { args, .. } => args.iter().for_each(|a| walk(a, true, out)),
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(formula) = parse::parse(src) {
+        if let Some(response) = &formula.response {
+            walk(response, true, &mut out);
+        }
+        walk(&formula.rhs, false, &mut out);
+    }
+    out
+}
+
+/// Parses and expands a formula, reporting problems by span so that a formula embedded in a
+/// larger text can be reported against it.
+pub(crate) fn lower(src: &str) -> Result<ModelSpec, Problem> {
     let formula = parse::parse(src)?;
     let Some(response) = &formula.response else {
         return Err(Problem::new(

@@ -139,4 +139,11 @@ pub enum ModelError {
     #[error("the model cannot be fitted: {reason}")]
     #[diagnostic(code(mixspec::model::numerical))]
     Numerical { reason: String },
+
+    #[error("{what} is not available for {model}")]
+    #[diagnostic(
+        code(mixspec::model::unsupported),
+        help("fit the model without it, or use the Wald intervals")
+    )]
+    Unsupported { what: String, model: String },
 }

@@ -247,6 +247,9 @@ impl ModelSpec {
         for o in &self.offsets {
             visit_expr(o, &mut push);
         }
+        for c in self.residual.iter().flat_map(ResidualSpec::columns) {
+            push(c);
+        }
         out
     }
 }

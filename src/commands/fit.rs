@@ -2,6 +2,7 @@
 
 use crate::output::{self, Format};
 use miette::{IntoDiagnostic, NamedSource, Report, WrapErr};
+use mixspec_engine::inference::{anova, KenwardRoger};
 use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 use mixspec_engine::{fit, read_csv, Design, FitOptions};
 use std::path::PathBuf;
@@ -26,6 +27,11 @@ pub struct FitArgs {
     /// Covariance structure of every random-effect term: un (default), diag, cs.
     #[arg(long, value_parser = parse_covariance)]
     covariance: Option<CovarianceType>,
+    /// Add Kenward–Roger degrees of freedom and p-values (pbkrtest's; REML only).
+    #[arg(long)]
+    kr: bool,
+    #[command(flatten)]
+    intervals: super::intervals::IntervalArgs,
 }
 
 fn parse_covariance(text: &str) -> Result<CovarianceType, String> {
@@ -52,13 +58,36 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
         reml: !args.ml,
         ..FitOptions::default()
     };
-    let fit = fit(design, &options)?;
+    let fit = fit(design.clone(), &options)?;
     for w in &fit.warnings {
         eprintln!("warning: {w}");
     }
+    let table = anova(&design, &spec.fixed, &fit)?;
+    let kenward_roger = if !args.kr {
+        None
+    } else if !fit.reml {
+        eprintln!("warning: Kenward–Roger needs a REML fit; no df_kr or p_kr with --ml");
+        None
+    } else {
+        let kr = KenwardRoger::new(&design, &fit.random, fit.sigma);
+        if kr.is_none() {
+            eprintln!("warning: no Kenward–Roger adjustment for this model (residual structure)");
+        }
+        kr.map(|k| k.coefficient_tests(&fit.beta))
+    };
+    let intervals = args.intervals.compute(&design, &fit)?;
     let text = match args.format {
-        Format::Text => output::text::summary(&fit, &spec.formula, &source),
-        Format::Json => output::json::fit(&fit, &spec.formula),
+        Format::Text => {
+            output::text::summary(&fit, &spec.formula, &source)
+                + output::text::anova(&table).as_str()
+                + output::intervals::text(&intervals).as_str()
+        }
+        Format::Json => {
+            let mut value = output::json::fit_value(&fit, &spec.formula);
+            output::json::add_tests(&mut value, kenward_roger.as_deref(), &table);
+            output::intervals::add_json(&mut value, &intervals);
+            serde_json::to_string_pretty(&value).expect("JSON of plain values cannot fail")
+        }
     };
     println!("{text}");
     Ok(())

@@ -1,5 +1,8 @@
 //! One module per subcommand.
 
+pub mod check;
 pub mod fit;
+pub mod intervals;
 pub mod plugins;
+pub mod run;
 pub mod score;

@@ -1,10 +1,12 @@
 //! The JSON contract of `mixspec fit`. Checks outside the project read these field names;
 //! change them only with a version bump.
 
+use mixspec_engine::inference::{FTest, TTest};
 use mixspec_engine::LmmFit;
 use serde_json::{json, Map, Value};
 
-pub fn fit(fit: &LmmFit, formula: &str) -> String {
+/// The contract's object, for documents that embed fits (spec reports).
+pub fn fit_value(fit: &LmmFit, formula: &str) -> Value {
     let se = fit.std_errors();
     let fixed: Vec<Value> = fit
         .fixed_names
@@ -36,6 +38,10 @@ pub fn fit(fit: &LmmFit, formula: &str) -> String {
         "objective": fit.objective,
         "aic": fit.aic,
         "bic": fit.bic,
+        "aicc": fit.aicc(),
+        "caic": fit.caic(),
+        "r2_marginal": fit.r_squared.marginal,
+        "r2_conditional": fit.r_squared.conditional,
         "sigma": fit.sigma,
         "theta": fit.theta,
         "singular": fit.singular,
@@ -64,5 +70,18 @@ pub fn fit(fit: &LmmFit, formula: &str) -> String {
             value[k] = v.clone();
         }
     }
-    serde_json::to_string_pretty(&value).expect("JSON of plain values cannot fail")
+    value
+}
+
+/// Adds Kenward–Roger's `df_kr` and `p_kr` to each of the contract's `fixed_effects` (when
+/// computed) and the Type III table as `anova`.
+pub fn add_tests(value: &mut Value, kenward_roger: Option<&[TTest]>, anova: &[FTest]) {
+    if let (Some(tests), Some(Value::Array(rows))) = (kenward_roger, value.get_mut("fixed_effects"))
+    {
+        for (row, t) in rows.iter_mut().zip(tests) {
+            row["df_kr"] = Value::from(t.df);
+            row["p_kr"] = Value::from(t.p);
+        }
+    }
+    value["anova"] = serde_json::to_value(anova).expect("JSON of plain values cannot fail");
 }

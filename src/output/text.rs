@@ -1,6 +1,7 @@
 //! A fit rendered the way lme4's `summary()` prints it, so R users find everything where
 //! they expect it.
 
+use mixspec_engine::inference::FTest;
 use mixspec_engine::LmmFit;
 use std::fmt::Write;
 
@@ -336,4 +337,51 @@ fn quantile(v: &[f64], p: f64) -> f64 {
     let h = (s.len() - 1) as f64 * p;
     let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
     s[lo] + (h - lo as f64) * (s[hi] - s[lo])
+}
+
+/// lmerTest's `anova(fit)` block: the Type III table with Satterthwaite's method (empty for
+/// a model without fixed-effect terms).
+pub fn anova(table: &[FTest]) -> String {
+    if table.is_empty() {
+        return String::new();
+    }
+    let f: Vec<f64> = table.iter().map(|t| t.f).collect();
+    let den: Vec<f64> = table.iter().map(|t| t.den_df).collect();
+    let p: Vec<f64> = table.iter().map(|t| t.p).collect();
+    let cells = [
+        (
+            "NumDF",
+            table.iter().map(|t| t.num_df.to_string()).collect(),
+        ),
+        ("DenDF", column_decimals(&den, 4)),
+        ("F value", column_decimals(&f, 4)),
+        ("Pr(>F)", format_p_values(&p, 3)),
+    ];
+    let width = table.iter().map(|t| t.term.len()).max().unwrap_or(0);
+    let mut s = String::from("\nType III Analysis of Variance Table with Satterthwaite's method\n");
+    let _ = write!(s, "{:width$}", "");
+    for (name, column) in &cells {
+        let w = column
+            .iter()
+            .map(String::len)
+            .max()
+            .unwrap_or(0)
+            .max(name.len());
+        let _ = write!(s, " {name:>w$}");
+    }
+    s.push('\n');
+    for (i, t) in table.iter().enumerate() {
+        let _ = write!(s, "{:width$}", t.term);
+        for (name, column) in &cells {
+            let w = column
+                .iter()
+                .map(String::len)
+                .max()
+                .unwrap_or(0)
+                .max(name.len());
+            let _ = write!(s, " {:>w$}", column[i]);
+        }
+        let _ = writeln!(s, " {}", stars(t.p));
+    }
+    s
 }

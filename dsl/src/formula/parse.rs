@@ -2,8 +2,6 @@
 //! operand/operator sequence into a tree.
 
 use std::iter::Peekable;
-use std::num::NonZeroUsize;
-use std::sync::Once;
 
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::{Pair, Pairs};
@@ -17,18 +15,13 @@ use crate::error::{FormulaErrorKind, Problem};
 #[grammar = "formula.pest"]
 struct FormulaParser;
 
-/// Bounds pest's work on adversarial input. A formula costs a few dozen calls per character,
-/// so this admits formulas far longer than anyone writes.
-const CALL_LIMIT: usize = 1_000_000;
-
 /// Deepest tree the later passes will walk. They recurse, and a left-nested chain such as
 /// `a + a + ... + a` is as deep as it is long, so without a bound a long formula could
 /// exhaust the stack. No real formula nests anywhere near this.
 const MAX_DEPTH: usize = 400;
 
 pub fn parse(src: &str) -> Result<Formula, Problem> {
-    static LIMIT: Once = Once::new();
-    LIMIT.call_once(|| pest::set_call_limit(NonZeroUsize::new(CALL_LIMIT)));
+    crate::limits::install();
     let mut pairs =
         FormulaParser::parse(Rule::formula_input, src).map_err(|e| syntax_problem(src, &e))?;
     let formula = pairs.next().expect("formula_input always yields a formula");

@@ -47,10 +47,7 @@ pub struct Setting {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prepare {
     /// `instrument "wai-s" when version == "S"`: score item columns into scale columns.
-    Instrument {
-        id: Name,
-        when: Option<Expr>,
-    },
+    Instrument { id: Name, when: Option<Expr> },
     /// `derive name = expression`
     Derive { name: Name, expr: Expr },
     /// `factor a, b levels "x", "y" reference "y"`
@@ -245,16 +242,5 @@ impl Expr {
             }
             ExprKind::Call { args, .. } => args.iter().for_each(|a| a.walk(f)),
         }
-    }
-
-    /// Every variable the expression reads, with where, in order.
-    pub fn variables(&self) -> Vec<(&str, Span)> {
-        let mut out = Vec::new();
-        self.walk(&mut |e| {
-            if let ExprKind::Variable(v) = &e.kind {
-                out.push((v.as_str(), e.span));
-            }
-        });
-        out
     }
 }

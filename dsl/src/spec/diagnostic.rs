@@ -40,6 +40,8 @@ pub enum SpecErrorKind {
     MissingSetting,
     /// A formula that cannot be turned into a model.
     Formula(FormulaErrorKind),
+    /// A model with neither random effects nor a residual structure.
+    NoRandomEffects,
     /// A factor where a number is needed, or any other mismatch of kinds of value.
     Type,
     /// A filter that no row passes, or a model that has no complete row.
@@ -72,6 +74,7 @@ impl SpecErrorKind {
             SpecErrorKind::Arguments => "mixspec::spec::arguments",
             SpecErrorKind::MissingSetting => "mixspec::spec::missing_setting",
             SpecErrorKind::Formula(_) => "mixspec::spec::formula",
+            SpecErrorKind::NoRandomEffects => "mixspec::spec::no_random_effects",
             SpecErrorKind::Type => "mixspec::spec::type",
             SpecErrorKind::NoRows => "mixspec::spec::no_rows",
             SpecErrorKind::Instrument => "mixspec::spec::instrument",
@@ -82,9 +85,13 @@ impl SpecErrorKind {
     }
 }
 
-/// One problem: a message, the words it is about, and what to do.
+/// One problem: a message, the words it is about, and what to do. Boxed, so that results
+/// carrying one stay small.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SpecDiagnostic {
+pub struct SpecDiagnostic(Box<Problem>);
+
+#[derive(Debug, Clone, PartialEq)]
+struct Problem {
     kind: SpecErrorKind,
     message: String,
     span: Span,
@@ -101,67 +108,73 @@ impl SpecDiagnostic {
         message: impl Into<String>,
         label: impl Into<String>,
     ) -> Self {
-        SpecDiagnostic {
+        SpecDiagnostic(Box::new(Problem {
             kind,
             message: message.into(),
             span,
             label: label.into(),
             others: Vec::new(),
             help: None,
-        }
+        }))
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.0.help = Some(help.into());
         self
     }
 
     /// Adds a secondary label.
     pub fn also(mut self, span: Span, label: impl Into<String>) -> Self {
-        self.others.push((span, label.into()));
+        self.0.others.push((span, label.into()));
         self
     }
 
     pub fn kind(&self) -> SpecErrorKind {
-        self.kind
+        self.0.kind
     }
 
     pub fn span(&self) -> Span {
-        self.span
+        self.0.span
     }
 
     pub fn message(&self) -> &str {
-        &self.message
+        &self.0.message
     }
 }
 
 impl fmt::Display for SpecDiagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.0.message)
     }
 }
 
 impl std::error::Error for SpecDiagnostic {}
 
-fn labeled(span: Span, label: &str) -> LabeledSpan {
-    LabeledSpan::new(Some(label.to_string()), span.start, span.end - span.start)
+fn source_span(span: Span) -> miette::SourceSpan {
+    (span.start, span.end - span.start).into()
 }
 
 impl Diagnostic for SpecDiagnostic {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        Some(Box::new(self.kind.code()))
+        Some(Box::new(self.0.kind.code()))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
+        self.0
+            .help
             .as_ref()
             .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        let primary = std::iter::once(labeled(self.span, &self.label).into_primary());
-        let others = self.others.iter().map(|(s, l)| labeled(*s, l));
-        Some(Box::new(primary.chain(others)))
+        let p = &self.0;
+        let primary =
+            LabeledSpan::new_primary_with_span(Some(p.label.clone()), source_span(p.span));
+        let others = p
+            .others
+            .iter()
+            .map(|(s, l)| LabeledSpan::new_with_span(Some(l.clone()), source_span(*s)));
+        Some(Box::new(std::iter::once(primary).chain(others)))
     }
 }
 
@@ -192,6 +205,19 @@ impl fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
+impl SpecError {
+    /// The report as plain text: ASCII art, no colours, 100 columns. Stable across
+    /// terminals, for logs and snapshot tests.
+    pub fn render_plain(&self) -> String {
+        let mut out = String::new();
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::none())
+            .with_width(100)
+            .render_report(&mut out, self)
+            .expect("rendering into a String cannot fail");
+        out
+    }
+}
+
 impl Diagnostic for SpecError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new("mixspec::spec"))
@@ -221,10 +247,6 @@ impl Diagnostics {
         self.0.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
     pub fn iter(&self) -> impl Iterator<Item = &SpecDiagnostic> {
         self.0.iter()
     }
@@ -236,7 +258,7 @@ impl Diagnostics {
             return Ok(());
         }
         let mut problems = self.0;
-        problems.sort_by_key(|p| (p.span.start, p.span.end));
+        problems.sort_by_key(|p| (p.span().start, p.span().end));
         problems.dedup();
         Err(SpecError {
             src: Arc::new(NamedSource::new(name, text.to_string())),
@@ -264,11 +286,14 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 
 /// Help text for an unknown name: the closest candidate and, when there are few, all of
 /// them.
-pub fn suggest<'a>(word: &str, what: &str, candidates: &[&'a str]) -> String {
+pub fn suggest(word: &str, what: &str, candidates: &[&str]) -> String {
+    let mut candidates = candidates.to_vec();
+    let mut seen = std::collections::HashSet::new();
+    candidates.retain(|c| seen.insert(*c));
     let guess = closest(word, candidates.iter().copied());
     let listing = match candidates.len() {
         0 => format!("there are no {what}s"),
-        1..=12 => format!("the {what}s are: {}", quoted_list(candidates)),
+        1..=12 => format!("the {what}s are: {}", quoted_list(&candidates)),
         n => format!("there are {n} {what}s"),
     };
     match guess {

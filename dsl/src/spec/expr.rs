@@ -42,15 +42,20 @@ pub fn build(pair: Pair<'_, Rule>) -> Result<Expr, SpecDiagnostic> {
 
 /// The expression and its height.
 fn climb(pair: Pair<'_, Rule>) -> Built {
+    // The Pratt parser recurses once per prefix and per right-associative operator, before
+    // any tree exists to measure: bound the operators first.
+    if pair.clone().into_inner().count() > 2 * MAX_DEPTH {
+        return Err(too_deep(span_of(&pair)));
+    }
     PRATT
         .map_primary(primary)
         .map_prefix(|op, operand| {
             let (operand, height) = operand?;
+            let span = span_of(&op).to(operand.span);
             let op = match op.as_rule() {
                 Rule::neg => UnaryOp::Neg,
                 _ => UnaryOp::Not,
             };
-            let span = span_of(&op).to(operand.span);
             node(ExprKind::Unary(op, Box::new(operand)), span, height)
         })
         .map_infix(|lhs, op, rhs| {
@@ -144,7 +149,7 @@ fn primary(pair: Pair<'_, Rule>) -> Built {
             let callee = name(inner.next().expect("a call starts with its name"));
             let mut args = Vec::new();
             let mut height = 0;
-            for p in inner {
+            for p in inner.filter(|p| p.as_rule() == Rule::expr) {
                 let (arg, h) = climb(p)?;
                 height = height.max(h);
                 args.push(arg);

@@ -41,13 +41,18 @@ pub(super) const STATEMENTS: [&str; 10] = [
 /// unknown too).
 pub(super) struct Parsed {
     pub statements: Vec<Statement>,
-    pub broken: Vec<String>,
+    pub broken_models: Vec<String>,
+    pub broken_variables: Vec<String>,
+    /// Whether a data statement could not be read (so its absence is not reported again).
+    pub bad_data: bool,
 }
 
 pub(super) fn parse(src: &str, diagnostics: &mut Diagnostics) -> Parsed {
     let mut parsed = Parsed {
         statements: Vec::new(),
-        broken: Vec::new(),
+        broken_models: Vec::new(),
+        broken_variables: Vec::new(),
+        bad_data: false,
     };
     crate::limits::install();
     if let Some(problem) = too_nested(src) {
@@ -66,7 +71,8 @@ pub(super) fn parse(src: &str, diagnostics: &mut Diagnostics) -> Parsed {
         match pair.as_rule() {
             Rule::EOI => {}
             Rule::bad => {
-                parsed.broken.extend(defined_name(pair.as_str()));
+                parsed.define(defined_name(pair.as_str()));
+                parsed.bad_data |= pair.as_str().split_whitespace().next() == Some("data");
                 diagnostics.push(syntax_error(&pair));
             }
             _ => {
@@ -75,13 +81,29 @@ pub(super) fn parse(src: &str, diagnostics: &mut Diagnostics) -> Parsed {
                     Ok(kind) => parsed.statements.push(Statement { kind, span }),
                     Err((problem, defines)) => {
                         diagnostics.push(problem);
-                        parsed.broken.extend(defines);
+                        parsed.define(defines);
                     }
                 }
             }
         }
     }
     parsed
+}
+
+/// A name a statement that failed was about to define.
+pub(super) enum Defined {
+    Model(String),
+    Variable(String),
+}
+
+impl Parsed {
+    fn define(&mut self, defined: Option<Defined>) {
+        match defined {
+            Some(Defined::Model(m)) => self.broken_models.push(m),
+            Some(Defined::Variable(v)) => self.broken_variables.push(v),
+            None => {}
+        }
+    }
 }
 
 pub(super) fn span_of(pair: &Pair<'_, Rule>) -> Span {
@@ -167,7 +189,7 @@ fn is_keyword_or_punctuation(rule: Rule) -> bool {
 }
 
 /// A statement that failed to build, and the name it would have defined.
-type Failed = (SpecDiagnostic, Option<String>);
+type Failed = (SpecDiagnostic, Option<Defined>);
 
 fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
     let rule = pair.as_rule();
@@ -192,7 +214,8 @@ fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
         }
         Rule::derive => {
             let name = name(next());
-            let expr = expr::build(next()).map_err(|e| (e, Some(name.text.clone())))?;
+            let expr =
+                expr::build(next()).map_err(|e| (e, Some(Defined::Variable(name.text.clone()))))?;
             StatementKind::Prepare(Prepare::Derive { name, expr })
         }
         Rule::factor => {
@@ -231,7 +254,7 @@ fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
                         let condition = p.into_inner().find(|p| p.as_rule() == Rule::expr);
                         filter = Some(
                             expr::build(condition.expect("where holds an expr"))
-                                .map_err(|e| (e, Some(name.text.clone())))?,
+                                .map_err(|e| (e, Some(Defined::Model(name.text.clone()))))?,
                         );
                     }
                 }
@@ -291,13 +314,15 @@ fn formula(pair: Pair<'_, Rule>) -> Name {
 }
 
 /// The name a statement that could not be read defines, as far as its first words tell.
-fn defined_name(text: &str) -> Option<String> {
+fn defined_name(text: &str) -> Option<Defined> {
     let mut words = text.split(|c: char| c.is_whitespace() || c == ':' || c == '=');
     let keyword = words.next()?;
-    if !matches!(keyword, "derive" | "model") {
-        return None;
+    let name = words.find(|w| !w.is_empty())?.to_string();
+    match keyword {
+        "derive" => Some(Defined::Variable(name)),
+        "model" => Some(Defined::Model(name)),
+        _ => None,
     }
-    words.find(|w| !w.is_empty()).map(str::to_string)
 }
 
 /// Brackets nested deeper than [`MAX_NESTING`], found before pest recurses into them.
@@ -498,6 +523,9 @@ fn describe_expected(positives: &[Rule]) -> String {
             Rule::EOI => push("the end of the line"),
             _ => {}
         }
+    }
+    if words.contains(&"an expression") {
+        words.retain(|w| !matches!(*w, "a name" | "a quoted text" | "a number"));
     }
     match words.split_last() {
         Some((last, [])) => last.to_string(),

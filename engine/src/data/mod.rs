@@ -71,11 +71,13 @@ impl Factor {
     }
 
     /// Keeps the given rows and drops levels that no longer occur, as R's
-    /// `model.frame(drop.unused.levels = TRUE)` does.
+    /// `model.frame(drop.unused.levels = TRUE)` does; missing values stay missing.
     pub fn subset(&self, rows: &[usize]) -> Factor {
         let mut used = vec![false; self.levels.len()];
         for &r in rows {
-            used[self.codes[r] as usize] = true;
+            if let Some(u) = used.get_mut(self.codes[r] as usize) {
+                *u = true;
+            }
         }
         let mut remap = vec![NA_CODE; self.levels.len()];
         let mut levels = Vec::new();
@@ -88,7 +90,7 @@ impl Factor {
         Factor {
             codes: rows
                 .iter()
-                .map(|&r| remap[self.codes[r] as usize])
+                .map(|&r| remap.get(self.codes[r] as usize).map_or(NA_CODE, |&c| c))
                 .collect(),
             levels,
         }
@@ -200,6 +202,26 @@ impl DataFrame {
             .iter()
             .position(|n| n == name)
             .map(|i| &self.columns[i])
+    }
+
+    /// The given rows in the given order (repeats allowed), each keeping its source line so
+    /// that messages about a subset still name lines of the file. Factors keep only the
+    /// levels that occur, as R's `subset()` followed by `droplevels()`.
+    pub fn select(&self, rows: &[usize]) -> DataFrame {
+        let columns = self
+            .columns
+            .iter()
+            .map(|c| match c {
+                Column::Numeric(v) => Column::Numeric(rows.iter().map(|&r| v[r]).collect()),
+                Column::Factor(f) => Column::Factor(f.subset(rows)),
+            })
+            .collect();
+        DataFrame {
+            names: self.names.clone(),
+            columns,
+            lines: rows.iter().map(|&r| self.lines[r]).collect(),
+            source: self.source.clone(),
+        }
     }
 
     /// Adds a column, replacing any of the same name.

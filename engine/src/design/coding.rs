@@ -10,7 +10,21 @@ pub struct Columns {
     pub names: Vec<String>,
     /// One vector per column, each of the data's length.
     pub values: Vec<Vec<f64>>,
+    /// Which term and levels each column codes (for tests of whole terms).
+    pub origins: Vec<ColumnOrigin>,
 }
+
+/// Where a model-matrix column comes from: its term (R's `assign`: 0 for the intercept,
+/// then 1 + the term's index) and, per variable of the term, the factor level it indicates
+/// with the factor's number of levels (`None` for a numeric variable).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ColumnOrigin {
+    pub term: usize,
+    pub levels: Vec<Level>,
+}
+
+/// The level a column indicates and the factor's number of levels; `None` for a number.
+pub type Level = Option<(usize, usize)>;
 
 /// How a factor enters a term: by treatment contrasts (levels after the first) or by one
 /// indicator per level (when the term's margin without it is absent, R's rule).
@@ -32,41 +46,53 @@ pub fn model_matrix<'a>(
     if terms.intercept {
         out.names.push("(Intercept)".into());
         out.values.push(vec![1.0; n]);
+        out.origins.push(ColumnOrigin::default());
     }
-    for (term, codes) in terms.terms.iter().zip(&codings) {
-        let mut cols: Vec<(String, Vec<f64>)> = vec![(String::new(), vec![1.0; n])];
+    for (ti, (term, codes)) in terms.terms.iter().zip(&codings).enumerate() {
+        let mut cols: Vec<(String, Vec<f64>, Vec<Level>)> =
+            vec![(String::new(), vec![1.0; n], Vec::new())];
         for (var, coding) in term.variables.iter().zip(codes) {
             let parts = variable_columns(&var.label, values(&var.label), *coding)?;
             // R lets the first variable of a term vary fastest.
             let mut next = Vec::with_capacity(cols.len() * parts.len());
-            for (pname, pvals) in &parts {
-                for (cname, cvals) in &cols {
+            for (pname, pvals, plevel) in &parts {
+                for (cname, cvals, clevels) in &cols {
                     let name = if cname.is_empty() {
                         pname.clone()
                     } else {
                         format!("{cname}:{pname}")
                     };
-                    next.push((name, cvals.iter().zip(pvals).map(|(a, b)| a * b).collect()));
+                    let mut levels = clevels.clone();
+                    levels.push(*plevel);
+                    next.push((
+                        name,
+                        cvals.iter().zip(pvals).map(|(a, b)| a * b).collect(),
+                        levels,
+                    ));
                 }
             }
             cols = next;
         }
-        for (name, vals) in cols {
+        for (name, vals, levels) in cols {
             out.names.push(name);
             out.values.push(vals);
+            out.origins.push(ColumnOrigin {
+                term: ti + 1,
+                levels,
+            });
         }
     }
     Ok(out)
 }
 
-/// The columns one variable contributes to a term.
+/// The columns one variable contributes to a term, with the level each indicates.
 fn variable_columns(
     label: &str,
     values: &Values,
     coding: Coding,
-) -> Result<Vec<(String, Vec<f64>)>, ModelError> {
+) -> Result<Vec<(String, Vec<f64>, Level)>, ModelError> {
     match values {
-        Values::Numeric(v) => Ok(vec![(label.to_string(), v.clone())]),
+        Values::Numeric(v) => Ok(vec![(label.to_string(), v.clone(), None)]),
         Values::Factor(f) => {
             let skip = match coding {
                 Coding::Contrasts => 1,
@@ -85,7 +111,11 @@ fn variable_columns(
                         .iter()
                         .map(|&c| f64::from(u8::from(c as usize == l)))
                         .collect();
-                    (format!("{label}{}", f.levels[l]), ind)
+                    (
+                        format!("{label}{}", f.levels[l]),
+                        ind,
+                        Some((l, f.levels.len())),
+                    )
                 })
                 .collect())
         }

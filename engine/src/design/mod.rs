@@ -6,6 +6,7 @@ mod grouping;
 mod rank;
 mod variables;
 
+pub use coding::ColumnOrigin;
 pub use variables::{lookup, Values};
 
 use crate::data::DataFrame;
@@ -45,6 +46,8 @@ pub struct Design {
     /// Column-major `n × p` fixed-effects matrix, aliased columns removed.
     pub x: Vec<f64>,
     pub x_names: Vec<String>,
+    /// The term and levels behind each column of `X`.
+    pub x_origins: Vec<ColumnOrigin>,
     /// Random-effect terms in lme4's order: by decreasing number of levels.
     pub random: Vec<RandomBlock>,
     /// Rows of the data set used, in order.
@@ -159,6 +162,7 @@ impl Design {
             .map(|j| fixed.names[j].clone())
             .collect();
         let x_names: Vec<String> = keep.iter().map(|&j| fixed.names[j].clone()).collect();
+        let x_origins = keep.iter().map(|&j| fixed.origins[j].clone()).collect();
         let x: Vec<f64> = keep
             .iter()
             .flat_map(|&j| fixed.values[j].iter().copied())
@@ -202,6 +206,7 @@ impl Design {
             offset,
             x,
             x_names,
+            x_origins,
             random,
             rows,
             n_dropped: data.n_rows() - n,

@@ -101,6 +101,19 @@ impl Lambda {
             .collect()
     }
 
+    /// Term `k`'s relative covariance `T T'` (symmetric `q × q`): the one place it is formed
+    /// from `T`, so fits and simulations agree.
+    pub fn covariance(&self, k: usize) -> Vec<f64> {
+        let (q, t) = (self.q[k], &self.t[k]);
+        let mut m = vec![0.0; q * q];
+        for a in 0..q {
+            for b in 0..q {
+                m[a * q + b] = (0..=a.min(b)).map(|c| t[c * q + a] * t[c * q + b]).sum();
+            }
+        }
+        m
+    }
+
     pub fn set(&mut self, theta: &[f64]) {
         let mut k = 0;
         for ((t, &q), &kind) in self.t.iter_mut().zip(&self.q).zip(&self.kinds) {

@@ -4,7 +4,7 @@
 
 mod blocks;
 mod factor;
-mod optimize;
+pub(crate) mod optimize;
 mod residual;
 mod result;
 
@@ -190,6 +190,37 @@ impl Problem {
         Some(v)
     }
 
+    /// The deviance as a function of σ, β̂ and (R_X R_Xᵀ)⁻¹ at θ, from one factorisation, or
+    /// `None` where it fails: what profiling a coefficient and refitting a simulated
+    /// response need.
+    pub fn conditional_at(&mut self, theta: &[f64]) -> Option<Conditional> {
+        let deviance = self.sigma_deviance(theta)?;
+        let (beta, _) = self.factor.solve(&self.blocks);
+        let unscaled_vcov = self.factor.unscaled_vcov(&self.blocks);
+        Some(Conditional {
+            deviance,
+            beta,
+            unscaled_vcov,
+        })
+    }
+
+    /// Each term's relative covariance `T T'` at θ (symmetric `q × q`).
+    pub fn relative_covariances(&self, theta: &[f64]) -> Vec<Vec<f64>> {
+        let mut lambda = self.factor.lambda.clone();
+        lambda.set(&theta[..self.n_theta()]);
+        (0..lambda.q.len()).map(|k| lambda.covariance(k)).collect()
+    }
+
+    /// Replaces the response (minus offsets), keeping everything else: a refit to a
+    /// simulated response needs only the cross-products rebuilt.
+    pub fn set_response(&mut self, y: Vec<f64>) {
+        assert_eq!(y.len(), self.design.n(), "one response per observation");
+        self.design.y = y;
+        if self.residual.is_none() {
+            self.blocks = Blocks::new(&self.design);
+        }
+    }
+
     /// (R_X R_Xᵀ)⁻¹ at θ, Var(β̂)/σ² (row-major p × p), or `None` where the factorisation
     /// fails.
     pub fn unscaled_vcov_at(&mut self, theta: &[f64]) -> Option<Vec<f64>> {
@@ -215,6 +246,15 @@ impl SigmaDeviance {
         let s2 = sigma * sigma;
         self.dof * (2.0 * std::f64::consts::PI * s2).ln() + self.log_det + self.pwrss / s2
     }
+}
+
+/// The deviance as a function of σ, β̂ and (R_X R_Xᵀ)⁻¹ at one θ.
+#[derive(Debug, Clone)]
+pub struct Conditional {
+    pub deviance: SigmaDeviance,
+    pub beta: Vec<f64>,
+    /// (R_X R_Xᵀ)⁻¹, row-major p × p.
+    pub unscaled_vcov: Vec<f64>,
 }
 
 /// `v ← σ² v`: Var(β̂) from (R_X R_Xᵀ)⁻¹ (the one place this product is formed, so that

@@ -55,6 +55,11 @@ pub struct LmmFit {
     pub loglik: f64,
     pub aic: f64,
     pub bic: f64,
+    /// Parameters counted by the information criteria: fixed effects, covariance and
+    /// residual-structure parameters, and σ.
+    pub n_parameters: usize,
+    /// Nakagawa's marginal and conditional R².
+    pub r_squared: crate::inference::RSquared,
     pub sigma: f64,
     pub fixed_names: Vec<String>,
     pub beta: Vec<f64>,
@@ -152,15 +157,8 @@ impl LmmFit {
                     .map(|(a, b)| a * b)
                     .sum::<f64>();
             }
-            let mut covariance = vec![0.0; q * q];
-            for a in 0..q {
-                for b in 0..q {
-                    covariance[a * q + b] = s2
-                        * (0..=a.min(b))
-                            .map(|c| t[c * q + a] * t[c * q + b])
-                            .sum::<f64>();
-                }
-            }
+            let mut covariance = factor.lambda.covariance(k);
+            covariance.iter_mut().for_each(|c| *c *= s2);
             // lme4 makes repeated grouping names unique: Subject, Subject.1, ...
             let repeats = seen.iter().filter(|g| **g == block.group).count();
             seen.push(block.group.clone());
@@ -191,7 +189,9 @@ impl LmmFit {
             .iter()
             .zip(&sd_mask)
             .any(|(t, &sd)| sd && *t < BOUNDARY_TOLERANCE);
-        let n_par = (p + opt.theta.len() + 1) as f64;
+        let n_parameters = p + opt.theta.len() + 1;
+        let n_par = n_parameters as f64;
+        let r_squared = crate::inference::r_squared(&design, &beta, &random, sigma);
         let mut warnings: Vec<String> = Vec::new();
         if !design.aliased.is_empty() {
             let k = design.aliased.len();
@@ -217,6 +217,8 @@ impl LmmFit {
             loglik: -objective / 2.0,
             aic: objective + 2.0 * n_par,
             bic: objective + (n as f64).ln() * n_par,
+            n_parameters,
+            r_squared,
             sigma,
             fixed_names: design.x_names.clone(),
             beta,
@@ -236,6 +238,18 @@ impl LmmFit {
             residuals,
             rows: design.rows.clone(),
         })
+    }
+
+    /// AIC with the small-sample correction: AIC + 2k(k+1)/(n−k−1).
+    pub fn aicc(&self) -> f64 {
+        let (k, n) = (self.n_parameters as f64, self.n_obs as f64);
+        self.aic + 2.0 * k * (k + 1.0) / (n - k - 1.0)
+    }
+
+    /// Bozdogan's consistent AIC: −2 log L + k(log n + 1).
+    pub fn caic(&self) -> f64 {
+        let k = self.n_parameters as f64;
+        -2.0 * self.loglik + k * ((self.n_obs as f64).ln() + 1.0)
     }
 
     /// Standard errors of β̂.

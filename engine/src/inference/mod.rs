@@ -1,9 +1,25 @@
 //! Inference on the fixed effects of a fitted model: Satterthwaite's denominator degrees of
-//! freedom and p-values, as lmerTest reports them, and the Student-t distribution they use.
+//! freedom and p-values, as lmerTest reports them, and the Student-t distribution they use;
+//! the chi-square distribution of likelihood-ratio tests between models.
 
+mod anova;
+mod bootstrap;
+mod chi_square;
 mod distributions;
+mod interval;
+mod kenward_roger;
 mod numderiv;
+mod profile;
+mod r_squared;
 mod satterthwaite;
+mod sdcor;
 
-pub use distributions::{beta_inc, t_two_sided_p, t_upper_tail};
+pub use anova::{anova, FTest};
+pub use bootstrap::{bootstrap_intervals, Bootstrap};
+pub use chi_square::chi_square_upper_tail;
+pub use distributions::{beta_inc, f_upper_tail, t_two_sided_p, t_upper_tail};
+pub use interval::{Interval, Parameter};
+pub use kenward_roger::KenwardRoger;
+pub use profile::profile_intervals;
+pub use r_squared::{r_squared, RSquared};
 pub use satterthwaite::{satterthwaite, Satterthwaite, TTest};

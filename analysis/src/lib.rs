@@ -1,0 +1,207 @@
+//! Running a `.spec` analysis: the checks that need the data, data preparation, fits,
+//! likelihood-ratio comparisons, explained variance and trajectories.
+//!
+//! [`check`] does everything but fit: a file that passes it has no mistake left that the
+//! spec's author could have been told about before the fits. [`Checked::run`] fits. Both
+//! report problems as one [`SpecError`] listing all of them against the spec's text; what is
+//! returned is data for the caller to render and write.
+
+mod compare;
+mod explained;
+mod fit;
+mod models;
+mod prepare;
+mod trajectory;
+
+use std::path::Path;
+
+use mixspec_dsl::spec::{parse_spec, Diagnostics, ModelDef, Spec, SpecError};
+use mixspec_engine::{DataFrame, LmmFit};
+
+pub use compare::{parameters, Basis, Comparison, ComparisonRow, LikelihoodRatio};
+pub use explained::{ExplainedRow, ExplainedVariance};
+pub use fit::FittedModel;
+pub use prepare::instrument::Plugins;
+pub use trajectory::{ObservedMean, Trajectories, TrajectoryGroup};
+
+/// A spec that passed every check, with its data prepared: ready to fit.
+pub struct Checked {
+    pub spec: Spec,
+    /// The data after the instruments, derived variables and declarations.
+    pub data: DataFrame,
+    /// Per model, the rows of `data` its `where` keeps.
+    rows: Vec<Vec<usize>>,
+    name: String,
+    text: String,
+}
+
+/// Parses and checks a spec file against its data without fitting anything.
+///
+/// `name` names the file in messages; `base` is the folder its relative paths start from.
+pub fn check(name: &str, text: &str, base: &Path, plugins: &Plugins) -> Result<Checked, SpecError> {
+    let (spec, mut d) = parse_spec(text);
+    let mut data = None;
+    let mut rows = Vec::new();
+    if let Some(source) = &spec.data {
+        if let Some(mut frame) = prepare::load(source, base, &mut d) {
+            let unchecked = prepare::prepare(&spec, &mut frame, plugins, &mut d);
+            rows = models::rows(&spec, &frame, &unchecked, &mut d);
+            for plot in &spec.plots {
+                let Some(i) = spec
+                    .models
+                    .iter()
+                    .position(|m| m.name.text == plot.model.text)
+                else {
+                    continue;
+                };
+                d.extend(trajectory::check(plot, &frame, &rows[i], &unchecked));
+            }
+            data = Some(frame);
+        }
+    }
+    d.finish(name, text)?;
+    Ok(Checked {
+        data: data.expect("a spec without problems has read its data"),
+        spec,
+        rows,
+        name: name.to_string(),
+        text: text.to_string(),
+    })
+}
+
+/// Everything a spec's statements compute, each list in the order of its statements.
+#[derive(Debug, Clone)]
+pub struct Results {
+    /// One per model.
+    pub fits: Vec<FittedModel>,
+    /// One per `compare`.
+    pub comparisons: Vec<Comparison>,
+    /// One list per `explained`, one entry per model before `vs`.
+    pub explained: Vec<Vec<ExplainedVariance>>,
+    /// One per `plot`.
+    pub trajectories: Vec<Trajectories>,
+}
+
+impl Checked {
+    /// The `where` condition of a model as written.
+    pub fn filter_text(&self, model: &ModelDef) -> Option<&str> {
+        model
+            .filter
+            .as_ref()
+            .map(|f| &self.text[f.span.start..f.span.end])
+    }
+
+    /// The spec's file name, as given to [`check`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn model_index(&self, name: &str) -> usize {
+        self.spec
+            .models
+            .iter()
+            .position(|m| m.name.text == name)
+            .expect("checked specs refer to defined models")
+    }
+
+    /// Fits every model, then computes the comparisons, explained variances and trajectories.
+    pub fn run(&self) -> Result<Results, SpecError> {
+        let mut d = Diagnostics::default();
+        let fits: Vec<Option<FittedModel>> = self
+            .spec
+            .models
+            .iter()
+            .zip(&self.rows)
+            .map(|(m, rows)| {
+                fit::fit_model(m, &self.data, rows, m.reml, true)
+                    .map_err(|p| d.push(p))
+                    .ok()
+            })
+            .collect();
+        let mut ml_refits: Vec<Option<FittedModel>> = vec![None; fits.len()];
+        let mut comparisons = Vec::new();
+        for statement in &self.spec.comparisons {
+            let index: Vec<usize> = statement
+                .models
+                .iter()
+                .map(|n| self.model_index(&n.text))
+                .collect();
+            let Some(pairs) = index
+                .iter()
+                .map(|&i| fits[i].as_ref().map(|f| (&self.spec.models[i], f)))
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
+            if let Err(p) = compare::same_observations(statement, &pairs) {
+                d.push(p);
+                continue;
+            }
+            let basis = compare::basis(&pairs);
+            let refitted = |i: usize| basis == Basis::RefittedMl && self.spec.models[i].reml;
+            for &i in index.iter().filter(|&&i| refitted(i)) {
+                if ml_refits[i].is_none() {
+                    let model = &self.spec.models[i];
+                    ml_refits[i] = fit::fit_model(model, &self.data, &self.rows[i], false, false)
+                        .map_err(|p| d.push(p))
+                        .ok();
+                }
+            }
+            let used: Option<Vec<&LmmFit>> = index
+                .iter()
+                .map(|&i| {
+                    let f = if refitted(i) { &ml_refits[i] } else { &fits[i] };
+                    f.as_ref().map(|f| &f.fit)
+                })
+                .collect();
+            let names: Vec<&str> = statement.models.iter().map(|n| n.text.as_str()).collect();
+            if let Some(used) = used {
+                comparisons.push(compare::table(&names, &used, basis));
+            }
+        }
+        let explained = self
+            .spec
+            .explained
+            .iter()
+            .map(|statement| {
+                let r = self.model_index(&statement.reference.text);
+                statement
+                    .models
+                    .iter()
+                    .filter_map(|n| {
+                        let i = self.model_index(&n.text);
+                        let (fit, reference) = (fits[i].as_ref()?, fits[r].as_ref()?);
+                        Some(explained::explained(
+                            &n.text,
+                            &fit.fit,
+                            &statement.reference.text,
+                            &reference.fit,
+                        ))
+                    })
+                    .collect()
+            })
+            .collect();
+        let trajectories = self
+            .spec
+            .plots
+            .iter()
+            .filter_map(|plot| {
+                let i = self.model_index(&plot.model.text);
+                let fitted = fits[i].as_ref()?;
+                trajectory::compute(&self.spec, plot, &self.spec.models[i], fitted, &self.data)
+                    .map_err(|p| d.push(p))
+                    .ok()
+            })
+            .collect();
+        d.finish(&self.name, &self.text)?;
+        Ok(Results {
+            fits: fits
+                .into_iter()
+                .map(|f| f.expect("no fit failed"))
+                .collect(),
+            comparisons,
+            explained,
+            trajectories,
+        })
+    }
+}

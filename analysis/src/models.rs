@@ -1,0 +1,132 @@
+//! The checks of each model against the prepared data, before anything is fitted: its
+//! variables exist and are numbers where the formula needs numbers, its `where` keeps rows,
+//! and some of those rows have every variable.
+
+use mixspec_dsl::spec::{Diagnostics, ModelDef, Spec, SpecDiagnostic, SpecErrorKind};
+use mixspec_engine::{Column, DataFrame};
+
+use crate::prepare::eval::{unknown_variable, Context};
+use crate::prepare::no_rows;
+
+/// Per model, in spec order, the rows of `frame` its `where` keeps (all rows without one).
+pub(crate) fn rows(
+    spec: &Spec,
+    frame: &DataFrame,
+    unchecked: &[String],
+    d: &mut Diagnostics,
+) -> Vec<Vec<usize>> {
+    let data = spec.data.as_ref();
+    let subject = data
+        .and_then(|s| s.subject.as_ref())
+        .map(|n| n.text.as_str());
+    let time = data.and_then(|s| s.time.as_ref()).map(|n| n.text.as_str());
+    let context = Context::new(frame, subject, time, unchecked);
+    spec.models
+        .iter()
+        .map(|m| {
+            let columns_ok = columns(m, frame, unchecked, d);
+            let rows = match &m.filter {
+                None => (0..frame.n_rows()).collect(),
+                Some(filter) => match context.condition(filter, "`where`") {
+                    Ok(rows) if rows.is_empty() => {
+                        d.push(no_rows(filter.span, frame, "no row passes this filter"));
+                        return Vec::new();
+                    }
+                    Ok(rows) => rows,
+                    Err(problems) => {
+                        d.extend(problems);
+                        return Vec::new();
+                    }
+                },
+            };
+            if columns_ok {
+                complete(m, frame, &rows, d);
+            }
+            rows
+        })
+        .collect()
+}
+
+/// Checks that every column of the model exists and is numeric where it must be.
+fn columns(m: &ModelDef, frame: &DataFrame, unchecked: &[String], d: &mut Diagnostics) -> bool {
+    let mut ok = true;
+    let mut reported: Vec<&str> = Vec::new();
+    for used in &m.columns {
+        if reported.contains(&used.name.as_str()) {
+            continue;
+        }
+        let problem = match frame.column(&used.name) {
+            None if unchecked.contains(&used.name) => {
+                ok = false;
+                continue;
+            }
+            None => Some(unknown_variable(&used.name, used.span, frame)),
+            Some(Column::Factor(f)) if used.numeric => {
+                let shown: Vec<&str> = f.levels.iter().take(4).map(String::as_str).collect();
+                Some(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Type,
+                        used.span,
+                        format!(
+                            "`{}` is a factor, but the model needs a number here",
+                            used.name
+                        ),
+                        format!(
+                            "a factor with levels {}{}",
+                            shown.join(", "),
+                            if f.levels.len() > 4 { ", …" } else { "" }
+                        ),
+                    )
+                    .help("a response, and the variables inside functions such as I() and log(), must be numeric; a factor can only be a term of its own"),
+                )
+            }
+            Some(_) => None,
+        };
+        if let Some(p) = problem {
+            d.push(p);
+            reported.push(&used.name);
+            ok = false;
+        }
+    }
+    ok
+}
+
+/// Reports a model none of whose rows has every one of its variables.
+fn complete(m: &ModelDef, frame: &DataFrame, rows: &[usize], d: &mut Diagnostics) {
+    let mut names: Vec<&str> = Vec::new();
+    for c in &m.columns {
+        if !names.contains(&c.name.as_str()) {
+            names.push(&c.name);
+        }
+    }
+    let columns: Vec<&Column> = names.iter().filter_map(|n| frame.column(n)).collect();
+    let any_complete = rows
+        .iter()
+        .any(|&r| columns.iter().all(|c| !c.is_missing(r)));
+    if any_complete {
+        return;
+    }
+    let missing: Vec<String> = names
+        .iter()
+        .zip(&columns)
+        .map(|(n, c)| {
+            let absent = rows.iter().filter(|&&r| c.is_missing(r)).count();
+            format!("`{n}` missing on {absent}")
+        })
+        .collect();
+    d.push(
+        SpecDiagnostic::new(
+            SpecErrorKind::NoRows,
+            m.formula.span,
+            format!(
+                "model `{}` has no row with all of its variables",
+                m.name.text
+            ),
+            format!("of {} rows, none is complete", rows.len()),
+        )
+        .help(format!(
+            "rows missing any model variable are left out: {}",
+            missing.join(", ")
+        )),
+    );
+}

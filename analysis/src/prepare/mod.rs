@@ -1,0 +1,286 @@
+//! From the data file to the data set the models use: the data statement's file, then the
+//! instruments, derived variables and declarations in file order. Each statement sees the
+//! columns defined above it.
+
+pub(crate) mod eval;
+pub(crate) mod instrument;
+
+use std::path::Path;
+
+use mixspec_dsl::spec::{
+    suggest, DataSource, Diagnostics, Name, Prepare, Span, Spec, SpecDiagnostic, SpecErrorKind,
+};
+use mixspec_engine::{read_csv, Column, DataFrame};
+
+use eval::{true_rows, unknown_variable, Context, Value};
+use instrument::Plugins;
+
+/// Reads the data statement's file, relative to the spec file's folder `base`, and checks
+/// that its subject and time columns exist.
+pub(crate) fn load(data: &DataSource, base: &Path, d: &mut Diagnostics) -> Option<DataFrame> {
+    let path = base.join(&data.path.text);
+    let shown = path.display().to_string();
+    let read = std::fs::read(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            read_csv(&bytes[..], &shown).map_err(|e| {
+                let help = miette::Diagnostic::help(&e).map(|h| format!(": {h}"));
+                format!("{e}{}", help.unwrap_or_default())
+            })
+        });
+    let frame = match read {
+        Ok(frame) => frame,
+        Err(reason) => {
+            d.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::DataFile,
+                    data.path.span,
+                    format!("cannot read the data file {shown}: {reason}"),
+                    "this file",
+                )
+                .help(format!(
+                    "a relative path is relative to the spec file's folder ({})",
+                    if base.as_os_str().is_empty() {
+                        ".".to_string()
+                    } else {
+                        base.display().to_string()
+                    }
+                )),
+            );
+            return None;
+        }
+    };
+    for (setting, column) in [("subject", &data.subject), ("time", &data.time)] {
+        let Some(column) = column else { continue };
+        match frame.column(&column.text) {
+            None => d.push(unknown_variable(&column.text, column.span, &frame)),
+            Some(Column::Factor(_)) if setting == "time" => d.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Type,
+                    column.span,
+                    format!("the time column `{}` is not numeric", column.text),
+                    "has text values",
+                )
+                .help("time must be a number, such as months or days since baseline"),
+            ),
+            Some(_) => {}
+        }
+    }
+    Some(frame)
+}
+
+/// Runs the data preparation statements on `frame`. Returns the variables that could not be
+/// made, so that their uses are not reported as unknown as well.
+pub(crate) fn prepare(
+    spec: &Spec,
+    frame: &mut DataFrame,
+    plugins: &Plugins,
+    d: &mut Diagnostics,
+) -> Vec<String> {
+    let data = spec.data.as_ref();
+    let subject = data
+        .and_then(|s| s.subject.as_ref())
+        .map(|n| n.text.clone());
+    let time = data.and_then(|s| s.time.as_ref()).map(|n| n.text.clone());
+    let mut unchecked = spec.unchecked.clone();
+    for step in &spec.steps {
+        let context =
+            |frame, unchecked| Context::new(frame, subject.as_deref(), time.as_deref(), unchecked);
+        match step {
+            Prepare::Instrument { id, when } => {
+                let rows = match when {
+                    None => Ok((0..frame.n_rows()).collect()),
+                    Some(condition) => context(frame, &unchecked).condition(condition, "`when`"),
+                };
+                let result = match rows {
+                    Ok(rows) if rows.is_empty() => Err(vec![no_rows(
+                        when.as_ref().map_or(id.span, |w| w.span),
+                        frame,
+                        "no row is scored: the condition holds for none",
+                    )]),
+                    Ok(rows) => instrument::apply(plugins, id, frame, &rows).map_err(|p| vec![p]),
+                    Err(problems) => Err(problems),
+                };
+                d.extend(result.err().unwrap_or_default());
+            }
+            Prepare::Derive { name, expr } => {
+                let result = if frame.column(&name.text).is_some() {
+                    Err(vec![SpecDiagnostic::new(
+                        SpecErrorKind::Duplicate,
+                        name.span,
+                        format!("`{}` is already a column of the data", name.text),
+                        "would replace a column",
+                    )
+                    .help("give the derived variable a name of its own")])
+                } else {
+                    context(frame, &unchecked).eval(expr)
+                };
+                match result {
+                    Ok(value) => frame.insert(&name.text, value.into_column()),
+                    Err(problems) => {
+                        d.extend(problems);
+                        unchecked.push(name.text.clone());
+                    }
+                }
+            }
+            Prepare::Factor {
+                names,
+                levels,
+                reference,
+            } => {
+                for name in names {
+                    if let Some(f) = column(frame, name, &unchecked, d) {
+                        match declare_factor(f, name, levels.as_deref(), reference.as_ref()) {
+                            Ok(column) => frame.insert(&name.text, column),
+                            Err(p) => d.push(p),
+                        }
+                    }
+                }
+            }
+            Prepare::Numeric { names } => {
+                for name in names {
+                    if let Some(Column::Factor(f)) = column(frame, name, &unchecked, d) {
+                        d.push(not_numeric(frame, name, f));
+                    }
+                }
+            }
+        }
+    }
+    unchecked
+}
+
+/// A column a declaration names; reports it unknown unless its definition failed.
+fn column<'f>(
+    frame: &'f DataFrame,
+    name: &Name,
+    unchecked: &[String],
+    d: &mut Diagnostics,
+) -> Option<&'f Column> {
+    let column = frame.column(&name.text);
+    if column.is_none() && !unchecked.contains(&name.text) {
+        d.push(unknown_variable(&name.text, name.span, frame));
+    }
+    column
+}
+
+/// The column as a factor with the declared levels, in the declared order, and the reference
+/// level first.
+fn declare_factor(
+    column: &Column,
+    name: &Name,
+    levels: Option<&[Name]>,
+    reference: Option<&Name>,
+) -> Result<Column, SpecDiagnostic> {
+    let mut factor = column.to_factor();
+    let mut order: Vec<String> = match levels {
+        None => factor.levels.clone(),
+        Some(declared) => {
+            let unlisted: Vec<&str> = factor
+                .levels
+                .iter()
+                .filter(|l| !declared.iter().any(|d| d.text == **l))
+                .map(String::as_str)
+                .collect();
+            if !unlisted.is_empty() {
+                let span = declared[0].span.to(declared[declared.len() - 1].span);
+                return Err(SpecDiagnostic::new(
+                    SpecErrorKind::UnknownLevel,
+                    span,
+                    format!(
+                        "`{}` has values that are not among its levels: {}",
+                        name.text,
+                        mixspec_dsl::spec::quoted_list(&unlisted)
+                    ),
+                    "the declared levels",
+                )
+                .also(name.span, "this variable")
+                .help("list every value the variable takes, in the order wanted"));
+            }
+            declared.iter().map(|d| d.text.clone()).collect()
+        }
+    };
+    if let Some(r) = reference {
+        let Some(at) = order.iter().position(|l| *l == r.text) else {
+            let candidates: Vec<&str> = order.iter().map(String::as_str).collect();
+            return Err(SpecDiagnostic::new(
+                SpecErrorKind::UnknownLevel,
+                r.span,
+                format!("`{}` has no level \"{}\"", name.text, r.text),
+                "not a level",
+            )
+            .help(suggest(&r.text, "level", &candidates)));
+        };
+        let first = order.remove(at);
+        order.insert(0, first);
+    }
+    let position: Vec<u32> = factor
+        .levels
+        .iter()
+        .map(|l| {
+            order
+                .iter()
+                .position(|o| o == l)
+                .expect("every level is listed") as u32
+        })
+        .collect();
+    for code in &mut factor.codes {
+        if let Some(&p) = position.get(*code as usize) {
+            *code = p;
+        }
+    }
+    factor.levels = order;
+    Ok(Column::Factor(factor))
+}
+
+fn not_numeric(frame: &DataFrame, name: &Name, f: &mixspec_engine::Factor) -> SpecDiagnostic {
+    let label = |r: usize| f.levels.get(f.codes[r] as usize);
+    let row = (0..f.codes.len())
+        .find(|&r| label(r).is_some_and(|l| l.parse::<f64>().is_err()))
+        .unwrap_or(0);
+    let value = label(row).cloned().unwrap_or_default();
+    SpecDiagnostic::new(
+        SpecErrorKind::Type,
+        name.span,
+        format!(
+            "`{}` is declared numeric, but {} line {} has \"{value}\"",
+            name.text,
+            frame.source(),
+            frame.line_of(row)
+        ),
+        "not numeric in the data",
+    )
+    .help(
+        "fix that cell (leave it empty or write NA when missing), or declare the variable a factor",
+    )
+}
+
+/// "No row is left" at `span`.
+pub(crate) fn no_rows(span: Span, frame: &DataFrame, message: &str) -> SpecDiagnostic {
+    SpecDiagnostic::new(
+        SpecErrorKind::NoRows,
+        span,
+        message.to_string(),
+        format!("false or missing on all {} rows", frame.n_rows()),
+    )
+    .help("check the condition against the data; missing values never pass a condition")
+}
+
+impl Context<'_> {
+    /// The rows where a condition holds; `what` names its statement in messages.
+    pub fn condition(
+        &self,
+        e: &mixspec_dsl::spec::Expr,
+        what: &str,
+    ) -> Result<Vec<usize>, Vec<SpecDiagnostic>> {
+        match self.eval(e)? {
+            Value::Number(v) => Ok(true_rows(&v)),
+            Value::Text(_) => Err(vec![SpecDiagnostic::new(
+                SpecErrorKind::Type,
+                e.span,
+                format!("{what} needs a condition, but this gives text"),
+                "text, not true or false",
+            )
+            .help("compare the text with a value, e.g. `outcome == \"poor\"`")]),
+        }
+    }
+}

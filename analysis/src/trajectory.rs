@@ -1,0 +1,271 @@
+//! Trajectory plots: the model's predicted mean course over time per group, with the observed
+//! means at each time point.
+//!
+//! The prediction of a group at time `t` is the population-level prediction (fixed effects
+//! only) averaged over the group's observations with their time set to `t`: for a model of
+//! time and group alone that is the group's line; with further covariates it is the group's
+//! mean prediction for its own covariate values.
+
+use mixspec_dsl::spec::{suggest, ModelDef, Plot, Spec, SpecDiagnostic, SpecErrorKind};
+use mixspec_engine::{Column, DataFrame, Design};
+
+use crate::fit::FittedModel;
+
+/// Points of the predicted curves.
+const GRID: usize = 25;
+/// Most groups a plot distinguishes by colour.
+const MAX_GROUPS: usize = 12;
+
+#[derive(Debug, Clone)]
+pub struct Trajectories {
+    pub model: String,
+    /// The response's label, for the y axis.
+    pub response: String,
+    /// The time column, for the x axis.
+    pub time: String,
+    pub by: Option<String>,
+    pub groups: Vec<TrajectoryGroup>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TrajectoryGroup {
+    /// The group's value of the `by` variable (`all` without one).
+    pub label: String,
+    /// (time, predicted mean), over the range of the observed times.
+    pub predicted: Vec<(f64, f64)>,
+    pub observed: Vec<ObservedMean>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ObservedMean {
+    pub time: f64,
+    pub mean: f64,
+    pub n: usize,
+}
+
+/// Checks, before fitting, that the `by` variable exists and has few values on the model's
+/// rows.
+pub(crate) fn check(
+    plot: &Plot,
+    frame: &DataFrame,
+    rows: &[usize],
+    unchecked: &[String],
+) -> Option<SpecDiagnostic> {
+    let by = plot.by.as_ref()?;
+    let Some(column) = frame.column(&by.text) else {
+        if unchecked.contains(&by.text) {
+            return None;
+        }
+        let names: Vec<&str> = frame.names().iter().map(String::as_str).collect();
+        return Some(
+            SpecDiagnostic::new(
+                SpecErrorKind::UnknownVariable,
+                by.span,
+                format!("unknown variable `{}`", by.text),
+                "not a column of the data or a derived variable",
+            )
+            .help(suggest(&by.text, "variable", &names)),
+        );
+    };
+    let levels = column.to_factor().subset(rows).levels.len();
+    (levels > MAX_GROUPS).then(|| {
+        SpecDiagnostic::new(
+            SpecErrorKind::Plot,
+            by.span,
+            format!(
+                "`{}` has {levels} values on the model's rows: too many groups to draw",
+                by.text
+            ),
+            "too many groups",
+        )
+        .help(format!(
+            "draw by a variable with at most {MAX_GROUPS} values, e.g. one derived with `if … then … else …`"
+        ))
+    })
+}
+
+/// Group labels of each row, and the labels in level order.
+fn groups(frame: &DataFrame, by: Option<&str>) -> (Vec<Option<usize>>, Vec<String>) {
+    match by.and_then(|b| frame.column(b)) {
+        None => (vec![Some(0); frame.n_rows()], vec!["all".to_string()]),
+        Some(column) => {
+            let f = column.to_factor();
+            let codes = f
+                .codes
+                .iter()
+                .map(|&c| ((c as usize) < f.levels.len()).then_some(c as usize))
+                .collect();
+            (codes, f.levels)
+        }
+    }
+}
+
+pub(crate) fn compute(
+    spec: &Spec,
+    plot: &Plot,
+    model: &ModelDef,
+    fitted: &FittedModel,
+    frame: &DataFrame,
+) -> Result<Trajectories, SpecDiagnostic> {
+    let time_name = spec
+        .data
+        .as_ref()
+        .and_then(|d| d.time.as_ref())
+        .map(|t| t.text.clone())
+        .expect("trajectory plots are checked to have a time");
+    let Some(Column::Numeric(time)) = frame.column(&time_name) else {
+        unreachable!("the time column is checked to be numeric");
+    };
+    let by = plot.by.as_ref().map(|b| b.text.as_str());
+    let (group_of, labels) = groups(frame, by);
+    let rows = &fitted.rows;
+    let fit = &fitted.fit;
+
+    // Observed means per group and time point.
+    let response: Vec<f64> = fit
+        .fitted
+        .iter()
+        .zip(&fit.residuals)
+        .map(|(f, r)| f + r)
+        .collect();
+    let mut observed: Vec<Vec<(f64, f64, usize)>> = vec![Vec::new(); labels.len()];
+    for (k, &r) in rows.iter().enumerate() {
+        let Some(g) = group_of[r] else { continue };
+        let t = time[r];
+        match observed[g].iter_mut().find(|(ot, _, _)| *ot == t) {
+            Some(cell) => {
+                cell.1 += response[k];
+                cell.2 += 1;
+            }
+            None => observed[g].push((t, response[k], 1)),
+        }
+    }
+
+    let (lo, hi) = rows
+        .iter()
+        .map(|&r| time[r])
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), t| {
+            (lo.min(t), hi.max(t))
+        });
+    let grid: Vec<f64> = (0..GRID)
+        .map(|i| lo + (hi - lo) * i as f64 / (GRID - 1) as f64)
+        .collect();
+    let predicted = predict(
+        model,
+        fitted,
+        frame,
+        &time_name,
+        &grid,
+        &group_of,
+        labels.len(),
+    )
+    .map_err(|reason| {
+        SpecDiagnostic::new(
+            SpecErrorKind::Plot,
+            plot.model.span,
+            format!(
+                "cannot predict trajectories of `{}`: {reason}",
+                model.name.text
+            ),
+            "this model",
+        )
+    })?;
+
+    let groups = labels
+        .into_iter()
+        .zip(predicted)
+        .zip(observed)
+        .filter(|(_, obs)| !obs.is_empty())
+        .map(|((label, predicted), mut obs)| {
+            obs.sort_by(|a, b| a.0.total_cmp(&b.0));
+            TrajectoryGroup {
+                label,
+                predicted: grid.iter().copied().zip(predicted).collect(),
+                observed: obs
+                    .into_iter()
+                    .map(|(time, sum, n)| ObservedMean {
+                        time,
+                        mean: sum / n as f64,
+                        n,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Ok(Trajectories {
+        model: model.name.text.clone(),
+        response: model.spec.response.label.clone(),
+        time: time_name,
+        by: by.map(str::to_string),
+        groups,
+    })
+}
+
+/// Per group, the mean population-level prediction at each grid time.
+///
+/// The model's rows, followed by one copy of them per grid time with the time replaced, go
+/// through the model's own design: the original rows keep the coding and the rank of the
+/// fit, so the copies' rows of `X` line up with `β̂`.
+fn predict(
+    model: &ModelDef,
+    fitted: &FittedModel,
+    frame: &DataFrame,
+    time: &str,
+    grid: &[f64],
+    group_of: &[Option<usize>],
+    n_groups: usize,
+) -> Result<Vec<Vec<f64>>, String> {
+    let rows = &fitted.rows;
+    let m = rows.len();
+    // Only the model's columns, so the copies stay small.
+    let mut names = model.spec.columns();
+    if !names.iter().any(|n| n == time) {
+        names.push(time.to_string());
+    }
+    let slim = DataFrame::new(
+        frame.source(),
+        names
+            .iter()
+            .filter_map(|n| frame.column(n).map(|c| (n.clone(), c.clone())))
+            .collect(),
+    );
+    let stacked_rows: Vec<usize> = (0..=grid.len())
+        .flat_map(|_| rows.iter().copied())
+        .collect();
+    let mut stacked = slim.select(&stacked_rows);
+    let Some(Column::Numeric(times)) = stacked.column(time) else {
+        return Err(format!("`{time}` is not numeric"));
+    };
+    let mut times = times.clone();
+    for (g, t) in grid.iter().enumerate() {
+        times[(g + 1) * m..(g + 2) * m].fill(*t);
+    }
+    stacked.insert(time, Column::Numeric(times));
+    let design = Design::build(&model.spec, &stacked).map_err(|e| e.to_string())?;
+    if design.x_names != fitted.fit.fixed_names || design.n() != stacked_rows.len() {
+        return Err("the model's design changes with time".to_string());
+    }
+    let n = design.n();
+    let beta = &fitted.fit.beta;
+    let mut sums = vec![vec![0.0; grid.len()]; n_groups];
+    let mut counts = vec![vec![0usize; grid.len()]; n_groups];
+    for i in m..n {
+        let (g, k) = ((i - m) / m, (i - m) % m);
+        let Some(group) = group_of[rows[k]] else {
+            continue;
+        };
+        let value = design.offset[i]
+            + beta
+                .iter()
+                .enumerate()
+                .map(|(j, b)| b * design.x[j * n + i])
+                .sum::<f64>();
+        sums[group][g] += value;
+        counts[group][g] += 1;
+    }
+    Ok(sums
+        .into_iter()
+        .zip(counts)
+        .map(|(s, c)| s.into_iter().zip(c).map(|(s, c)| s / c as f64).collect())
+        .collect())
+}

@@ -1,0 +1,282 @@
+//! Specs against real data: the checks that need the data (reported with everything else in
+//! one report), the prepared variables, instrument scoring, and the numbers of a run.
+
+use std::path::{Path, PathBuf};
+
+use mixspec_analysis::{check, Basis, Checked, Plugins};
+use mixspec_dsl::spec::SpecErrorKind;
+use mixspec_engine::inference::chi_square_upper_tail;
+use mixspec_engine::Column;
+
+/// The folder specs in these tests are "in": paths in them start here.
+fn base() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+fn checked(src: &str) -> Checked {
+    let plugins = Plugins::bundled().unwrap();
+    check("test.spec", src, &base(), &plugins).unwrap_or_else(|e| panic!("{}", e.render_plain()))
+}
+
+fn problems(src: &str) -> (Vec<SpecErrorKind>, String) {
+    let plugins = Plugins::bundled().unwrap();
+    match check("test.spec", src, &base(), &plugins) {
+        Ok(_) => (Vec::new(), String::new()),
+        Err(e) => (
+            e.problems().iter().map(|p| p.kind()).collect(),
+            e.render_plain(),
+        ),
+    }
+}
+
+fn numbers<'a>(c: &'a Checked, name: &str) -> &'a [f64] {
+    match c.data.column(name) {
+        Some(Column::Numeric(v)) => v,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+fn labels(c: &Checked, name: &str) -> (Vec<String>, Vec<Option<String>>) {
+    match c.data.column(name) {
+        Some(Column::Factor(f)) => (
+            f.levels.clone(),
+            f.codes
+                .iter()
+                .map(|&k| f.levels.get(k as usize).cloned())
+                .collect(),
+        ),
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+const ORTHODONT: &str =
+    "data \"../../tests/data/reference/orthodont.csv\" { subject Subject; time age }\n";
+
+#[test]
+fn every_data_problem_is_reported_together() {
+    let src = format!(
+        "{ORTHODONT}instrument \"wai-x\"
+derive older = Sex + 1
+model a: distanse ~ age + (age | Subject)
+model b: distance ~ I(Sex^2) + (1 | Subject)
+model c: distance ~ age + (1 | Subject) where Sex == \"female\"
+model d: distance ~ age + (1 | Subject) where age > 20
+plot trajectories d by sexx
+"
+    );
+    let (kinds, rendered) = problems(&src);
+    assert_eq!(
+        kinds,
+        [
+            SpecErrorKind::UnknownInstrument,
+            SpecErrorKind::Type,
+            SpecErrorKind::UnknownVariable,
+            SpecErrorKind::Type,
+            SpecErrorKind::UnknownLevel,
+            SpecErrorKind::NoRows,
+            SpecErrorKind::UnknownVariable,
+        ]
+    );
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn an_unreadable_data_file_is_pointed_at() {
+    let (kinds, rendered) =
+        problems("data \"no/such.csv\" { subject g }\nmodel m: y ~ x + (1 | g)\ncompare m, n\n");
+    // The unknown model is found without the data, and reported with it.
+    assert_eq!(
+        kinds,
+        [SpecErrorKind::DataFile, SpecErrorKind::UnknownModel]
+    );
+    assert!(rendered.contains("[test.spec:1:6]"), "{rendered}");
+    assert!(rendered.contains("no/such.csv"), "{rendered}");
+}
+
+#[test]
+fn derived_variables_and_per_subject_aggregates() {
+    let c = checked(
+        "data \"data/wai.csv\" { subject patient; time months }
+derive first_gaf = first(gaf)
+derive last_gaf = last(gaf)
+derive n = count(gaf)
+derive mean_gaf = mean(gaf)
+derive range = max(gaf) - min(gaf)
+derive total = sum(gaf)
+derive outcome = if last(gaf) >= 60 then \"good\" else \"poor\"
+derive late = months > 9 and not missing(gaf)
+derive early_sr = version == \"SR\" or months <= 3
+factor outcome levels \"poor\", \"good\" reference \"good\"
+numeric gaf
+",
+    );
+    // p1 has GAF 48, 54, 56, 54 at months 3, 9, 15, 21.
+    assert_eq!(numbers(&c, "first_gaf")[3], 48.0);
+    assert_eq!(numbers(&c, "last_gaf")[0], 54.0);
+    assert_eq!(numbers(&c, "n")[2], 4.0);
+    assert_eq!(
+        numbers(&c, "mean_gaf")[1],
+        (48.0 + 54.0 + 56.0 + 54.0) / 4.0
+    );
+    assert_eq!(numbers(&c, "range")[0], 8.0);
+    assert_eq!(numbers(&c, "total")[0], 212.0);
+    assert_eq!(&numbers(&c, "late")[..4], &[0.0, 0.0, 1.0, 1.0]);
+    assert_eq!(&numbers(&c, "early_sr")[..4], &[1.0, 0.0, 1.0, 1.0]);
+    let (levels, values) = labels(&c, "outcome");
+    assert_eq!(levels, ["good", "poor"]);
+    assert_eq!(values[0].as_deref(), Some("poor"));
+}
+
+#[test]
+fn instruments_score_the_rows_their_condition_selects() {
+    let c = checked(
+        "data \"data/wai.csv\" { subject patient; time months }
+instrument \"wai-s\" when version == \"S\"
+instrument \"wai-sr\" when version == \"SR\"
+",
+    );
+    let tasks = numbers(&c, "TASKS");
+    let goals = numbers(&c, "GOALS");
+    // Row 1 (WAI-S): tasks = items 1, 2, 8, 12 = 5, 4, 5, 4; goals = items 4, 6, 10, 11
+    // with 4 and 10 reversed (8 − x): 5, 7, 5, 7.
+    assert_eq!(tasks[0], 4.5);
+    assert_eq!(goals[0], 6.0);
+    // Row 3 (WAI-SR, no reversed items): tasks = items 1, 2, 10, 12 = 3, 7, 5, 4.
+    assert_eq!(tasks[2], 4.75);
+}
+
+#[test]
+fn instrument_problems_name_the_instrument() {
+    let (kinds, rendered) = problems(
+        "data \"data/wai.csv\" { subject patient; time months }
+instrument \"wai-s\" when version == \"s\"
+instrument \"gaf\" when months > 100
+instrument \"bsi-18\"
+",
+    );
+    assert_eq!(
+        kinds,
+        [
+            SpecErrorKind::UnknownLevel,
+            SpecErrorKind::NoRows,
+            SpecErrorKind::Instrument
+        ]
+    );
+    assert!(rendered.contains("did you mean \"S\"?"), "{rendered}");
+    assert!(rendered.contains("bsi1"), "{rendered}");
+}
+
+#[test]
+fn factor_declarations_must_match_the_data() {
+    let (kinds, rendered) = problems(&format!(
+        "{ORTHODONT}factor Sex levels \"Female\" reference \"Female\"\nfactor Subject reference \"X99\"\nnumeric Sex\n"
+    ));
+    assert_eq!(
+        kinds,
+        [
+            SpecErrorKind::UnknownLevel,
+            SpecErrorKind::UnknownLevel,
+            SpecErrorKind::Type
+        ]
+    );
+    assert!(rendered.contains("`Male`"), "{rendered}");
+}
+
+const SLEEP: &str =
+    "data \"../../tests/data/reference/sleepstudy.csv\" { subject Subject; time Days }\n";
+
+#[test]
+fn comparisons_refit_by_ml_when_the_fixed_effects_differ() {
+    let c = checked(&format!(
+        "{SLEEP}model slope: Reaction ~ Days + (Days | Subject)
+model quadratic: Reaction ~ Days + I(Days^2) + (Days | Subject)
+model intercept: Reaction ~ Days + (1 | Subject)
+compare quadratic, slope
+compare intercept, slope
+explained quadratic vs slope
+"
+    ));
+    let results = c.run().unwrap();
+    let ml = &results.comparisons[0];
+    assert_eq!(ml.basis, Basis::RefittedMl);
+    // Ordered by parameters, as anova(): slope (6) before quadratic (7).
+    assert_eq!(ml.rows[0].model, "slope");
+    // lme4: logLik(lmer(Reaction ~ Days + (Days | Subject), sleepstudy, REML = FALSE))
+    assert!((ml.rows[0].loglik - -875.969672).abs() < 1e-4);
+    let test = ml.rows[1].test.unwrap();
+    assert_eq!(test.df, 1);
+    let chi = 2.0 * (ml.rows[1].loglik - ml.rows[0].loglik);
+    assert!((test.chi_square - chi).abs() < 1e-12);
+    assert_eq!(test.p, chi_square_upper_tail(chi, 1.0));
+    // The REML fits themselves are left as they are.
+    assert!(results.fits[0].fit.reml);
+
+    let reml = &results.comparisons[1];
+    assert_eq!(reml.basis, Basis::Reml);
+    assert_eq!(reml.rows[1].test.unwrap().df, 2);
+
+    let e = &results.explained[0][0];
+    let slope = results.fits[0].fit.varcorr();
+    let quadratic = results.fits[1].fit.varcorr();
+    let row = &e.rows[0];
+    assert_eq!(
+        (row.group.as_str(), row.effect.as_str()),
+        ("Subject", "(Intercept)")
+    );
+    let expected = 100.0 * (slope[0].vcov - quadratic[0].vcov) / slope[0].vcov;
+    assert!((row.percent.unwrap() - expected).abs() < 1e-12);
+    assert_eq!(e.rows.last().unwrap().group, "Residual");
+}
+
+#[test]
+fn comparisons_need_the_same_observations() {
+    // `n` is missing on the first row, so the second model drops it and the first does not.
+    let plugins = Plugins::bundled().unwrap();
+    let c = check(
+        "test.spec",
+        "data \"data/wai.csv\" { subject patient; time months }
+derive n = if months == 3 and patient == \"p1\" then gaf / 0 - gaf / 0 else 1
+model a: gaf ~ months + (1 | patient) [method ML]
+model b: gaf ~ months + n + (1 | patient) [method ML]
+compare a, b
+",
+        &base(),
+        &plugins,
+    )
+    .unwrap();
+    let e = c.run().unwrap_err();
+    assert_eq!(e.problems()[0].kind(), SpecErrorKind::Comparison);
+    assert!(
+        e.problems()[0].message().contains("20 observations"),
+        "{}",
+        e.render_plain()
+    );
+}
+
+#[test]
+fn trajectories_average_the_fixed_part_per_group_over_time() {
+    let c = checked(&format!(
+        "{ORTHODONT}model by_sex: distance ~ age * Sex + (age | Subject)\nplot trajectories by_sex by Sex\n"
+    ));
+    let results = c.run().unwrap();
+    let t = &results.trajectories[0];
+    assert_eq!(t.groups.len(), 2);
+    let fit = &results.fits[0].fit;
+    let beta = |name: &str| fit.beta[fit.fixed_names.iter().position(|n| n == name).unwrap()];
+    // Girls (the reference level): intercept + age slope; boys add their differences.
+    for (g, male) in t.groups.iter().zip([0.0, 1.0]) {
+        for &(age, predicted) in &g.predicted {
+            let line = beta("(Intercept)")
+                + male * beta("SexMale")
+                + age * (beta("age") + male * beta("age:SexMale"));
+            assert!(
+                (predicted - line).abs() < 1e-9,
+                "{}: {predicted} vs {line}",
+                g.label
+            );
+        }
+        // Observed means at the four ages.
+        assert_eq!(g.observed.len(), 4);
+    }
+    assert_eq!(t.groups[1].observed.iter().map(|o| o.n).sum::<usize>(), 64);
+}

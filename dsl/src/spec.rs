@@ -1,0 +1,71 @@
+//! The `.spec` language: a whole analysis in one file. Parsing and the checks that need no
+//! data happen here; the checks that need the data, and running the analysis, belong to the
+//! caller, which reports its findings against the same file through [`Diagnostics`].
+
+pub mod ast;
+mod check;
+mod diagnostic;
+mod expr;
+mod parse;
+
+use mixspec_engine::spec::ModelSpec;
+
+pub use crate::formula::ColumnUse;
+pub use ast::{Compare, Explained, Expr, Name, Plot, Prepare, Report, Span};
+pub use diagnostic::{
+    closest, quoted_list, suggest, Diagnostics, SpecDiagnostic, SpecError, SpecErrorKind,
+};
+
+/// A spec file after parsing and the checks that need no data. Statements with problems are
+/// left out; their problems are in the [`Diagnostics`] returned beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub data: Option<DataSource>,
+    /// Statements that change the data set, in file order.
+    pub steps: Vec<Prepare>,
+    pub models: Vec<ModelDef>,
+    pub comparisons: Vec<Compare>,
+    pub explained: Vec<Explained>,
+    pub reports: Vec<Report>,
+    pub plots: Vec<Plot>,
+    /// Variables defined by statements that could not be read: checks that need the data
+    /// skip uses of these instead of reporting them unknown.
+    pub unchecked: Vec<String>,
+}
+
+/// Where the data comes from and what its rows are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSource {
+    /// As written: a relative path is relative to the spec file.
+    pub path: Name,
+    /// The column identifying subjects: the groups of per-subject aggregates.
+    pub subject: Option<Name>,
+    /// The time column: the order of first() and last(), the x axis of trajectory plots.
+    pub time: Option<Name>,
+}
+
+/// A model statement, with its formula expanded and its options applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelDef {
+    pub name: Name,
+    /// The whole statement.
+    pub span: Span,
+    pub formula: Name,
+    pub spec: ModelSpec,
+    pub reml: bool,
+    /// `where`: the rows this model is fitted to.
+    pub filter: Option<Expr>,
+    /// Every data column the model reads (formula and residual structure), with where it is
+    /// named.
+    pub columns: Vec<ColumnUse>,
+}
+
+/// Parses a spec file and runs the checks that need no data.
+///
+/// Never fails: whatever could be read is returned, with every problem found.
+pub fn parse_spec(src: &str) -> (Spec, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let parsed = parse::parse(src, &mut diagnostics);
+    let spec = check::check(src, parsed, &mut diagnostics);
+    (spec, diagnostics)
+}

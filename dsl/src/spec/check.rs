@@ -1,0 +1,693 @@
+//! The checks that need no data: one data statement with known settings, formulas that
+//! expand, valid model options, unique names, models that exist wherever they are used,
+//! comparisons that make sense, and aggregates that have the subject and time they need.
+
+use mixspec_engine::spec::{CovarianceType, ResidualSpec};
+
+use super::ast::{
+    Aggregate, Compare, Data, Explained, Expr, ExprKind, Function, Model, Name, Plot, Prepare,
+    Report, Setting, Span, Statement, StatementKind,
+};
+use super::diagnostic::{suggest, Diagnostics, SpecDiagnostic, SpecErrorKind};
+use super::parse::Parsed;
+use super::{ColumnUse, DataSource, ModelDef, Spec};
+use crate::formula;
+
+/// The kinds of plot there are.
+const PLOTS: [&str; 1] = ["trajectories"];
+const DATA_SETTINGS: [&str; 2] = ["subject", "time"];
+const MODEL_OPTIONS: [&str; 3] = ["method", "covariance", "residual"];
+
+struct Checker<'a> {
+    src: &'a str,
+    diagnostics: &'a mut Diagnostics,
+    /// Models and variables defined by statements that could not be read or checked.
+    broken_models: Vec<String>,
+    broken_variables: Vec<String>,
+}
+
+pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) -> Spec {
+    let mut c = Checker {
+        src,
+        diagnostics,
+        broken_models: parsed.broken_models,
+        broken_variables: parsed.broken_variables,
+    };
+    let statements = parsed.statements;
+    let data = c.data(&statements, parsed.bad_data);
+    let mut spec = Spec {
+        data,
+        steps: Vec::new(),
+        models: Vec::new(),
+        comparisons: Vec::new(),
+        explained: Vec::new(),
+        reports: Vec::new(),
+        plots: Vec::new(),
+        unchecked: Vec::new(),
+    };
+    // Data preparation and models first: the statements after them refer to models anywhere
+    // in the file.
+    let mut derived: Vec<&Name> = Vec::new();
+    for s in &statements {
+        match &s.kind {
+            StatementKind::Prepare(step) if c.prepare(step, spec.data.as_ref(), &mut derived) => {
+                spec.steps.push(step.clone());
+            }
+            StatementKind::Model(m) => {
+                if let Some(def) = c.model(m, s.span, spec.data.as_ref(), &spec.models) {
+                    spec.models.push(def);
+                }
+            }
+            _ => {}
+        }
+    }
+    for s in &statements {
+        match &s.kind {
+            StatementKind::Compare(x) if c.compare(x, s.span, &spec.models) => {
+                spec.comparisons.push(x.clone());
+            }
+            StatementKind::Explained(x) if c.explained(x, &spec.models) => {
+                spec.explained.push(x.clone());
+            }
+            StatementKind::Report(x) if c.report(x, &spec.models, &spec.reports) => {
+                spec.reports.push(x.clone());
+            }
+            StatementKind::Plot(x) if c.plot(x, spec.data.as_ref(), &spec.models, &spec.plots) => {
+                spec.plots.push(x.clone());
+            }
+            _ => {}
+        }
+    }
+    spec.unchecked = c.broken_variables;
+    spec
+}
+
+impl Checker<'_> {
+    fn push(&mut self, problem: SpecDiagnostic) {
+        self.diagnostics.push(problem);
+    }
+
+    fn duplicate(&mut self, what: &str, name: &Name, first: &Name) {
+        self.push(
+            SpecDiagnostic::new(
+                SpecErrorKind::Duplicate,
+                name.span,
+                format!("{what} `{}` is defined twice", name.text),
+                "defined again here",
+            )
+            .also(first.span, "first defined here")
+            .help(format!("give each {what} its own name")),
+        );
+    }
+
+    /// The one data statement and its settings.
+    fn data(&mut self, statements: &[Statement], bad_data: bool) -> Option<DataSource> {
+        let mut found: Vec<(&Data, Span)> = statements
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StatementKind::Data(d) => Some((d, s.span)),
+                _ => None,
+            })
+            .collect();
+        if found.is_empty() {
+            // A data statement that did not parse has already been reported.
+            if !bad_data {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Data,
+                        Span::new(0, 0),
+                        "the spec has no data statement",
+                        "expected `data \"FILE.csv\"`",
+                    )
+                    .help("start the file with the data it analyses, e.g. `data \"cohort.csv\" { subject patient; time months }`"),
+                );
+            }
+            return None;
+        }
+        let (data, _) = found.remove(0);
+        for (_, span) in &found {
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Data,
+                    *span,
+                    "a spec reads one data file",
+                    "second data statement",
+                )
+                .also(data.path.span, "the data is already read here")
+                .help("keep one data statement; derive the variables you need from it"),
+            );
+        }
+        let mut source = DataSource {
+            path: data.path.clone(),
+            subject: None,
+            time: None,
+        };
+        let mut seen: Vec<&Name> = Vec::new();
+        for Setting { key, value } in &data.settings {
+            if let Some(first) = seen.iter().find(|k| k.text == key.text) {
+                self.duplicate("setting", key, first);
+                continue;
+            }
+            seen.push(key);
+            match key.text.as_str() {
+                "subject" => source.subject = Some(value.clone()),
+                "time" => source.time = Some(value.clone()),
+                _ => self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Setting,
+                        key.span,
+                        format!("unknown data setting `{}`", key.text),
+                        "not a data setting",
+                    )
+                    .help(suggest(&key.text, "data setting", &DATA_SETTINGS)),
+                ),
+            }
+        }
+        Some(source)
+    }
+
+    /// Checks a data preparation statement; `false` when it cannot be used.
+    fn prepare<'s>(
+        &mut self,
+        step: &'s Prepare,
+        data: Option<&DataSource>,
+        derived: &mut Vec<&'s Name>,
+    ) -> bool {
+        match step {
+            Prepare::Instrument { when, .. } => when.as_ref().is_none_or(|e| self.expr(e, data)),
+            Prepare::Derive { name, expr } => {
+                let mut ok = self.expr(expr, data);
+                if let Some(first) = derived.iter().find(|d| d.text == name.text) {
+                    self.duplicate("derived variable", name, first);
+                    ok = false;
+                } else {
+                    derived.push(name);
+                }
+                if !ok {
+                    self.broken_variables.push(name.text.clone());
+                }
+                ok
+            }
+            Prepare::Factor {
+                levels, reference, ..
+            } => {
+                let mut ok = true;
+                if let Some(levels) = levels {
+                    for (i, l) in levels.iter().enumerate() {
+                        if let Some(first) = levels[..i].iter().find(|f| f.text == l.text) {
+                            self.duplicate("level", l, first);
+                            ok = false;
+                        }
+                    }
+                    if let Some(r) = reference {
+                        if !levels.iter().any(|l| l.text == r.text) {
+                            let names: Vec<&str> = levels.iter().map(|l| l.text.as_str()).collect();
+                            self.push(
+                                SpecDiagnostic::new(
+                                    SpecErrorKind::UnknownLevel,
+                                    r.span,
+                                    format!(
+                                        "the reference level `{}` is not among the levels",
+                                        r.text
+                                    ),
+                                    "not a listed level",
+                                )
+                                .help(suggest(&r.text, "level", &names)),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                ok
+            }
+            Prepare::Numeric { .. } => true,
+        }
+    }
+
+    /// Checks an expression's aggregates against the data statement; `false` on a problem.
+    fn expr(&mut self, expr: &Expr, data: Option<&DataSource>) -> bool {
+        let Some(data) = data else {
+            return true;
+        };
+        let mut ok = true;
+        let mut problems = Vec::new();
+        expr.walk(&mut |e| {
+            let ExprKind::Call {
+                function: Function::Aggregate(a),
+                ..
+            } = e.kind
+            else {
+                return;
+            };
+            let name = Function::Aggregate(a).name();
+            let missing = if data.subject.is_none() {
+                Some((
+                    "subject",
+                    format!("`{name}()` summarises each subject, but the data statement names no subject column"),
+                ))
+            } else if data.time.is_none() && matches!(a, Aggregate::First | Aggregate::Last) {
+                Some((
+                    "time",
+                    format!("`{name}()` takes the value at the {} time, but the data statement names no time column",
+                        if a == Aggregate::First { "earliest" } else { "latest" }),
+                ))
+            } else {
+                None
+            };
+            if let Some((setting, message)) = missing {
+                problems.push(
+                    SpecDiagnostic::new(SpecErrorKind::MissingSetting, e.span, message, format!("needs `{setting}`"))
+                        .also(data.path.span, format!("add `{{ {setting} COLUMN }}` after this"))
+                        .help(format!("name the column in the data statement, e.g. `data \"{}\" {{ subject patient; time months }}`", data.path.text)),
+                );
+            }
+        });
+        for p in problems {
+            ok = false;
+            self.push(p);
+        }
+        ok
+    }
+
+    /// Expands a model's formula and applies its options.
+    fn model(
+        &mut self,
+        m: &Model,
+        span: Span,
+        data: Option<&DataSource>,
+        models: &[ModelDef],
+    ) -> Option<ModelDef> {
+        let filter_ok = m.filter.as_ref().is_none_or(|f| self.expr(f, data));
+        let formula_start = m.formula.span.start;
+        let shift = |s: Span| Span::new(s.start + formula_start, s.end + formula_start);
+        let spec = formula::lower(&m.formula.text).map_err(|p| {
+            let mut d = SpecDiagnostic::new(
+                SpecErrorKind::Formula(p.kind),
+                shift(p.span),
+                p.message,
+                p.label,
+            );
+            if let Some(h) = p.help {
+                d = d.help(h);
+            }
+            self.push(d);
+        });
+        let options = self.options(&m.options);
+        let duplicate = models.iter().find(|d| d.name.text == m.name.text);
+        if let Some(first) = duplicate {
+            self.duplicate("model", &m.name, &first.name);
+        }
+        let (Ok(mut spec), Some((reml, covariance, residual)), true, None) =
+            (spec, options, filter_ok, duplicate)
+        else {
+            if duplicate.is_none() {
+                self.broken_models.push(m.name.text.clone());
+            }
+            return None;
+        };
+        let mut columns: Vec<ColumnUse> = formula::column_uses(&m.formula.text)
+            .into_iter()
+            .map(|u| ColumnUse {
+                span: shift(u.span),
+                ..u
+            })
+            .collect();
+        if let Some((residual, at)) = residual {
+            let time = match &residual {
+                ResidualSpec::Car1 { time, .. } => Some(time.clone()),
+                _ => None,
+            };
+            columns.extend(residual.columns().into_iter().map(|c| ColumnUse {
+                numeric: Some(c) == time.as_deref(),
+                name: c.to_string(),
+                span: at,
+            }));
+            spec.residual = Some(residual);
+        }
+        if spec.random.is_empty() && spec.residual.is_none() {
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::NoRandomEffects,
+                    m.formula.span,
+                    format!("model `{}` has no random effects", m.name.text),
+                    "no `( … | group)` term",
+                )
+                .help("add a random-effect term such as `(1 | subject)`, or a residual structure: `[residual \"ar1(subject)\"]`"),
+            );
+            self.broken_models.push(m.name.text.clone());
+            return None;
+        }
+        // Reports show the formula on one line, however it was written.
+        spec.formula = m
+            .formula
+            .text
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if let Some(kind) = covariance {
+            spec.random.iter_mut().for_each(|r| r.covariance = kind);
+        }
+        Some(ModelDef {
+            name: m.name.clone(),
+            span,
+            formula: m.formula.clone(),
+            spec,
+            reml,
+            filter: m.filter.clone(),
+            columns,
+        })
+    }
+
+    /// `[method ML, covariance diag, residual "ar1(g)"]`: REML, the covariance type and the
+    /// residual structure (with where it was written), or `None` after reporting a problem.
+    #[allow(clippy::type_complexity)]
+    fn options(
+        &mut self,
+        options: &[Setting],
+    ) -> Option<(bool, Option<CovarianceType>, Option<(ResidualSpec, Span)>)> {
+        let mut reml = true;
+        let mut covariance = None;
+        let mut residual = None;
+        let mut ok = true;
+        let mut seen: Vec<&Name> = Vec::new();
+        for Setting { key, value } in options {
+            if let Some(first) = seen.iter().find(|k| k.text == key.text) {
+                self.duplicate("option", key, first);
+                ok = false;
+                continue;
+            }
+            seen.push(key);
+            let bad_value = |expected: &str| {
+                SpecDiagnostic::new(
+                    SpecErrorKind::Setting,
+                    value.span,
+                    format!("`{}` is not a valid {}", value.text, key.text),
+                    format!("expected {expected}"),
+                )
+            };
+            let problem = match key.text.as_str() {
+                "method" => match value.text.to_ascii_uppercase().as_str() {
+                    "REML" => None,
+                    "ML" => {
+                        reml = false;
+                        None
+                    }
+                    _ => Some(bad_value("ML or REML").help(
+                        "REML (the default, as lme4) estimates variances without bias; ML is needed to compare models whose fixed effects differ",
+                    )),
+                },
+                "covariance" => match CovarianceType::parse(&value.text) {
+                    Some(kind) => {
+                        covariance = Some(kind);
+                        None
+                    }
+                    None => Some(bad_value("un, diag or cs").help(
+                        "un: any covariance (lme4's default); diag: independent random effects; cs: compound symmetry",
+                    )),
+                },
+                "residual" => match ResidualSpec::parse(&value.text) {
+                    Ok(r) => {
+                        residual = Some((r, value.span));
+                        None
+                    }
+                    Err(_) => Some(bad_value("a residual structure").help(
+                        "write \"ar1(group)\", \"car1(time | group)\", \"cs(group)\" or \"varident(factor)\"",
+                    )),
+                },
+                _ => Some(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Setting,
+                        key.span,
+                        format!("unknown model option `{}`", key.text),
+                        "not a model option",
+                    )
+                    .help(suggest(&key.text, "model option", &MODEL_OPTIONS)),
+                ),
+            };
+            if let Some(p) = problem {
+                self.push(p);
+                ok = false;
+            }
+        }
+        ok.then_some((reml, covariance, residual))
+    }
+
+    /// The model a name refers to; reports it when unknown. `None` also for a model whose
+    /// own statement had a problem (already reported).
+    fn resolve<'m>(&mut self, name: &Name, models: &'m [ModelDef]) -> Option<&'m ModelDef> {
+        if let Some(m) = models.iter().find(|m| m.name.text == name.text) {
+            return Some(m);
+        }
+        if !self.broken_models.contains(&name.text) {
+            let names: Vec<&str> = models
+                .iter()
+                .map(|m| m.name.text.as_str())
+                .chain(self.broken_models.iter().map(String::as_str))
+                .collect();
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::UnknownModel,
+                    name.span,
+                    format!("unknown model `{}`", name.text),
+                    "no model of this name",
+                )
+                .help(suggest(&name.text, "model", &names)),
+            );
+        }
+        None
+    }
+
+    /// Resolves a list of model names, reporting unknown and repeated ones; `None` when any
+    /// is unusable.
+    fn resolve_all<'m>(
+        &mut self,
+        names: &[Name],
+        models: &'m [ModelDef],
+    ) -> Option<Vec<&'m ModelDef>> {
+        let mut out = Vec::new();
+        let mut ok = true;
+        for (i, n) in names.iter().enumerate() {
+            if let Some(first) = names[..i].iter().find(|f| f.text == n.text) {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Duplicate,
+                        n.span,
+                        format!("model `{}` is listed twice", n.text),
+                        "listed again here",
+                    )
+                    .also(first.span, "first listed here"),
+                );
+                ok = false;
+                continue;
+            }
+            match self.resolve(n, models) {
+                Some(m) => out.push(m),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    /// The `where` text of a model, without blanks, to tell whether two models use the same
+    /// rows.
+    fn filter_text(&self, m: &ModelDef) -> String {
+        m.filter
+            .as_ref()
+            .map(|f| {
+                self.src[f.span.start..f.span.end]
+                    .split_whitespace()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn compare(&mut self, x: &Compare, span: Span, models: &[ModelDef]) -> bool {
+        let Some(resolved) = self.resolve_all(&x.models, models) else {
+            return false;
+        };
+        if resolved.len() < 2 {
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Comparison,
+                    span,
+                    "compare needs at least two models",
+                    "one model",
+                )
+                .help("list the models to test against each other: `compare simpler, richer`"),
+            );
+            return false;
+        }
+        let first = resolved[0];
+        for (m, name) in resolved.iter().zip(&x.models).skip(1) {
+            if self.filter_text(m) != self.filter_text(first) {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Comparison,
+                        name.span,
+                        format!(
+                            "`{}` and `{}` are fitted to different rows",
+                            m.name.text, first.name.text
+                        ),
+                        "its `where` differs",
+                    )
+                    .also(x.models[0].span, "from this model's")
+                    .help("a likelihood-ratio test compares models of the same observations: give them the same `where`"),
+                );
+                return false;
+            }
+        }
+        true
+    }
+
+    fn explained(&mut self, x: &Explained, models: &[ModelDef]) -> bool {
+        let listed = self.resolve_all(&x.models, models);
+        let reference = self.resolve(&x.reference, models);
+        let (Some(listed), Some(reference)) = (listed, reference) else {
+            return false;
+        };
+        let mut ok = true;
+        for (m, name) in listed.iter().zip(&x.models) {
+            let problem = if m.name.text == reference.name.text {
+                Some((
+                    format!("`{}` is its own reference", m.name.text),
+                    "also the reference".to_string(),
+                    "explained variance compares a model with another one: `explained richer vs simpler`".to_string(),
+                ))
+            } else if m.reml != reference.reml {
+                let method = |reml| if reml { "REML" } else { "ML" };
+                Some((
+                    format!(
+                        "`{}` is fitted by {} but its reference `{}` by {}",
+                        m.name.text,
+                        method(m.reml),
+                        reference.name.text,
+                        method(reference.reml)
+                    ),
+                    "fitted differently".to_string(),
+                    "variance components are comparable only between fits of the same method: give both the same `[method …]`".to_string(),
+                ))
+            } else if !components(m)
+                .iter()
+                .any(|c| components(reference).contains(c))
+            {
+                Some((
+                    format!(
+                        "`{}` and `{}` have no random-effect variance in common",
+                        m.name.text, reference.name.text
+                    ),
+                    "nothing to compare".to_string(),
+                    "explained variance is the change of each random-effect variance the two models share, e.g. both with `(months | patient)`".to_string(),
+                ))
+            } else {
+                None
+            };
+            if let Some((message, label, help)) = problem {
+                self.push(
+                    SpecDiagnostic::new(SpecErrorKind::Comparison, name.span, message, label)
+                        .also(x.reference.span, "reference")
+                        .help(help),
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    fn report(&mut self, x: &Report, models: &[ModelDef], reports: &[Report]) -> bool {
+        let mut ok = self.resolve_all(&x.models, models).is_some();
+        let file_safe = !x.name.text.is_empty()
+            && !x.name.text.starts_with('.')
+            && x.name
+                .text
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !file_safe {
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Setting,
+                    x.name.span,
+                    format!("`{}` cannot name a report", x.name.text),
+                    "not usable as a file name",
+                )
+                .help("a report's name becomes its file names: use letters, digits, `-`, `_` and `.`, e.g. \"table4\""),
+            );
+            ok = false;
+        }
+        if let Some(first) = reports
+            .iter()
+            .find(|r| r.name.text.eq_ignore_ascii_case(&x.name.text))
+        {
+            self.duplicate("report", &x.name, &first.name);
+            ok = false;
+        }
+        ok
+    }
+
+    fn plot(
+        &mut self,
+        x: &Plot,
+        data: Option<&DataSource>,
+        models: &[ModelDef],
+        plots: &[Plot],
+    ) -> bool {
+        let mut ok = self.resolve(&x.model, models).is_some();
+        if !PLOTS.contains(&x.kind.text.as_str()) {
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Plot,
+                    x.kind.span,
+                    format!("unknown kind of plot `{}`", x.kind.text),
+                    "not a kind of plot",
+                )
+                .help(suggest(&x.kind.text, "plot kind", &PLOTS)),
+            );
+            ok = false;
+        }
+        if let Some(data) = data.filter(|d| d.time.is_none()) {
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::MissingSetting,
+                    x.kind.span,
+                    "trajectories are drawn over time, but the data statement names no time column",
+                    "needs `time`",
+                )
+                .also(data.path.span, "add `{ time COLUMN }` after this")
+                .help(format!(
+                    "name the time column in the data statement, e.g. `data \"{}\" {{ time months }}`",
+                    data.path.text
+                )),
+            );
+            ok = false;
+        }
+        let same = |p: &&Plot| {
+            p.model.text == x.model.text
+                && p.by.as_ref().map(|b| &b.text) == x.by.as_ref().map(|b| &b.text)
+        };
+        if let Some(first) = plots.iter().find(same) {
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Duplicate,
+                    x.model.span,
+                    "the same plot is asked for twice",
+                    "drawn again here",
+                )
+                .also(first.model.span, "first asked for here"),
+            );
+            ok = false;
+        }
+        ok
+    }
+}
+
+/// The random-effect variances a model estimates, as (grouping, effect) pairs.
+fn components(m: &ModelDef) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for r in &m.spec.random {
+        let group = r.group_name();
+        if r.terms.intercept {
+            out.push((group.clone(), "(Intercept)".to_string()));
+        }
+        out.extend(r.terms.terms.iter().map(|t| (group.clone(), t.label())));
+    }
+    out
+}

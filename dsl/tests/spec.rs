@@ -1,0 +1,272 @@
+//! The `.spec` language without data: what each statement parses to, and the diagnostics of
+//! mistakes, as a user sees them (snapshots of the rendered reports).
+
+use mixspec_dsl::spec::ast::{Aggregate, BinaryOp, ExprKind, Function};
+use mixspec_dsl::spec::{parse_spec, Prepare, Spec, SpecErrorKind};
+use mixspec_dsl::{parse_formula, FormulaErrorKind};
+
+/// The spec and its problems rendered as the CLI shows them, without colours.
+fn check(src: &str) -> (Spec, String) {
+    let (spec, d) = parse_spec(src);
+    let rendered = match d.finish("example.spec", src) {
+        Ok(()) => String::new(),
+        Err(e) => e.render_plain(),
+    };
+    (spec, rendered)
+}
+
+fn kinds(src: &str) -> Vec<SpecErrorKind> {
+    let (_, d) = parse_spec(src);
+    match d.finish("t.spec", src) {
+        Ok(()) => Vec::new(),
+        Err(e) => e.problems().iter().map(|p| p.kind()).collect(),
+    }
+}
+
+/// The sketch of the issue that introduced the language, with ML throughout so that
+/// explained variance compares like with like.
+const SKETCH: &str = r#"data "../data/mbt_cohort.csv" { subject patient; time months }
+instrument "wai-s" when version == "S"
+instrument "wai-sr" when version == "SR"
+derive outcome = if last(gaf) >= 60 then "good" else "poor"   # per-subject aggregate
+derive n_wai = count(TASKS)
+model linear: TASKS ~ months + (months | patient)  [method ML]
+model by_outcome: TASKS ~ months * outcome + (months | patient) [method ML]
+model poor_only: TASKS ~ months + (months | patient) where outcome == "poor"
+compare linear, by_outcome               # LRT chi-square, df, p; AIC and BIC differences
+explained by_outcome vs linear           # % change of each variance component
+report "table4" { linear, by_outcome }   # Markdown and CSV (and JSON)
+plot trajectories by_outcome by outcome  # SVG
+"#;
+
+#[test]
+fn the_sketch_parses_into_its_statements() {
+    let (spec, problems) = check(SKETCH);
+    assert_eq!(problems, "");
+    let data = spec.data.as_ref().unwrap();
+    assert_eq!(data.path.text, "../data/mbt_cohort.csv");
+    assert_eq!(data.subject.as_ref().unwrap().text, "patient");
+    assert_eq!(data.time.as_ref().unwrap().text, "months");
+    assert_eq!(spec.steps.len(), 4);
+    let Prepare::Derive { name, expr } = &spec.steps[2] else {
+        panic!("third step is a derive");
+    };
+    assert_eq!(name.text, "outcome");
+    let ExprKind::If { condition, .. } = &expr.kind else {
+        panic!("an if expression");
+    };
+    let ExprKind::Binary(BinaryOp::Ge, last, _) = &condition.kind else {
+        panic!("a comparison");
+    };
+    assert!(matches!(
+        last.kind,
+        ExprKind::Call {
+            function: Function::Aggregate(Aggregate::Last),
+            ..
+        }
+    ));
+    let names: Vec<&str> = spec.models.iter().map(|m| m.name.text.as_str()).collect();
+    assert_eq!(names, ["linear", "by_outcome", "poor_only"]);
+    assert!(!spec.models[0].reml && spec.models[2].reml);
+    assert!(spec.models[2].filter.is_some());
+    assert_eq!(spec.comparisons.len(), 1);
+    assert_eq!(spec.explained[0].reference.text, "linear");
+    assert_eq!(spec.reports[0].name.text, "table4");
+    assert_eq!(spec.plots[0].by.as_ref().unwrap().text, "outcome");
+    // Every span points at the text it stands for.
+    let m = &spec.models[1];
+    assert_eq!(&SKETCH[m.name.span.start..m.name.span.end], "by_outcome");
+    assert_eq!(
+        &SKETCH[m.formula.span.start..m.formula.span.end],
+        "TASKS ~ months * outcome + (months | patient)"
+    );
+}
+
+#[test]
+fn model_formulas_lower_exactly_as_the_formula_parser() {
+    let src = "data \"d.csv\"\nmodel m: y ~ a*b + I(x^2) +\n   (1 + a || g/h) [covariance diag]\n";
+    let (spec, problems) = check(src);
+    assert_eq!(problems, "");
+    let mut expected = parse_formula("y ~ a*b + I(x^2) + (1 + a || g/h)").unwrap();
+    expected
+        .random
+        .iter_mut()
+        .for_each(|r| r.covariance = mixspec_engine::spec::CovarianceType::Diagonal);
+    assert_eq!(spec.models[0].spec, expected);
+    let numeric: Vec<(&str, bool)> = spec.models[0]
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.numeric))
+        .collect();
+    assert_eq!(
+        numeric,
+        [
+            ("y", true),
+            ("a", false),
+            ("b", false),
+            ("x", true),
+            ("a", false),
+            ("g", false),
+            ("h", false)
+        ]
+    );
+}
+
+#[test]
+fn options_set_method_covariance_and_residual_structure() {
+    let src = "data \"d.csv\"\nmodel m: y ~ t + (1 | g) [method ML, residual \"car1(t | g)\", covariance cs]\n";
+    let (spec, problems) = check(src);
+    assert_eq!(problems, "");
+    let m = &spec.models[0];
+    assert!(!m.reml);
+    assert_eq!(
+        m.spec.residual,
+        Some(mixspec_engine::spec::ResidualSpec::Car1 {
+            time: "t".into(),
+            group: "g".into()
+        })
+    );
+    assert!(m.columns.iter().any(|c| c.name == "t"
+        && c.numeric
+        && &src[c.span.start..c.span.end] == "\"car1(t | g)\""));
+}
+
+#[test]
+fn expressions_follow_r_precedence() {
+    let src = "data \"d.csv\"\nderive x = not a == 1 and b > 2 or -c ^ 2 < 3 * d + 1\n";
+    let (spec, problems) = check(src);
+    assert_eq!(problems, "");
+    let Prepare::Derive { expr, .. } = &spec.steps[0] else {
+        panic!()
+    };
+    // ((not (a == 1)) and (b > 2)) or ((-(c^2)) < ((3*d) + 1))
+    let ExprKind::Binary(BinaryOp::Or, left, right) = &expr.kind else {
+        panic!("or at the top: {expr:?}")
+    };
+    let ExprKind::Binary(BinaryOp::And, not, _) = &left.kind else {
+        panic!()
+    };
+    assert!(matches!(not.kind, ExprKind::Unary(..)));
+    let ExprKind::Binary(BinaryOp::Lt, neg, sum) = &right.kind else {
+        panic!()
+    };
+    assert!(
+        matches!(&neg.kind, ExprKind::Unary(_, pow) if matches!(pow.kind, ExprKind::Binary(BinaryOp::Pow, ..)))
+    );
+    assert!(matches!(sum.kind, ExprKind::Binary(BinaryOp::Add, ..)));
+}
+
+#[test]
+fn syntax_errors_are_all_reported_with_file_line_and_column() {
+    let src = r#"data "sleep.csv" { subject Subject; time Days }
+modle m0: Reaction ~ Days + (1 | Subject)
+model m1: Reaction ~ Days + (Days | Subject) [method ML
+derive z = (Days + 2
+compare m1, m2 extra
+"#;
+    let (_, rendered) = check(src);
+    insta::assert_snapshot!(rendered);
+    assert!(rendered.contains("[example.spec:2:1]"), "{rendered}");
+}
+
+#[test]
+fn names_settings_and_options_are_checked_with_suggestions() {
+    let src = r#"data "sleep.csv" { subject Subject; tme Days }
+derive x = lg(Days) + 1
+derive y = last(Reaction)
+model m1: Reaction ~ Days + (Days | Subject) [method MLE, covarance diag]
+model m2: Reaction ~ Days + (Days | Subject)
+model m2: Reaction ~ Days + (1 | Subject)
+model m3: Reaction ~ Days
+compare m1, m2x
+explained m2 vs m2
+report "a/b" { m2, m2 }
+plot trajectorie m2
+"#;
+    let (_, rendered) = check(src);
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn formula_errors_point_into_the_file() {
+    let src = "data \"d.csv\"\n\nmodel m: y ~ x + (1 | )\nmodel n: y ~ lg(x) + (1 | g)\n";
+    let (_, rendered) = check(src);
+    insta::assert_snapshot!(rendered);
+    assert_eq!(
+        kinds(src),
+        [
+            SpecErrorKind::Formula(FormulaErrorKind::EmptyGrouping),
+            SpecErrorKind::Formula(FormulaErrorKind::UnknownFunction)
+        ]
+    );
+}
+
+#[test]
+fn comparisons_must_make_sense() {
+    let src = r#"data "d.csv" { subject g }
+model a: y ~ t + (t | g) [method ML]
+model b: y ~ t + x + (t | g)
+model c: y ~ t + (t | g) where x > 1
+model d: y ~ t + (1 | h) [method ML]
+compare a
+compare a, c
+explained b vs a
+explained d vs a
+"#;
+    assert_eq!(
+        kinds(src),
+        [
+            SpecErrorKind::Comparison,
+            SpecErrorKind::Comparison,
+            SpecErrorKind::Comparison,
+            SpecErrorKind::Comparison
+        ]
+    );
+    let (_, rendered) = check(src);
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn aggregates_need_the_subject_and_time_of_the_data() {
+    let src = "data \"d.csv\"\nderive a = mean(x)\nderive b = first(x)\nplot trajectories m\nmodel m: y ~ x + (1 | g)\n";
+    assert_eq!(
+        kinds(src),
+        [
+            SpecErrorKind::MissingSetting,
+            SpecErrorKind::MissingSetting,
+            SpecErrorKind::MissingSetting
+        ]
+    );
+    let ok = "data \"d.csv\" { subject g; time x }\nderive a = mean(x)\nderive b = first(x)\n";
+    assert_eq!(kinds(ok), []);
+}
+
+#[test]
+fn a_spec_needs_exactly_one_data_statement() {
+    assert_eq!(kinds("model m: y ~ x + (1 | g)\n"), [SpecErrorKind::Data]);
+    assert_eq!(
+        kinds("data \"a.csv\"\ndata \"b.csv\"\n"),
+        [SpecErrorKind::Data]
+    );
+    // A data statement that does not parse is one problem, not two.
+    assert_eq!(kinds("data a.csv\n"), [SpecErrorKind::Syntax]);
+}
+
+#[test]
+fn statements_that_fail_do_not_cascade() {
+    // The broken model and derive are reported once; their uses are not reported again.
+    let src = "data \"d.csv\"\nmodel m: y ~ x + (1 | g) [method\nderive v = nope(x)\nmodel n: y ~ v + (1 | g)\ncompare m, n\nreport \"r\" { m }\n";
+    assert_eq!(
+        kinds(src),
+        [SpecErrorKind::Syntax, SpecErrorKind::UnknownFunction]
+    );
+}
+
+#[test]
+fn comments_blank_lines_and_blocks_over_several_lines() {
+    let src = "# analysis\n\ndata \"d.csv\" {   # the data\n  subject g\n  time t\n}\n\nmodel m: y ~ t +   \n  (t | g)   # random slopes\nreport \"r\" {\n  m,\n}\n";
+    let (spec, problems) = check(src);
+    assert_eq!(problems, "");
+    assert_eq!(spec.models[0].spec.formula, "y ~ t + (t | g)");
+    assert_eq!(spec.reports[0].models[0].text, "m");
+}

@@ -1,0 +1,189 @@
+//! Parametric bootstrap intervals, as lme4's `confint(fit, method = "boot")` with percentile
+//! intervals: responses simulated from the fitted model (`y* = Xβ̂ + Zb* + ε*`, with
+//! `b* ~ N(0, Σ̂)` per level and `ε* ~ N(0, σ̂²)`), each refitted by the same method, and the
+//! 2.5% and 97.5% quantiles of each parameter over the refits.
+//!
+//! Replicate `r` draws from its own ChaCha stream `r` under the seed, and every refit starts
+//! from the original θ̂, so the intervals depend on the seed alone, not on the number of
+//! threads or the order in which replicates finish.
+
+use super::interval::{parameters, require_plain_residual, values, Interval};
+use super::sdcor;
+use crate::design::Design;
+use crate::error::ModelError;
+use crate::fit::optimize::minimise;
+use crate::fit::{LmmFit, Problem};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+
+/// Budget of evaluations for one refit.
+const MAX_EVALUATIONS: usize = 100_000;
+
+/// Percentile intervals from a parametric bootstrap.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub replicates: usize,
+    pub seed: u64,
+    /// Replicates whose refit failed (left out of the intervals).
+    pub failed: usize,
+    pub intervals: Vec<Interval>,
+}
+
+/// 95% percentile intervals of every parameter of `fit` (made from `design`) over
+/// `replicates` simulated refits; `progress` is called once per finished refit, from any
+/// thread.
+pub fn bootstrap_intervals(
+    design: &Design,
+    fit: &LmmFit,
+    replicates: usize,
+    seed: u64,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Bootstrap, ModelError> {
+    require_plain_residual(design, "the parametric bootstrap")?;
+    let template = Problem::new(design.clone(), fit.reml)?;
+    let (lower, upper) = template.bounds();
+    let factors: Vec<Vec<f64>> = fit
+        .random
+        .iter()
+        .map(|r| sdcor::cholesky(&r.covariance, r.names.len()))
+        .collect::<Option<_>>()
+        .ok_or_else(|| ModelError::Numerical {
+            reason: "the estimated random-effect covariance is not positive semi-definite".into(),
+        })?;
+    let mean = linear_predictor(design, &fit.beta);
+    let simulate = |r: usize| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(r as u64);
+        let mut y = mean.clone();
+        for (block, factor) in design.random.iter().zip(&factors) {
+            let q = block.q();
+            let mut b = vec![0.0; block.levels.len() * q];
+            let mut u = vec![0.0; q];
+            for level in b.chunks_exact_mut(q) {
+                u.iter_mut()
+                    .for_each(|x| *x = StandardNormal.sample(&mut rng));
+                for (a, out) in level.iter_mut().enumerate() {
+                    *out = (0..=a).map(|c| factor[c * q + a] * u[c]).sum();
+                }
+            }
+            for (i, yi) in y.iter_mut().enumerate() {
+                let level = block.codes[i] as usize;
+                let z = &block.values[i * q..(i + 1) * q];
+                *yi += z
+                    .iter()
+                    .zip(&b[level * q..])
+                    .map(|(z, b)| z * b)
+                    .sum::<f64>();
+            }
+        }
+        for yi in &mut y {
+            let e: f64 = StandardNormal.sample(&mut rng);
+            *yi += fit.sigma * e;
+        }
+        y
+    };
+    let results: Vec<Option<Vec<f64>>> = (0..replicates)
+        .into_par_iter()
+        .map_init(
+            || Problem::new(design.clone(), fit.reml).expect("the same design built a problem"),
+            |problem, r| {
+                let stats = refit(problem, design, simulate(r), &fit.theta, &lower, &upper);
+                progress();
+                stats
+            },
+        )
+        .collect();
+    let refits: Vec<Vec<f64>> = results.into_iter().flatten().collect();
+    let failed = replicates - refits.len();
+    let intervals = parameters(fit, design)
+        .into_iter()
+        .enumerate()
+        .map(|(i, parameter)| {
+            let mut column: Vec<f64> = refits.iter().map(|s| s[i]).collect();
+            column.sort_by(f64::total_cmp);
+            Interval {
+                parameter,
+                lower: percentile(&column, 0.025),
+                upper: percentile(&column, 0.975),
+            }
+        })
+        .collect();
+    Ok(Bootstrap {
+        replicates,
+        seed,
+        failed,
+        intervals,
+    })
+}
+
+/// `Xβ`.
+fn linear_predictor(design: &Design, beta: &[f64]) -> Vec<f64> {
+    let n = design.n();
+    let mut eta = vec![0.0; n];
+    for (b, col) in beta.iter().zip(design.x.chunks_exact(n)) {
+        eta.iter_mut().zip(col).for_each(|(e, x)| *e += b * x);
+    }
+    eta
+}
+
+/// The parameters refitted to response `y`, or `None` if the refit fails.
+fn refit(
+    problem: &mut Problem,
+    design: &Design,
+    y: Vec<f64>,
+    start: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+) -> Option<Vec<f64>> {
+    problem.set_response(y);
+    let optimum = minimise(
+        |t| problem.objective(t),
+        start,
+        lower,
+        upper,
+        MAX_EVALUATIONS,
+    );
+    if !optimum.objective.is_finite() {
+        return None;
+    }
+    let c = problem.conditional_at(&optimum.theta)?;
+    let sigma = (c.deviance.pwrss / c.deviance.dof).sqrt();
+    let covariances: Vec<Vec<f64>> = problem
+        .relative_covariances(&optimum.theta)
+        .into_iter()
+        .map(|m| m.into_iter().map(|v| v * sigma * sigma).collect())
+        .collect();
+    Some(values(design, &covariances, sigma, &c.beta))
+}
+
+/// The `p` quantile of ascending `sorted` as the boot package's percentile interval takes
+/// it: order statistic `(R + 1)p`, interpolated linearly between neighbours and clamped to
+/// the sample; NaN for an empty sample.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let rank = ((n + 1) as f64 * p).clamp(1.0, n as f64);
+    let below = rank.floor() as usize;
+    let frac = rank - below as f64;
+    let lo = sorted[below - 1];
+    let hi = sorted[below.min(n - 1)];
+    lo + frac * (hi - lo)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn percentile_interpolates_order_statistics() {
+        let x: Vec<f64> = (1..=999).map(f64::from).collect();
+        assert_eq!(percentile(&x, 0.025), 25.0);
+        assert_eq!(percentile(&x, 0.975), 975.0);
+        assert_eq!(percentile(&[1.0, 2.0], 0.975), 2.0);
+        assert!(percentile(&[], 0.5).is_nan());
+    }
+}

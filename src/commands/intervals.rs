@@ -1,0 +1,59 @@
+//! The interval options of `mixspec fit`: profile likelihood and parametric bootstrap.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use mixspec_engine::inference::{bootstrap_intervals, profile_intervals, Bootstrap, Interval};
+use mixspec_engine::{Design, LmmFit};
+use std::io::IsTerminal;
+
+#[derive(clap::Args)]
+pub struct IntervalArgs {
+    /// Add 95% profile-likelihood intervals (lme4's `confint(method = "profile")`).
+    #[arg(long)]
+    profile: bool,
+    /// Add 95% parametric-bootstrap percentile intervals from N simulated refits.
+    #[arg(long, value_name = "N")]
+    bootstrap: Option<usize>,
+    /// Seed of the bootstrap's random numbers: the same seed gives the same intervals.
+    #[arg(long, default_value_t = 1, requires = "bootstrap")]
+    seed: u64,
+}
+
+/// The intervals asked for.
+pub struct Intervals {
+    pub profile: Option<Vec<Interval>>,
+    pub bootstrap: Option<Bootstrap>,
+}
+
+impl IntervalArgs {
+    pub fn compute(&self, design: &Design, fit: &LmmFit) -> miette::Result<Intervals> {
+        let profile = if self.profile {
+            Some(profile_intervals(design)?)
+        } else {
+            None
+        };
+        let bootstrap = match self.bootstrap {
+            Some(n) => {
+                // A progress bar only where someone watches: not in pipes, files or CI logs.
+                let bar = if std::io::stderr().is_terminal() {
+                    ProgressBar::new(n as u64).with_style(
+                        ProgressStyle::with_template("bootstrap {bar:40} {pos}/{len} {eta}")
+                            .expect("a valid template"),
+                    )
+                } else {
+                    ProgressBar::hidden()
+                };
+                let result = bootstrap_intervals(design, fit, n, self.seed, &|| bar.inc(1))?;
+                bar.finish_and_clear();
+                if result.failed > 0 {
+                    eprintln!(
+                        "warning: {} of {n} bootstrap refits failed and are left out",
+                        result.failed
+                    );
+                }
+                Some(result)
+            }
+            None => None,
+        };
+        Ok(Intervals { profile, bootstrap })
+    }
+}

@@ -1,0 +1,114 @@
+//! `mixspec run`: check a spec, fit its models, and write its reports and plots.
+
+use std::path::{Path, PathBuf};
+
+use mixspec_analysis::Results;
+
+use super::check::{checked, contents};
+use super::plugins::PluginArgs;
+use crate::report::{self, format};
+
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// The .spec file; paths inside it are relative to its folder.
+    spec: PathBuf,
+    /// Folder for the reports and plots [default: out/NAME/ beside the spec file NAME.spec].
+    /// Nothing is written unless the whole analysis succeeds.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    plugins: PluginArgs,
+}
+
+pub fn run(args: &RunArgs) -> miette::Result<()> {
+    let checked = checked(&args.spec, &args.plugins)?;
+    eprintln!("{}: fitting {}", args.spec.display(), contents(&checked));
+    let results = checked.run()?;
+    let stem = args
+        .spec
+        .file_stem()
+        .map_or("report".into(), |s| s.to_string_lossy().into_owned());
+    let files = report::files(&checked, &results, &stem);
+    // Each spec gets its own folder, so specs side by side cannot overwrite each other's
+    // reports.
+    let out = args.out.clone().unwrap_or_else(|| {
+        let folder = args.spec.parent().unwrap_or(Path::new(""));
+        folder.join("out").join(&stem)
+    });
+    let written = report::write_all(&out, &files)?;
+    print!("{}", summary(&checked, &results));
+    println!("wrote {} files into {}", written.len(), out.display());
+    Ok(())
+}
+
+/// A line per model and per test: enough to see at a glance whether the run went as meant.
+fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
+    let spec = &checked.spec;
+    let width = spec
+        .models
+        .iter()
+        .map(|m| m.name.text.len())
+        .max()
+        .unwrap_or(0);
+    let mut s = String::new();
+    for (m, f) in spec.models.iter().zip(&results.fits) {
+        let fit = &f.fit;
+        let flags = if fit.warnings.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "  ({} warning{})",
+                fit.warnings.len(),
+                if fit.warnings.len() == 1 { "" } else { "s" }
+            )
+        };
+        s += &format!(
+            "  {:width$}  {:4}  n = {:<6} logLik {:>10}  AIC {:>10}{flags}\n",
+            m.name.text,
+            if m.reml { "REML" } else { "ML" },
+            fit.n_obs,
+            format::criterion(fit.loglik),
+            format::criterion(fit.aic),
+        );
+    }
+    for (c, table) in spec.comparisons.iter().zip(&results.comparisons) {
+        let names: Vec<&str> = c.models.iter().map(|m| m.text.as_str()).collect();
+        let tests: Vec<String> = table
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let t = r.test?;
+                Some(format!(
+                    "{}: Chisq({}) = {:.2}, p = {}",
+                    r.model,
+                    t.df,
+                    t.chi_square,
+                    format::p_value(t.p)
+                ))
+            })
+            .collect();
+        s += &format!("  compare {}: {}\n", names.join(", "), tests.join("; "));
+    }
+    for e in results.explained.iter().flatten() {
+        let parts: Vec<String> = e
+            .rows
+            .iter()
+            .filter_map(|r| {
+                let p = r.percent?;
+                let what = if r.effect.is_empty() {
+                    r.group.clone()
+                } else {
+                    format!("{} {}", r.group, r.effect)
+                };
+                Some(format!("{what} {p:.1}%"))
+            })
+            .collect();
+        s += &format!(
+            "  explained {} vs {}: {}\n",
+            e.model,
+            e.reference,
+            parts.join(", ")
+        );
+    }
+    s
+}

@@ -1,0 +1,93 @@
+//! Confidence intervals in the JSON contract (`profile_ci`, `bootstrap_ci`) and as text.
+
+use crate::commands::intervals::Intervals;
+use mixspec_engine::inference::{Interval, Parameter};
+use serde_json::{json, Value};
+
+/// Adds `profile_ci`, and `bootstrap_ci` with `bootstrap` ({replicates, seed, failed}), for
+/// the intervals computed.
+pub fn add_json(value: &mut Value, intervals: &Intervals) {
+    if let Some(rows) = &intervals.profile {
+        value["profile_ci"] = rows.iter().map(|i| row(i, None)).collect();
+    }
+    if let Some(b) = &intervals.bootstrap {
+        value["bootstrap_ci"] = b
+            .intervals
+            .iter()
+            .map(|i| row(i, Some("percentile")))
+            .collect();
+        value["bootstrap"] = json!({
+            "replicates": b.replicates,
+            "seed": b.seed,
+            "failed": b.failed,
+        });
+    }
+}
+
+fn row(interval: &Interval, method: Option<&str>) -> Value {
+    let mut v = match &interval.parameter {
+        Parameter::Fixed { term } => json!({ "kind": "fixed", "term": term }),
+        Parameter::Sd { group, var1 } => {
+            json!({ "kind": "sd", "group": group, "var1": var1, "var2": null })
+        }
+        Parameter::Cor { group, var1, var2 } => {
+            json!({ "kind": "cor", "group": group, "var1": var1, "var2": var2 })
+        }
+    };
+    v["lower"] = Value::from(interval.lower);
+    v["upper"] = Value::from(interval.upper);
+    if let Some(m) = method {
+        v["method"] = Value::from(m);
+    }
+    v
+}
+
+/// The intervals as blocks like R's `confint` print.
+pub fn text(intervals: &Intervals) -> String {
+    let mut out = String::new();
+    if let Some(rows) = &intervals.profile {
+        out += &block(
+            "Profile-likelihood confidence intervals (ML deviance):",
+            rows,
+        );
+    }
+    if let Some(b) = &intervals.bootstrap {
+        let title = format!(
+            "Parametric bootstrap percentile intervals ({} refits, seed {}{}):",
+            b.replicates,
+            b.seed,
+            if b.failed > 0 {
+                format!(", {} failed", b.failed)
+            } else {
+                String::new()
+            }
+        );
+        out += &block(&title, &b.intervals);
+    }
+    out
+}
+
+fn block(title: &str, rows: &[Interval]) -> String {
+    let labels: Vec<String> = rows.iter().map(|i| label(&i.parameter)).collect();
+    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let mut out = format!(
+        "\n{title}\n{:width$} {:>12} {:>12}\n",
+        "", "2.5 %", "97.5 %"
+    );
+    for (l, i) in labels.iter().zip(rows) {
+        out += &format!("{l:width$} {:>12.6} {:>12.6}\n", i.lower, i.upper);
+    }
+    out
+}
+
+fn label(p: &Parameter) -> String {
+    match p {
+        Parameter::Fixed { term } => term.clone(),
+        Parameter::Sd {
+            group,
+            var1: Some(v),
+        } => format!("sd {v} | {group}"),
+        Parameter::Sd { var1: None, .. } => "sigma".into(),
+        Parameter::Cor { group, var1, var2 } => format!("cor {var1}, {var2} | {group}"),
+    }
+}

@@ -1,0 +1,212 @@
+//! A report's tables as CSV in long format (one row per estimate, with the model's name), so
+//! they can be read back with `read.csv()` and filtered or pivoted there.
+
+use mixspec_analysis::Basis;
+
+use super::format::cell;
+use super::{File, Report};
+
+pub fn tables(r: &Report) -> Vec<File> {
+    let mut out = vec![
+        File {
+            name: format!("{}-models.csv", r.name),
+            contents: models(r),
+        },
+        File {
+            name: format!("{}-fixed.csv", r.name),
+            contents: fixed(r),
+        },
+        File {
+            name: format!("{}-random.csv", r.name),
+            contents: random(r),
+        },
+    ];
+    if !r.comparisons.is_empty() {
+        out.push(File {
+            name: format!("{}-comparisons.csv", r.name),
+            contents: comparisons(r),
+        });
+    }
+    if !r.explained.is_empty() {
+        out.push(File {
+            name: format!("{}-explained.csv", r.name),
+            contents: explained(r),
+        });
+    }
+    out
+}
+
+fn write(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let result = std::iter::once(header.iter().map(|h| h.to_string()).collect())
+        .chain(rows)
+        .try_for_each(|row: Vec<String>| w.write_record(&row));
+    result.expect("writing CSV to memory cannot fail");
+    String::from_utf8(w.into_inner().expect("in memory")).expect("CSV of UTF-8 text")
+}
+
+fn models(r: &Report) -> String {
+    let rows = r.models.iter().map(|(def, fitted)| {
+        let fit = &fitted.fit;
+        let groups: Vec<String> = fit
+            .groups()
+            .iter()
+            .map(|(g, n)| format!("{g}:{n}"))
+            .collect();
+        vec![
+            def.name.text.clone(),
+            def.spec.formula.clone(),
+            r.checked.filter_text(def).unwrap_or("").to_string(),
+            if def.reml { "REML" } else { "ML" }.to_string(),
+            fit.n_obs.to_string(),
+            fit.n_dropped.to_string(),
+            groups.join(";"),
+            mixspec_analysis::parameters(fit).to_string(),
+            cell(fit.loglik),
+            cell(fit.aic),
+            cell(fit.bic),
+            cell(fit.objective),
+            cell(fit.sigma),
+            fit.convergence.converged.to_string().to_uppercase(),
+            fit.singular.to_string().to_uppercase(),
+        ]
+    });
+    write(
+        &[
+            "model",
+            "formula",
+            "where",
+            "method",
+            "n_obs",
+            "n_dropped",
+            "groups",
+            "npar",
+            "loglik",
+            "aic",
+            "bic",
+            "objective",
+            "sigma",
+            "converged",
+            "singular",
+        ],
+        rows,
+    )
+}
+
+fn fixed(r: &Report) -> String {
+    let rows = r.models.iter().flat_map(|(def, fitted)| {
+        let fit = &fitted.fit;
+        let se = fit.std_errors();
+        (0..fit.beta.len()).map(move |j| {
+            let test = fit.t_tests.as_ref().map(|t| t[j]);
+            vec![
+                def.name.text.clone(),
+                fit.fixed_names[j].clone(),
+                cell(fit.beta[j]),
+                cell(se[j]),
+                test.map_or("NA".into(), |t| cell(t.df)),
+                cell(fit.beta[j] / se[j]),
+                test.map_or("NA".into(), |t| cell(t.p)),
+            ]
+        })
+    });
+    write(
+        &["model", "term", "estimate", "std_error", "df", "t", "p"],
+        rows,
+    )
+}
+
+fn random(r: &Report) -> String {
+    let rows = r.models.iter().flat_map(|(def, fitted)| {
+        fitted.fit.varcorr().into_iter().map(|v| {
+            vec![
+                def.name.text.clone(),
+                v.group,
+                v.var1.unwrap_or_else(|| "NA".into()),
+                v.var2.unwrap_or_else(|| "NA".into()),
+                cell(v.vcov),
+                cell(v.sdcor),
+            ]
+        })
+    });
+    write(&["model", "grp", "var1", "var2", "vcov", "sdcor"], rows)
+}
+
+fn comparisons(r: &Report) -> String {
+    let rows = r.comparisons.iter().flat_map(|(names, c)| {
+        let basis = match c.basis {
+            Basis::MaximumLikelihood => "ML",
+            Basis::Reml => "REML",
+            Basis::RefittedMl => "ML (refitted)",
+        };
+        let comparison = names.join(" vs ");
+        c.rows.iter().map(move |row| {
+            let t = row.test;
+            let or_na = |f: &dyn Fn(mixspec_analysis::LikelihoodRatio) -> String| {
+                t.map_or("NA".to_string(), f)
+            };
+            vec![
+                comparison.clone(),
+                basis.to_string(),
+                row.model.clone(),
+                row.parameters.to_string(),
+                cell(row.aic),
+                cell(row.bic),
+                cell(row.loglik),
+                cell(row.deviance),
+                or_na(&|t| cell(t.chi_square)),
+                or_na(&|t| t.df.to_string()),
+                or_na(&|t| cell(t.p)),
+                or_na(&|t| cell(t.delta_aic)),
+                or_na(&|t| cell(t.delta_bic)),
+            ]
+        })
+    });
+    write(
+        &[
+            "comparison",
+            "basis",
+            "model",
+            "npar",
+            "aic",
+            "bic",
+            "loglik",
+            "deviance",
+            "chisq",
+            "df",
+            "p",
+            "delta_aic",
+            "delta_bic",
+        ],
+        rows,
+    )
+}
+
+fn explained(r: &Report) -> String {
+    let rows = r.explained.iter().flat_map(|e| {
+        e.rows.iter().map(|row| {
+            let or_na = |v: Option<f64>| v.map_or("NA".to_string(), cell);
+            vec![
+                e.model.clone(),
+                e.reference.clone(),
+                row.group.clone(),
+                row.effect.clone(),
+                or_na(row.reference),
+                or_na(row.model),
+                or_na(row.percent),
+            ]
+        })
+    });
+    write(
+        &[
+            "model",
+            "reference",
+            "grp",
+            "effect",
+            "reference_variance",
+            "model_variance",
+            "percent_explained",
+        ],
+        rows,
+    )
+}

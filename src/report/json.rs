@@ -1,0 +1,88 @@
+//! A report as one JSON document: each model in `mixspec fit`'s JSON contract, plus the
+//! comparisons, explained variances and plot files. Missing numbers (NaN) are `null`, as
+//! serde_json writes them.
+
+use mixspec_analysis::Basis;
+use serde_json::{json, Value};
+
+use super::Report;
+use crate::output::json::fit_value;
+
+pub fn report(r: &Report) -> String {
+    let models: Vec<Value> = r
+        .models
+        .iter()
+        .map(|(def, fitted)| {
+            json!({
+                "name": def.name.text,
+                "where": r.checked.filter_text(def),
+                "fit": fit_value(&fitted.fit, &def.spec.formula),
+            })
+        })
+        .collect();
+    let comparisons: Vec<Value> = r
+        .comparisons
+        .iter()
+        .map(|(names, c)| {
+            let rows: Vec<Value> = c
+                .rows
+                .iter()
+                .map(|row| {
+                    json!({
+                        "model": row.model,
+                        "npar": row.parameters,
+                        "aic": row.aic,
+                        "bic": row.bic,
+                        "loglik": row.loglik,
+                        "deviance": row.deviance,
+                        "chisq": row.test.map(|t| t.chi_square),
+                        "df": row.test.map(|t| t.df),
+                        "p": row.test.map(|t| t.p),
+                        "delta_aic": row.test.map(|t| t.delta_aic),
+                        "delta_bic": row.test.map(|t| t.delta_bic),
+                    })
+                })
+                .collect();
+            json!({
+                "models": names,
+                "basis": match c.basis {
+                    Basis::MaximumLikelihood => "ML",
+                    Basis::Reml => "REML",
+                    Basis::RefittedMl => "ML (refitted)",
+                },
+                "rows": rows,
+            })
+        })
+        .collect();
+    let explained: Vec<Value> = r
+        .explained
+        .iter()
+        .map(|e| {
+            let rows: Vec<Value> = e
+                .rows
+                .iter()
+                .map(|row| {
+                    json!({
+                        "grp": row.group,
+                        "effect": row.effect,
+                        "reference_variance": row.reference,
+                        "model_variance": row.model,
+                        "percent_explained": row.percent,
+                    })
+                })
+                .collect();
+            json!({ "model": e.model, "reference": e.reference, "rows": rows })
+        })
+        .collect();
+    let plots: Vec<&str> = r.plots.iter().map(|(file, _)| file.as_str()).collect();
+    let value = json!({
+        "report": r.name,
+        "spec": r.checked.name(),
+        "data": r.checked.spec.data.as_ref().map(|d| d.path.text.clone()),
+        "models": models,
+        "comparisons": comparisons,
+        "explained": explained,
+        "plots": plots,
+    });
+    serde_json::to_string_pretty(&value).expect("JSON of plain values cannot fail")
+}

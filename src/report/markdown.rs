@@ -1,0 +1,294 @@
+//! The Markdown report: an overview of the models, then each model's fixed effects, variance
+//! components and fit, then the comparisons, explained variances and plots.
+
+use std::fmt::Write;
+
+use mixspec_analysis::{parameters, Basis, Comparison, FittedModel};
+use mixspec_dsl::spec::ModelDef;
+
+use super::format::{criterion, estimate, p_value, stars};
+use super::Report;
+
+pub fn report(r: &Report) -> String {
+    let mut s = String::new();
+    let checked = r.checked;
+    let data = checked
+        .spec
+        .data
+        .as_ref()
+        .map_or(String::new(), |d| d.path.text.clone());
+    let _ = writeln!(s, "# {}\n", r.name);
+    let _ = writeln!(
+        s,
+        "Spec `{}`, data `{data}` ({} rows). Fitted by mixspec {}.\n",
+        checked.name(),
+        checked.data.n_rows(),
+        env!("CARGO_PKG_VERSION")
+    );
+    overview(&mut s, r);
+    for (def, fitted) in &r.models {
+        model(&mut s, r, def, fitted);
+    }
+    if !r.comparisons.is_empty() {
+        let _ = writeln!(s, "## Model comparisons\n");
+        for (names, table) in &r.comparisons {
+            comparison(&mut s, names, table);
+        }
+    }
+    if !r.explained.is_empty() {
+        let _ = writeln!(s, "## Explained variance\n");
+        let _ = writeln!(
+            s,
+            "Each variance component of a model against the same component of its reference \
+             model: the percentage of the reference's variance the model explains \
+             (negative when it grew).\n"
+        );
+        for e in &r.explained {
+            let _ = writeln!(s, "### {} vs {}\n", e.model, e.reference);
+            let mut rows = vec![vec![
+                "Group".to_string(),
+                "Effect".to_string(),
+                format!("Variance in {}", e.reference),
+                format!("Variance in {}", e.model),
+                "Explained %".to_string(),
+            ]];
+            for row in &e.rows {
+                let value = |v: Option<f64>| v.map_or("—".to_string(), estimate);
+                rows.push(vec![
+                    row.group.clone(),
+                    row.effect.clone(),
+                    value(row.reference),
+                    value(row.model),
+                    row.percent.map_or("—".to_string(), |p| format!("{p:.1}")),
+                ]);
+            }
+            table(&mut s, &rows, &[false, false, true, true, true]);
+        }
+    }
+    if !r.plots.is_empty() {
+        let _ = writeln!(s, "## Plots\n");
+        for (file, t) in &r.plots {
+            let by = t.by.as_ref().map_or(String::new(), |b| format!(" by {b}"));
+            let _ = writeln!(
+                s,
+                "![{} over {} predicted by `{}`{by}]({file})\n",
+                t.response, t.time, t.model
+            );
+        }
+    }
+    s
+}
+
+fn method(reml: bool) -> &'static str {
+    if reml {
+        "REML"
+    } else {
+        "ML"
+    }
+}
+
+fn groups(fitted: &FittedModel) -> String {
+    fitted
+        .fit
+        .groups()
+        .iter()
+        .map(|(g, n)| format!("{g} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Text for a table cell: pipes escaped, in code style.
+fn code(text: &str) -> String {
+    format!("`{}`", text.replace('|', "\\|"))
+}
+
+fn overview(s: &mut String, r: &Report) {
+    let _ = writeln!(s, "## Models\n");
+    let mut rows = vec![[
+        "Model", "Formula", "Rows", "Method", "Obs.", "Groups", "logLik", "AIC", "BIC",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for (def, fitted) in &r.models {
+        let fit = &fitted.fit;
+        rows.push(vec![
+            def.name.text.clone(),
+            code(&def.spec.formula),
+            r.checked.filter_text(def).map_or("all".to_string(), code),
+            method(def.reml).to_string(),
+            fit.n_obs.to_string(),
+            groups(fitted),
+            criterion(fit.loglik),
+            criterion(fit.aic),
+            criterion(fit.bic),
+        ]);
+    }
+    table(
+        s,
+        &rows,
+        &[false, false, false, false, true, false, true, true, true],
+    );
+}
+
+fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
+    let fit = &fitted.fit;
+    let _ = writeln!(s, "## {}\n", def.name.text);
+    let rows = r
+        .checked
+        .filter_text(def)
+        .map_or(String::new(), |w| format!(", where `{w}`"));
+    let _ = writeln!(
+        s,
+        "`{}` fitted by {}{rows}: {} observations ({} left out for missing values), groups: {}. \
+         logLik {}, AIC {}, BIC {}, {} parameters.\n",
+        def.spec.formula,
+        if def.reml {
+            "REML"
+        } else {
+            "maximum likelihood"
+        },
+        fit.n_obs,
+        fit.n_dropped,
+        groups(fitted),
+        criterion(fit.loglik),
+        criterion(fit.aic),
+        criterion(fit.bic),
+        parameters(fit)
+    );
+    let tests = fit.t_tests.as_deref();
+    let _ = writeln!(
+        s,
+        "Fixed effects{}:\n",
+        if tests.is_some() {
+            " (t-tests with Satterthwaite's degrees of freedom)"
+        } else {
+            ""
+        }
+    );
+    let se = fit.std_errors();
+    let mut rows = vec![["Term", "Estimate", "SE", "df", "t", "p", ""]
+        .map(String::from)
+        .to_vec()];
+    for (j, name) in fit.fixed_names.iter().enumerate() {
+        let test = tests.map(|t| t[j]);
+        rows.push(vec![
+            code(name),
+            estimate(fit.beta[j]),
+            estimate(se[j]),
+            test.map_or("—".into(), |t| format!("{:.1}", t.df)),
+            format!("{:.2}", fit.beta[j] / se[j]),
+            test.map_or("—".into(), |t| p_value(t.p)),
+            test.map_or("", |t| stars(t.p)).to_string(),
+        ]);
+    }
+    table(s, &rows, &[false, true, true, true, true, true, false]);
+
+    let _ = writeln!(s, "Variance components:\n");
+    let mut rows = vec![["Group", "Effect", "Variance", "SD", "Correlation"]
+        .map(String::from)
+        .to_vec()];
+    for v in fit.varcorr() {
+        let effect = match (&v.var1, &v.var2) {
+            (Some(a), Some(b)) => format!("{a} × {b}"),
+            (Some(a), None) => a.clone(),
+            _ => String::new(),
+        };
+        let covariance = v.var2.is_some();
+        rows.push(vec![
+            v.group.clone(),
+            effect,
+            estimate(v.vcov),
+            if covariance {
+                String::new()
+            } else {
+                estimate(v.sdcor)
+            },
+            if covariance {
+                format!("{:.3}", v.sdcor)
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    table(s, &rows, &[false, false, true, true, true]);
+    if let Some(res) = &fit.residual_structure {
+        let values: Vec<String> = res
+            .names
+            .iter()
+            .zip(&res.values)
+            .map(|(n, v)| format!("{n} = {}", estimate(*v)))
+            .collect();
+        let _ = writeln!(
+            s,
+            "Residual structure: {} ({}).\n",
+            res.description,
+            values.join(", ")
+        );
+    }
+    for w in &fit.warnings {
+        let _ = writeln!(s, "> Warning: {w}\n");
+    }
+}
+
+fn comparison(s: &mut String, names: &[&str], c: &Comparison) {
+    let _ = writeln!(s, "### {}\n", names.join(" vs "));
+    let basis = match c.basis {
+        Basis::MaximumLikelihood => "maximum-likelihood fits",
+        Basis::Reml => "REML criteria (the models share their fixed effects)",
+        Basis::RefittedMl => {
+            "models refitted by maximum likelihood, as lme4's anova() does, because REML \
+             likelihoods of different fixed effects are not comparable"
+        }
+    };
+    let _ = writeln!(
+        s,
+        "Likelihood-ratio tests of each model against the one above it, on {basis}.\n"
+    );
+    let mut rows = vec![[
+        "Model", "npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "p", "ΔAIC", "ΔBIC",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for row in &c.rows {
+        let test = row.test;
+        rows.push(vec![
+            row.model.clone(),
+            row.parameters.to_string(),
+            criterion(row.aic),
+            criterion(row.bic),
+            criterion(row.loglik),
+            criterion(row.deviance),
+            test.map_or(String::new(), |t| format!("{:.2}", t.chi_square)),
+            test.map_or(String::new(), |t| t.df.to_string()),
+            test.map_or(String::new(), |t| {
+                format!("{} {}", p_value(t.p), stars(t.p))
+                    .trim_end()
+                    .to_string()
+            }),
+            test.map_or(String::new(), |t| format!("{:.1}", t.delta_aic)),
+            test.map_or(String::new(), |t| format!("{:.1}", t.delta_bic)),
+        ]);
+    }
+    table(
+        s,
+        &rows,
+        &[
+            false, true, true, true, true, true, true, true, true, true, true,
+        ],
+    );
+}
+
+/// A Markdown table; the first row is the header, `right` aligns numeric columns.
+fn table(s: &mut String, rows: &[Vec<String>], right: &[bool]) {
+    let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
+    let _ = writeln!(s, "{}", line(&rows[0]));
+    let rule: Vec<String> = right
+        .iter()
+        .map(|&r| if r { "---:".into() } else { "---".into() })
+        .collect();
+    let _ = writeln!(s, "{}", line(&rule));
+    for row in &rows[1..] {
+        let _ = writeln!(s, "{}", line(row));
+    }
+    s.push('\n');
+}

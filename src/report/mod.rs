@@ -1,0 +1,128 @@
+//! The files `mixspec run` writes: per report a Markdown document, CSV tables (long format,
+//! one per kind of table, for R or a spreadsheet) and a JSON document; per plot an SVG.
+
+mod csv;
+pub mod format;
+mod json;
+mod markdown;
+mod svg;
+mod write;
+
+pub use write::write_all;
+
+use mixspec_analysis::{
+    Checked, Comparison, ExplainedVariance, FittedModel, Results, Trajectories,
+};
+use mixspec_dsl::spec::{ModelDef, Plot};
+
+/// One file to write: its name inside the output folder and its contents.
+pub struct File {
+    pub name: String,
+    pub contents: String,
+}
+
+/// What one report shows: its models, and the comparisons, explained-variance tables and
+/// plots that involve only those models.
+pub struct Report<'a> {
+    pub name: String,
+    pub checked: &'a Checked,
+    pub models: Vec<(&'a ModelDef, &'a FittedModel)>,
+    /// With the names of their models, in the order written.
+    pub comparisons: Vec<(Vec<&'a str>, &'a Comparison)>,
+    pub explained: Vec<&'a ExplainedVariance>,
+    /// With the file each is drawn in.
+    pub plots: Vec<(String, &'a Trajectories)>,
+}
+
+/// The file a plot is drawn in.
+pub fn plot_file(plot: &Plot) -> String {
+    match &plot.by {
+        Some(by) => format!("{}-{}-by-{}.svg", plot.kind.text, plot.model.text, by.text),
+        None => format!("{}-{}.svg", plot.kind.text, plot.model.text),
+    }
+}
+
+/// Every file of a run: the reports the spec asks for (or one of all models, named after
+/// the spec file, when it asks for none) and the plots.
+pub fn files(checked: &Checked, results: &Results, default_name: &str) -> Vec<File> {
+    let spec = &checked.spec;
+    let requested: Vec<(String, Vec<&str>)> = if spec.reports.is_empty() {
+        vec![(
+            default_name.to_string(),
+            spec.models.iter().map(|m| m.name.text.as_str()).collect(),
+        )]
+    } else {
+        spec.reports
+            .iter()
+            .map(|r| {
+                (
+                    r.name.text.clone(),
+                    r.models.iter().map(|m| m.text.as_str()).collect(),
+                )
+            })
+            .collect()
+    };
+    let mut out = Vec::new();
+    for (name, models) in requested {
+        let report = select(checked, results, name, &models);
+        out.push(File {
+            name: format!("{}.md", report.name),
+            contents: markdown::report(&report),
+        });
+        out.push(File {
+            name: format!("{}.json", report.name),
+            contents: json::report(&report),
+        });
+        out.extend(csv::tables(&report));
+    }
+    for (plot, trajectories) in spec.plots.iter().zip(&results.trajectories) {
+        out.push(File {
+            name: plot_file(plot),
+            contents: svg::trajectories(trajectories),
+        });
+    }
+    out
+}
+
+fn select<'a>(
+    checked: &'a Checked,
+    results: &'a Results,
+    name: String,
+    models: &[&str],
+) -> Report<'a> {
+    let spec = &checked.spec;
+    let included = |m: &str| models.contains(&m);
+    let by_name = |m: &str| {
+        let i = spec
+            .models
+            .iter()
+            .position(|d| d.name.text == m)
+            .expect("reports list defined models");
+        (&spec.models[i], &results.fits[i])
+    };
+    Report {
+        name,
+        checked,
+        models: models.iter().map(|m| by_name(m)).collect(),
+        comparisons: spec
+            .comparisons
+            .iter()
+            .zip(&results.comparisons)
+            .map(|(c, table)| (c.models.iter().map(|m| m.text.as_str()).collect(), table))
+            .filter(|(names, _): &(Vec<&str>, _)| names.iter().all(|m| included(m)))
+            .collect(),
+        explained: results
+            .explained
+            .iter()
+            .flatten()
+            .filter(|e| included(&e.model) && included(&e.reference))
+            .collect(),
+        plots: spec
+            .plots
+            .iter()
+            .zip(&results.trajectories)
+            .filter(|(p, _)| included(&p.model.text))
+            .map(|(p, t)| (plot_file(p), t))
+            .collect(),
+    }
+}
