@@ -1,6 +1,7 @@
 //! `mixspec score`: a data file in, the same data with an instrument's scale columns out.
 
 use super::plugins::PluginArgs;
+use crate::report;
 use miette::{IntoDiagnostic, WrapErr};
 use mixspec_engine::{read_csv, Column};
 use std::io::Write;
@@ -34,7 +35,27 @@ pub fn run(args: &ScoreArgs) -> miette::Result<()> {
         .wrap_err_with(|| format!("cannot read data file {source}"))?;
     let data = read_csv(&text[..], &source)?;
     let scores = instrument.score(&data)?;
-    write_atomically(&args.out, |w| write_scored(&text, &scores, w))?;
+    let mut contents = Vec::new();
+    write_scored(&text, &scores, &mut contents)
+        .into_diagnostic()
+        .wrap_err("cannot write the scored data")?;
+    // Staged under a temporary name and renamed, as every report is: a failure leaves no
+    // half-written file.
+    let (dir, name) = match (args.out.parent(), args.out.file_name()) {
+        (Some(d), Some(n)) if !d.as_os_str().is_empty() => (d, n),
+        (_, Some(n)) => (Path::new("."), n),
+        _ => {
+            return Err(miette::miette!(
+                "--out needs a file name, not {}",
+                args.out.display()
+            ))
+        }
+    };
+    let file = report::File {
+        name: name.to_string_lossy().into_owned(),
+        contents: String::from_utf8(contents).into_diagnostic()?,
+    };
+    report::write_all(dir, &[file])?;
     let names: Vec<&str> = scores.iter().map(|(n, _)| n.as_str()).collect();
     eprintln!(
         "{} {}: scored {} rows into {} ({})",
@@ -45,35 +66,6 @@ pub fn run(args: &ScoreArgs) -> miette::Result<()> {
         names.join(", ")
     );
     Ok(())
-}
-
-/// Writes to a temporary file beside `path`, then renames it over `path`, so readers never
-/// see a partial file and a failure leaves nothing behind.
-fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> miette::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .unwrap_or(path.as_os_str())
-        .to_string_lossy();
-    let temporary = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&temporary)?);
-        write(&mut file)?;
-        file.into_inner()?.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    result
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot write {}", path.display()))
 }
 
 /// The input file's cells exactly as they were, plus the scores: a score column replaces

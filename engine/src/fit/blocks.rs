@@ -187,8 +187,12 @@ impl Blocks {
         let mut by_row = vec![(0, 0); row_idx.len()];
         let mut fill = by_row_ptr.clone();
         for j in 0..levels1 {
-            for e in row_ptr[j]..row_ptr[j + 1] {
-                let r = row_idx[e];
+            for (e, &r) in row_idx
+                .iter()
+                .enumerate()
+                .take(row_ptr[j + 1])
+                .skip(row_ptr[j])
+            {
                 by_row[fill[r]] = (e, j);
                 fill[r] += 1;
             }

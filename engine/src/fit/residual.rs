@@ -136,7 +136,7 @@ impl ResidualModel {
         let mut log_det = 0.0;
         // Per group, each output row is `scale·(row + w·previous row)`: AR(1), CAR(1) and
         // varident are all of that form; compound symmetry uses the group total instead.
-        let mut steps: Vec<(usize, Option<(usize, f64)>, f64)> = Vec::new();
+        let mut steps: Vec<Step> = Vec::new();
         for g in &self.groups {
             steps.clear();
             match &self.kind {
@@ -149,7 +149,7 @@ impl ResidualModel {
                             (_, Some(_)) => phi[0],
                         };
                         let s = (1.0 - rho * rho).sqrt();
-                        if !(s > 0.0) {
+                        if s.is_nan() || s <= 0.0 {
                             return None;
                         }
                         log_det += 2.0 * s.ln();
@@ -164,7 +164,7 @@ impl ResidualModel {
                     } else {
                         phi[codes[i] as usize - 1]
                     };
-                    if !(delta > 0.0) {
+                    if delta.is_nan() || delta <= 0.0 {
                         return None;
                     }
                     log_det += 2.0 * delta.ln();
@@ -173,7 +173,7 @@ impl ResidualModel {
                 Kind::CompoundSymmetry => {
                     let m = g.len() as f64;
                     let (u, v) = (1.0 - phi[0], 1.0 + (m - 1.0) * phi[0]);
-                    if !(u > 0.0 && v > 0.0) {
+                    if u.is_nan() || v.is_nan() || u <= 0.0 || v <= 0.0 {
                         return None;
                     }
                     log_det += (m - 1.0) * u.ln() + v.ln();
@@ -199,13 +199,15 @@ impl ResidualModel {
     }
 }
 
+/// One output row of an AR-type transform: `scale·(row + w·previous row)`.
+type Step = (usize, Option<(usize, f64)>, f64);
+
+/// Receives a reader of a source column and a writer of the matching output column.
+type ColumnVisitor<'a> = dyn FnMut(&dyn Fn(usize) -> f64, &mut dyn FnMut(usize, f64)) + 'a;
+
 /// Calls `f` once per data column of the design (y, each X column, each random-effect
 /// column), with a reader of the source column and a writer of the output column.
-fn for_each_column(
-    src: &Design,
-    out: &mut Design,
-    f: &mut dyn FnMut(&dyn Fn(usize) -> f64, &mut dyn FnMut(usize, f64)),
-) {
+fn for_each_column(src: &Design, out: &mut Design, f: &mut ColumnVisitor<'_>) {
     let n = src.n();
     f(&|r| src.y[r], &mut |r, v| out.y[r] = v);
     for j in 0..src.p() {
