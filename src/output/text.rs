@@ -358,27 +358,27 @@ pub fn anova(table: &[FTest]) -> String {
         ("Pr(>F)", format_p_values(&p, 3)),
     ];
     let width = table.iter().map(|t| t.term.len()).max().unwrap_or(0);
+    // Each column as wide as its widest cell or header, computed once for header and rows.
+    let widths: Vec<usize> = cells
+        .iter()
+        .map(|(name, column)| {
+            column
+                .iter()
+                .map(String::len)
+                .chain([name.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut s = String::from("\nType III Analysis of Variance Table with Satterthwaite's method\n");
     let _ = write!(s, "{:width$}", "");
-    for (name, column) in &cells {
-        let w = column
-            .iter()
-            .map(String::len)
-            .max()
-            .unwrap_or(0)
-            .max(name.len());
+    for ((name, _), w) in cells.iter().zip(&widths) {
         let _ = write!(s, " {name:>w$}");
     }
     s.push('\n');
     for (i, t) in table.iter().enumerate() {
         let _ = write!(s, "{:width$}", t.term);
-        for (name, column) in &cells {
-            let w = column
-                .iter()
-                .map(String::len)
-                .max()
-                .unwrap_or(0)
-                .max(name.len());
+        for ((_, column), w) in cells.iter().zip(&widths) {
             let _ = write!(s, " {:>w$}", column[i]);
         }
         let _ = writeln!(s, " {}", stars(t.p));
