@@ -36,6 +36,9 @@ enum Command {
     /// Check a .spec file, fit its models and write its reports and plots (Markdown, CSV,
     /// JSON, SVG).
     Run(commands::run::RunArgs),
+    /// Simulate a cohort with the seed study's design (CSV, one row per patient and
+    /// assessment occasion), or print the simulator's parameters.
+    Simulate(commands::simulate::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         Command::Score(args) => commands::score::run(&args),
         Command::Check(args) => commands::check::run(&args),
         Command::Run(args) => commands::run::run(&args),
+        Command::Simulate(args) => commands::simulate::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,3 +6,4 @@ pub mod intervals;
 pub mod plugins;
 pub mod run;
 pub mod score;
+pub mod simulate;

@@ -8,7 +8,7 @@ mod markdown;
 mod svg;
 mod write;
 
-pub use write::write_all;
+pub use write::{write_all, write_file};
 
 use mixspec_analysis::{
     Checked, Comparison, ExplainedVariance, FittedModel, Results, Trajectories,
