@@ -58,3 +58,17 @@ pub enum SimulateError {
     #[diagnostic(code(simulate::patients))]
     NoPatients,
 }
+
+#[derive(Debug, Error, Diagnostic)]
+pub enum RecoveryError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Simulate(#[from] SimulateError),
+    /// The bundled WAI instruments could not be loaded or scored.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Plugin(#[from] mixspec_plugins::PluginError),
+    #[error("the recovery model `{formula}` does not parse: {message}")]
+    #[diagnostic(code(simulate::recovery))]
+    Formula { formula: String, message: String },
+}

@@ -6,9 +6,10 @@ pub mod cohort;
 pub mod error;
 pub mod params;
 pub mod patient;
+pub mod recovery;
 pub mod summary;
 
 pub use cohort::{column_names, simulate, Cohort};
-pub use error::{ParamsError, SimulateError};
+pub use error::{ParamsError, RecoveryError, SimulateError};
 pub use params::{Params, DEFAULT_TOML};
 pub use summary::Summary;
