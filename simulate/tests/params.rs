@@ -27,8 +27,8 @@ fn the_default_file_parses_and_round_trips() {
 #[test]
 fn a_misspelt_key_is_named() {
     let text = DEFAULT_TOML.replace(
-        "poor_paranoid_slope = -0.035",
-        "poor_paranoid_slop = -0.035",
+        "poor_paranoid_slope = -0.0438",
+        "poor_paranoid_slop = -0.0438",
     );
     let message = error_of(&text);
     assert!(message.contains("poor_paranoid_slop"), "{message}");
