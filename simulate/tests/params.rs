@@ -6,11 +6,8 @@ use mixspec_simulate::{simulate, Params, ParamsError, DEFAULT_TOML};
 fn error_of(text: &str) -> String {
     match Params::from_toml(text, "bad.toml") {
         Ok(_) => panic!("accepted a bad parameter file"),
-        Err(e @ ParamsError::Syntax { .. }) => {
-            let ParamsError::Syntax { ref span, .. } = e else {
-                unreachable!()
-            };
-            assert!(span.is_some(), "a syntax error points into the file");
+        Err(ParamsError::Syntax(e)) => {
+            assert!(e.span.is_some(), "a syntax error points into the file");
             e.to_string()
         }
         Err(e) => e.to_string(),
