@@ -216,3 +216,26 @@ fn deep_nesting_is_named_as_lme4_names_it() {
     // REMLcrit of the same lme4 fit: 246.9907
     assert!((v["objective"].as_f64().unwrap() - 246.9907).abs() < 1e-4);
 }
+
+/// Profile and bootstrap intervals are on lme4's scale, which a residual structure changes:
+/// asked for with one, they are refused with a typed error, and nothing is printed.
+#[test]
+fn intervals_with_a_residual_structure_are_refused() {
+    for (option, what) in [
+        (&["--profile"][..], "profile-likelihood intervals"),
+        (&["--bootstrap", "20"][..], "the parametric bootstrap"),
+    ] {
+        let mut extra = vec!["--residual", "ar1(Subject)"];
+        extra.extend_from_slice(option);
+        let o = fit(SLEEP, "Reaction ~ Days + (1 | Subject)", &extra);
+        assert_error(
+            &o,
+            &[
+                &format!("{what}: not available for"),
+                "(AR(1) within Subject)",
+                "mixspec::model::unsupported",
+            ],
+        );
+        assert!(o.stdout.is_empty(), "printed a result: {:?}", o.stdout);
+    }
+}

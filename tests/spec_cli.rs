@@ -87,7 +87,7 @@ fn every_example_spec_runs_and_writes_its_reports() {
                 serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
             assert!(value["models"].as_array().is_some_and(|m| !m.is_empty()));
             let fixed = std::fs::read_to_string(out.join(md.replace(".md", "-fixed.csv"))).unwrap();
-            assert!(fixed.starts_with("model,term,estimate,std_error,df,t,p\n"));
+            assert!(fixed.starts_with("model,term,estimate,std_error,df,t,p,df_kr,p_kr\n"));
         }
         for svg in files.iter().filter(|f| f.ends_with(".svg")) {
             let text = std::fs::read_to_string(out.join(svg)).unwrap();
@@ -196,5 +196,172 @@ fn a_model_that_cannot_be_fitted_fails_the_run_before_anything_is_written() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("cannot be fitted"), "{err}");
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every number of `a` and `b`, which must have the same shape, equal to 1e-9 relative.
+fn assert_same_json(a: &serde_json::Value, b: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            assert!(
+                (x - y).abs() <= 1e-9 * y.abs().max(1e-300),
+                "{at}: {x} vs {y}"
+            );
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}: lengths");
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                assert_same_json(x, y, &format!("{at}[{i}]"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            for (k, y) in y {
+                assert_same_json(&x[k], y, &format!("{at}.{k}"));
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}
+
+/// A model's inference options give, in the report's JSON, CSV and Markdown, what
+/// `mixspec fit --kr --profile --bootstrap N --seed S` gives for the same model.
+#[test]
+fn inference_options_report_what_fit_computes() {
+    let dir = scratch("inference");
+    let spec = dir.join("inference.spec");
+    let out = dir.join("out");
+    let formula = "Reaction ~ Days + (Days | Subject)";
+    std::fs::write(
+        &spec,
+        format!(
+            "data \"{}\" {{ subject Subject; time Days }}\n\
+             model m: {formula} [df kenward-roger, intervals profile, bootstrap 20, seed 3]\n",
+            sleepstudy()
+        ),
+    )
+    .unwrap();
+    let o = mixspec(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = mixspec(&[
+        "fit",
+        "--data",
+        &sleepstudy(),
+        "--formula",
+        formula,
+        "--kr",
+        "--profile",
+        "--bootstrap",
+        "20",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let fit: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("inference.json")).unwrap())
+            .unwrap();
+    let ours = &report["models"][0]["fit"];
+    for key in [
+        "fixed_effects",
+        "anova",
+        "anova_kr",
+        "profile_ci",
+        "bootstrap_ci",
+        "bootstrap",
+        "r2_marginal",
+        "r2_conditional",
+    ] {
+        assert!(!fit[key].is_null(), "fit has no {key}");
+        assert_same_json(&ours[key], &fit[key], key);
+    }
+    // The CSV tables carry the same numbers, to the digits they print.
+    let fixed = std::fs::read_to_string(out.join("inference-fixed.csv")).unwrap();
+    let header: Vec<&str> = fixed.lines().next().unwrap().split(',').collect();
+    let row: Vec<&str> = fixed.lines().nth(2).unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let df_kr: f64 = row[column("df_kr")].parse().unwrap();
+    let expected = fit["fixed_effects"][1]["df_kr"].as_f64().unwrap();
+    assert!(
+        (df_kr / expected - 1.0).abs() < 1e-6,
+        "{df_kr} vs {expected}"
+    );
+    let anova = std::fs::read_to_string(out.join("inference-anova.csv")).unwrap();
+    assert!(
+        anova
+            .lines()
+            .any(|l| l.starts_with("m,Kenward-Roger,Days,1,")),
+        "{anova}"
+    );
+    let intervals = std::fs::read_to_string(out.join("inference-intervals.csv")).unwrap();
+    // Profile and bootstrap rows of 3 sds, 1 correlation and 2 fixed effects each.
+    assert_eq!(intervals.lines().count(), 1 + 2 * 6, "{intervals}");
+    let md = std::fs::read_to_string(out.join("inference.md")).unwrap();
+    for needle in [
+        "p (KR)",
+        "Type III tests",
+        "R² (Nakagawa)",
+        "Bootstrap (20 refits, seed 3",
+        "Profile",
+    ] {
+        assert!(md.contains(needle), "no {needle:?} in\n{md}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Inference options that are unknown or do not fit the model are reported against their
+/// words, all at once, and nothing is fitted or written.
+#[test]
+fn invalid_inference_options_are_located() {
+    let dir = scratch("bad-inference");
+    let spec = dir.join("bad.spec");
+    let out = dir.join("out");
+    std::fs::write(
+        &spec,
+        format!(
+            "data \"{}\" {{ subject Subject; time Days }}\n\
+             model a: Reaction ~ Days + (Days | Subject) [df kenward-rogers]\n\
+             model b: Reaction ~ Days + (Days | Subject) [df kenward-roger, method ML]\n\
+             model c: Reaction ~ Days + (1 | Subject) [residual \"ar1(Subject)\", intervals profile]\n\
+             model d: Reaction ~ Days + (1 | Subject) [seed 4]\n\
+             model e: Reaction ~ Days + (1 | Subject) [bootstrap many, interval profile]\n",
+            sleepstudy()
+        ),
+    )
+    .unwrap();
+    let o = mixspec(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for needle in [
+        "bad.spec:2:",
+        "`kenward-rogers` is not a valid df",
+        "did you mean `kenward-roger`?",
+        "bad.spec:3:",
+        "Kenward–Roger's method needs a REML fit",
+        "bad.spec:4:",
+        "intervals on lme4's scale do not apply with a residual structure",
+        "bad.spec:5:",
+        "`seed` without `bootstrap`",
+        "`many` is not a valid bootstrap",
+        "unknown model option `interval`",
+        "did you mean `intervals`?",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in\n{err}");
+    }
+    assert!(!out.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,6 +1,11 @@
-//! Fitting a model of the spec to its rows of the prepared data.
+//! Fitting a model of the spec to its rows of the prepared data, with the inference its
+//! options ask for.
 
 use mixspec_dsl::spec::{ModelDef, SpecDiagnostic, SpecErrorKind};
+use mixspec_engine::inference::{
+    anova, anova_kenward_roger, bootstrap_intervals, profile_intervals, Bootstrap, FTest, Interval,
+    KenwardRoger, TTest,
+};
 use mixspec_engine::{fit, DataFrame, Design, FitOptions, LmmFit, ModelError};
 
 /// A model of the spec, fitted.
@@ -10,34 +15,109 @@ pub struct FittedModel {
     /// The rows of the prepared data the fit used: those its `where` keeps that have every
     /// model variable. (`fit.rows` counts within the kept rows.)
     pub rows: Vec<usize>,
+    /// The tests and intervals beyond the fit itself; empty for refits.
+    pub inference: Tests,
 }
 
-/// Fits `model` to `rows` of `frame`, by REML or ML; Satterthwaite's t-tests only when asked,
-/// as refits for comparisons need none.
+/// Inference on a fitted model: the Type III table always, the rest as its options ask.
+#[derive(Debug, Clone, Default)]
+pub struct Tests {
+    /// Type III F-tests with Satterthwaite's df (lmerTest's `anova(fit)`).
+    pub anova: Vec<FTest>,
+    pub kenward_roger: Option<KenwardRogerTests>,
+    /// 95% profile-likelihood intervals, in `confint`'s order.
+    pub profile: Option<Vec<Interval>>,
+    pub bootstrap: Option<Bootstrap>,
+}
+
+/// Kenward–Roger's t-test of each coefficient and Type III table.
+#[derive(Debug, Clone)]
+pub struct KenwardRogerTests {
+    pub coefficients: Vec<TTest>,
+    pub anova: Vec<FTest>,
+}
+
+/// What a fit is for: a model's own results, with every test its options ask for (and
+/// `progress` called once per bootstrap refit), or a refit for a comparison, which needs
+/// none.
+#[derive(Clone, Copy)]
+pub(crate) enum Purpose<'a> {
+    Results { progress: &'a (dyn Fn() + Sync) },
+    Refit,
+}
+
+/// Fits `model` to `rows` of `frame`, by REML or ML.
 pub(crate) fn fit_model(
     model: &ModelDef,
     frame: &DataFrame,
     rows: &[usize],
     reml: bool,
-    t_tests: bool,
+    purpose: Purpose<'_>,
 ) -> Result<FittedModel, SpecDiagnostic> {
-    let fitted = Design::build(&model.spec, &frame.select(rows)).and_then(|design| {
-        fit(
-            design,
-            &FitOptions {
-                reml,
-                satterthwaite: t_tests,
-                ..FitOptions::default()
-            },
-        )
-    });
-    match fitted {
-        Ok(fit) => Ok(FittedModel {
-            rows: fit.rows.iter().map(|&r| rows[r]).collect(),
-            fit,
-        }),
-        Err(e) => Err(cannot_fit(model, &e)),
-    }
+    let design =
+        Design::build(&model.spec, &frame.select(rows)).map_err(|e| cannot_fit(model, &e))?;
+    let results = matches!(purpose, Purpose::Results { .. });
+    let fit = fit(
+        design.clone(),
+        &FitOptions {
+            reml,
+            satterthwaite: results,
+            ..FitOptions::default()
+        },
+    )
+    .map_err(|e| cannot_fit(model, &e))?;
+    let inference = match purpose {
+        Purpose::Results { progress } => tests(model, &design, &fit, progress)?,
+        Purpose::Refit => Tests::default(),
+    };
+    Ok(FittedModel {
+        rows: fit.rows.iter().map(|&r| rows[r]).collect(),
+        fit,
+        inference,
+    })
+}
+
+fn tests(
+    model: &ModelDef,
+    design: &Design,
+    fit: &LmmFit,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Tests, SpecDiagnostic> {
+    let options = model.inference;
+    let failed = |e: ModelError| cannot_fit(model, &e);
+    let terms = &model.spec.fixed;
+    let kenward_roger = if options.kenward_roger {
+        // The options' checks rule out ML fits and residual structures; what is left to
+        // fail is numerical.
+        let kr = KenwardRoger::new(design, &fit.random, fit.sigma).ok_or_else(|| {
+            failed(ModelError::Numerical {
+                reason: "Kenward–Roger's adjustment cannot be computed (V or the information matrix is singular)".into(),
+            })
+        })?;
+        Some(KenwardRogerTests {
+            coefficients: kr.coefficient_tests(&fit.beta),
+            anova: anova_kenward_roger(design, terms, fit, &kr),
+        })
+    } else {
+        None
+    };
+    let profile = if options.profile {
+        Some(profile_intervals(design).map_err(failed)?)
+    } else {
+        None
+    };
+    let bootstrap = match options.bootstrap {
+        Some(b) => {
+            Some(bootstrap_intervals(design, fit, b.replicates, b.seed, progress).map_err(failed)?)
+        }
+        None => None,
+    };
+    Ok(Tests {
+        anova: anova(design, terms, fit).map_err(failed)?,
+        kenward_roger,
+        profile,
+        bootstrap,
+    })
 }
 
 fn cannot_fit(model: &ModelDef, e: &ModelError) -> SpecDiagnostic {

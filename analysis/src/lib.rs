@@ -20,7 +20,8 @@ use mixspec_engine::{DataFrame, LmmFit};
 
 pub use compare::{parameters, Basis, Comparison, ComparisonRow, LikelihoodRatio};
 pub use explained::{ExplainedRow, ExplainedVariance};
-pub use fit::FittedModel;
+use fit::Purpose;
+pub use fit::{FittedModel, KenwardRogerTests, Tests};
 pub use prepare::instrument::Plugins;
 pub use trajectory::{ObservedMean, Trajectories, TrajectoryGroup};
 
@@ -44,7 +45,7 @@ pub fn check(name: &str, text: &str, base: &Path, plugins: &Plugins) -> Result<C
     let mut rows = Vec::new();
     if let Some(source) = &spec.data {
         if let Some(mut frame) = prepare::load(source, base, &mut d) {
-            let unchecked = prepare::prepare(&spec, &mut frame, plugins, &mut d);
+            let unchecked = prepare::prepare(&spec, base, &mut frame, plugins, &mut d);
             rows = models::rows(&spec, &frame, &unchecked, &mut d);
             for plot in &spec.plots {
                 let Some(i) = spec
@@ -91,6 +92,16 @@ impl Checked {
             .map(|f| &self.text[f.span.start..f.span.end])
     }
 
+    /// The bootstrap refits a run makes, over all models.
+    pub fn bootstrap_replicates(&self) -> usize {
+        self.spec
+            .models
+            .iter()
+            .filter_map(|m| m.inference.bootstrap)
+            .map(|b| b.replicates)
+            .sum()
+    }
+
     /// The spec's file name, as given to [`check`].
     pub fn name(&self) -> &str {
         &self.name
@@ -106,6 +117,12 @@ impl Checked {
 
     /// Fits every model, then computes the comparisons, explained variances and trajectories.
     pub fn run(&self) -> Result<Results, SpecError> {
+        self.run_with_progress(&|| {})
+    }
+
+    /// [`Checked::run`], calling `progress` once per finished bootstrap refit (of
+    /// [`Checked::bootstrap_replicates`] in all), from any thread.
+    pub fn run_with_progress(&self, progress: &(dyn Fn() + Sync)) -> Result<Results, SpecError> {
         let mut d = Diagnostics::default();
         let fits: Vec<Option<FittedModel>> = self
             .spec
@@ -113,7 +130,7 @@ impl Checked {
             .iter()
             .zip(&self.rows)
             .map(|(m, rows)| {
-                fit::fit_model(m, &self.data, rows, m.reml, true)
+                fit::fit_model(m, &self.data, rows, m.reml, Purpose::Results { progress })
                     .map_err(|p| d.push(p))
                     .ok()
             })
@@ -142,9 +159,10 @@ impl Checked {
             for &i in index.iter().filter(|&&i| refitted(i)) {
                 if ml_refits[i].is_none() {
                     let model = &self.spec.models[i];
-                    ml_refits[i] = fit::fit_model(model, &self.data, &self.rows[i], false, false)
-                        .map_err(|p| d.push(p))
-                        .ok();
+                    ml_refits[i] =
+                        fit::fit_model(model, &self.data, &self.rows[i], false, Purpose::Refit)
+                            .map_err(|p| d.push(p))
+                            .ok();
                 }
             }
             let used: Option<Vec<&LmmFit>> = index

@@ -53,11 +53,32 @@ pub struct ModelDef {
     pub formula: Name,
     pub spec: ModelSpec,
     pub reml: bool,
+    /// What the model's results include beyond Satterthwaite's tests.
+    pub inference: Inference,
     /// `where`: the rows this model is fitted to.
     pub filter: Option<Expr>,
     /// Every data column the model reads (formula and residual structure), with where it is
     /// named.
     pub columns: Vec<ColumnUse>,
+}
+
+/// The inference a model's options ask for (`[df kenward-roger, intervals profile,
+/// bootstrap 1000, seed 1]`). Satterthwaite's tests, the Type III table and R² come with
+/// every model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Inference {
+    /// Kenward–Roger's t-tests and Type III table besides Satterthwaite's.
+    pub kenward_roger: bool,
+    /// 95% profile-likelihood intervals.
+    pub profile: bool,
+    /// 95% parametric-bootstrap percentile intervals.
+    pub bootstrap: Option<BootstrapOptions>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootstrapOptions {
+    pub replicates: usize,
+    pub seed: u64,
 }
 
 /// Parses a spec file and runs the checks that need no data.

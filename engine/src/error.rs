@@ -140,10 +140,12 @@ pub enum ModelError {
     #[diagnostic(code(mixspec::model::numerical))]
     Numerical { reason: String },
 
-    #[error("{what} is not available for {model}")]
+    #[error("{what}: not available for {model}")]
     #[diagnostic(
         code(mixspec::model::unsupported),
-        help("fit the model without it, or use the Wald intervals")
+        help(
+            "fit the model without it to get these; its standard errors and tests do not need them"
+        )
     )]
     Unsupported { what: String, model: String },
 }

@@ -95,8 +95,22 @@ impl Catalog {
         one(reference, "predictor", found.collect(), Predictor::about)
     }
 
-    /// Every plugin a reference can mean, of either kind.
+    /// Every plugin a reference can mean, of either kind. `PATH#ID` picks one plugin of a
+    /// library that offers several.
     fn resolve(&self, reference: &str, params: &Params) -> Result<Vec<Plugin>, PluginError> {
+        if let Some((path, id)) = reference.rsplit_once('#').filter(|(p, _)| is_path(p)) {
+            let all = load_path(Path::new(path), params)?;
+            let ids: Vec<String> = all.iter().map(|p| p.about().id.clone()).collect();
+            let found: Vec<Plugin> = all.into_iter().filter(|p| p.about().id == id).collect();
+            if found.is_empty() {
+                return Err(PluginError::NotFound {
+                    kind: "plugin",
+                    id: reference.into(),
+                    help: format!("{path} offers {}", ids.join(", ")),
+                });
+            }
+            return Ok(found);
+        }
         if is_path(reference) {
             return load_path(Path::new(reference), params);
         }
@@ -228,7 +242,7 @@ impl Source {
 }
 
 /// A reference is a path when it names a directory or a plugin file type rather than an id.
-fn is_path(reference: &str) -> bool {
+pub fn is_path(reference: &str) -> bool {
     reference.contains(['/', '\\'])
         || Path::new(reference)
             .extension()

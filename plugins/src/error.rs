@@ -171,7 +171,8 @@ pub enum PluginError {
         code(mixspec::plugin::ambiguous),
         help(
             "ids must be unique across bundled and discovered plugins; to use one of several \
-              plugins in a library, put the library in a plugin directory and give the id"
+              plugins in a library, give its path and the id as PATH#ID, or put the library in \
+              a plugin directory and give the id"
         )
     )]
     Ambiguous {

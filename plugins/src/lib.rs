@@ -17,7 +17,7 @@ mod predictor;
 mod script;
 mod testing;
 
-pub use catalog::{load_path, Catalog, Entry};
+pub use catalog::{is_path, load_path, Catalog, Entry};
 pub use error::{PluginError, ScriptError};
 pub use instrument::{Aggregate, Band, CompositeAggregate, Instrument, Lower, MeanSd, Norms};
 pub use native::load_library;

@@ -2,7 +2,7 @@
 
 use crate::output::{self, Format};
 use miette::{IntoDiagnostic, NamedSource, Report, WrapErr};
-use mixspec_engine::inference::{anova, KenwardRoger};
+use mixspec_engine::inference::{anova, anova_kenward_roger, KenwardRoger};
 use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 use mixspec_engine::{fit, read_csv, Design, FitOptions};
 use std::path::PathBuf;
@@ -27,7 +27,8 @@ pub struct FitArgs {
     /// Covariance structure of every random-effect term: un (default), diag, cs.
     #[arg(long, value_parser = parse_covariance)]
     covariance: Option<CovarianceType>,
-    /// Add Kenward–Roger degrees of freedom and p-values (pbkrtest's; REML only).
+    /// Add Kenward–Roger degrees of freedom and p-values of the coefficients and a Type III
+    /// table with Kenward–Roger's F-tests (pbkrtest's; REML only).
     #[arg(long)]
     kr: bool,
     #[command(flatten)]
@@ -73,19 +74,36 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
         if kr.is_none() {
             eprintln!("warning: no Kenward–Roger adjustment for this model (residual structure)");
         }
-        kr.map(|k| k.coefficient_tests(&fit.beta))
+        kr.map(|k| {
+            (
+                k.coefficient_tests(&fit.beta),
+                anova_kenward_roger(&design, &spec.fixed, &fit, &k),
+            )
+        })
     };
     let intervals = args.intervals.compute(&design, &fit)?;
     let text = match args.format {
         Format::Text => {
             output::text::summary(&fit, &spec.formula, &source)
-                + output::text::anova(&table).as_str()
+                + output::text::anova(&table, "Satterthwaite's").as_str()
+                + kenward_roger
+                    .as_ref()
+                    .map(|(_, table)| output::text::anova(table, "Kenward-Roger's"))
+                    .unwrap_or_default()
+                    .as_str()
                 + output::intervals::text(&intervals).as_str()
         }
         Format::Json => {
             let mut value = output::json::fit_value(&fit, &spec.formula);
-            output::json::add_tests(&mut value, kenward_roger.as_deref(), &table);
-            output::intervals::add_json(&mut value, &intervals);
+            let kr = kenward_roger
+                .as_ref()
+                .map(|(tests, table)| (tests.as_slice(), table.as_slice()));
+            output::json::add_tests(&mut value, kr, &table);
+            output::intervals::add_json(
+                &mut value,
+                intervals.profile.as_deref(),
+                intervals.bootstrap.as_ref(),
+            );
             serde_json::to_string_pretty(&value).expect("JSON of plain values cannot fail")
         }
     };

@@ -18,6 +18,19 @@ pub struct IntervalArgs {
     seed: u64,
 }
 
+/// A bar counting `n` bootstrap refits on stderr, only where someone watches: hidden in
+/// pipes, files and CI logs.
+pub fn bootstrap_bar(n: usize) -> ProgressBar {
+    if std::io::stderr().is_terminal() {
+        ProgressBar::new(n as u64).with_style(
+            ProgressStyle::with_template("bootstrap {bar:40} {pos}/{len} {eta}")
+                .expect("a valid template"),
+        )
+    } else {
+        ProgressBar::hidden()
+    }
+}
+
 /// The intervals asked for.
 pub struct Intervals {
     pub profile: Option<Vec<Interval>>,
@@ -33,15 +46,7 @@ impl IntervalArgs {
         };
         let bootstrap = match self.bootstrap {
             Some(n) => {
-                // A progress bar only where someone watches: not in pipes, files or CI logs.
-                let bar = if std::io::stderr().is_terminal() {
-                    ProgressBar::new(n as u64).with_style(
-                        ProgressStyle::with_template("bootstrap {bar:40} {pos}/{len} {eta}")
-                            .expect("a valid template"),
-                    )
-                } else {
-                    ProgressBar::hidden()
-                };
+                let bar = bootstrap_bar(n);
                 let result = bootstrap_intervals(design, fit, n, self.seed, &|| bar.inc(1))?;
                 bar.finish_and_clear();
                 if result.failed > 0 {

@@ -23,7 +23,10 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs) -> miette::Result<()> {
     let checked = checked(&args.spec, &args.plugins)?;
     eprintln!("{}: fitting {}", args.spec.display(), contents(&checked));
-    let results = checked.run()?;
+    let bar = super::intervals::bootstrap_bar(checked.bootstrap_replicates());
+    let results = checked.run_with_progress(&|| bar.inc(1));
+    bar.finish_and_clear();
+    let results = results?;
     let stem = args
         .spec
         .file_stem()

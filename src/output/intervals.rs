@@ -1,16 +1,16 @@
 //! Confidence intervals in the JSON contract (`profile_ci`, `bootstrap_ci`) and as text.
 
 use crate::commands::intervals::Intervals;
-use mixspec_engine::inference::{Interval, Parameter};
+use mixspec_engine::inference::{Bootstrap, Interval, Parameter};
 use serde_json::{json, Value};
 
 /// Adds `profile_ci`, and `bootstrap_ci` with `bootstrap` ({replicates, seed, failed}), for
 /// the intervals computed.
-pub fn add_json(value: &mut Value, intervals: &Intervals) {
-    if let Some(rows) = &intervals.profile {
+pub fn add_json(value: &mut Value, profile: Option<&[Interval]>, bootstrap: Option<&Bootstrap>) {
+    if let Some(rows) = profile {
         value["profile_ci"] = rows.iter().map(|i| row(i, None)).collect();
     }
-    if let Some(b) = &intervals.bootstrap {
+    if let Some(b) = bootstrap {
         value["bootstrap_ci"] = b
             .intervals
             .iter()
@@ -21,6 +21,18 @@ pub fn add_json(value: &mut Value, intervals: &Intervals) {
             "seed": b.seed,
             "failed": b.failed,
         });
+    }
+}
+
+/// The interval's parameter as `kind`, `group`, `var1`, `var2`, `term` (null where they do
+/// not apply), the same columns for every kind.
+pub fn parameter_columns(p: &Parameter) -> [Option<&str>; 5] {
+    match p {
+        Parameter::Fixed { term } => [Some("fixed"), None, None, None, Some(term)],
+        Parameter::Sd { group, var1 } => [Some("sd"), Some(group), var1.as_deref(), None, None],
+        Parameter::Cor { group, var1, var2 } => {
+            [Some("cor"), Some(group), Some(var1), Some(var2), None]
+        }
     }
 }
 
@@ -80,7 +92,8 @@ fn block(title: &str, rows: &[Interval]) -> String {
     out
 }
 
-fn label(p: &Parameter) -> String {
+/// A parameter in a few words: the term, `sd EFFECT | GROUP`, `cor A, B | GROUP` or `sigma`.
+pub fn label(p: &Parameter) -> String {
     match p {
         Parameter::Fixed { term } => term.clone(),
         Parameter::Sd {

@@ -73,15 +73,18 @@ pub fn fit_value(fit: &LmmFit, formula: &str) -> Value {
     value
 }
 
-/// Adds Kenward–Roger's `df_kr` and `p_kr` to each of the contract's `fixed_effects` (when
-/// computed) and the Type III table as `anova`.
-pub fn add_tests(value: &mut Value, kenward_roger: Option<&[TTest]>, anova: &[FTest]) {
-    if let (Some(tests), Some(Value::Array(rows))) = (kenward_roger, value.get_mut("fixed_effects"))
-    {
+/// Adds the Type III table as `anova` and, when computed, Kenward–Roger's `df_kr` and `p_kr`
+/// to each of the contract's `fixed_effects` and its Type III table as `anova_kr`.
+pub fn add_tests(value: &mut Value, kenward_roger: Option<(&[TTest], &[FTest])>, anova: &[FTest]) {
+    value["anova"] = serde_json::to_value(anova).expect("JSON of plain values cannot fail");
+    let Some((tests, table)) = kenward_roger else {
+        return;
+    };
+    if let Some(Value::Array(rows)) = value.get_mut("fixed_effects") {
         for (row, t) in rows.iter_mut().zip(tests) {
             row["df_kr"] = Value::from(t.df);
             row["p_kr"] = Value::from(t.p);
         }
     }
-    value["anova"] = serde_json::to_value(anova).expect("JSON of plain values cannot fail");
+    value["anova_kr"] = serde_json::to_value(table).expect("JSON of plain values cannot fail");
 }

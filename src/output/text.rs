@@ -339,9 +339,9 @@ fn quantile(v: &[f64], p: f64) -> f64 {
     s[lo] + (h - lo as f64) * (s[hi] - s[lo])
 }
 
-/// lmerTest's `anova(fit)` block: the Type III table with Satterthwaite's method (empty for
-/// a model without fixed-effect terms).
-pub fn anova(table: &[FTest]) -> String {
+/// lmerTest's `anova(fit)` block: the Type III table with `method`'s denominator df,
+/// "Satterthwaite's" or "Kenward-Roger's" (empty for a model without fixed-effect terms).
+pub fn anova(table: &[FTest], method: &str) -> String {
     if table.is_empty() {
         return String::new();
     }
@@ -370,7 +370,7 @@ pub fn anova(table: &[FTest]) -> String {
                 .unwrap_or(0)
         })
         .collect();
-    let mut s = String::from("\nType III Analysis of Variance Table with Satterthwaite's method\n");
+    let mut s = format!("\nType III Analysis of Variance Table with {method} method\n");
     let _ = write!(s, "{:width$}", "");
     for ((name, _), w) in cells.iter().zip(&widths) {
         let _ = write!(s, " {name:>w$}");

@@ -5,6 +5,7 @@ use mixspec_analysis::Basis;
 
 use super::format::cell;
 use super::{File, Report};
+use crate::output::intervals::parameter_columns;
 
 pub fn tables(r: &Report) -> Vec<File> {
     let mut out = vec![
@@ -20,7 +21,21 @@ pub fn tables(r: &Report) -> Vec<File> {
             name: format!("{}-random.csv", r.name),
             contents: random(r),
         },
+        File {
+            name: format!("{}-anova.csv", r.name),
+            contents: anova(r),
+        },
     ];
+    let with_intervals = r
+        .models
+        .iter()
+        .any(|(_, f)| f.inference.profile.is_some() || f.inference.bootstrap.is_some());
+    if with_intervals {
+        out.push(File {
+            name: format!("{}-intervals.csv", r.name),
+            contents: intervals(r),
+        });
+    }
     if !r.comparisons.is_empty() {
         out.push(File {
             name: format!("{}-comparisons.csv", r.name),
@@ -69,6 +84,8 @@ fn models(r: &Report) -> String {
             cell(fit.sigma),
             fit.convergence.converged.to_string().to_uppercase(),
             fit.singular.to_string().to_uppercase(),
+            cell(fit.r_squared.marginal),
+            cell(fit.r_squared.conditional),
         ]
     });
     write(
@@ -88,6 +105,8 @@ fn models(r: &Report) -> String {
             "sigma",
             "converged",
             "singular",
+            "r2_marginal",
+            "r2_conditional",
         ],
         rows,
     )
@@ -97,8 +116,10 @@ fn fixed(r: &Report) -> String {
     let rows = r.models.iter().flat_map(|(def, fitted)| {
         let fit = &fitted.fit;
         let se = fit.std_errors();
+        let kr = fitted.inference.kenward_roger.as_ref();
         (0..fit.beta.len()).map(move |j| {
             let test = fit.t_tests.as_ref().map(|t| t[j]);
+            let kr = kr.map(|k| k.coefficients[j]);
             vec![
                 def.name.text.clone(),
                 fit.fixed_names[j].clone(),
@@ -107,11 +128,82 @@ fn fixed(r: &Report) -> String {
                 test.map_or("NA".into(), |t| cell(t.df)),
                 cell(fit.beta[j] / se[j]),
                 test.map_or("NA".into(), |t| cell(t.p)),
+                kr.map_or("NA".into(), |t| cell(t.df)),
+                kr.map_or("NA".into(), |t| cell(t.p)),
             ]
         })
     });
     write(
-        &["model", "term", "estimate", "std_error", "df", "t", "p"],
+        &[
+            "model",
+            "term",
+            "estimate",
+            "std_error",
+            "df",
+            "t",
+            "p",
+            "df_kr",
+            "p_kr",
+        ],
+        rows,
+    )
+}
+
+/// Type III tables, one row per model, method and term.
+fn anova(r: &Report) -> String {
+    let rows = r.models.iter().flat_map(|(def, fitted)| {
+        let tests = &fitted.inference;
+        let tables = std::iter::once(("Satterthwaite", &tests.anova)).chain(
+            tests
+                .kenward_roger
+                .as_ref()
+                .map(|k| ("Kenward-Roger", &k.anova)),
+        );
+        tables.flat_map(move |(method, table)| {
+            table.iter().map(move |t| {
+                vec![
+                    def.name.text.clone(),
+                    method.to_string(),
+                    t.term.clone(),
+                    t.num_df.to_string(),
+                    cell(t.den_df),
+                    cell(t.f),
+                    cell(t.p),
+                ]
+            })
+        })
+    });
+    write(
+        &["model", "ddf", "term", "num_df", "den_df", "F", "p"],
+        rows,
+    )
+}
+
+/// Profile and bootstrap intervals, one row per model, method and parameter.
+fn intervals(r: &Report) -> String {
+    let rows = r.models.iter().flat_map(|(def, fitted)| {
+        let tests = &fitted.inference;
+        let sets = tests
+            .profile
+            .iter()
+            .map(|p| ("profile", p))
+            .chain(tests.bootstrap.iter().map(|b| ("bootstrap", &b.intervals)));
+        sets.flat_map(move |(method, rows)| {
+            rows.iter().map(move |i| {
+                let mut row = vec![def.name.text.clone(), method.to_string()];
+                row.extend(
+                    parameter_columns(&i.parameter)
+                        .map(|c| c.map_or("NA".to_string(), str::to_string)),
+                );
+                row.extend([cell(i.lower), cell(i.upper)]);
+                row
+            })
+        })
+    });
+    write(
+        &[
+            "model", "method", "kind", "group", "var1", "var2", "term", "lower", "upper",
+        ],
         rows,
     )
 }

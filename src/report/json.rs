@@ -1,4 +1,5 @@
-//! A report as one JSON document: each model in `mixspec fit`'s JSON contract, plus the
+//! A report as one JSON document: each model in `mixspec fit`'s JSON contract (with its
+//! Type III table, and Kenward–Roger's tests and intervals when asked for), plus the
 //! comparisons, explained variances and plot files. Missing numbers (NaN) are `null`, as
 //! serde_json writes them.
 
@@ -6,17 +7,28 @@ use mixspec_analysis::Basis;
 use serde_json::{json, Value};
 
 use super::Report;
-use crate::output::json::fit_value;
+use crate::output::intervals::add_json;
+use crate::output::json::{add_tests, fit_value};
 
 pub fn report(r: &Report) -> String {
     let models: Vec<Value> = r
         .models
         .iter()
         .map(|(def, fitted)| {
+            // The model in `mixspec fit --format json`'s contract, with what its options
+            // asked for as `fit --kr --profile --bootstrap` adds it.
+            let mut fit = fit_value(&fitted.fit, &def.spec.formula);
+            let tests = &fitted.inference;
+            let kr = tests
+                .kenward_roger
+                .as_ref()
+                .map(|k| (k.coefficients.as_slice(), k.anova.as_slice()));
+            add_tests(&mut fit, kr, &tests.anova);
+            add_json(&mut fit, tests.profile.as_deref(), tests.bootstrap.as_ref());
             json!({
                 "name": def.name.text,
                 "where": r.checked.filter_text(def),
-                "fit": fit_value(&fitted.fit, &def.spec.formula),
+                "fit": fit,
             })
         })
         .collect();

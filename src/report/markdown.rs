@@ -8,6 +8,8 @@ use mixspec_dsl::spec::ModelDef;
 
 use super::format::{criterion, estimate, p_value, stars};
 use super::Report;
+use crate::output::intervals::label;
+use mixspec_engine::inference::Interval;
 
 pub fn report(r: &Report) -> String {
     let mut s = String::new();
@@ -166,12 +168,17 @@ fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
         }
     );
     let se = fit.std_errors();
-    let mut rows = vec![["Term", "Estimate", "SE", "df", "t", "p", ""]
+    let kr = fitted.inference.kenward_roger.as_ref();
+    let mut header = ["Term", "Estimate", "SE", "df", "t", "p", ""]
         .map(String::from)
-        .to_vec()];
+        .to_vec();
+    if kr.is_some() {
+        header.extend(["df (KR)", "p (KR)"].map(String::from));
+    }
+    let mut rows = vec![header];
     for (j, name) in fit.fixed_names.iter().enumerate() {
         let test = tests.map(|t| t[j]);
-        rows.push(vec![
+        let mut row = vec![
             code(name),
             estimate(fit.beta[j]),
             estimate(se[j]),
@@ -179,9 +186,23 @@ fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
             format!("{:.2}", fit.beta[j] / se[j]),
             test.map_or("—".into(), |t| p_value(t.p)),
             test.map_or("", |t| stars(t.p)).to_string(),
-        ]);
+        ];
+        if let Some(k) = kr {
+            let t = k.coefficients[j];
+            row.extend([format!("{:.1}", t.df), p_value(t.p)]);
+        }
+        rows.push(row);
     }
-    table(s, &rows, &[false, true, true, true, true, true, false]);
+    let mut right = vec![false, true, true, true, true, true, false];
+    right.resize(rows[0].len(), true);
+    table(s, &rows, &right);
+    let _ = writeln!(
+        s,
+        "R² (Nakagawa): marginal {:.3}, conditional {:.3}.\n",
+        fit.r_squared.marginal, fit.r_squared.conditional
+    );
+    anova(s, fitted);
+    intervals(s, fitted);
 
     let _ = writeln!(s, "Variance components:\n");
     let mut rows = vec![["Group", "Effect", "Variance", "SD", "Correlation"]
@@ -228,6 +249,96 @@ fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
     for w in &fit.warnings {
         let _ = writeln!(s, "> Warning: {w}\n");
     }
+}
+
+/// The Type III tables: Satterthwaite's, and Kenward–Roger's beside it when asked for.
+fn anova(s: &mut String, fitted: &FittedModel) {
+    let tests = &fitted.inference;
+    if tests.anova.is_empty() {
+        return;
+    }
+    let kr = tests.kenward_roger.as_ref().map(|k| &k.anova);
+    let _ = writeln!(
+        s,
+        "Type III tests of the fixed-effect terms (Satterthwaite's denominator df{}):\n",
+        if kr.is_some() {
+            "; Kenward–Roger's F and df beside"
+        } else {
+            ""
+        }
+    );
+    let mut header = ["Term", "NumDF", "DenDF", "F", "p", ""]
+        .map(String::from)
+        .to_vec();
+    if kr.is_some() {
+        header.extend(["DenDF (KR)", "F (KR)", "p (KR)"].map(String::from));
+    }
+    let mut rows = vec![header];
+    for (i, t) in tests.anova.iter().enumerate() {
+        let mut row = vec![
+            code(&t.term),
+            t.num_df.to_string(),
+            format!("{:.1}", t.den_df),
+            format!("{:.2}", t.f),
+            p_value(t.p),
+            stars(t.p).to_string(),
+        ];
+        if let Some(k) = kr.and_then(|k| k.get(i)) {
+            row.extend([
+                format!("{:.1}", k.den_df),
+                format!("{:.2}", k.f),
+                p_value(k.p),
+            ]);
+        }
+        rows.push(row);
+    }
+    let mut right = vec![false, true, true, true, true, false];
+    right.resize(rows[0].len(), true);
+    table(s, &rows, &right);
+}
+
+/// Profile and bootstrap intervals side by side, one row per parameter.
+fn intervals(s: &mut String, fitted: &FittedModel) {
+    let tests = &fitted.inference;
+    let sets: Vec<(String, &[Interval])> = tests
+        .profile
+        .iter()
+        .map(|p| ("Profile".to_string(), p.as_slice()))
+        .chain(tests.bootstrap.iter().map(|b| {
+            (
+                format!(
+                    "Bootstrap ({} refits, seed {}{})",
+                    b.replicates,
+                    b.seed,
+                    if b.failed > 0 {
+                        format!(", {} failed", b.failed)
+                    } else {
+                        String::new()
+                    }
+                ),
+                b.intervals.as_slice(),
+            )
+        }))
+        .collect();
+    let Some((_, first)) = sets.first() else {
+        return;
+    };
+    let _ = writeln!(s, "95% confidence intervals:\n");
+    let mut header = vec!["Parameter".to_string()];
+    header.extend(sets.iter().map(|(name, _)| name.clone()));
+    let mut rows = vec![header];
+    for (i, interval) in first.iter().enumerate() {
+        let mut row = vec![code(&label(&interval.parameter))];
+        row.extend(sets.iter().map(|(_, set)| {
+            set.get(i).map_or("—".to_string(), |x| {
+                format!("[{}, {}]", estimate(x.lower), estimate(x.upper))
+            })
+        }));
+        rows.push(row);
+    }
+    let mut right = vec![false];
+    right.resize(rows[0].len(), true);
+    table(s, &rows, &right);
 }
 
 fn comparison(s: &mut String, names: &[&str], c: &Comparison) {

@@ -1,9 +1,12 @@
-//! The one place where the spec language meets the plugin crate: an `instrument` statement
-//! scores item columns into scale columns, on the rows its `when` selects.
+//! Where the spec language meets the plugin crate: an `instrument` statement scores item
+//! columns into scale columns, on the rows its `when` selects (predictors are in
+//! `predictor.rs`), and what both share: the plugins at hand, references, errors.
 
-use mixspec_dsl::spec::{suggest, Name, SpecDiagnostic, SpecErrorKind};
+use std::path::Path;
+
+use mixspec_dsl::spec::{suggest, Name, Span, SpecDiagnostic, SpecErrorKind};
 use mixspec_engine::{Column, DataFrame, Factor};
-use mixspec_plugins::{Catalog, Params, PluginError};
+use mixspec_plugins::{is_path, Catalog, Params, PluginError};
 
 /// Where instruments come from: the bundled ones and those in the user's plugin folders,
 /// with the parameters some of them need.
@@ -27,20 +30,29 @@ impl Plugins {
 /// keeps its other rows.
 pub(crate) fn apply(
     plugins: &Plugins,
+    base: &Path,
     id: &Name,
     frame: &mut DataFrame,
     rows: &[usize],
 ) -> Result<(), SpecDiagnostic> {
+    let problem = |e: &PluginError| {
+        plugin_problem(
+            SpecErrorKind::Instrument,
+            id.span,
+            e,
+            "cannot score the data",
+        )
+    };
     let instrument = plugins
         .catalog
-        .instrument(&id.text, &plugins.params)
+        .instrument(&reference(base, &id.text), &plugins.params)
         .map_err(|e| match e {
             PluginError::NotFound { .. } => unknown(plugins, id),
-            e => plugin_problem(id, &e),
+            e => problem(&e),
         })?;
     let scored = instrument
         .score(&frame.select(rows))
-        .map_err(|e| plugin_problem(id, &e))?;
+        .map_err(|e| problem(&e))?;
     for (name, column) in scored {
         merge(frame, rows, &name, column).map_err(|(existing, scored)| {
             SpecDiagnostic::new(
@@ -78,13 +90,24 @@ fn unknown(plugins: &Plugins, id: &Name) -> SpecDiagnostic {
     ))
 }
 
-fn plugin_problem(id: &Name, e: &PluginError) -> SpecDiagnostic {
-    let problem = SpecDiagnostic::new(
-        SpecErrorKind::Instrument,
-        id.span,
-        e.to_string(),
-        "cannot score the data",
-    );
+/// A plugin reference as the catalog takes it: a path, like every path of a spec, relative to
+/// the spec file's folder `base`; an id as written.
+pub(crate) fn reference(base: &Path, text: &str) -> String {
+    if is_path(text) {
+        base.join(text).display().to_string()
+    } else {
+        text.to_string()
+    }
+}
+
+/// A plugin's own error, pointed at `span` with `label`.
+pub(crate) fn plugin_problem(
+    kind: SpecErrorKind,
+    span: Span,
+    e: &PluginError,
+    label: &str,
+) -> SpecDiagnostic {
+    let problem = SpecDiagnostic::new(kind, span, e.to_string(), label);
     match miette::Diagnostic::help(e) {
         Some(help) => problem.help(help.to_string()),
         None => problem,

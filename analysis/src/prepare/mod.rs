@@ -4,6 +4,7 @@
 
 pub(crate) mod eval;
 pub(crate) mod instrument;
+mod predictor;
 
 use std::path::Path;
 
@@ -71,16 +72,18 @@ pub(crate) fn load(data: &DataSource, base: &Path, d: &mut Diagnostics) -> Optio
 
 /// Runs the data preparation statements on `frame`. Returns the variables that could not be
 /// made, so that their uses are not reported as unknown as well.
+///
+/// Paths of plugins are relative to `base`, the spec file's folder.
 pub(crate) fn prepare(
     spec: &Spec,
+    base: &Path,
     frame: &mut DataFrame,
     plugins: &Plugins,
     d: &mut Diagnostics,
 ) -> Vec<String> {
     let data = spec.data.as_ref();
-    let subject = data
-        .and_then(|s| s.subject.as_ref())
-        .map(|n| n.text.clone());
+    let subject_name = data.and_then(|s| s.subject.as_ref());
+    let subject = subject_name.map(|n| n.text.clone());
     let time = data.and_then(|s| s.time.as_ref()).map(|n| n.text.clone());
     let mut unchecked = spec.unchecked.clone();
     for step in &spec.steps {
@@ -98,30 +101,34 @@ pub(crate) fn prepare(
                         frame,
                         "no row is scored: the condition holds for none",
                     )]),
-                    Ok(rows) => instrument::apply(plugins, id, frame, &rows).map_err(|p| vec![p]),
+                    Ok(rows) => {
+                        instrument::apply(plugins, base, id, frame, &rows).map_err(|p| vec![p])
+                    }
                     Err(problems) => Err(problems),
                 };
                 d.extend(result.err().unwrap_or_default());
             }
             Prepare::Derive { name, expr } => {
-                let result = if frame.column(&name.text).is_some() {
-                    Err(vec![SpecDiagnostic::new(
-                        SpecErrorKind::Duplicate,
-                        name.span,
-                        format!("`{}` is already a column of the data", name.text),
-                        "would replace a column",
-                    )
-                    .help("give the derived variable a name of its own")])
-                } else {
-                    context(frame, &unchecked).eval(expr)
+                let result = new_column(frame, name)
+                    .and_then(|()| context(frame, &unchecked).eval(expr))
+                    .map(|value| value.into_column());
+                add_derived(frame, name, result, &mut unchecked, d);
+            }
+            Prepare::Predictor {
+                name,
+                id,
+                columns,
+                span,
+            } => {
+                let call = predictor::Call {
+                    id,
+                    columns,
+                    span: *span,
                 };
-                match result {
-                    Ok(value) => frame.insert(&name.text, value.into_column()),
-                    Err(problems) => {
-                        d.extend(problems);
-                        unchecked.push(name.text.clone());
-                    }
-                }
+                let result = new_column(frame, name).and_then(|()| {
+                    predictor::derive(plugins, base, &call, frame, subject_name, &unchecked)
+                });
+                add_derived(frame, name, result, &mut unchecked, d);
             }
             Prepare::Factor {
                 names,
@@ -147,6 +154,38 @@ pub(crate) fn prepare(
         }
     }
     unchecked
+}
+
+/// A derived variable must not replace a column.
+fn new_column(frame: &DataFrame, name: &Name) -> Result<(), Vec<SpecDiagnostic>> {
+    match frame.column(&name.text) {
+        None => Ok(()),
+        Some(_) => Err(vec![SpecDiagnostic::new(
+            SpecErrorKind::Duplicate,
+            name.span,
+            format!("`{}` is already a column of the data", name.text),
+            "would replace a column",
+        )
+        .help("give the derived variable a name of its own")]),
+    }
+}
+
+/// Adds a derived variable, or reports why it could not be made and leaves its uses
+/// unchecked.
+fn add_derived(
+    frame: &mut DataFrame,
+    name: &Name,
+    result: Result<Column, Vec<SpecDiagnostic>>,
+    unchecked: &mut Vec<String>,
+    d: &mut Diagnostics,
+) {
+    match result {
+        Ok(column) => frame.insert(&name.text, column),
+        Err(problems) => {
+            d.extend(problems);
+            unchecked.push(name.text.clone());
+        }
+    }
 }
 
 /// A column a declaration names; reports it unknown unless its definition failed.

@@ -50,6 +50,15 @@ pub enum Prepare {
     Instrument { id: Name, when: Option<Expr> },
     /// `derive name = expression`
     Derive { name: Name, expr: Expr },
+    /// `derive name = predictor "id or path"(column, …)`: a predictor plugin's variable,
+    /// from data columns bound in order to its inputs.
+    Predictor {
+        name: Name,
+        id: Name,
+        columns: Vec<Name>,
+        /// From `predictor` to the closing parenthesis: where plugin errors point.
+        span: Span,
+    },
     /// `factor a, b levels "x", "y" reference "y"`
     Factor {
         names: Vec<Name>,

@@ -10,13 +10,34 @@ use super::ast::{
 };
 use super::diagnostic::{suggest, Diagnostics, SpecDiagnostic, SpecErrorKind};
 use super::parse::Parsed;
-use super::{ColumnUse, DataSource, ModelDef, Spec};
+use super::{BootstrapOptions, ColumnUse, DataSource, Inference, ModelDef, Spec};
 use crate::formula;
 
 /// The kinds of plot there are.
 const PLOTS: [&str; 1] = ["trajectories"];
 const DATA_SETTINGS: [&str; 2] = ["subject", "time"];
-const MODEL_OPTIONS: [&str; 3] = ["method", "covariance", "residual"];
+const MODEL_OPTIONS: [&str; 7] = [
+    "method",
+    "covariance",
+    "residual",
+    "df",
+    "intervals",
+    "bootstrap",
+    "seed",
+];
+const DF_METHODS: [&str; 2] = ["satterthwaite", "kenward-roger"];
+const INTERVALS: [&str; 1] = ["profile"];
+/// The seed of a bootstrap without `seed`, as `mixspec fit`'s default.
+const DEFAULT_SEED: u64 = 1;
+
+/// A model's options, applied.
+struct Options {
+    reml: bool,
+    covariance: Option<CovarianceType>,
+    /// With where it was written.
+    residual: Option<(ResidualSpec, Span)>,
+    inference: Inference,
+}
 
 struct Checker<'a> {
     src: &'a str,
@@ -176,17 +197,18 @@ impl Checker<'_> {
         match step {
             Prepare::Instrument { when, .. } => when.as_ref().is_none_or(|e| self.expr(e, data)),
             Prepare::Derive { name, expr } => {
-                let mut ok = self.expr(expr, data);
-                if let Some(first) = derived.iter().find(|d| d.text == name.text) {
-                    self.duplicate("derived variable", name, first);
-                    ok = false;
-                } else {
-                    derived.push(name);
+                let ok = self.expr(expr, data);
+                self.derived(name, ok, derived)
+            }
+            Prepare::Predictor { name, columns, .. } => {
+                let mut ok = true;
+                for (i, c) in columns.iter().enumerate() {
+                    if let Some(first) = columns[..i].iter().find(|f| f.text == c.text) {
+                        self.duplicate_column(c, first);
+                        ok = false;
+                    }
                 }
-                if !ok {
-                    self.broken_variables.push(name.text.clone());
-                }
-                ok
+                self.derived(name, ok, derived)
             }
             Prepare::Factor {
                 levels, reference, ..
@@ -222,6 +244,34 @@ impl Checker<'_> {
             }
             Prepare::Numeric { .. } => true,
         }
+    }
+
+    /// Records a derived variable's name, reporting a second definition; `ok` says whether
+    /// its statement is otherwise usable. `false` when it is not.
+    fn derived<'s>(&mut self, name: &'s Name, mut ok: bool, derived: &mut Vec<&'s Name>) -> bool {
+        if let Some(first) = derived.iter().find(|d| d.text == name.text) {
+            self.duplicate("derived variable", name, first);
+            ok = false;
+        } else {
+            derived.push(name);
+        }
+        if !ok {
+            self.broken_variables.push(name.text.clone());
+        }
+        ok
+    }
+
+    fn duplicate_column(&mut self, name: &Name, first: &Name) {
+        self.push(
+            SpecDiagnostic::new(
+                SpecErrorKind::Duplicate,
+                name.span,
+                format!("column `{}` is listed twice", name.text),
+                "listed again here",
+            )
+            .also(first.span, "first listed here")
+            .help("each input of the predictor takes its own column"),
+        );
     }
 
     /// Checks an expression's aggregates against the data statement; `false` on a problem.
@@ -297,8 +347,17 @@ impl Checker<'_> {
         if let Some(first) = duplicate {
             self.duplicate("model", &m.name, &first.name);
         }
-        let (Ok(mut spec), Some((reml, covariance, residual)), true, None) =
-            (spec, options, filter_ok, duplicate)
+        let (
+            Ok(mut spec),
+            Some(Options {
+                reml,
+                covariance,
+                residual,
+                inference,
+            }),
+            true,
+            None,
+        ) = (spec, options, filter_ok, duplicate)
         else {
             if duplicate.is_none() {
                 self.broken_models.push(m.name.text.clone());
@@ -353,21 +412,22 @@ impl Checker<'_> {
             formula: m.formula.clone(),
             spec,
             reml,
+            inference,
             filter: m.filter.clone(),
             columns,
         })
     }
 
-    /// `[method ML, covariance diag, residual "ar1(g)"]`: REML, the covariance type and the
-    /// residual structure (with where it was written), or `None` after reporting a problem.
-    #[allow(clippy::type_complexity)]
-    fn options(
-        &mut self,
-        options: &[Setting],
-    ) -> Option<(bool, Option<CovarianceType>, Option<(ResidualSpec, Span)>)> {
-        let mut reml = true;
-        let mut covariance = None;
-        let mut residual = None;
+    /// `[method ML, covariance diag, residual "ar1(g)", df kenward-roger, intervals profile,
+    /// bootstrap 1000, seed 1]`, or `None` after reporting a problem.
+    fn options(&mut self, options: &[Setting]) -> Option<Options> {
+        let mut out = Options {
+            reml: true,
+            covariance: None,
+            residual: None,
+            inference: Inference::default(),
+        };
+        let mut seed: Option<(u64, &Name)> = None;
         let mut ok = true;
         let mut seen: Vec<&Name> = Vec::new();
         for Setting { key, value } in options {
@@ -385,11 +445,12 @@ impl Checker<'_> {
                     format!("expected {expected}"),
                 )
             };
+            let lower = value.text.to_ascii_lowercase();
             let problem = match key.text.as_str() {
                 "method" => match value.text.to_ascii_uppercase().as_str() {
                     "REML" => None,
                     "ML" => {
-                        reml = false;
+                        out.reml = false;
                         None
                     }
                     _ => Some(bad_value("ML or REML").help(
@@ -398,7 +459,7 @@ impl Checker<'_> {
                 },
                 "covariance" => match CovarianceType::parse(&value.text) {
                     Some(kind) => {
-                        covariance = Some(kind);
+                        out.covariance = Some(kind);
                         None
                     }
                     None => Some(bad_value("un, diag or cs").help(
@@ -407,11 +468,53 @@ impl Checker<'_> {
                 },
                 "residual" => match ResidualSpec::parse(&value.text) {
                     Ok(r) => {
-                        residual = Some((r, value.span));
+                        out.residual = Some((r, value.span));
                         None
                     }
                     Err(_) => Some(bad_value("a residual structure").help(
                         "write \"ar1(group)\", \"car1(time | group)\", \"cs(group)\" or \"varident(factor)\"",
+                    )),
+                },
+                "df" => match lower.as_str() {
+                    "satterthwaite" => None,
+                    "kenward-roger" => {
+                        out.inference.kenward_roger = true;
+                        None
+                    }
+                    _ => Some(bad_value("satterthwaite or kenward-roger").help(format!(
+                        "{}; Satterthwaite's tests come with every model, kenward-roger adds pbkrtest's",
+                        suggest(&lower, "method", &DF_METHODS)
+                    ))),
+                },
+                "intervals" => match lower.as_str() {
+                    "profile" => {
+                        out.inference.profile = true;
+                        None
+                    }
+                    _ => Some(bad_value("profile").help(format!(
+                        "{}; for bootstrap intervals write `bootstrap 1000`",
+                        suggest(&lower, "kind of interval", &INTERVALS)
+                    ))),
+                },
+                "bootstrap" => match value.text.parse::<usize>() {
+                    Ok(n) if n >= 2 => {
+                        out.inference.bootstrap = Some(BootstrapOptions {
+                            replicates: n,
+                            seed: DEFAULT_SEED,
+                        });
+                        None
+                    }
+                    _ => Some(bad_value("a whole number of replicates, at least 2").help(
+                        "the number of simulated refits, e.g. `bootstrap 1000`",
+                    )),
+                },
+                "seed" => match value.text.parse::<u64>() {
+                    Ok(s) => {
+                        seed = Some((s, key));
+                        None
+                    }
+                    Err(_) => Some(bad_value("a whole number").help(
+                        "the seed of the bootstrap's random numbers: the same seed gives the same intervals",
                     )),
                 },
                 _ => Some(
@@ -429,7 +532,85 @@ impl Checker<'_> {
                 ok = false;
             }
         }
-        ok.then_some((reml, covariance, residual))
+        let option = |name: &str| options.iter().find(|o| o.key.text == name);
+        match (seed, &mut out.inference.bootstrap) {
+            (Some((s, _)), Some(b)) => b.seed = s,
+            (Some((_, key)), None) if option("bootstrap").is_none() => {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Setting,
+                        key.span,
+                        "`seed` without `bootstrap`",
+                        "seeds nothing",
+                    )
+                    .help("a seed only sets the bootstrap's random numbers: add `bootstrap 1000`, or remove the seed"),
+                );
+                ok = false;
+            }
+            _ => {}
+        }
+        ok &= self.combinations(&out, options);
+        ok.then_some(out)
+    }
+
+    /// Inference options the rest of the model's options rule out; `false` when any is.
+    fn combinations(&mut self, out: &Options, options: &[Setting]) -> bool {
+        let written = |name: &str| options.iter().find(|o| o.key.text == name);
+        let mut problems = Vec::new();
+        if out.inference.kenward_roger {
+            let at = written("df").expect("set by the df option");
+            if !out.reml {
+                problems.push((
+                    at,
+                    "Kenward–Roger's method needs a REML fit",
+                    "with `method ML`",
+                    "remove `method ML`, or keep Satterthwaite's tests (the default)".to_string(),
+                ));
+            }
+            if out.residual.is_some() {
+                problems.push((at, "Kenward–Roger's method is not available for models with a residual structure",
+                    "with `residual`", "pbkrtest's adjustment assumes independent residuals: keep Satterthwaite's tests (the default)".to_string()));
+            }
+        }
+        let intervals = [
+            (
+                "intervals",
+                out.inference.profile,
+                "profile-likelihood intervals are",
+            ),
+            (
+                "bootstrap",
+                out.inference.bootstrap.is_some(),
+                "the parametric bootstrap is",
+            ),
+        ];
+        for (option, asked, what) in intervals {
+            if !asked {
+                continue;
+            }
+            let at = written(option).expect("set by its option");
+            if let Some((r, _)) = &out.residual {
+                problems.push((at, "intervals on lme4's scale do not apply with a residual structure",
+                    "with `residual`", format!("{what} not available for models with a residual structure ({}); fit the model without it for intervals", r.describe())));
+            }
+            if option == "intervals" && out.covariance == Some(CovarianceType::CompoundSymmetry) {
+                problems.push((at, "profile-likelihood intervals are not available for compound-symmetry random effects",
+                    "with `covariance cs`", "use `bootstrap 1000` for intervals of this model, or another covariance type".to_string()));
+            }
+        }
+        let ok = problems.is_empty();
+        for (at, message, label, help) in problems {
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Setting,
+                    at.key.span.to(at.value.span),
+                    message,
+                    label,
+                )
+                .help(help),
+            );
+        }
+        ok
     }
 
     /// The model a name refers to; reports it when unknown. `None` also for a model whose

@@ -33,6 +33,7 @@ pub enum SpecErrorKind {
     UnknownVariable,
     UnknownFunction,
     UnknownInstrument,
+    UnknownPredictor,
     UnknownLevel,
     /// A function called with the wrong number of arguments.
     Arguments,
@@ -48,6 +49,8 @@ pub enum SpecErrorKind {
     NoRows,
     /// An instrument that cannot score the data.
     Instrument,
+    /// A predictor that cannot derive its variable from the columns it is given.
+    Predictor,
     /// Models that cannot be compared as asked.
     Comparison,
     /// A plot that cannot be drawn as asked.
@@ -70,6 +73,7 @@ impl SpecErrorKind {
             SpecErrorKind::UnknownVariable => "mixspec::spec::unknown_variable",
             SpecErrorKind::UnknownFunction => "mixspec::spec::unknown_function",
             SpecErrorKind::UnknownInstrument => "mixspec::spec::unknown_instrument",
+            SpecErrorKind::UnknownPredictor => "mixspec::spec::unknown_predictor",
             SpecErrorKind::UnknownLevel => "mixspec::spec::unknown_level",
             SpecErrorKind::Arguments => "mixspec::spec::arguments",
             SpecErrorKind::MissingSetting => "mixspec::spec::missing_setting",
@@ -78,6 +82,7 @@ impl SpecErrorKind {
             SpecErrorKind::Type => "mixspec::spec::type",
             SpecErrorKind::NoRows => "mixspec::spec::no_rows",
             SpecErrorKind::Instrument => "mixspec::spec::instrument",
+            SpecErrorKind::Predictor => "mixspec::spec::predictor",
             SpecErrorKind::Comparison => "mixspec::spec::comparison",
             SpecErrorKind::Plot => "mixspec::spec::plot",
             SpecErrorKind::Fit => "mixspec::spec::fit",

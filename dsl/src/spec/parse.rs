@@ -173,6 +173,7 @@ fn is_keyword_or_punctuation(rule: Rule) -> bool {
             | Rule::kw_report
             | Rule::kw_plot
             | Rule::kw_when
+            | Rule::kw_predictor
             | Rule::kw_where
             | Rule::kw_levels
             | Rule::kw_reference
@@ -214,8 +215,23 @@ fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
         }
         Rule::derive => {
             let name = name(next());
+            let value = next();
+            if value.as_rule() == Rule::predictor {
+                let span = span_of(&value);
+                let mut parts = value
+                    .into_inner()
+                    .filter(|p| !is_keyword_or_punctuation(p.as_rule()));
+                let id = string(parts.next().expect("a predictor has an id"));
+                let columns = names(parts.next().expect("a predictor has columns"));
+                return Ok(StatementKind::Prepare(Prepare::Predictor {
+                    name,
+                    id,
+                    columns,
+                    span,
+                }));
+            }
             let expr =
-                expr::build(next()).map_err(|e| (e, Some(Defined::Variable(name.text.clone()))))?;
+                expr::build(value).map_err(|e| (e, Some(Defined::Variable(name.text.clone()))))?;
             StatementKind::Prepare(Prepare::Derive { name, expr })
         }
         Rule::factor => {
@@ -296,7 +312,12 @@ fn settings<'a>(pairs: impl Iterator<Item = Pair<'a, Rule>>) -> Vec<Setting> {
             let value = inner.next().expect("a setting has a value");
             let value = match value.as_rule() {
                 Rule::string => string(value),
-                _ => name(value),
+                Rule::name => name(value),
+                // Words and numbers of options, as written.
+                _ => Name {
+                    span: span_of(&value),
+                    text: value.as_str().to_string(),
+                },
             };
             Setting { key, value }
         })
@@ -483,7 +504,7 @@ fn describe_expected(positives: &[Rule]) -> String {
     };
     for rule in positives {
         match rule {
-            Rule::name | Rule::ident | Rule::names => push("a name"),
+            Rule::name | Rule::ident | Rule::names | Rule::word => push("a name"),
             Rule::string => push("a quoted text"),
             Rule::number => push("a number"),
             Rule::expr | Rule::neg | Rule::not | Rule::conditional | Rule::call | Rule::paren => {
@@ -513,6 +534,7 @@ fn describe_expected(positives: &[Rule]) -> String {
             Rule::assign => push("`=`"),
             Rule::filter | Rule::kw_where => push("`where`"),
             Rule::kw_when => push("`when`"),
+            Rule::predictor | Rule::kw_predictor => push("`predictor`"),
             Rule::levels | Rule::kw_levels => push("`levels`"),
             Rule::reference | Rule::kw_reference => push("`reference`"),
             Rule::kw_vs => push("`vs`"),

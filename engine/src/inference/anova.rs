@@ -1,5 +1,6 @@
 //! Type III F-tests of whole model terms with Satterthwaite's denominator degrees of
-//! freedom, as lmerTest's `anova(fit)` (`contestMD`; Kuznetsova et al. 2017).
+//! freedom, as lmerTest's `anova(fit)` (`contestMD`; Kuznetsova et al. 2017), or with
+//! Kenward–Roger's (`anova(fit, ddf = "Kenward-Roger")`, pbkrtest's `KRmodcomp`).
 //!
 //! The hypothesis of a term is that its effect, averaged with equal weights over the levels
 //! of every factor it interacts with in higher-order terms (and with numeric variables of
@@ -14,6 +15,7 @@
 //! `2E/(E − q)` with `E = Σ_m ν_m/(ν_m − 2)` (2 if any `ν_m ≤ 2`).
 
 use super::distributions::f_upper_tail;
+use super::kenward_roger::KenwardRoger;
 use super::satterthwaite::Satterthwaite;
 use crate::design::{ColumnOrigin, Design};
 use crate::error::ModelError;
@@ -45,16 +47,40 @@ pub fn anova(design: &Design, terms: &TermList, fit: &LmmFit) -> Result<Vec<FTes
     }
     let mut problem = Problem::new(design.clone(), fit.reml)?;
     let satterthwaite = Satterthwaite::new(&mut problem, &params, fit.sigma);
+    Ok(type3_tests(design, terms, |term, l, rows| {
+        satterthwaite.f_test(term, l, rows, &fit.beta)
+    }))
+}
+
+/// The same table with Kenward–Roger's F-tests (lmerTest's
+/// `anova(fit, ddf = "Kenward-Roger")`), from the adjustment `kr` of the REML fit `fit`.
+pub fn anova_kenward_roger(
+    design: &Design,
+    terms: &TermList,
+    fit: &LmmFit,
+    kr: &KenwardRoger,
+) -> Vec<FTest> {
+    type3_tests(design, terms, |term, l, rows| {
+        kr.f_test(term, l, rows, &fit.beta)
+    })
+}
+
+/// One `test` (term label, row-major contrasts, rows) per term with columns in `X`.
+fn type3_tests(
+    design: &Design,
+    terms: &TermList,
+    test: impl Fn(&str, &[f64], usize) -> FTest,
+) -> Vec<FTest> {
     let p = design.p();
-    Ok(terms
+    terms
         .terms
         .iter()
         .enumerate()
         .filter_map(|(ti, term)| {
             let l = type3_contrasts(design, terms, ti + 1);
-            (!l.is_empty()).then(|| satterthwaite.f_test(&term.label(), &l, l.len() / p, &fit.beta))
+            (!l.is_empty()).then(|| test(&term.label(), &l, l.len() / p))
         })
-        .collect())
+        .collect()
 }
 
 /// The Type III contrast rows (row-major, `p` columns) of term `assign` (1-based, as R's

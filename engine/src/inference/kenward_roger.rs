@@ -13,7 +13,8 @@
 //! V is formed densely (n × n): the reference fits are a few hundred rows, and pbkrtest
 //! itself works with n × n matrices.
 
-use super::distributions::t_two_sided_p;
+use super::anova::FTest;
+use super::distributions::{f_upper_tail, t_two_sided_p};
 use super::satterthwaite::TTest;
 use crate::design::{Design, RandomBlock};
 use crate::fit::RandomEffects;
@@ -36,6 +37,15 @@ pub struct KenwardRoger {
     p_mats: Vec<Mat<f64>>,
     /// `W = 2I⁻¹`.
     w: Mat<f64>,
+}
+
+/// What pbkrtest derives from the approximate mean and variance of the Wald statistic of one
+/// hypothesis.
+struct Moments {
+    /// Denominator degrees of freedom.
+    ddf: f64,
+    /// λ, the factor that makes the scaled statistic approximately F-distributed.
+    scaling: f64,
 }
 
 /// `∂V/∂γ_i` for a random-effect variance parameter: `Z_k (I ⊗ E) Z_kᵀ` with `E` the
@@ -178,11 +188,16 @@ impl KenwardRoger {
     /// Kenward–Roger's denominator degrees of freedom for the hypothesis `Lβ = 0`, `L`
     /// row-major with `rows` rows of full row rank (pbkrtest's `Lb_ddf`).
     pub fn ddf(&self, l: &[f64], rows: usize) -> f64 {
+        self.moments(l, rows).map_or(f64::NAN, |m| m.ddf)
+    }
+
+    /// pbkrtest's `.KR_adjust` for `Lβ = 0` (`L` row-major, `rows` × p, full row rank):
+    /// the denominator df and the scaling λ of the Wald F statistic, both from the
+    /// approximate moments of that statistic. `None` when `LΦLᵀ` cannot be inverted.
+    fn moments(&self, l: &[f64], rows: usize) -> Option<Moments> {
         let p = self.phi.nrows();
         let l = Mat::from_fn(rows, p, |r, c| l[r * p + c]);
-        let Ok(middle) = (&l * &self.phi * l.transpose()).llt(Side::Lower) else {
-            return f64::NAN;
-        };
+        let middle = (&l * &self.phi * l.transpose()).llt(Side::Lower).ok()?;
         let theta_phi = l.transpose() * middle.inverse() * &l * &self.phi;
         let u: Vec<Mat<f64>> = self
             .p_mats
@@ -211,7 +226,50 @@ impl KenwardRoger {
         let (v1, v2) = (1.0 - c2 * b, 1.0 - c3 * b);
         let ratio = div_zero(1.0 - a2 / q, v1);
         let rho = ratio * ratio * v0 / (q * v2);
-        4.0 + (q + 2.0) / (q * rho - 1.0)
+        let ddf = 4.0 + (q + 2.0) / (q * rho - 1.0);
+        // pbkrtest leaves the statistic unscaled when ddf is (near) 2, where λ has a pole.
+        let scaling = if (ddf - 2.0).abs() < 1e-2 {
+            1.0
+        } else {
+            ddf * (1.0 - a2 / q) / (ddf - 2.0)
+        };
+        Some(Moments { ddf, scaling })
+    }
+
+    /// The Kenward–Roger F-test of `Lβ = 0` (`L` row-major, `rows` × p, full row rank), as
+    /// pbkrtest's `KRmodcomp` and lmerTest's `anova(fit, ddf = "Kenward-Roger")`:
+    /// `F = λ (Lβ̂)ᵀ(LΦ_ALᵀ)⁻¹(Lβ̂) / q` on `q` and Kenward–Roger's df.
+    pub fn f_test(&self, term: &str, l: &[f64], rows: usize, beta: &[f64]) -> FTest {
+        let p = beta.len();
+        let wald = || -> Option<f64> {
+            let lm = Mat::from_fn(rows, p, |r, c| l[r * p + c]);
+            let adjusted = Mat::from_fn(p, p, |a, b| self.adjusted[a * p + b]);
+            let b = Mat::from_fn(p, 1, |j, _| beta[j]);
+            let lb = &lm * &b;
+            let inverse = (&lm * &adjusted * lm.transpose())
+                .llt(Side::Lower)
+                .ok()?
+                .inverse();
+            Some((lb.transpose() * inverse * &lb)[(0, 0)])
+        };
+        let (Some(moments), Some(wald)) = (self.moments(l, rows), wald()) else {
+            return FTest {
+                term: term.to_string(),
+                num_df: rows,
+                den_df: f64::NAN,
+                f: f64::NAN,
+                p: f64::NAN,
+            };
+        };
+        let q = rows as f64;
+        let f = moments.scaling * wald / q;
+        FTest {
+            term: term.to_string(),
+            num_df: rows,
+            den_df: moments.ddf,
+            f,
+            p: f_upper_tail(f, q, moments.ddf),
+        }
     }
 
     /// The t-test of each coefficient with the adjusted standard error and Kenward–Roger's

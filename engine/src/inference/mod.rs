@@ -14,7 +14,7 @@ mod r_squared;
 mod satterthwaite;
 mod sdcor;
 
-pub use anova::{anova, FTest};
+pub use anova::{anova, anova_kenward_roger, FTest};
 pub use bootstrap::{bootstrap_intervals, Bootstrap};
 pub use chi_square::chi_square_upper_tail;
 pub use distributions::{beta_inc, f_upper_tail, t_two_sided_p, t_upper_tail};
