@@ -376,6 +376,7 @@ impl Factor {
 }
 
 /// `out = T' A T` for symmetric `A` and lower-triangular `T`, both `q × q` column-major.
+#[inline]
 pub(super) fn congruence(a: &[f64], t: &[f64], q: usize, out: &mut [f64], at: &mut Vec<f64>) {
     match q {
         1 => {

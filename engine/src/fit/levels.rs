@@ -31,8 +31,6 @@ struct Chunk {
     /// This chunk's downdate of the dense block (`d × d`, lower triangle); empty when there
     /// is one chunk (it downdates the dense block directly) or the dense block is large.
     acc: Vec<f64>,
-    m: Vec<f64>,
-    tmp: Vec<f64>,
     scratch: Vec<f64>,
     log_det: LogProduct,
     ok: bool,
@@ -56,8 +54,6 @@ impl LevelWork {
         let chunks = (0..n_chunks)
             .map(|_| Chunk {
                 acc: vec![0.0; acc_len],
-                m: vec![0.0; q1 * q1],
-                tmp: vec![0.0; q1],
                 scratch: Vec::new(),
                 log_det: LogProduct::default(),
                 ok: true,
@@ -143,28 +139,60 @@ impl Chunk {
         let base = blocks.row_ptr[levels.start];
         self.log_det = LogProduct::default();
         self.ok = true;
-        let (m, tmp) = (&mut self.m, &mut self.tmp);
         for (j, l) in levels.zip(l11.chunks_exact_mut(q1 * q1)) {
-            // L11ⱼ = chol(T₁' A11ⱼ T₁ + I)
+            // L11ⱼ = chol(T₁' A11ⱼ T₁ + I), formed in place.
             let a = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
-            congruence(a, t1, q1, m, &mut self.scratch);
+            congruence(a, t1, q1, l, &mut self.scratch);
             for c in 0..q1 {
-                m[c * q1 + c] += 1.0;
+                l[c * q1 + c] += 1.0;
             }
-            if !small_cholesky(m, q1) {
+            if !small_cholesky(l, q1) {
                 self.ok = false;
                 return;
             }
-            l.copy_from_slice(m);
             self.log_det.push((0..q1).map(|c| l[c * q1 + c]).product());
 
-            // L21ⱼ = Λ_rest' A21ⱼ T₁ L11ⱼ⁻ᵀ, row by row.
+            // L21ⱼ = Λ_rest' A21ⱼ T₁ L11ⱼ⁻ᵀ. First each row of A21ⱼ times T₁L11ⱼ⁻ᵀ, written
+            // straight into L21ⱼ; the common one- and two-effect terms in closed form with
+            // one reciprocal per diagonal (divisions dominate otherwise).
             let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
             let rows = &blocks.row_idx[lo..hi];
+            let src = &blocks.a21[lo * q1..hi * q1];
             let out = &mut l21[(lo - base) * q1..(hi - base) * q1];
-            out.copy_from_slice(&blocks.a21[lo * q1..hi * q1]);
+            match q1 {
+                1 => {
+                    let f = t1[0] / l[0];
+                    out.iter_mut().zip(src).for_each(|(o, s)| *o = s * f);
+                }
+                2 => {
+                    let (t00, t10, t11) = (t1[0], t1[1], t1[3]);
+                    let (i0, l10, i1) = (1.0 / l[0], l[1], 1.0 / l[3]);
+                    for (row, s) in out
+                        .as_chunks_mut::<2>()
+                        .0
+                        .iter_mut()
+                        .zip(src.as_chunks::<2>().0)
+                    {
+                        let y0 = (s[0] * t00 + s[1] * t10) * i0;
+                        row[1] = (s[1] * t11 - y0 * l10) * i1;
+                        row[0] = y0;
+                    }
+                }
+                _ => {
+                    for (row, s) in out.chunks_exact_mut(q1).zip(src.chunks_exact(q1)) {
+                        for c in 0..q1 {
+                            row[c] = (c..q1).map(|cp| s[cp] * t1[c * q1 + cp]).sum();
+                        }
+                        for c in 0..q1 {
+                            let s: f64 = (0..c).map(|cp| row[cp] * l[cp * q1 + c]).sum();
+                            row[c] = (row[c] - s) / l[c * q1 + c];
+                        }
+                    }
+                }
+            }
+            // Then Λ_rest' from the left (it commutes with the right factor). With one
+            // grouping factor there are no other random effects to scale.
             let mut e = 0;
-            // With one grouping factor there are no other random effects to scale.
             while e < rows.len() && lay.q_rest > 0 {
                 match lay.term_of(rows[e]) {
                     Some(k) => {
@@ -175,35 +203,6 @@ impl Chunk {
                         e += q;
                     }
                     None => e += 1,
-                }
-            }
-            // row ← row·T₁·L11ⱼ⁻ᵀ; the common one- and two-effect terms in closed form with
-            // one reciprocal per diagonal (divisions dominate otherwise).
-            match q1 {
-                1 => {
-                    let f = t1[0] / l[0];
-                    out.iter_mut().for_each(|v| *v *= f);
-                }
-                2 => {
-                    let (t00, t10, t11) = (t1[0], t1[1], t1[3]);
-                    let (i0, l10, i1) = (1.0 / l[0], l[1], 1.0 / l[3]);
-                    for row in out.chunks_exact_mut(2) {
-                        let y0 = (row[0] * t00 + row[1] * t10) * i0;
-                        row[1] = (row[1] * t11 - y0 * l10) * i1;
-                        row[0] = y0;
-                    }
-                }
-                _ => {
-                    for row in out.chunks_exact_mut(q1) {
-                        tmp.copy_from_slice(row);
-                        for c in 0..q1 {
-                            row[c] = (c..q1).map(|cp| tmp[cp] * t1[c * q1 + cp]).sum();
-                        }
-                        for c in 0..q1 {
-                            let s: f64 = (0..c).map(|cp| row[cp] * l[cp * q1 + c]).sum();
-                            row[c] = (row[c] - s) / l[c * q1 + c];
-                        }
-                    }
                 }
             }
             if let Some(acc) = acc.as_deref_mut() {
