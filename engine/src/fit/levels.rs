@@ -167,12 +167,7 @@ impl Chunk {
                 2 => {
                     let (t00, t10, t11) = (t1[0], t1[1], t1[3]);
                     let (i0, l10, i1) = (1.0 / l[0], l[1], 1.0 / l[3]);
-                    for (row, s) in out
-                        .as_chunks_mut::<2>()
-                        .0
-                        .iter_mut()
-                        .zip(src.as_chunks::<2>().0)
-                    {
+                    for (row, s) in out.chunks_exact_mut(2).zip(src.chunks_exact(2)) {
                         let y0 = (s[0] * t00 + s[1] * t10) * i0;
                         row[1] = (s[1] * t11 - y0 * l10) * i1;
                         row[0] = y0;
@@ -251,9 +246,8 @@ impl LogProduct {
 /// (row-major, `Q` values per row, for ascending dense rows `rows`):
 /// `D[r, s] −= out_r · out_s`. `Q` is a constant so that the inner products unroll.
 fn downdate_level<const Q: usize>(dense: &mut [f64], d: usize, rows: &[usize], out: &[f64]) {
-    let out: &[[f64; Q]] = out.as_chunks::<Q>().0;
-    for (ra, &r) in out.iter().zip(rows) {
-        for (rb, &s) in out.iter().zip(rows).take_while(|&(_, &s)| s <= r) {
+    for (ra, &r) in out.chunks_exact(Q).zip(rows) {
+        for (rb, &s) in out.chunks_exact(Q).zip(rows).take_while(|&(_, &s)| s <= r) {
             let dot: f64 = (0..Q).map(|c| ra[c] * rb[c]).sum();
             dense[s * d + r] -= dot;
         }
