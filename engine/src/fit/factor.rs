@@ -5,6 +5,7 @@
 //! the optimizer's inner loop allocates nothing.
 
 use super::blocks::Blocks;
+use super::levels::{LevelWork, SMALL_DENSE};
 use crate::spec::CovarianceType;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
@@ -153,6 +154,10 @@ impl Lambda {
     }
 }
 
+/// Dense blocks up to this size are factorised by [`small_cholesky`]: for the few fixed
+/// effects of a one-factor model, faer's setup costs more than the factorisation.
+const SMALL_CHOLESKY: usize = 16;
+
 /// Workspace and result of the blocked factorisation.
 pub struct Factor {
     pub lambda: Lambda,
@@ -163,9 +168,8 @@ pub struct Factor {
     /// `d × d` column-major; after `update` its lower triangle holds the dense factor.
     pub dense: Vec<f64>,
     buffer: MemBuffer,
+    levels: LevelWork,
     /// Small scratch buffers, sized on first use and reused after.
-    m: Vec<f64>,
-    tmp: Vec<f64>,
     lam_diag: Vec<f64>,
     scratch: Vec<f64>,
     /// log |L_Z|², summed over both random parts.
@@ -186,8 +190,7 @@ impl Factor {
             l21: vec![0.0; blocks.a21.len()],
             dense: vec![0.0; d * d],
             buffer: MemBuffer::new(req),
-            m: vec![0.0; blocks.q1 * blocks.q1],
-            tmp: vec![0.0; blocks.q1],
+            levels: LevelWork::new(blocks),
             lam_diag: Vec::with_capacity(blocks.layout.d()),
             scratch: Vec::new(),
             ld_l2: 0.0,
@@ -202,7 +205,6 @@ impl Factor {
         let q1 = blocks.q1;
         let lay = &blocks.layout;
         let d = lay.d();
-        let t1 = self.lambda.t.first().map_or(&[][..], Vec::as_slice);
         let mut ld_l2 = 0.0;
 
         // Dense block: Λ_rest' A22 Λ_rest + I_rest, to be downdated below. Only the lower
@@ -238,82 +240,16 @@ impl Factor {
             self.dense[r * d + r] += 1.0;
         }
 
-        let (m, tmp) = (&mut self.m, &mut self.tmp);
-        // Without random effects (q1 = 0) there is nothing to factor or downdate.
-        let levels1 = if q1 == 0 { 0 } else { blocks.levels1 };
-        // A dense block this small stays in L1 cache: downdate it level by level.
-        let small_dense = d <= 64;
-        for j in 0..levels1 {
-            // L11ⱼ = chol(T₁' A11ⱼ T₁ + I)
-            let a = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
-            let l = &mut self.l11[j * q1 * q1..(j + 1) * q1 * q1];
-            congruence(a, t1, q1, m, &mut self.scratch);
-            for c in 0..q1 {
-                m[c * q1 + c] += 1.0;
-            }
-            if !small_cholesky(m, q1) {
-                return false;
-            }
-            l.copy_from_slice(m);
-            // One logarithm per level: the diagonal of I + T'AT is ≥ 1, so no underflow.
-            ld_l2 += 2.0 * (0..q1).map(|c| l[c * q1 + c]).product::<f64>().ln();
-
-            // L21ⱼ = Λ_rest' A21ⱼ T₁ L11ⱼ⁻ᵀ, row by row.
-            let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
-            let rows = &blocks.row_idx[lo..hi];
-            let out = &mut self.l21[lo * q1..hi * q1];
-            out.copy_from_slice(&blocks.a21[lo * q1..hi * q1]);
-            let mut e = 0;
-            while e < rows.len() {
-                match lay.term_of(rows[e]) {
-                    Some(k) => {
-                        let q = lay.terms[k].1;
-                        let t = &self.lambda.t[k + 1];
-                        let group = &mut out[e * q1..(e + q) * q1];
-                        left_mul_t_transpose(group, q, q1, t, &mut self.scratch);
-                        e += q;
-                    }
-                    None => e += 1,
-                }
-            }
-            // row ← row·T₁·L11ⱼ⁻ᵀ; the common one- and two-effect terms in closed form with
-            // one reciprocal per diagonal (divisions dominate otherwise).
-            match q1 {
-                1 => {
-                    let f = t1[0] / l[0];
-                    out.iter_mut().for_each(|v| *v *= f);
-                }
-                2 => {
-                    let (t00, t10, t11) = (t1[0], t1[1], t1[3]);
-                    let (i0, l10, i1) = (1.0 / l[0], l[1], 1.0 / l[3]);
-                    for row in out.chunks_exact_mut(2) {
-                        let y0 = (row[0] * t00 + row[1] * t10) * i0;
-                        row[1] = (row[1] * t11 - y0 * l10) * i1;
-                        row[0] = y0;
-                    }
-                }
-                _ => {
-                    for row in out.chunks_exact_mut(q1) {
-                        tmp.copy_from_slice(row);
-                        for c in 0..q1 {
-                            row[c] = (c..q1).map(|cp| tmp[cp] * t1[c * q1 + cp]).sum();
-                        }
-                        for c in 0..q1 {
-                            let s: f64 = (0..c).map(|cp| row[cp] * l[cp * q1 + c]).sum();
-                            row[c] = (row[c] - s) / l[c * q1 + c];
-                        }
-                    }
-                }
-            }
-            if small_dense {
-                for (a, &r) in rows.iter().enumerate() {
-                    let ra = &out[a * q1..(a + 1) * q1];
-                    for (b, &s) in rows[..=a].iter().enumerate() {
-                        let rb = &out[b * q1..(b + 1) * q1];
-                        self.dense[s * d + r] -= ra.iter().zip(rb).map(|(x, y)| x * y).sum::<f64>();
-                    }
-                }
-            }
+        let small_dense = d <= SMALL_DENSE;
+        match self.levels.factor(
+            blocks,
+            &self.lambda,
+            &mut self.l11,
+            &mut self.l21,
+            &mut self.dense,
+        ) {
+            Some(log_det) => ld_l2 += log_det,
+            None => return false,
         }
         // Downdate the dense block's lower triangle by Σⱼ L21ⱼ L21ⱼ', column by column, so
         // that writes stay within one cached column (small blocks were done per level).
@@ -340,12 +276,18 @@ impl Factor {
             }
         }
 
-        let stack = MemStack::new(&mut self.buffer);
-        let mat = MatMut::from_column_major_slice_mut(&mut self.dense, d, d);
-        // Threads pay off only once the dense block is large (many crossed random effects).
-        let par = if d >= 256 { Par::rayon(0) } else { Par::Seq };
-        if cholesky_in_place(mat, Default::default(), par, stack, Default::default()).is_err() {
-            return false;
+        if d <= SMALL_CHOLESKY {
+            if !small_cholesky(&mut self.dense, d) {
+                return false;
+            }
+        } else {
+            let stack = MemStack::new(&mut self.buffer);
+            let mat = MatMut::from_column_major_slice_mut(&mut self.dense, d, d);
+            // Threads pay off only once the dense block is large (many crossed random effects).
+            let par = if d >= 256 { Par::rayon(0) } else { Par::Seq };
+            if cholesky_in_place(mat, Default::default(), par, stack, Default::default()).is_err() {
+                return false;
+            }
         }
         for r in 0..lay.q_rest {
             ld_l2 += 2.0 * self.dense[r * d + r].ln();
@@ -434,7 +376,8 @@ impl Factor {
 }
 
 /// `out = T' A T` for symmetric `A` and lower-triangular `T`, both `q × q` column-major.
-fn congruence(a: &[f64], t: &[f64], q: usize, out: &mut [f64], at: &mut Vec<f64>) {
+#[inline]
+pub(super) fn congruence(a: &[f64], t: &[f64], q: usize, out: &mut [f64], at: &mut Vec<f64>) {
     match q {
         1 => {
             out[0] = t[0] * t[0] * a[0];
@@ -465,7 +408,8 @@ fn congruence(a: &[f64], t: &[f64], q: usize, out: &mut [f64], at: &mut Vec<f64>
 }
 
 /// In-place lower Cholesky of a small column-major SPD matrix; upper part zeroed.
-fn small_cholesky(m: &mut [f64], q: usize) -> bool {
+#[inline]
+pub(super) fn small_cholesky(m: &mut [f64], q: usize) -> bool {
     match q {
         1 => {
             let ok = m[0] > 0.0;
@@ -503,7 +447,13 @@ fn small_cholesky(m: &mut [f64], q: usize) -> bool {
 }
 
 /// `rows ← T' rows` for a group of `q` consecutive rows of width `w` (row-major).
-fn left_mul_t_transpose(rows: &mut [f64], q: usize, w: usize, t: &[f64], src: &mut Vec<f64>) {
+pub(super) fn left_mul_t_transpose(
+    rows: &mut [f64],
+    q: usize,
+    w: usize,
+    t: &[f64],
+    src: &mut Vec<f64>,
+) {
     src.clear();
     src.extend_from_slice(rows);
     for c in 0..q {

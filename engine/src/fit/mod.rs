@@ -4,6 +4,7 @@
 
 mod blocks;
 mod factor;
+mod levels;
 pub(crate) mod optimize;
 mod residual;
 mod result;

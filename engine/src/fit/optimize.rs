@@ -77,9 +77,15 @@ pub fn minimise(
     // remaining gradient is noise (on large data it dominates lme4's false alarms).
     let mut at_rounding_floor = false;
     if !free.is_empty() && objective.is_finite() {
+        // The Hessian of the first round serves the later ones: a polishing step moves θ
+        // by about the difference step, over which it barely changes, and the gradient
+        // alone costs 2k evaluations instead of 2k².
+        let mut hessian: Option<Vec<f64>> = None;
         for _round in 0..3 {
-            let (g, h) = derivatives(&mut counted, &theta, objective, &free);
-            let Some((step, half)) = newton_step(&g, &h) else {
+            let (g, h) = derivatives(&mut counted, &theta, objective, &free, hessian.take());
+            let newton = newton_step(&g, &h);
+            hessian = Some(h);
+            let Some((step, half)) = newton else {
                 warnings.push("the Hessian at the optimum is not positive definite: the model may be nearly unidentifiable".into());
                 break;
             };
@@ -130,17 +136,19 @@ pub fn minimise(
     }
 }
 
-/// Central-difference gradient and Hessian over the `free` coordinates.
+/// Central-difference gradient over the `free` coordinates, and the Hessian unless `known`.
 fn derivatives(
     f: &mut impl FnMut(&[f64]) -> f64,
     x: &[f64],
     f0: f64,
     free: &[usize],
+    known: Option<Vec<f64>>,
 ) -> (Vec<f64>, Vec<f64>) {
     let m = free.len();
     let h = FD_STEP;
     let mut g = vec![0.0; m];
-    let mut hess = vec![0.0; m * m];
+    let with_hessian = known.is_none();
+    let mut hess = known.unwrap_or_else(|| vec![0.0; m * m]);
     let mut y = x.to_vec();
     let mut at = |y: &mut Vec<f64>, moves: &[(usize, f64)]| {
         for &(i, d) in moves {
@@ -157,6 +165,9 @@ fn derivatives(
         let fp = at(&mut y, &[(i, h)]);
         let fm = at(&mut y, &[(i, -h)]);
         g[a] = (fp - fm) / (2.0 * h);
+        if !with_hessian {
+            continue;
+        }
         hess[a * m + a] = (fp - 2.0 * f0 + fm) / (h * h);
         for b in 0..a {
             let j = free[b];

@@ -68,6 +68,9 @@ pub struct LmmFit {
     /// The t-test of each coefficient with Satterthwaite's degrees of freedom, as lmerTest's
     /// `summary()`; `None` when not asked for ([`crate::FitOptions::satterthwaite`]).
     pub t_tests: Option<Vec<TTest>>,
+    /// The derivatives behind `t_tests`, kept so that other contrasts (lmerTest's `anova`)
+    /// reuse them instead of repeating their factorisations.
+    pub satterthwaite: Option<Satterthwaite>,
     pub random: Vec<RandomEffects>,
     pub singular: bool,
     pub convergence: Convergence,
@@ -224,6 +227,7 @@ impl LmmFit {
             beta,
             vcov,
             t_tests,
+            satterthwaite,
             random,
             singular,
             convergence: Convergence {

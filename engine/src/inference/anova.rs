@@ -41,12 +41,19 @@ pub struct FTest {
 /// The Type III table of the fixed-effect `terms` of `fit` (the term list `design` was built
 /// from), one row per term with columns in `X`.
 pub fn anova(design: &Design, terms: &TermList, fit: &LmmFit) -> Result<Vec<FTest>, ModelError> {
-    let mut params = fit.theta.clone();
-    if let Some(r) = &fit.residual_structure {
-        params.extend(&r.values);
-    }
-    let mut problem = Problem::new(design.clone(), fit.reml)?;
-    let satterthwaite = Satterthwaite::new(&mut problem, &params, fit.sigma);
+    let computed;
+    let satterthwaite = match &fit.satterthwaite {
+        Some(s) => s,
+        None => {
+            let mut params = fit.theta.clone();
+            if let Some(r) = &fit.residual_structure {
+                params.extend(&r.values);
+            }
+            let mut problem = Problem::new(design.clone(), fit.reml)?;
+            computed = Satterthwaite::new(&mut problem, &params, fit.sigma);
+            &computed
+        }
+    };
     Ok(type3_tests(design, terms, |term, l, rows| {
         satterthwaite.f_test(term, l, rows, &fit.beta)
     }))
