@@ -36,6 +36,12 @@ enum Command {
     /// Check a .spec file, fit its models and write its reports and plots (Markdown, CSV,
     /// JSON, SVG).
     Run(commands::run::RunArgs),
+    /// Simulate a cohort with the seed study's design (CSV, one row per patient and
+    /// assessment occasion), or print the simulator's parameters.
+    Simulate(commands::simulate::SimulateArgs),
+    /// Parameter recovery: simulate many cohorts, fit the generating model to each and
+    /// report bias, its Monte Carlo SE and the coverage of 95% intervals.
+    Recovery(commands::recovery::RecoveryArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +52,8 @@ fn main() -> ExitCode {
         Command::Score(args) => commands::score::run(&args),
         Command::Check(args) => commands::check::run(&args),
         Command::Run(args) => commands::run::run(&args),
+        Command::Simulate(args) => commands::simulate::run(&args),
+        Command::Recovery(args) => commands::recovery::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

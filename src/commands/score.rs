@@ -5,7 +5,7 @@ use crate::report;
 use miette::{IntoDiagnostic, WrapErr};
 use mixspec_engine::{read_csv, Column};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct ScoreArgs {
@@ -41,21 +41,7 @@ pub fn run(args: &ScoreArgs) -> miette::Result<()> {
         .wrap_err("cannot write the scored data")?;
     // Staged under a temporary name and renamed, as every report is: a failure leaves no
     // half-written file.
-    let (dir, name) = match (args.out.parent(), args.out.file_name()) {
-        (Some(d), Some(n)) if !d.as_os_str().is_empty() => (d, n),
-        (_, Some(n)) => (Path::new("."), n),
-        _ => {
-            return Err(miette::miette!(
-                "--out needs a file name, not {}",
-                args.out.display()
-            ))
-        }
-    };
-    let file = report::File {
-        name: name.to_string_lossy().into_owned(),
-        contents: String::from_utf8(contents).into_diagnostic()?,
-    };
-    report::write_all(dir, &[file])?;
+    report::write_file(&args.out, String::from_utf8(contents).into_diagnostic()?)?;
     let names: Vec<&str> = scores.iter().map(|(n, _)| n.as_str()).collect();
     eprintln!(
         "{} {}: scored {} rows into {} ({})",

@@ -9,7 +9,7 @@ mod svg;
 pub mod tables;
 mod write;
 
-pub use write::write_all;
+pub use write::{write_all, write_file};
 
 use mixspec_analysis::{
     Checked, Comparison, ExplainedVariance, FittedModel, Results, Trajectories,

@@ -35,3 +35,18 @@ pub fn write_all(dir: &Path, files: &[File]) -> miette::Result<Vec<PathBuf>> {
         .wrap_err_with(|| format!("cannot write the results into {}", dir.display()))?;
     Ok(files.iter().map(|f| dir.join(&f.name)).collect())
 }
+
+/// Writes one file at `path` the same way: complete or not at all.
+pub fn write_file(path: &Path, contents: String) -> miette::Result<PathBuf> {
+    let (dir, name) = match (path.parent(), path.file_name()) {
+        (Some(d), Some(n)) if !d.as_os_str().is_empty() => (d, n),
+        (_, Some(n)) => (Path::new("."), n),
+        _ => return Err(miette::miette!("{} is not a file name", path.display())),
+    };
+    let file = File {
+        name: name.to_string_lossy().into_owned(),
+        contents,
+    };
+    let mut written = write_all(dir, &[file])?;
+    Ok(written.remove(0))
+}
