@@ -279,6 +279,8 @@ fn describe_matches_r() {
         stdout.contains("## t2") && stdout.contains("| Female |"),
         "{stdout}"
     );
+    // The Markdown as pasted into a paper: numbers as checked above, layout fixed.
+    insta::assert_snapshot!(std::fs::read_to_string(out.join("t2.md")).unwrap());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -403,7 +405,7 @@ fn a_table_and_a_describe_with_mistakes_fail_with_located_messages() {
     );
     assert!(err.contains("bad.spec:3:"), "{err}");
     assert!(
-        err.contains("describe compares two groups") && err.contains("bad.spec:4:"),
+        err.contains("has 18 values among the subjects") && err.contains("bad.spec:4:"),
         "{err}"
     );
     assert!(!dir.join("out").exists());

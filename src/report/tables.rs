@@ -35,7 +35,8 @@ fn effect(c: Option<&Coefficient>) -> String {
 }
 
 fn percent(p: Option<f64>) -> String {
-    p.map_or("—".into(), |p| format!("{:.0}", p + 0.0))
+    // Rounded first, so that −0.3 shows as 0, not −0.
+    p.map_or("—".into(), |p| format!("{}", p.round() + 0.0))
 }
 
 /// The Markdown of a `table`: one line per model (per contrast of a multi-level predictor).
