@@ -9,9 +9,11 @@
 //! independent-samples t-test with pooled variance (SPSS's "equal variances assumed", R's
 //! `t.test(var.equal = TRUE)`). Welch's test is computed beside it for the CSV.
 
-use mixspec_dsl::spec::{suggest, Describe, SpecDiagnostic, SpecErrorKind};
+use mixspec_dsl::spec::{Describe, SpecDiagnostic, SpecErrorKind};
 use mixspec_engine::inference::{chi_square_upper_tail, t_two_sided_p};
 use mixspec_engine::{Column, DataFrame};
+
+use crate::prepare::eval::unknown_variable;
 
 #[derive(Debug, Clone)]
 pub struct Descriptives {
@@ -77,17 +79,6 @@ fn first_values(column: &Column, units: &[Vec<usize>]) -> Vec<Option<usize>> {
         .collect()
 }
 
-fn unknown(name: &mixspec_dsl::spec::Name, frame: &DataFrame) -> SpecDiagnostic {
-    let names: Vec<&str> = frame.names().iter().map(String::as_str).collect();
-    SpecDiagnostic::new(
-        SpecErrorKind::UnknownVariable,
-        name.span,
-        format!("unknown variable `{}`", name.text),
-        "not a column of the data or a derived variable",
-    )
-    .help(suggest(&name.text, "variable", &names))
-}
-
 /// Checks a `describe` against the data and computes it. `units` are the subjects' rows,
 /// earliest first.
 pub(crate) fn compute(
@@ -98,30 +89,31 @@ pub(crate) fn compute(
 ) -> Result<Descriptives, Vec<SpecDiagnostic>> {
     let mut problems = Vec::new();
     let is_unchecked = |n: &str| unchecked.iter().any(|u| u == n);
-    let group_of: Option<Vec<Option<usize>>> = match frame.column(&x.by.text) {
+    // Each unit's group (0 or 1), and the two groups' labels in level order.
+    let groups: Option<(Vec<Option<usize>>, [String; 2])> = match frame.column(&x.by.text) {
         None => {
             if !is_unchecked(&x.by.text) {
-                problems.push(unknown(&x.by, frame));
+                problems.push(unknown_variable(&x.by.text, x.by.span, frame));
             }
             None
         }
         Some(column) => {
             let factor = column.to_factor();
-            let picked = first_values(column, units);
-            let codes: Vec<Option<usize>> = picked
+            let codes: Vec<Option<usize>> = first_values(column, units)
                 .iter()
                 .map(|r| r.map(|r| factor.codes[r] as usize))
                 .collect();
             let mut present: Vec<usize> = codes.iter().flatten().copied().collect();
             present.sort_unstable();
             present.dedup();
-            if present.len() == 2 {
-                Some(
+            if let [first, second] = present[..] {
+                Some((
                     codes
                         .into_iter()
-                        .map(|c| c.map(|c| usize::from(c == present[1])))
+                        .map(|c| c.map(|c| usize::from(c == second)))
                         .collect(),
-                )
+                    [factor.levels[first].clone(), factor.levels[second].clone()],
+                ))
             } else {
                 let found: Vec<&str> = present.iter().map(|&c| factor.levels[c].as_str()).collect();
                 problems.push(
@@ -143,20 +135,6 @@ pub(crate) fn compute(
             }
         }
     };
-    let labels = frame.column(&x.by.text).map(|c| {
-        let f = c.to_factor();
-        let mut present: Vec<usize> = first_values(c, units)
-            .into_iter()
-            .flatten()
-            .map(|r| f.codes[r] as usize)
-            .collect();
-        present.sort_unstable();
-        present.dedup();
-        present
-            .into_iter()
-            .map(|i| f.levels[i].clone())
-            .collect::<Vec<_>>()
-    });
     let mut rows = Vec::new();
     for (i, item) in x.items.iter().enumerate() {
         if let Some(first) = x.items[..i]
@@ -177,7 +155,11 @@ pub(crate) fn compute(
         let values = match frame.column(&item.variable.text) {
             None => {
                 if !is_unchecked(&item.variable.text) {
-                    problems.push(unknown(&item.variable, frame));
+                    problems.push(unknown_variable(
+                        &item.variable.text,
+                        item.variable.span,
+                        frame,
+                    ));
                 }
                 continue;
             }
@@ -195,7 +177,9 @@ pub(crate) fn compute(
             }
             Some(column @ Column::Numeric(v)) => (column, v),
         };
-        let Some(group_of) = &group_of else { continue };
+        let Some((group_of, _)) = &groups else {
+            continue;
+        };
         let picked = first_values(values.0, units);
         let mut by_group: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
         for (g, r) in group_of.iter().zip(&picked) {
@@ -222,13 +206,12 @@ pub(crate) fn compute(
     if !problems.is_empty() {
         return Err(problems);
     }
-    let group_of = group_of.expect("no problem: two groups");
-    let labels = labels.expect("no problem: the by variable exists");
+    let (group_of, labels) = groups.expect("no problem: two groups");
     let count = |g| group_of.iter().filter(|&&c| c == Some(g)).count();
     Ok(Descriptives {
         name: x.name.text.clone(),
         by: x.by.text.clone(),
-        groups: [labels[0].clone(), labels[1].clone()],
+        groups: labels,
         n: [count(0), count(1)],
         rows,
     })
