@@ -6,20 +6,10 @@ use thiserror::Error;
 
 #[derive(Debug, Error, Diagnostic)]
 pub enum ParamsError {
-    /// The file is not TOML, or its keys and types are not those of `params.toml`.
-    #[error("{source_name}: {message}")]
-    #[diagnostic(
-        code(simulate::params),
-        help("start from `mixspec simulate --print-params`: every key must be present")
-    )]
-    Syntax {
-        source_name: String,
-        message: String,
-        #[source_code]
-        src: NamedSource<String>,
-        #[label("here")]
-        span: Option<SourceSpan>,
-    },
+    /// Boxed: the source text makes this variant large, and errors travel by value.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Syntax(Box<SyntaxError>),
     #[error("{source_name}: `{key}` = {value} {rule}")]
     #[diagnostic(code(simulate::params))]
     Invalid {
@@ -30,14 +20,30 @@ pub enum ParamsError {
     },
 }
 
+/// The file is not TOML, or its keys and types are not those of `params.toml`.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{source_name}: {message}")]
+#[diagnostic(
+    code(simulate::params),
+    help("start from `mixspec simulate --print-params`: every key must be present")
+)]
+pub struct SyntaxError {
+    pub source_name: String,
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("here")]
+    pub span: Option<SourceSpan>,
+}
+
 impl ParamsError {
     pub(crate) fn syntax(error: toml::de::Error, text: &str, source: &str) -> ParamsError {
-        ParamsError::Syntax {
+        ParamsError::Syntax(Box::new(SyntaxError {
             source_name: source.to_string(),
             message: error.message().trim().to_string(),
             src: NamedSource::new(source, text.to_string()),
             span: error.span().map(SourceSpan::from),
-        }
+        }))
     }
 }
 
