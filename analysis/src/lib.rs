@@ -7,10 +7,12 @@
 //! returned is data for the caller to render and write.
 
 mod compare;
+mod describe;
 mod explained;
 mod fit;
 mod models;
 mod prepare;
+mod table;
 mod trajectory;
 
 use std::path::Path;
@@ -19,10 +21,12 @@ use mixspec_dsl::spec::{parse_spec, Diagnostics, ModelDef, Spec, SpecError};
 use mixspec_engine::{DataFrame, LmmFit};
 
 pub use compare::{parameters, Basis, Comparison, ComparisonRow, LikelihoodRatio};
+pub use describe::{DescribedVariable, Descriptives, Summary, TTest};
 pub use explained::{ExplainedRow, ExplainedVariance};
 use fit::Purpose;
 pub use fit::{FittedModel, KenwardRogerTests, Tests};
 pub use prepare::instrument::Plugins;
+pub use table::{Coefficient, ModelTable, TableEffect, TableLine};
 pub use trajectory::{ObservedMean, Trajectories, TrajectoryGroup};
 
 /// A spec that passed every check, with its data prepared: ready to fit.
@@ -32,6 +36,8 @@ pub struct Checked {
     pub data: DataFrame,
     /// Per model, the rows of `data` its `where` keeps.
     rows: Vec<Vec<usize>>,
+    /// One per `describe`: they need the data, not the fits.
+    descriptives: Vec<Descriptives>,
     name: String,
     text: String,
 }
@@ -43,19 +49,28 @@ pub fn check(name: &str, text: &str, base: &Path, plugins: &Plugins) -> Result<C
     let (spec, mut d) = parse_spec(text);
     let mut data = None;
     let mut rows = Vec::new();
+    let mut descriptives = Vec::new();
     if let Some(source) = &spec.data {
         if let Some(mut frame) = prepare::load(source, base, &mut d) {
             let unchecked = prepare::prepare(&spec, base, &mut frame, plugins, &mut d);
             rows = models::rows(&spec, &frame, &unchecked, &mut d);
             for plot in &spec.plots {
-                let Some(i) = spec
+                let mut plotted: Vec<usize> = plot
                     .models
                     .iter()
-                    .position(|m| m.name.text == plot.model.text)
-                else {
-                    continue;
-                };
-                d.extend(trajectory::check(plot, &frame, &rows[i], &unchecked));
+                    .filter_map(|p| spec.models.iter().position(|m| m.name.text == p.text))
+                    .flat_map(|i| rows[i].iter().copied())
+                    .collect();
+                plotted.sort_unstable();
+                plotted.dedup();
+                d.extend(trajectory::check(plot, &frame, &plotted, &unchecked));
+            }
+            let units = prepare::units(&spec, &frame, &unchecked);
+            for x in &spec.describes {
+                match describe::compute(x, &frame, &units, &unchecked) {
+                    Ok(table) => descriptives.push(table),
+                    Err(problems) => d.extend(problems),
+                }
             }
             data = Some(frame);
         }
@@ -65,6 +80,7 @@ pub fn check(name: &str, text: &str, base: &Path, plugins: &Plugins) -> Result<C
         data: data.expect("a spec without problems has read its data"),
         spec,
         rows,
+        descriptives,
         name: name.to_string(),
         text: text.to_string(),
     })
@@ -79,8 +95,12 @@ pub struct Results {
     pub comparisons: Vec<Comparison>,
     /// One list per `explained`, one entry per model before `vs`.
     pub explained: Vec<Vec<ExplainedVariance>>,
-    /// One per `plot`.
-    pub trajectories: Vec<Trajectories>,
+    /// One per `plot`, one per panel (model) of it.
+    pub trajectories: Vec<Vec<Trajectories>>,
+    /// One per `table`.
+    pub tables: Vec<ModelTable>,
+    /// One per `describe`.
+    pub descriptives: Vec<Descriptives>,
 }
 
 impl Checked {
@@ -204,11 +224,40 @@ impl Checked {
             .plots
             .iter()
             .filter_map(|plot| {
-                let i = self.model_index(&plot.model.text);
-                let fitted = fits[i].as_ref()?;
-                trajectory::compute(&self.spec, plot, &self.spec.models[i], fitted, &self.data)
-                    .map_err(|p| d.push(p))
-                    .ok()
+                plot.models
+                    .iter()
+                    .map(|name| {
+                        let i = self.model_index(&name.text);
+                        let fitted = fits[i].as_ref()?;
+                        trajectory::compute(
+                            &self.spec,
+                            plot,
+                            &self.spec.models[i],
+                            fitted,
+                            &self.data,
+                        )
+                        .map_err(|p| d.push(p))
+                        .ok()
+                    })
+                    .collect::<Option<Vec<_>>>()
+            })
+            .collect();
+        let time = self.spec.data.as_ref().and_then(|s| s.time.as_ref());
+        let tables = self
+            .spec
+            .tables
+            .iter()
+            .filter_map(|t| {
+                let rows: Option<Vec<(&ModelDef, &FittedModel)>> = t
+                    .rows
+                    .iter()
+                    .map(|r| {
+                        let i = self.model_index(&r.model.text);
+                        Some((&self.spec.models[i], fits[i].as_ref()?))
+                    })
+                    .collect();
+                let time = &time.expect("tables are checked to have a time").text;
+                Some(table::compute(t, time, &rows?))
             })
             .collect();
         d.finish(&self.name, &self.text)?;
@@ -220,6 +269,8 @@ impl Checked {
             comparisons,
             explained,
             trajectories,
+            tables,
+            descriptives: self.descriptives.clone(),
         })
     }
 }

@@ -6,7 +6,7 @@
 //! time and group alone that is the group's line; with further covariates it is the group's
 //! mean prediction for its own covariate values.
 
-use mixspec_dsl::spec::{suggest, ModelDef, Plot, Spec, SpecDiagnostic, SpecErrorKind};
+use mixspec_dsl::spec::{suggest, ModelDef, Plot, Span, Spec, SpecDiagnostic, SpecErrorKind};
 use mixspec_engine::{Column, DataFrame, Design};
 
 use crate::fit::FittedModel;
@@ -23,13 +23,14 @@ pub struct Trajectories {
     pub response: String,
     /// The time column, for the x axis.
     pub time: String,
+    /// The `by` variables, joined by ` × `.
     pub by: Option<String>,
     pub groups: Vec<TrajectoryGroup>,
 }
 
 #[derive(Debug, Clone)]
 pub struct TrajectoryGroup {
-    /// The group's value of the `by` variable (`all` without one).
+    /// The group's values of the `by` variables, joined by ` × ` (`all` without any).
     pub label: String,
     /// (time, predicted mean), over the range of the observed times.
     pub predicted: Vec<(f64, f64)>,
@@ -43,63 +44,96 @@ pub struct ObservedMean {
     pub n: usize,
 }
 
-/// Checks, before fitting, that the `by` variable exists and has few values on the model's
-/// rows.
+/// Checks, before fitting, that the `by` variables exist and have few combinations of
+/// values on the rows of the plot's models.
 pub(crate) fn check(
     plot: &Plot,
     frame: &DataFrame,
     rows: &[usize],
     unchecked: &[String],
-) -> Option<SpecDiagnostic> {
-    let by = plot.by.as_ref()?;
-    let Some(column) = frame.column(&by.text) else {
-        if unchecked.contains(&by.text) {
-            return None;
-        }
-        let names: Vec<&str> = frame.names().iter().map(String::as_str).collect();
-        return Some(
-            SpecDiagnostic::new(
-                SpecErrorKind::UnknownVariable,
-                by.span,
-                format!("unknown variable `{}`", by.text),
-                "not a column of the data or a derived variable",
-            )
-            .help(suggest(&by.text, "variable", &names)),
-        );
-    };
-    let levels = column.to_factor().subset(rows).levels.len();
-    (levels > MAX_GROUPS).then(|| {
-        SpecDiagnostic::new(
-            SpecErrorKind::Plot,
-            by.span,
-            format!(
-                "`{}` has {levels} values on the model's rows: too many groups to draw",
-                by.text
-            ),
-            "too many groups",
-        )
-        .help(format!(
-            "draw by a variable with at most {MAX_GROUPS} values, e.g. one derived with `if … then … else …`"
-        ))
-    })
-}
-
-/// Group labels of each row, and the labels in level order.
-fn groups(frame: &DataFrame, by: Option<&str>) -> (Vec<Option<usize>>, Vec<String>) {
-    match by.and_then(|b| frame.column(b)) {
-        None => (vec![Some(0); frame.n_rows()], vec!["all".to_string()]),
-        Some(column) => {
-            let f = column.to_factor();
-            let codes = f
-                .codes
-                .iter()
-                .map(|&c| ((c as usize) < f.levels.len()).then_some(c as usize))
-                .collect();
-            (codes, f.levels)
+) -> Vec<SpecDiagnostic> {
+    let mut problems = Vec::new();
+    for by in &plot.by {
+        if frame.column(&by.text).is_none() && !unchecked.contains(&by.text) {
+            let names: Vec<&str> = frame.names().iter().map(String::as_str).collect();
+            problems.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::UnknownVariable,
+                    by.span,
+                    format!("unknown variable `{}`", by.text),
+                    "not a column of the data or a derived variable",
+                )
+                .help(suggest(&by.text, "variable", &names)),
+            );
         }
     }
+    if plot.by.iter().any(|b| frame.column(&b.text).is_none()) {
+        return problems;
+    }
+    let by: Vec<&str> = plot.by.iter().map(|b| b.text.as_str()).collect();
+    let (group_of, _) = groups(frame, &by);
+    let mut present: Vec<usize> = rows.iter().filter_map(|&r| group_of[r]).collect();
+    present.sort_unstable();
+    present.dedup();
+    let n = present.len();
+    if n > MAX_GROUPS {
+        let first = plot.by[0].span;
+        let span = plot
+            .by
+            .last()
+            .map_or(first, |l| Span::new(first.start, l.span.end));
+        problems.push(
+            SpecDiagnostic::new(
+                SpecErrorKind::Plot,
+                span,
+                format!(
+                    "`{}` has {n} values on the models' rows: too many groups to draw",
+                    by.join(", ")
+                ),
+                "too many groups",
+            )
+            .help(format!(
+                "draw by variables with at most {MAX_GROUPS} combinations of values, e.g. one derived with `if … then … else …`"
+            )),
+        );
+    }
+    problems
 }
 
+/// The group of each row (the combination of its values of the `by` variables; missing when
+/// any is), and the groups' labels (`good × paranoid`), the first variable varying slowest.
+fn groups(frame: &DataFrame, by: &[&str]) -> (Vec<Option<usize>>, Vec<String>) {
+    if by.is_empty() {
+        return (vec![Some(0); frame.n_rows()], vec!["all".to_string()]);
+    }
+    let mut group_of = vec![Some(0); frame.n_rows()];
+    let mut labels = vec![String::new()];
+    for b in by {
+        let Some(column) = frame.column(b) else {
+            continue;
+        };
+        let f = column.to_factor();
+        let k = f.levels.len();
+        for (g, &c) in group_of.iter_mut().zip(&f.codes) {
+            *g = g.filter(|_| (c as usize) < k).map(|g| g * k + c as usize);
+        }
+        labels = labels
+            .iter()
+            .flat_map(|l| {
+                f.levels.iter().map(move |level| {
+                    if l.is_empty() {
+                        level.clone()
+                    } else {
+                        format!("{l} × {level}")
+                    }
+                })
+            })
+            .collect();
+    }
+    (group_of, labels)
+}
+
+/// The trajectories of one panel of `plot`: those of `model`.
 pub(crate) fn compute(
     spec: &Spec,
     plot: &Plot,
@@ -116,8 +150,8 @@ pub(crate) fn compute(
     let Some(Column::Numeric(time)) = frame.column(&time_name) else {
         unreachable!("the time column is checked to be numeric");
     };
-    let by = plot.by.as_ref().map(|b| b.text.as_str());
-    let (group_of, labels) = groups(frame, by);
+    let by: Vec<&str> = plot.by.iter().map(|b| b.text.as_str()).collect();
+    let (group_of, labels) = groups(frame, &by);
     let rows = &fitted.rows;
     let fit = &fitted.fit;
 
@@ -162,7 +196,10 @@ pub(crate) fn compute(
     .map_err(|reason| {
         SpecDiagnostic::new(
             SpecErrorKind::Plot,
-            plot.model.span,
+            plot.models
+                .iter()
+                .find(|m| m.text == model.name.text)
+                .map_or(plot.kind.span, |m| m.span),
             format!(
                 "cannot predict trajectories of `{}`: {reason}",
                 model.name.text
@@ -196,7 +233,7 @@ pub(crate) fn compute(
         model: model.name.text.clone(),
         response: model.spec.response.label.clone(),
         time: time_name,
-        by: by.map(str::to_string),
+        by: (!by.is_empty()).then(|| by.join(" × ")),
         groups,
     })
 }

@@ -259,7 +259,7 @@ fn trajectories_average_the_fixed_part_per_group_over_time() {
         "{ORTHODONT}model by_sex: distance ~ age * Sex + (age | Subject)\nplot trajectories by_sex by Sex\n"
     ));
     let results = c.run().unwrap();
-    let t = &results.trajectories[0];
+    let t = &results.trajectories[0][0];
     assert_eq!(t.groups.len(), 2);
     let fit = &results.fits[0].fit;
     let beta = |name: &str| fit.beta[fit.fixed_names.iter().position(|n| n == name).unwrap()];
@@ -279,4 +279,35 @@ fn trajectories_average_the_fixed_part_per_group_over_time() {
         assert_eq!(g.observed.len(), 4);
     }
     assert_eq!(t.groups[1].observed.iter().map(|o| o.n).sum::<usize>(), 64);
+}
+
+#[test]
+fn figures_have_a_panel_per_model_and_groups_per_combination() {
+    let c = checked(&format!(
+        "{ORTHODONT}derive half = if age >= 11 then \"late\" else \"early\"\nmodel growth: distance ~ age + (age | Subject)\nmodel by_sex: distance ~ age * Sex + (age | Subject)\nplot trajectories growth, by_sex by Sex, half as \"fig\"\n"
+    ));
+    let results = c.run().unwrap();
+    let panels = &results.trajectories[0];
+    assert_eq!(panels.len(), 2);
+    assert_eq!(panels[0].model, "growth");
+    assert_eq!(panels[1].by.as_deref(), Some("Sex × half"));
+    let labels: Vec<&str> = panels[1].groups.iter().map(|g| g.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "Female × early",
+            "Female × late",
+            "Male × early",
+            "Male × late"
+        ]
+    );
+    // Each cell's observed means are at its own ages only.
+    for g in &panels[1].groups {
+        let late = g.label.ends_with("late");
+        assert!(
+            g.observed.iter().all(|o| (o.time >= 11.0) == late),
+            "{}",
+            g.label
+        );
+    }
 }

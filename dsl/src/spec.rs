@@ -11,7 +11,10 @@ mod parse;
 use mixspec_engine::spec::ModelSpec;
 
 pub use crate::formula::ColumnUse;
-pub use ast::{Compare, Explained, Expr, Name, Plot, Prepare, Report, Span};
+pub use ast::{
+    Compare, Describe, DescribeItem, Explained, Expr, Name, Plot, Prepare, Report, Span, Table,
+    TableRow,
+};
 pub use diagnostic::{
     closest, quoted_list, suggest, Diagnostics, SpecDiagnostic, SpecError, SpecErrorKind,
 };
@@ -28,6 +31,10 @@ pub struct Spec {
     pub explained: Vec<Explained>,
     pub reports: Vec<Report>,
     pub plots: Vec<Plot>,
+    /// Tables of models in the layout of the seed study's Tables III and IV.
+    pub tables: Vec<Table>,
+    /// Descriptives of two groups with tests (the seed study's Table II).
+    pub describes: Vec<Describe>,
     /// Variables defined by statements that could not be read: checks that need the data
     /// skip uses of these instead of reporting them unknown.
     pub unchecked: Vec<String>,

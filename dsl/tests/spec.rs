@@ -72,7 +72,7 @@ fn the_sketch_parses_into_its_statements() {
     assert_eq!(spec.comparisons.len(), 1);
     assert_eq!(spec.explained[0].reference.text, "linear");
     assert_eq!(spec.reports[0].name.text, "table4");
-    assert_eq!(spec.plots[0].by.as_ref().unwrap().text, "outcome");
+    assert_eq!(spec.plots[0].by[0].text, "outcome");
     // Every span points at the text it stands for.
     let m = &spec.models[1];
     assert_eq!(&SKETCH[m.name.span.start..m.name.span.end], "by_outcome");
@@ -269,4 +269,75 @@ fn comments_blank_lines_and_blocks_over_several_lines() {
     assert_eq!(problems, "");
     assert_eq!(spec.models[0].spec.formula, "y ~ t + (t | g)");
     assert_eq!(spec.reports[0].models[0].text, "m");
+}
+
+#[test]
+fn tables_descriptions_and_figures_parse() {
+    let src = r#"data "d.csv" { subject g; time t }
+model lin: y ~ t + (t | g) [method ML]
+model by_x: y ~ t * x + (t | g) [method ML]
+model by_z: y ~ t * z + (t | g) [method ML]
+table "t4" {
+  "Y": lin ref
+  "Y + x": by_x; by_z
+}
+describe "t2" by x { age "Age (years)", female }
+plot trajectories lin, by_x by x, z as "figure1"
+derive m = if t == 0 then y else NA
+"#;
+    let (spec, problems) = check(src);
+    assert_eq!(problems, "");
+    let table = &spec.tables[0];
+    assert_eq!(table.name.text, "t4");
+    let rows: Vec<(Option<&str>, &str, bool)> = table
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.label.as_ref().map(|l| l.text.as_str()),
+                r.model.text.as_str(),
+                r.reference,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Some("Y"), "lin", true),
+            (Some("Y + x"), "by_x", false),
+            (None, "by_z", false)
+        ]
+    );
+    let d = &spec.describes[0];
+    assert_eq!(d.by.text, "x");
+    assert_eq!(d.items.len(), 2);
+    assert_eq!(d.items[0].label.as_ref().unwrap().text, "Age (years)");
+    assert!(d.items[1].label.is_none());
+    let plot = &spec.plots[0];
+    assert_eq!(plot.models.len(), 2);
+    assert_eq!(plot.by.len(), 2);
+    assert_eq!(plot.file_stem(), "figure1");
+    let Prepare::Derive { expr, .. } = &spec.steps[0] else {
+        panic!("a derive");
+    };
+    let ExprKind::If { otherwise, .. } = &expr.kind else {
+        panic!("an if");
+    };
+    assert!(matches!(otherwise.kind, ExprKind::Number(v) if v.is_nan()));
+}
+
+#[test]
+fn table_rows_must_extend_their_reference() {
+    let src = r#"data "d.csv" { subject g; time t }
+model lin: y ~ t + (t | g) [method ML]
+model reml: y ~ t * x + (t | g)
+model other: y ~ x + (t | g) [method ML]
+model same: y ~ t + (t | g) [method ML]
+model flat: y ~ x + (1 | g) [method ML]
+table "a" { "first": same; "Y": lin ref; reml; other; same; lni }
+table "b" { flat ref }
+describe "a" by x { age }
+"#;
+    let (_, rendered) = check(src);
+    insta::assert_snapshot!(rendered);
 }

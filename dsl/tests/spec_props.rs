@@ -140,7 +140,7 @@ proptest! {
         prop_assert_eq!(spec.comparisons[0].models.len(), names.len());
         prop_assert_eq!(&spec.explained[0].reference.text, &names[0]);
         prop_assert_eq!(spec.reports[0].models.len(), names.len());
-        prop_assert_eq!(spec.plots[0].by.as_ref().map(|b| b.text.clone()), Some(format!("{predictor}_d")));
+        prop_assert_eq!(spec.plots[0].by.first().map(|b| b.text.clone()), Some(format!("{predictor}_d")));
     }
 }
 

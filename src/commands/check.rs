@@ -47,6 +47,8 @@ pub fn contents(checked: &Checked) -> String {
         ),
         (spec.reports.len(), "report", "reports"),
         (spec.plots.len(), "plot", "plots"),
+        (spec.tables.len(), "table", "tables"),
+        (spec.describes.len(), "description", "descriptions"),
     ];
     counts
         .iter()

@@ -39,6 +39,13 @@ pub fn run(args: &RunArgs) -> miette::Result<()> {
         folder.join("out").join(&stem)
     });
     let written = report::write_all(&out, &files)?;
+    // The article's tables first: what the analysis is for.
+    for t in &results.descriptives {
+        println!("{}", report::tables::descriptives(t));
+    }
+    for t in &results.tables {
+        println!("{}", report::tables::model_table(t));
+    }
     print!("{}", summary(&checked, &results));
     println!("wrote {} files into {}", written.len(), out.display());
     Ok(())

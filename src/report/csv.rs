@@ -51,7 +51,7 @@ pub fn tables(r: &Report) -> Vec<File> {
     out
 }
 
-fn write(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+pub(super) fn write(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let result = std::iter::once(header.iter().map(|h| h.to_string()).collect())
         .chain(rows)

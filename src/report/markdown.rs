@@ -69,12 +69,17 @@ pub fn report(r: &Report) -> String {
     }
     if !r.plots.is_empty() {
         let _ = writeln!(s, "## Plots\n");
-        for (file, t) in &r.plots {
+        for (file, panels) in &r.plots {
+            let Some(t) = panels.first() else { continue };
             let by = t.by.as_ref().map_or(String::new(), |b| format!(" by {b}"));
+            let responses: Vec<&str> = panels.iter().map(|p| p.response.as_str()).collect();
+            let models: Vec<String> = panels.iter().map(|p| format!("`{}`", p.model)).collect();
             let _ = writeln!(
                 s,
-                "![{} over {} predicted by `{}`{by}]({file})\n",
-                t.response, t.time, t.model
+                "![{} over {} predicted by {}{by}]({file})\n",
+                responses.join(", "),
+                t.time,
+                models.join(", ")
             );
         }
     }
@@ -390,7 +395,7 @@ fn comparison(s: &mut String, names: &[&str], c: &Comparison) {
 }
 
 /// A Markdown table; the first row is the header, `right` aligns numeric columns.
-fn table(s: &mut String, rows: &[Vec<String>], right: &[bool]) {
+pub(super) fn table(s: &mut String, rows: &[Vec<String>], right: &[bool]) {
     let line = |cells: &[String]| format!("| {} |", cells.join(" | "));
     let _ = writeln!(s, "{}", line(&rows[0]));
     let rule: Vec<String> = right

@@ -6,6 +6,7 @@ pub mod format;
 mod json;
 mod markdown;
 mod svg;
+pub mod tables;
 mod write;
 
 pub use write::{write_all, write_file};
@@ -30,38 +31,37 @@ pub struct Report<'a> {
     /// With the names of their models, in the order written.
     pub comparisons: Vec<(Vec<&'a str>, &'a Comparison)>,
     pub explained: Vec<&'a ExplainedVariance>,
-    /// With the file each is drawn in.
-    pub plots: Vec<(String, &'a Trajectories)>,
+    /// With the file each is drawn in; one panel per model.
+    pub plots: Vec<(String, &'a [Trajectories])>,
 }
 
 /// The file a plot is drawn in.
 pub fn plot_file(plot: &Plot) -> String {
-    match &plot.by {
-        Some(by) => format!("{}-{}-by-{}.svg", plot.kind.text, plot.model.text, by.text),
-        None => format!("{}-{}.svg", plot.kind.text, plot.model.text),
-    }
+    format!("{}.svg", plot.file_stem())
 }
 
 /// Every file of a run: the reports the spec asks for (or one of all models, named after
-/// the spec file, when it asks for none) and the plots.
+/// the spec file, when it asks for none and has no table), the tables and descriptions
+/// (Markdown and CSV) and the plots.
 pub fn files(checked: &Checked, results: &Results, default_name: &str) -> Vec<File> {
     let spec = &checked.spec;
-    let requested: Vec<(String, Vec<&str>)> = if spec.reports.is_empty() {
-        vec![(
-            default_name.to_string(),
-            spec.models.iter().map(|m| m.name.text.as_str()).collect(),
-        )]
-    } else {
-        spec.reports
-            .iter()
-            .map(|r| {
-                (
-                    r.name.text.clone(),
-                    r.models.iter().map(|m| m.text.as_str()).collect(),
-                )
-            })
-            .collect()
-    };
+    let requested: Vec<(String, Vec<&str>)> =
+        if spec.reports.is_empty() && spec.tables.is_empty() && spec.describes.is_empty() {
+            vec![(
+                default_name.to_string(),
+                spec.models.iter().map(|m| m.name.text.as_str()).collect(),
+            )]
+        } else {
+            spec.reports
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.text.clone(),
+                        r.models.iter().map(|m| m.text.as_str()).collect(),
+                    )
+                })
+                .collect()
+        };
     let mut out = Vec::new();
     for (name, models) in requested {
         let report = select(checked, results, name, &models);
@@ -75,10 +75,30 @@ pub fn files(checked: &Checked, results: &Results, default_name: &str) -> Vec<Fi
         });
         out.extend(csv::tables(&report));
     }
-    for (plot, trajectories) in spec.plots.iter().zip(&results.trajectories) {
+    for t in &results.tables {
+        out.push(File {
+            name: format!("{}.md", t.name),
+            contents: tables::model_table(t),
+        });
+        out.push(File {
+            name: format!("{}.csv", t.name),
+            contents: tables::model_table_csv(t),
+        });
+    }
+    for d in &results.descriptives {
+        out.push(File {
+            name: format!("{}.md", d.name),
+            contents: tables::descriptives(d),
+        });
+        out.push(File {
+            name: format!("{}.csv", d.name),
+            contents: tables::descriptives_csv(d),
+        });
+    }
+    for (plot, panels) in spec.plots.iter().zip(&results.trajectories) {
         out.push(File {
             name: plot_file(plot),
-            contents: svg::trajectories(trajectories),
+            contents: svg::trajectories(panels),
         });
     }
     out
@@ -121,8 +141,8 @@ fn select<'a>(
             .plots
             .iter()
             .zip(&results.trajectories)
-            .filter(|(p, _)| included(&p.model.text))
-            .map(|(p, t)| (plot_file(p), t))
+            .filter(|(p, _)| p.models.iter().all(|m| included(&m.text)))
+            .map(|(p, t)| (plot_file(p), t.as_slice()))
             .collect(),
     }
 }

@@ -1,5 +1,6 @@
-//! Trajectory plots as plain SVG: a line per group for the model's predicted mean over time,
-//! points for the observed means at each time point, axes with round ticks and a legend.
+//! Trajectory plots as plain SVG: per model a panel with a line per group for the model's
+//! predicted mean over time and points for the observed means at each time point, axes with
+//! round ticks and one legend.
 //! Written by hand: a few shapes do not need a plotting library, and the output is
 //! deterministic text.
 
@@ -9,7 +10,6 @@ use mixspec_analysis::Trajectories;
 
 use super::format::significant;
 
-const WIDTH: f64 = 760.0;
 const HEIGHT: f64 = 480.0;
 const LEFT: f64 = 72.0;
 const RIGHT: f64 = 190.0;
@@ -60,8 +60,14 @@ fn label(x: f64, decimals: usize) -> String {
     format!("{:.decimals$}", x + 0.0)
 }
 
-pub fn trajectories(t: &Trajectories) -> String {
-    let points = t.groups.iter().flat_map(|g| {
+/// Width of one panel's plotting area.
+const PANEL: f64 = 420.0;
+/// Space between panels, for the next panel's tick labels.
+const GAP: f64 = 56.0;
+
+/// The range of x and y values of some panels' lines and points.
+fn extent<'a>(panels: impl Iterator<Item = &'a Trajectories>) -> (f64, f64, f64, f64) {
+    let points = panels.flat_map(|t| &t.groups).flat_map(|g| {
         g.predicted
             .iter()
             .copied()
@@ -79,102 +85,175 @@ pub fn trajectories(t: &Trajectories) -> String {
         y_lo = y_lo.min(y);
         y_hi = y_hi.max(y);
     }
-    if !x_lo.is_finite() {
-        (x_lo, x_hi, y_lo, y_hi) = (0.0, 1.0, 0.0, 1.0);
+    if x_lo.is_finite() {
+        (x_lo, x_hi, y_lo, y_hi)
+    } else {
+        (0.0, 1.0, 0.0, 1.0)
     }
-    let ((x_ticks, x_decimals), (y_ticks, y_decimals)) = (ticks(x_lo, x_hi), ticks(y_lo, y_hi));
+}
+
+/// A y axis: its ticks, their decimals, and the range drawn.
+fn y_axis(lo: f64, hi: f64) -> (Vec<f64>, usize, f64, f64) {
+    let (ticks, decimals) = ticks(lo, hi);
+    let (min, max) = (ticks[0].min(lo), ticks[ticks.len() - 1].max(hi));
+    (ticks, decimals, min, max)
+}
+
+/// A figure of one panel per model, side by side; the groups keep their colour in every
+/// panel. The panels share the y axis when their values overlap (subscales of one
+/// questionnaire, so levels compare at a glance) and each has its own when they do not
+/// (different instruments).
+pub fn trajectories(panels: &[Trajectories]) -> String {
+    let (x_lo, x_hi, _, _) = extent(panels.iter());
+    let (x_ticks, x_decimals) = ticks(x_lo, x_hi);
     let (x_min, x_max) = (x_ticks[0].min(x_lo), x_ticks[x_ticks.len() - 1].max(x_hi));
-    let (y_min, y_max) = (y_ticks[0].min(y_lo), y_ticks[y_ticks.len() - 1].max(y_hi));
-    let plot_w = WIDTH - LEFT - RIGHT;
+    let own: Vec<(f64, f64)> = panels
+        .iter()
+        .map(|t| {
+            let (_, _, lo, hi) = extent(std::iter::once(t));
+            (lo, hi)
+        })
+        .collect();
+    let overlap = own.iter().map(|r| r.0).fold(f64::NEG_INFINITY, f64::max)
+        <= own.iter().map(|r| r.1).fold(f64::INFINITY, f64::min);
+    let (_, _, all_lo, all_hi) = extent(panels.iter());
+    let y_axes: Vec<(Vec<f64>, usize, f64, f64)> = own
+        .iter()
+        .map(|&(lo, hi)| {
+            if overlap {
+                y_axis(all_lo, all_hi)
+            } else {
+                y_axis(lo, hi)
+            }
+        })
+        .collect();
+    let n = panels.len().max(1) as f64;
+    let width = LEFT + n * PANEL + (n - 1.0) * GAP + RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
-    let sx = |x: f64| LEFT + (x - x_min) / (x_max - x_min).max(f64::MIN_POSITIVE) * plot_w;
-    let sy = |y: f64| TOP + plot_h - (y - y_min) / (y_max - y_min).max(f64::MIN_POSITIVE) * plot_h;
+    // Every group of any panel, in order of appearance: its colour and legend entry.
+    let mut labels: Vec<&str> = Vec::new();
+    for g in panels.iter().flat_map(|t| &t.groups) {
+        if !labels.contains(&g.label.as_str()) {
+            labels.push(&g.label);
+        }
+    }
+    let colour = |label: &str| {
+        let i = labels.iter().position(|l| *l == label).unwrap_or(0);
+        COLOURS[i % COLOURS.len()]
+    };
 
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{HEIGHT}" viewBox="0 0 {width} {HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-    let by = t.by.as_ref().map_or(String::new(), |b| format!(" by {b}"));
+    let first = panels.first();
+    let responses: Vec<&str> = panels.iter().map(|t| t.response.as_str()).collect();
+    let models: Vec<&str> = panels.iter().map(|t| t.model.as_str()).collect();
+    let time = first.map_or("time", |t| t.time.as_str());
+    let by = first
+        .and_then(|t| t.by.as_ref())
+        .map_or(String::new(), |b| format!(" by {b}"));
     let _ = writeln!(
         s,
-        r#"<text x="{LEFT}" y="26" font-size="15" font-weight="bold">{}</text>"#,
+        r#"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">{}</text>"#,
         escape(&format!(
-            "{} over {}{by}: model {}",
-            t.response, t.time, t.model
+            "{} over {time}{by}: model{} {}",
+            responses.join(", "),
+            if models.len() == 1 { "" } else { "s" },
+            models.join(", ")
         ))
     );
-    // Grid and ticks.
-    for &x in &x_ticks {
-        let px = sx(x);
+    for (k, (t, (y_ticks, y_decimals, y_min, y_max))) in panels.iter().zip(&y_axes).enumerate() {
+        let (y_decimals, y_min, y_max) = (*y_decimals, *y_min, *y_max);
+        let sy =
+            |y: f64| TOP + plot_h - (y - y_min) / (y_max - y_min).max(f64::MIN_POSITIVE) * plot_h;
+        let left = LEFT + k as f64 * (PANEL + GAP);
+        let sx = |x: f64| left + (x - x_min) / (x_max - x_min).max(f64::MIN_POSITIVE) * PANEL;
+        if panels.len() > 1 {
+            let _ = writeln!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-weight="bold">{}</text>"#,
+                left + PANEL / 2.0,
+                TOP - 8.0,
+                escape(&t.response)
+            );
+        }
+        // Grid and ticks.
+        for &x in &x_ticks {
+            let px = sx(x);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{:.1}" stroke="#e5e5e5"/><text x="{px:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+                TOP + plot_h,
+                TOP + plot_h + 18.0,
+                label(x, x_decimals)
+            );
+        }
+        for &y in y_ticks {
+            let py = sy(y);
+            let _ = writeln!(
+                s,
+                r##"<line x1="{left}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+                left + PANEL,
+                left - 8.0,
+                py + 4.0,
+                label(y, y_decimals)
+            );
+        }
         let _ = writeln!(
             s,
-            r##"<line x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{:.1}" stroke="#e5e5e5"/><text x="{px:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
-            TOP + plot_h,
-            TOP + plot_h + 18.0,
-            label(x, x_decimals)
+            r##"<rect x="{left}" y="{TOP}" width="{PANEL}" height="{plot_h}" fill="none" stroke="#444"/>"##
         );
-    }
-    for &y in &y_ticks {
-        let py = sy(y);
         let _ = writeln!(
             s,
-            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
-            LEFT + plot_w,
-            LEFT - 8.0,
-            py + 4.0,
-            label(y, y_decimals)
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            left + PANEL / 2.0,
+            HEIGHT - 14.0,
+            escape(&t.time)
         );
+        for g in &t.groups {
+            let colour = colour(&g.label);
+            let path: Vec<String> = g
+                .predicted
+                .iter()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
+                .collect();
+            let _ = writeln!(
+                s,
+                r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2.5"/>"#,
+                path.join(" ")
+            );
+            for o in &g.observed {
+                let _ = writeln!(
+                    s,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{colour}" fill-opacity="0.75"><title>{}</title></circle>"#,
+                    sx(o.time),
+                    sy(o.mean),
+                    escape(&format!(
+                        "{}: mean {} at {} (n = {})",
+                        g.label,
+                        significant(o.mean, 4),
+                        significant(o.time, 4),
+                        o.n
+                    ))
+                );
+            }
+        }
     }
-    let _ = writeln!(
-        s,
-        r##"<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#444"/>"##
-    );
-    let _ = writeln!(
-        s,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
-        LEFT + plot_w / 2.0,
-        HEIGHT - 14.0,
-        escape(&t.time)
-    );
     let _ = writeln!(
         s,
         r#"<text transform="translate(18 {:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
         TOP + plot_h / 2.0,
-        escape(&t.response)
+        escape(&responses.join(", "))
     );
-    // Series and legend.
-    for (i, g) in t.groups.iter().enumerate() {
-        let colour = COLOURS[i % COLOURS.len()];
-        let path: Vec<String> = g
-            .predicted
-            .iter()
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
-            .collect();
-        let _ = writeln!(
-            s,
-            r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2.5"/>"#,
-            path.join(" ")
-        );
-        for o in &g.observed {
-            let _ = writeln!(
-                s,
-                r#"<circle cx="{:.1}" cy="{:.1}" r="3.5" fill="{colour}" fill-opacity="0.75"><title>{}</title></circle>"#,
-                sx(o.time),
-                sy(o.mean),
-                escape(&format!(
-                    "{}: mean {} at {} (n = {})",
-                    g.label,
-                    significant(o.mean, 4),
-                    significant(o.time, 4),
-                    o.n
-                ))
-            );
-        }
+    // Legend.
+    let lx = width - RIGHT + 18.0;
+    for (i, l) in labels.iter().enumerate() {
+        let colour = colour(l);
         let ly = TOP + 10.0 + 20.0 * i as f64;
-        let lx = WIDTH - RIGHT + 18.0;
         let _ = writeln!(
             s,
             r#"<line x1="{lx}" y1="{ly}" x2="{:.1}" y2="{ly}" stroke="{colour}" stroke-width="2.5"/><circle cx="{:.1}" cy="{ly}" r="3.5" fill="{colour}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
@@ -182,15 +261,13 @@ pub fn trajectories(t: &Trajectories) -> String {
             lx + 12.0,
             lx + 32.0,
             ly + 4.0,
-            escape(&g.label)
+            escape(l)
         );
     }
-    let note_y = TOP + 20.0 + 20.0 * t.groups.len() as f64;
+    let note_y = TOP + 20.0 + 20.0 * labels.len() as f64;
     let _ = writeln!(
         s,
-        r##"<text x="{:.1}" y="{note_y:.1}" font-size="10" fill="#555">lines: predicted means</text><text x="{:.1}" y="{:.1}" font-size="10" fill="#555">points: observed means</text>"##,
-        WIDTH - RIGHT + 18.0,
-        WIDTH - RIGHT + 18.0,
+        r##"<text x="{lx:.1}" y="{note_y:.1}" font-size="10" fill="#555">lines: predicted means</text><text x="{lx:.1}" y="{:.1}" font-size="10" fill="#555">points: observed means</text>"##,
         note_y + 14.0
     );
     s.push_str("</svg>\n");

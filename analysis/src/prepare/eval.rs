@@ -126,6 +126,15 @@ impl<'a> Context<'a> {
         self.frame.n_rows()
     }
 
+    /// The units of per-subject summaries: each subject's rows, earliest first, or each row
+    /// alone when the data has no subject column.
+    pub fn units(&self) -> Vec<Vec<usize>> {
+        match &self.subjects {
+            Some(subjects) => subjects.clone(),
+            None => (0..self.n()).map(|r| vec![r]).collect(),
+        }
+    }
+
     pub fn eval(&self, e: &Expr) -> Evaluated {
         let n = self.n();
         match &e.kind {

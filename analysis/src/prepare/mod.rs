@@ -16,6 +16,16 @@ use mixspec_engine::{read_csv, Column, DataFrame};
 use eval::{true_rows, unknown_variable, Context, Value};
 use instrument::Plugins;
 
+/// The units of per-subject summaries of the prepared data (see [`Context::units`]).
+pub(crate) fn units(spec: &Spec, frame: &DataFrame, unchecked: &[String]) -> Vec<Vec<usize>> {
+    let data = spec.data.as_ref();
+    let subject = data
+        .and_then(|s| s.subject.as_ref())
+        .map(|n| n.text.as_str());
+    let time = data.and_then(|s| s.time.as_ref()).map(|n| n.text.as_str());
+    Context::new(frame, subject, time, unchecked).units()
+}
+
 /// Reads the data statement's file, relative to the spec file's folder `base`, and checks
 /// that its subject and time columns exist.
 pub(crate) fn load(data: &DataSource, base: &Path, d: &mut Diagnostics) -> Option<DataFrame> {

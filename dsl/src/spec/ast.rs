@@ -27,6 +27,8 @@ pub enum StatementKind {
     Explained(Explained),
     Report(Report),
     Plot(Plot),
+    Table(Table),
+    Describe(Describe),
 }
 
 /// `data "file.csv" { subject patient; time months }`
@@ -99,12 +101,65 @@ pub struct Report {
     pub models: Vec<Name>,
 }
 
-/// `plot trajectories model by variable`
+/// `plot trajectories model, model by variable, variable as "name"`
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plot {
     pub kind: Name,
+    /// One panel per model, side by side on a shared scale.
+    pub models: Vec<Name>,
+    /// The groups are the combinations of these variables' values.
+    pub by: Vec<Name>,
+    /// The file's name (without `.svg`), when not derived from the models and variables.
+    pub name: Option<Name>,
+}
+
+impl Plot {
+    /// The name of the plot's file without `.svg`: its `as` name, or the kind, the models and
+    /// the `by` variables joined by `-`, as `trajectories-model-by-group`.
+    pub fn file_stem(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.text.clone();
+        }
+        let mut parts: Vec<&str> = vec![&self.kind.text];
+        parts.extend(self.models.iter().map(|m| m.text.as_str()));
+        if !self.by.is_empty() {
+            parts.push("by");
+            parts.extend(self.by.iter().map(|b| b.text.as_str()));
+        }
+        parts.join("-")
+    }
+}
+
+/// `table "name" { "label": model ref; "label": model }`: one row per model in the layout of
+/// the seed study's Tables III and IV.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub name: Name,
+    pub rows: Vec<TableRow>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRow {
+    /// The row's text; the model's name when not given.
+    pub label: Option<Name>,
     pub model: Name,
-    pub by: Option<Name>,
+    /// `ref`: the reference of the rows below it, until the next `ref`.
+    pub reference: bool,
+}
+
+/// `describe "name" by group { variable "label"; … }`: per-subject descriptives of two
+/// groups with tests of their difference (the seed study's Table II).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Describe {
+    pub name: Name,
+    pub by: Name,
+    pub items: Vec<DescribeItem>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DescribeItem {
+    pub variable: Name,
+    pub label: Option<Name>,
 }
 
 /// An expression of derive, `when` and `where`, evaluated per row of the data.

@@ -6,7 +6,7 @@ use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 
 use super::ast::{
     Aggregate, Compare, Data, Explained, Expr, ExprKind, Function, Model, Name, Plot, Prepare,
-    Report, Setting, Span, Statement, StatementKind,
+    Report, Setting, Span, Statement, StatementKind, Table,
 };
 use super::diagnostic::{suggest, Diagnostics, SpecDiagnostic, SpecErrorKind};
 use super::parse::Parsed;
@@ -45,6 +45,8 @@ struct Checker<'a> {
     /// Models and variables defined by statements that could not be read or checked.
     broken_models: Vec<String>,
     broken_variables: Vec<String>,
+    /// The names of reports, tables and descriptions so far: the stems of their files.
+    output_names: Vec<Name>,
 }
 
 pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) -> Spec {
@@ -53,6 +55,7 @@ pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) ->
         diagnostics,
         broken_models: parsed.broken_models,
         broken_variables: parsed.broken_variables,
+        output_names: Vec::new(),
     };
     let statements = parsed.statements;
     let data = c.data(&statements, parsed.bad_data);
@@ -64,6 +67,8 @@ pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) ->
         explained: Vec::new(),
         reports: Vec::new(),
         plots: Vec::new(),
+        tables: Vec::new(),
+        describes: Vec::new(),
         unchecked: Vec::new(),
     };
     // Data preparation and models first: the statements after them refer to models anywhere
@@ -90,8 +95,14 @@ pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) ->
             StatementKind::Explained(x) if c.explained(x, &spec.models) => {
                 spec.explained.push(x.clone());
             }
-            StatementKind::Report(x) if c.report(x, &spec.models, &spec.reports) => {
+            StatementKind::Report(x) if c.report(x, &spec.models) => {
                 spec.reports.push(x.clone());
+            }
+            StatementKind::Table(x) if c.table(x, spec.data.as_ref(), &spec.models) => {
+                spec.tables.push(x.clone());
+            }
+            StatementKind::Describe(x) if c.output_name(&x.name) => {
+                spec.describes.push(x.clone());
             }
             StatementKind::Plot(x) if c.plot(x, spec.data.as_ref(), &spec.models, &spec.plots) => {
                 spec.plots.push(x.clone());
@@ -774,11 +785,17 @@ impl Checker<'_> {
         ok
     }
 
-    fn report(&mut self, x: &Report, models: &[ModelDef], reports: &[Report]) -> bool {
-        let mut ok = self.resolve_all(&x.models, models).is_some();
-        let file_safe = !x.name.text.is_empty()
-            && !x.name.text.starts_with('.')
-            && x.name
+    fn report(&mut self, x: &Report, models: &[ModelDef]) -> bool {
+        let models_ok = self.resolve_all(&x.models, models).is_some();
+        self.output_name(&x.name) && models_ok
+    }
+
+    /// The name of a report, table or description: usable as a file name, and unique among
+    /// them all, since each becomes the stem of its files.
+    fn output_name(&mut self, name: &Name) -> bool {
+        let file_safe = !name.text.is_empty()
+            && !name.text.starts_with('.')
+            && name
                 .text
                 .chars()
                 .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
@@ -786,20 +803,149 @@ impl Checker<'_> {
             self.push(
                 SpecDiagnostic::new(
                     SpecErrorKind::Setting,
-                    x.name.span,
-                    format!("`{}` cannot name a report", x.name.text),
+                    name.span,
+                    format!("`{}` cannot name a report", name.text),
                     "not usable as a file name",
                 )
                 .help("a report's name becomes its file names: use letters, digits, `-`, `_` and `.`, e.g. \"table4\""),
             );
+            return false;
+        }
+        if let Some(first) = self
+            .output_names
+            .iter()
+            .find(|r| r.text.eq_ignore_ascii_case(&name.text))
+            .cloned()
+        {
+            self.duplicate("report", name, &first);
+            return false;
+        }
+        self.output_names.push(name.clone());
+        true
+    }
+
+    /// A table's rows: the first is a reference; every other row's model is fitted as its
+    /// reference is and adds fixed-effect terms to the reference's, and the reference has a
+    /// slope on the data's time.
+    fn table(&mut self, x: &Table, data: Option<&DataSource>, models: &[ModelDef]) -> bool {
+        let mut ok = self.output_name(&x.name);
+        let time = data.and_then(|d| d.time.as_ref()).map(|t| t.text.clone());
+        if let Some(data) = data.filter(|d| d.time.is_none()) {
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::MissingSetting,
+                    x.name.span,
+                    "a table shows each model's intercept and slope over time, but the data statement names no time column",
+                    "needs `time`",
+                )
+                .also(data.path.span, "add `{ time COLUMN }` after this"),
+            );
             ok = false;
         }
-        if let Some(first) = reports
-            .iter()
-            .find(|r| r.name.text.eq_ignore_ascii_case(&x.name.text))
-        {
-            self.duplicate("report", &x.name, &first.name);
-            ok = false;
+        let mut reference: Option<&ModelDef> = None;
+        for (i, row) in x.rows.iter().enumerate() {
+            if let Some(first) = x.rows[..i].iter().find(|r| r.model.text == row.model.text) {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Duplicate,
+                        row.model.span,
+                        format!("model `{}` is listed twice", row.model.text),
+                        "listed again here",
+                    )
+                    .also(first.model.span, "first listed here"),
+                );
+                ok = false;
+                continue;
+            }
+            let Some(m) = self.resolve(&row.model, models) else {
+                ok = false;
+                if row.reference {
+                    reference = None;
+                }
+                continue;
+            };
+            let terms = fixed_terms(m);
+            if row.reference {
+                reference = Some(m);
+                if let Some(time) = time.as_ref().filter(|t| !terms.contains(t)) {
+                    self.push(
+                        SpecDiagnostic::new(
+                            SpecErrorKind::Comparison,
+                            row.model.span,
+                            format!("reference model `{}` has no slope on `{time}`", m.name.text),
+                            "no time term",
+                        )
+                        .help(format!("a reference row shows the intercept and the slope of `{time}`: give the model the term, e.g. `y ~ {time} + ({time} | subject)`")),
+                    );
+                    ok = false;
+                }
+                continue;
+            }
+            if i == 0 {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Comparison,
+                        row.model.span,
+                        "the first row of a table must be a reference model",
+                        "no reference above this row",
+                    )
+                    .help(format!(
+                        "mark the model the rows below it are compared with: `{} ref`",
+                        row.model.text
+                    )),
+                );
+                ok = false;
+                continue;
+            }
+            // A reference that had a problem has been reported already.
+            let Some(r) = reference else { continue };
+            let method = |reml| if reml { "REML" } else { "ML" };
+            let missing: Vec<String> = fixed_terms(r)
+                .into_iter()
+                .filter(|t| !terms.contains(t))
+                .collect();
+            let problem = if m.reml != r.reml {
+                Some((
+                    format!("`{}` is fitted by {} but its reference `{}` by {}", m.name.text, method(m.reml), r.name.text, method(r.reml)),
+                    "fitted differently".to_string(),
+                    "explained variance and AIC are comparable only between fits of the same method: give both the same `[method …]`".to_string(),
+                ))
+            } else if !missing.is_empty() {
+                Some((
+                    format!("`{}` lacks the term{} `{}` of its reference `{}`", m.name.text, if missing.len() == 1 { "" } else { "s" }, missing.join("`, `"), r.name.text),
+                    "does not extend the reference".to_string(),
+                    "a row shows the terms its model adds to the reference: keep every term of the reference in the model".to_string(),
+                ))
+            } else if terms.len() == fixed_terms(r).len() {
+                Some((
+                    format!("`{}` adds no fixed effect to its reference `{}`", m.name.text, r.name.text),
+                    "nothing to show".to_string(),
+                    format!("a row shows the predictor the model adds; a model of its own is a reference: `{} ref`", m.name.text),
+                ))
+            } else if !components(m).iter().any(|c| components(r).contains(c)) {
+                Some((
+                    format!("`{}` and `{}` have no random-effect variance in common", m.name.text, r.name.text),
+                    "nothing to compare".to_string(),
+                    "explained variance is the change of each random-effect variance the two models share, e.g. both with `(months | patient)`".to_string(),
+                ))
+            } else {
+                None
+            };
+            if let Some((message, label, help)) = problem {
+                let reference_span = x
+                    .rows
+                    .iter()
+                    .find(|row| row.model.text == r.name.text)
+                    .map(|row| row.model.span);
+                let mut d =
+                    SpecDiagnostic::new(SpecErrorKind::Comparison, row.model.span, message, label)
+                        .help(help);
+                if let Some(span) = reference_span {
+                    d = d.also(span, "reference");
+                }
+                self.push(d);
+                ok = false;
+            }
         }
         ok
     }
@@ -811,7 +957,24 @@ impl Checker<'_> {
         models: &[ModelDef],
         plots: &[Plot],
     ) -> bool {
-        let mut ok = self.resolve(&x.model, models).is_some();
+        let mut ok = self.resolve_all(&x.models, models).is_some();
+        for (i, b) in x.by.iter().enumerate() {
+            if let Some(first) = x.by[..i].iter().find(|f| f.text == b.text) {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Duplicate,
+                        b.span,
+                        format!("`{}` is listed twice", b.text),
+                        "listed again here",
+                    )
+                    .also(first.span, "first listed here"),
+                );
+                ok = false;
+            }
+        }
+        if let Some(name) = &x.name {
+            ok &= self.output_name(name);
+        }
         if !PLOTS.contains(&x.kind.text.as_str()) {
             self.push(
                 SpecDiagnostic::new(
@@ -840,24 +1003,26 @@ impl Checker<'_> {
             );
             ok = false;
         }
-        let same = |p: &&Plot| {
-            p.model.text == x.model.text
-                && p.by.as_ref().map(|b| &b.text) == x.by.as_ref().map(|b| &b.text)
-        };
-        if let Some(first) = plots.iter().find(same) {
+        if let Some(first) = plots.iter().find(|p| p.file_stem() == x.file_stem()) {
             self.push(
                 SpecDiagnostic::new(
                     SpecErrorKind::Duplicate,
-                    x.model.span,
+                    x.models[0].span,
                     "the same plot is asked for twice",
                     "drawn again here",
                 )
-                .also(first.model.span, "first asked for here"),
+                .also(first.models[0].span, "first asked for here")
+                .help("name one of them: `… as \"figure2\"`"),
             );
             ok = false;
         }
         ok
     }
+}
+
+/// The labels of a model's fixed-effect terms (without the intercept), as R writes them.
+fn fixed_terms(m: &ModelDef) -> Vec<String> {
+    m.spec.fixed.terms.iter().map(|t| t.label()).collect()
 }
 
 /// The random-effect variances a model estimates, as (grouping, effect) pairs.

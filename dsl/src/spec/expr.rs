@@ -121,6 +121,8 @@ fn primary(pair: Pair<'_, Rule>) -> Built {
             node(ExprKind::Number(value), span, 0)
         }
         Rule::string => node(ExprKind::Text(string(pair).text), span, 0),
+        // R's missing value, as a number (a column named NA is `` `NA` ``).
+        Rule::name if pair.as_str() == "NA" => node(ExprKind::Number(f64::NAN), span, 0),
         Rule::name => node(ExprKind::Variable(name(pair).text), span, 0),
         Rule::paren => {
             // The inner expression, spanning its parentheses so labels underline them too.

@@ -8,8 +8,8 @@ use pest::Parser;
 use pest_derive::Parser;
 
 use super::ast::{
-    Compare, Data, Explained, Model, Name, Plot, Prepare, Report, Setting, Span, Statement,
-    StatementKind,
+    Compare, Data, Describe, DescribeItem, Explained, Model, Name, Plot, Prepare, Report, Setting,
+    Span, Statement, StatementKind, Table, TableRow,
 };
 use super::diagnostic::{suggest, Diagnostics, SpecDiagnostic, SpecErrorKind};
 use super::expr;
@@ -23,7 +23,7 @@ pub(super) struct SpecParser;
 const MAX_NESTING: usize = 64;
 
 /// The statement keywords, for "did you mean" on a misspelt one.
-pub(super) const STATEMENTS: [&str; 10] = [
+pub(super) const STATEMENTS: [&str; 12] = [
     "data",
     "instrument",
     "derive",
@@ -34,6 +34,8 @@ pub(super) const STATEMENTS: [&str; 10] = [
     "explained",
     "report",
     "plot",
+    "table",
+    "describe",
 ];
 
 /// What parsing found: the statements that could be read, and the names that statements
@@ -172,6 +174,9 @@ fn is_keyword_or_punctuation(rule: Rule) -> bool {
             | Rule::kw_explained
             | Rule::kw_report
             | Rule::kw_plot
+            | Rule::kw_table
+            | Rule::kw_describe
+            | Rule::kw_as
             | Rule::kw_when
             | Rule::kw_predictor
             | Rule::kw_where
@@ -293,10 +298,69 @@ fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
             name: string(next()),
             models: parts.map(name).collect(),
         }),
-        Rule::plot => StatementKind::Plot(Plot {
-            kind: name(next()),
-            model: name(next()),
-            by: parts.next().map(name),
+        Rule::plot => {
+            let kind = name(next());
+            let models = names(next());
+            let (mut by, mut as_name) = (Vec::new(), None);
+            for p in parts {
+                match p.as_rule() {
+                    Rule::plot_by => {
+                        by = p
+                            .into_inner()
+                            .find(|p| p.as_rule() == Rule::names)
+                            .map(names)
+                            .unwrap_or_default()
+                    }
+                    _ => {
+                        as_name = p
+                            .into_inner()
+                            .find(|p| p.as_rule() == Rule::string)
+                            .map(string)
+                    }
+                }
+            }
+            StatementKind::Plot(Plot {
+                kind,
+                models,
+                by,
+                name: as_name,
+            })
+        }
+        Rule::table => StatementKind::Table(Table {
+            name: string(next()),
+            rows: parts
+                .map(|row| {
+                    let mut label = None;
+                    let mut model = None;
+                    let mut reference = false;
+                    for p in row.into_inner() {
+                        match p.as_rule() {
+                            Rule::string => label = Some(string(p)),
+                            Rule::name => model = Some(name(p)),
+                            Rule::kw_ref => reference = true,
+                            _ => {}
+                        }
+                    }
+                    TableRow {
+                        label,
+                        model: model.expect("a table row names a model"),
+                        reference,
+                    }
+                })
+                .collect(),
+        }),
+        Rule::describe => StatementKind::Describe(Describe {
+            name: string(next()),
+            by: name(next()),
+            items: parts
+                .map(|item| {
+                    let mut inner = item.into_inner();
+                    DescribeItem {
+                        variable: name(inner.next().expect("an item names a variable")),
+                        label: inner.next().map(string),
+                    }
+                })
+                .collect(),
         }),
         r => unreachable!("{r:?} is not a statement"),
     })
@@ -538,7 +602,11 @@ fn describe_expected(positives: &[Rule]) -> String {
             Rule::levels | Rule::kw_levels => push("`levels`"),
             Rule::reference | Rule::kw_reference => push("`reference`"),
             Rule::kw_vs => push("`vs`"),
-            Rule::kw_by => push("`by`"),
+            Rule::kw_by | Rule::plot_by => push("`by`"),
+            Rule::kw_as | Rule::plot_as => push("`as`"),
+            Rule::kw_ref => push("`ref`"),
+            Rule::table_row => push("a table row (`\"label\": model`)"),
+            Rule::describe_item => push("a variable"),
             Rule::kw_then => push("`then`"),
             Rule::kw_else => push("`else`"),
             Rule::setting | Rule::option => push("a setting"),

@@ -1,0 +1,234 @@
+//! Tables of models in the layout of the seed study's Tables III and IV: per reference model
+//! its intercept and slope over time; per model below it the effect of what it adds on the
+//! intercept (the predictor's main effect) and on the slope (its interaction with time), the
+//! share of the reference's random intercept and slope variance it explains, and AIC.
+//!
+//! What a model adds is read off the fits, not the formulas: its fixed-effect coefficients
+//! that the reference lacks. A coefficient whose name has the time as one of its `:` parts
+//! is an effect on the slope, paired with the effect on the intercept of the same name
+//! without the time (`months:outcomepoor` with `outcomepoor`). A factor with several
+//! contrasts gives one line per contrast, so no predictor is hard-wired.
+
+use mixspec_dsl::spec::{ModelDef, Table, TableRow};
+use mixspec_engine::LmmFit;
+
+use crate::explained::explained;
+use crate::fit::FittedModel;
+
+/// The intercept's coefficient name, as R's.
+const INTERCEPT: &str = "(Intercept)";
+
+#[derive(Debug, Clone)]
+pub struct ModelTable {
+    pub name: String,
+    /// The time variable: the slope's coefficient.
+    pub time: String,
+    pub rows: Vec<TableLine>,
+}
+
+/// One model of the table.
+#[derive(Debug, Clone)]
+pub struct TableLine {
+    pub label: String,
+    pub model: String,
+    /// The row's reference model; `None` on a reference row.
+    pub reference: Option<String>,
+    /// A reference row: one effect, its intercept and slope. Another row: one per
+    /// coefficient the model adds on the intercept (or, without one, on the slope).
+    pub effects: Vec<TableEffect>,
+    /// Percent of the reference's random intercept and slope variance explained.
+    pub explained_intercept: Option<f64>,
+    pub explained_slope: Option<f64>,
+    pub aic: f64,
+    pub n_obs: usize,
+    /// Levels of the first grouping factor (the subjects).
+    pub n_subjects: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableEffect {
+    /// The added coefficient on the intercept (or the slope's without the time); `None` on a
+    /// reference row.
+    pub term: Option<String>,
+    /// The term for readers: a factor's contrast as `variable = level` (`cell = poor`).
+    pub label: Option<String>,
+    pub intercept: Option<Coefficient>,
+    pub slope: Option<Coefficient>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Coefficient {
+    pub name: String,
+    pub estimate: f64,
+    pub std_error: f64,
+    /// Satterthwaite's denominator df and two-sided p (lmerTest's, SPSS MIXED's).
+    pub df: f64,
+    pub p: f64,
+}
+
+fn coefficient(fit: &LmmFit, name: &str) -> Option<Coefficient> {
+    let j = fit.fixed_names.iter().position(|n| n == name)?;
+    let test = fit.t_tests.as_ref().map(|t| t[j]);
+    Some(Coefficient {
+        name: name.to_string(),
+        estimate: fit.beta[j],
+        std_error: fit.std_errors()[j],
+        df: test.map_or(f64::NAN, |t| t.df),
+        p: test.map_or(f64::NAN, |t| t.p),
+    })
+}
+
+/// The coefficient's name without the time among its `:` parts, and whether it had it.
+fn without_time(name: &str, time: &str) -> (String, bool) {
+    let parts: Vec<&str> = name.split(':').collect();
+    let kept: Vec<&str> = parts.iter().copied().filter(|p| *p != time).collect();
+    (kept.join(":"), kept.len() < parts.len())
+}
+
+/// A coefficient name as `variable = level` when it is a variable's name followed by a level
+/// (R's name of a factor's contrast), else as it is.
+fn readable(term: &str, columns: &[String]) -> String {
+    let mut columns: Vec<&String> = columns.iter().collect();
+    // The longest name first: `cell2` before `cell`.
+    columns.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    columns
+        .into_iter()
+        .find_map(|c| {
+            let level = term.strip_prefix(c.as_str())?;
+            (!level.is_empty() && !term.contains(':')).then(|| format!("{c} = {level}"))
+        })
+        .unwrap_or_else(|| term.to_string())
+}
+
+/// The coefficients `fit` adds to `reference`, paired by predictor.
+fn added_effects(
+    fit: &LmmFit,
+    reference: &LmmFit,
+    time: &str,
+    columns: &[String],
+) -> Vec<TableEffect> {
+    let mut effects: Vec<TableEffect> = Vec::new();
+    for name in fit
+        .fixed_names
+        .iter()
+        .filter(|n| !reference.fixed_names.contains(n))
+    {
+        let (key, on_slope) = without_time(name, time);
+        let at = match effects.iter().position(|e| e.term.as_deref() == Some(&key)) {
+            Some(at) => at,
+            None => {
+                effects.push(TableEffect {
+                    label: Some(readable(&key, columns)),
+                    term: Some(key),
+                    intercept: None,
+                    slope: None,
+                });
+                effects.len() - 1
+            }
+        };
+        let c = coefficient(fit, name);
+        if on_slope {
+            effects[at].slope = c;
+        } else {
+            effects[at].intercept = c;
+        }
+    }
+    effects
+}
+
+/// `models` are the definitions and fits of the table's rows, in order.
+pub(crate) fn compute(
+    table: &Table,
+    time: &str,
+    models: &[(&ModelDef, &FittedModel)],
+) -> ModelTable {
+    let mut reference: Option<(&TableRow, &LmmFit)> = None;
+    let rows = table
+        .rows
+        .iter()
+        .zip(models)
+        .map(|(row, (def, fitted))| {
+            let fit = &fitted.fit;
+            let mut line = TableLine {
+                label: row
+                    .label
+                    .as_ref()
+                    .map_or_else(|| row.model.text.clone(), |l| l.text.clone()),
+                model: row.model.text.clone(),
+                reference: None,
+                effects: Vec::new(),
+                explained_intercept: None,
+                explained_slope: None,
+                aic: fit.aic,
+                n_obs: fit.n_obs,
+                n_subjects: fit.groups().first().map_or(0, |(_, n)| *n),
+            };
+            if row.reference {
+                reference = Some((row, fit));
+                line.effects.push(TableEffect {
+                    term: None,
+                    label: None,
+                    intercept: coefficient(fit, INTERCEPT),
+                    slope: coefficient(fit, time),
+                });
+                return line;
+            }
+            let (r, reference_fit) = reference.expect("checked: the first row is a reference");
+            line.reference = Some(r.model.text.clone());
+            line.effects = added_effects(fit, reference_fit, time, &def.spec.columns());
+            let variance = explained(&row.model.text, fit, &r.model.text, reference_fit);
+            // The first grouping factor's components: the subjects'.
+            let subjects = variance.rows.first().map(|v| v.group.clone());
+            let percent = |effect: &str| {
+                variance
+                    .rows
+                    .iter()
+                    .find(|v| Some(&v.group) == subjects.as_ref() && v.effect == effect)
+                    .and_then(|v| v.percent)
+            };
+            line.explained_intercept = percent(INTERCEPT);
+            line.explained_slope = percent(time);
+            line
+        })
+        .collect();
+    ModelTable {
+        name: table.name.text.clone(),
+        time: time.to_string(),
+        rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{readable, without_time};
+
+    #[test]
+    fn contrasts_read_as_variable_and_level() {
+        let columns = ["TASKS", "months", "cell", "cell2"].map(String::from);
+        assert_eq!(
+            readable("cellpoor, paranoid PD", &columns),
+            "cell = poor, paranoid PD"
+        );
+        assert_eq!(readable("cell2b", &columns), "cell2 = b");
+        assert_eq!(readable("age", &["age".to_string()]), "age");
+        assert_eq!(readable("outcomepoor:cellb", &columns), "outcomepoor:cellb");
+    }
+
+    #[test]
+    fn time_parts_are_found_on_either_side() {
+        assert_eq!(
+            without_time("months:outcomepoor", "months"),
+            ("outcomepoor".into(), true)
+        );
+        assert_eq!(
+            without_time("outcomepoor:months", "months"),
+            ("outcomepoor".into(), true)
+        );
+        assert_eq!(without_time("age", "months"), ("age".into(), false));
+        // A name that merely contains the time's text is not an effect on the slope.
+        assert_eq!(
+            without_time("months2:age", "months"),
+            ("months2:age".into(), false)
+        );
+    }
+}

@@ -1,0 +1,311 @@
+//! The article-style tables: `table` (models in the layout of the seed study's Tables III
+//! and IV) and `describe` (Table II), as Markdown to paste and CSV with every number.
+
+use std::fmt::Write;
+
+use mixspec_analysis::{Coefficient, Descriptives, ModelTable, Summary};
+
+use super::csv::write;
+use super::format::{cell, p_value, stars};
+use super::markdown::table;
+
+/// `estimate (SE)` with the same decimals for both: at least two, and enough for the SE's
+/// first significant digit.
+fn estimate_se(c: &Coefficient) -> String {
+    let decimals = if c.std_error > 0.0 && c.std_error.is_finite() {
+        ((-c.std_error.log10().floor()) as i64).max(2) as usize
+    } else {
+        2
+    };
+    format!(
+        "{:.decimals$} ({:.decimals$})",
+        c.estimate + 0.0,
+        c.std_error
+    )
+}
+
+/// A predictor's effect as the article shows it: estimate (SE) with stars, or `ns` when
+/// p ≥ .05.
+fn effect(c: Option<&Coefficient>) -> String {
+    match c {
+        None => "—".into(),
+        Some(c) if c.p < 0.05 => format!("{}{}", estimate_se(c), stars(c.p)),
+        Some(_) => "ns".into(),
+    }
+}
+
+fn percent(p: Option<f64>) -> String {
+    // Rounded first, so that −0.3 shows as 0, not −0.
+    p.map_or("—".into(), |p| format!("{}", p.round() + 0.0))
+}
+
+/// The Markdown of a `table`: one line per model (per contrast of a multi-level predictor).
+pub fn model_table(t: &ModelTable) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## {}\n", t.name);
+    let mut rows = vec![vec![
+        "Model".to_string(),
+        "Intercept (SE)".to_string(),
+        format!("Slope per {} (SE)", t.time),
+        "Explained intercept %".to_string(),
+        "Explained slope %".to_string(),
+        "AIC".to_string(),
+        "n (subjects)".to_string(),
+    ]];
+    for line in &t.rows {
+        let aic = format!("{:.0}", line.aic);
+        let n = format!("{} ({})", line.n_obs, line.n_subjects);
+        if line.reference.is_none() {
+            let e = &line.effects[0];
+            let plain = |c: Option<&Coefficient>| c.map_or("—".into(), estimate_se);
+            // "ref" only where rows below refer to it, as the article leaves WSAS and BSI blank.
+            let referenced = t
+                .rows
+                .iter()
+                .any(|l| l.reference.as_deref() == Some(line.model.as_str()));
+            let mark = if referenced { "ref" } else { "" };
+            rows.push(vec![
+                line.label.clone(),
+                plain(e.intercept.as_ref()),
+                plain(e.slope.as_ref()),
+                mark.into(),
+                mark.into(),
+                aic,
+                n,
+            ]);
+            continue;
+        }
+        for (k, e) in line.effects.iter().enumerate() {
+            let label = match (&e.label, line.effects.len()) {
+                (Some(term), n) if n > 1 => format!("{}: {term}", line.label),
+                _ => line.label.clone(),
+            };
+            let first = k == 0;
+            rows.push(vec![
+                label,
+                effect(e.intercept.as_ref()),
+                effect(e.slope.as_ref()),
+                if first {
+                    percent(line.explained_intercept)
+                } else {
+                    String::new()
+                },
+                if first {
+                    percent(line.explained_slope)
+                } else {
+                    String::new()
+                },
+                if first { aic.clone() } else { String::new() },
+                if first { n.clone() } else { String::new() },
+            ]);
+        }
+    }
+    table(&mut s, &rows, &[false, true, true, true, true, true, true]);
+    let _ = writeln!(
+        s,
+        "Reference rows: intercept and slope per {time}. Other rows: the effect of what the model \
+         adds to the reference above it on the intercept (main effect) and on the slope \
+         (interaction with {time}); * p < .05, ** p < .01, *** p < .001 (Satterthwaite t-tests), \
+         ns: p ≥ .05. Explained: % of the reference's random intercept and slope variance. \
+         AIC as fitted (the same method within a block); n: observations (subjects) of the fit.\n",
+        time = t.time
+    );
+    s
+}
+
+/// Every number of a `table`, one row per coefficient shown.
+pub fn model_table_csv(t: &ModelTable) -> String {
+    let header = [
+        "table",
+        "label",
+        "model",
+        "reference",
+        "term",
+        "part",
+        "coefficient",
+        "estimate",
+        "std_error",
+        "df",
+        "p",
+        "explained_intercept",
+        "explained_slope",
+        "aic",
+        "n_obs",
+        "n_subjects",
+    ];
+    let mut rows = Vec::new();
+    for line in &t.rows {
+        for e in &line.effects {
+            for (part, c) in [("intercept", &e.intercept), ("slope", &e.slope)] {
+                let Some(c) = c else { continue };
+                let opt = |v: Option<f64>| v.map_or("NA".into(), cell);
+                rows.push(vec![
+                    t.name.clone(),
+                    line.label.clone(),
+                    line.model.clone(),
+                    line.reference.clone().unwrap_or_default(),
+                    e.term.clone().unwrap_or_default(),
+                    part.to_string(),
+                    c.name.clone(),
+                    cell(c.estimate),
+                    cell(c.std_error),
+                    cell(c.df),
+                    cell(c.p),
+                    opt(line.explained_intercept),
+                    opt(line.explained_slope),
+                    cell(line.aic),
+                    line.n_obs.to_string(),
+                    line.n_subjects.to_string(),
+                ]);
+            }
+        }
+    }
+    write(&header, rows)
+}
+
+fn p_starred(p: f64) -> String {
+    format!("{}{}", p_value(p), if p < 0.05 { "*" } else { "" })
+}
+
+/// The Markdown of a `describe`.
+pub fn descriptives(d: &Descriptives) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## {}\n", d.name);
+    let mut rows = vec![vec![
+        "Characteristic".to_string(),
+        format!("{} = {} (n = {})", d.by, d.groups[0], d.n[0]),
+        format!("{} = {} (n = {})", d.by, d.groups[1], d.n[1]),
+        "Test".to_string(),
+        "p".to_string(),
+    ]];
+    for v in &d.rows {
+        let label = if v.n == d.n {
+            v.label.clone()
+        } else {
+            format!("{} (n = {}, {})", v.label, v.n[0], v.n[1])
+        };
+        let (a, b, test) = match &v.summary {
+            Summary::Mean {
+                mean, sd, student, ..
+            } => (
+                format!("{:.1} ({:.1})", mean[0], sd[0]),
+                format!("{:.1} ({:.1})", mean[1], sd[1]),
+                format!("t({:.0}) = {:.2}", student.df, student.t),
+            ),
+            Summary::Percent {
+                percent,
+                chi_square,
+                ..
+            } => (
+                format!("{:.0}%", percent[0]),
+                format!("{:.0}%", percent[1]),
+                format!("χ²(1) = {chi_square:.2}"),
+            ),
+        };
+        rows.push(vec![label, a, b, test, p_starred(v.p())]);
+    }
+    table(&mut s, &rows, &[false, true, true, true, true]);
+    let _ = writeln!(
+        s,
+        "One value per subject (its first non-missing value). Mean (SD): independent-samples \
+         t-test, equal variances assumed (Student; Welch's test in the CSV). %: share of 1s, \
+         Pearson χ² without continuity correction. * p < .05.\n"
+    );
+    s
+}
+
+/// Every number of a `describe`, one row per variable.
+pub fn descriptives_csv(d: &Descriptives) -> String {
+    let header = [
+        "table",
+        "variable",
+        "label",
+        "summary",
+        "group1",
+        "group2",
+        "n1",
+        "n2",
+        "mean1",
+        "sd1",
+        "mean2",
+        "sd2",
+        "count1",
+        "count2",
+        "percent1",
+        "percent2",
+        "test",
+        "statistic",
+        "df",
+        "p",
+        "welch_t",
+        "welch_df",
+        "welch_p",
+    ];
+    let na = || "NA".to_string();
+    let rows = d.rows.iter().map(|v| {
+        let mut row = vec![
+            d.name.clone(),
+            v.variable.clone(),
+            v.label.clone(),
+            String::new(),
+            d.groups[0].clone(),
+            d.groups[1].clone(),
+            v.n[0].to_string(),
+            v.n[1].to_string(),
+        ];
+        match &v.summary {
+            Summary::Mean {
+                mean,
+                sd,
+                student,
+                welch,
+            } => {
+                row[3] = "mean".into();
+                row.extend([
+                    cell(mean[0]),
+                    cell(sd[0]),
+                    cell(mean[1]),
+                    cell(sd[1]),
+                    na(),
+                    na(),
+                    na(),
+                    na(),
+                    "student_t".into(),
+                    cell(student.t),
+                    cell(student.df),
+                    cell(student.p),
+                    cell(welch.t),
+                    cell(welch.df),
+                    cell(welch.p),
+                ]);
+            }
+            Summary::Percent {
+                count,
+                percent,
+                chi_square,
+                p,
+            } => {
+                row[3] = "percent".into();
+                row.extend([
+                    na(),
+                    na(),
+                    na(),
+                    na(),
+                    count[0].to_string(),
+                    count[1].to_string(),
+                    cell(percent[0]),
+                    cell(percent[1]),
+                    "pearson_chisq".into(),
+                    cell(*chi_square),
+                    "1".into(),
+                    cell(*p),
+                    na(),
+                    na(),
+                    na(),
+                ]);
+            }
+        }
+        row
+    });
+    write(&header, rows)
+}
