@@ -1,36 +1,16 @@
 //! The `mixspec fit` command as a user meets it: the JSON contract, and each kind of bad
 //! input giving a clear message and exit code 1, never a panic.
 
-use serde_json::Value;
-use std::process::{Command, Output};
+mod common;
+use common::{assert_error, mixspec, stderr};
 
-fn mixspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixspec"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
+use serde_json::Value;
+use std::process::Output;
 
 fn fit(data: &str, formula: &str, extra: &[&str]) -> Output {
     let mut args = vec!["fit", "--data", data, "--formula", formula];
     args.extend_from_slice(extra);
     mixspec(&args)
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// An error: exit code 1, no panic, and a message containing each of `needles`.
-fn assert_error(o: &Output, needles: &[&str]) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "exit code; stderr:\n{err}");
-    assert!(!err.contains("panicked"), "panic:\n{err}");
-    for n in needles {
-        assert!(err.contains(n), "missing {n:?} in:\n{err}");
-    }
 }
 
 const SLEEP: &str = "tests/data/reference/sleepstudy.csv";

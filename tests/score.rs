@@ -1,30 +1,11 @@
 //! `mixspec score` and `mixspec plugins` as a user meets them: scored files written whole
 //! or not at all, and bad items named by column and line with exit code 1.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+use common::{mixspec, scratch, stderr};
 
-fn mixspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixspec"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .env_remove("MIXSPEC_PLUGIN_PATH")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A fresh directory for one test's files.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mixspec-score-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use std::path::Path;
+use std::process::Output;
 
 fn score(instrument: &str, data: &Path, out: &Path) -> Output {
     mixspec(&[

@@ -2,28 +2,11 @@
 //! scores with the bundled instruments, and bad parameter files are refused by key with
 //! nothing written.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
+use common::{mixspec, scratch};
 
 /// The seed of `data/mbt_cohort.csv` (docs/simulation.md says how it was chosen).
 const BUNDLED_SEED: &str = "4";
-
-fn mixspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixspec"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .env_remove("MIXSPEC_PLUGIN_PATH")
-        .output()
-        .expect("the binary runs")
-}
-
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mixspec-sim-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

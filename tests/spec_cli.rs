@@ -2,29 +2,10 @@
 //! their reports; a broken spec fails with its problems located in the file, exit code 1,
 //! and nothing written.
 
+mod common;
+use common::{mixspec, scratch, stderr};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn mixspec(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mixspec"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// A fresh, empty folder for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mixspec-spec-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn example_specs() -> Vec<PathBuf> {
     let mut specs: Vec<PathBuf> =

@@ -1,0 +1,45 @@
+//! What the command-line tests share: running the binary as a user would, and scratch folders.
+// Each test binary compiles this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// Runs `mixspec` from the package root, without colour and without plugins from the
+/// environment, so that the output is the same on every machine.
+pub fn mixspec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mixspec"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env_remove("MIXSPEC_PLUGIN_PATH")
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fresh, empty folder for one test, unique to the test binary and the process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mixspec-{}-{}-{name}",
+        env!("CARGO_CRATE_NAME"),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// An error as users must meet it: exit code 1, no panic, and a message containing each of
+/// `needles`.
+pub fn assert_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(1), "exit code; stderr:\n{err}");
+    assert!(!err.contains("panicked"), "panic:\n{err}");
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in:\n{err}");
+    }
+}
