@@ -70,7 +70,8 @@ pub struct Study {
 /// One parameter's recovery.
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// The coefficient name (R's), or `sd((Intercept))`, `sd(months)`, `cor`, `sigma`.
+    /// The coefficient name (R's), or `sd((Intercept))`, `sd(months)`, `cor`, `sigma`, and the
+    /// same components as variances and covariance (`var(…)`, `cov(…)`, `sigma^2`).
     pub parameter: String,
     pub generating: f64,
     pub mean: f64,
@@ -140,6 +141,16 @@ fn generating(params: &Params, study: &Study) -> Vec<(String, f64)> {
     out.push(("sd(months)".into(), t.sd_slope));
     out.push(("cor((Intercept),months)".into(), t.correlation));
     out.push(("sigma".into(), t.sd_residual));
+    // REML estimates (co)variances; their standard deviations and correlation are nonlinear
+    // transforms, biased in small samples by Jensen's inequality alone. Both scales are
+    // reported so that a bias of the method can be told from one of the transform.
+    out.push(("var((Intercept))".into(), t.sd_intercept.powi(2)));
+    out.push(("var(months)".into(), t.sd_slope.powi(2)));
+    out.push((
+        "cov((Intercept),months)".into(),
+        t.correlation * t.sd_intercept * t.sd_slope,
+    ));
+    out.push(("sigma^2".into(), t.sd_residual.powi(2)));
     out
 }
 
@@ -280,6 +291,7 @@ fn estimates(
                 .map(|i| (i.lower, i.upper))
         })
     };
+    let mut variances = Vec::with_capacity(varcorr.len());
     for row in &varcorr {
         let interval = match (row.var1.as_deref(), row.var2.as_deref()) {
             (Some(v), None) => profiled(
@@ -289,7 +301,15 @@ fn estimates(
             (None, _) => profiled(&|p| matches!(p, Parameter::Sd { var1: None, .. })),
         };
         out.push((row.sdcor, interval));
+        // A profile interval of a standard deviation squares into one of its variance; a
+        // correlation's does not give one of the covariance.
+        let variance_interval = match row.var2 {
+            None => interval.map(|(lo, hi)| (lo * lo, hi * hi)),
+            Some(_) => None,
+        };
+        variances.push((row.vcov, variance_interval));
     }
+    out.extend(variances);
     out
 }
 

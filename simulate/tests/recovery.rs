@@ -37,9 +37,25 @@ fn fixed_effects_recovered(result: &Recovery, cohorts: usize) {
     }
 }
 
+/// REML's (co)variance estimates, unlike their square roots and the correlation, carry no
+/// bias beyond Monte Carlo error.
+fn variances_recovered(result: &Recovery) {
+    for name in [
+        "var((Intercept))",
+        "var(months)",
+        "cov((Intercept),months)",
+        "sigma^2",
+    ] {
+        let row = result.rows.iter().find(|r| r.parameter == name).unwrap();
+        assert!(row.bias.abs() < 3.0 * row.mcse, "{row:?}");
+    }
+}
+
 #[test]
 fn the_latent_model_is_recovered() {
-    fixed_effects_recovered(&study(100, Response::Latent), 100);
+    let result = study(100, Response::Latent);
+    fixed_effects_recovered(&result, 100);
+    variances_recovered(&result);
 }
 
 /// The acceptance study of docs/recovery.md: `cargo test --release -p mixspec-simulate
@@ -47,7 +63,9 @@ fn the_latent_model_is_recovered() {
 #[test]
 #[ignore = "1000 cohorts: about half a minute in release"]
 fn the_latent_model_is_recovered_over_1000_cohorts() {
-    fixed_effects_recovered(&study(1000, Response::Latent), 1000);
+    let result = study(1000, Response::Latent);
+    fixed_effects_recovered(&result, 1000);
+    variances_recovered(&result);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `mixspec recovery`: a parameter-recovery study of the simulator and the engine.
 
+use crate::report::format::significant;
 use indicatif::{ProgressBar, ProgressStyle};
 use mixspec_simulate::recovery::{self, Recovery, Response, Scale, Study};
 use std::io::IsTerminal;
@@ -107,13 +108,15 @@ fn table(result: &Recovery, study: &Study) -> String {
             }
             None => "—".into(),
         };
+        // Significant digits, not decimals: the variance of a slope is of order 1e-3.
+        let bias = significant(row.bias, 3);
+        let sign = if row.bias > 0.0 { "+" } else { "" };
         out.push_str(&format!(
-            "| `{}` | {} | {:.5} | {:+.5} | {:.5} | {:+.2} | {} |\n",
+            "| `{}` | {} | {} | {sign}{bias} | {} | {:+.2} | {} |\n",
             row.parameter,
             row.generating,
-            row.mean,
-            row.bias,
-            row.mcse,
+            significant(row.mean, 5),
+            significant(row.mcse, 3),
             row.bias / row.mcse,
             coverage
         ));
