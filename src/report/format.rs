@@ -43,6 +43,19 @@ pub fn p_value(p: f64) -> String {
     }
 }
 
+/// A p-value as a paper prints it (APA): three decimals without the leading zero, `< .001`
+/// below that; the exact value stays in the CSV.
+pub fn p_paper(p: f64) -> String {
+    if p.is_nan() {
+        "—".into()
+    } else if p < 0.001 {
+        "< .001".into()
+    } else {
+        let text = format!("{p:.3}");
+        text.strip_prefix('0').unwrap_or(&text).to_string()
+    }
+}
+
 /// The usual stars: `***` below 0.001, `**` below 0.01, `*` below 0.05, `.` below 0.1.
 pub fn stars(p: f64) -> &'static str {
     match p {

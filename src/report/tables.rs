@@ -6,7 +6,7 @@ use std::fmt::Write;
 use mixspec_analysis::{Coefficient, Descriptives, ModelTable, Summary};
 
 use super::csv::write;
-use super::format::{cell, p_value, stars};
+use super::format::{cell, p_paper, stars};
 use super::markdown::table;
 
 /// `estimate (SE)` with the same decimals for both: at least two, and enough for the SE's
@@ -164,7 +164,7 @@ pub fn model_table_csv(t: &ModelTable) -> String {
 }
 
 fn p_starred(p: f64) -> String {
-    format!("{}{}", p_value(p), if p < 0.05 { "*" } else { "" })
+    format!("{}{}", p_paper(p), if p < 0.05 { "*" } else { "" })
 }
 
 /// The Markdown of a `describe`.
