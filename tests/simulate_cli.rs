@@ -3,14 +3,10 @@
 //! nothing written.
 
 mod common;
-use common::{mixspec, scratch};
+use common::{mixspec, scratch, stderr};
 
 /// The seed of `data/mbt_cohort.csv` (docs/simulation.md says how it was chosen).
 const BUNDLED_SEED: &str = "4";
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn the_bundled_cohort_is_regenerated_bit_for_bit() {
@@ -25,7 +21,7 @@ fn the_bundled_cohort_is_regenerated_bit_for_bit() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
     let bundled = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/data/mbt_cohort.csv"));
     assert!(
         std::fs::read(&out).unwrap() == bundled.unwrap(),
@@ -36,7 +32,7 @@ fn the_bundled_cohort_is_regenerated_bit_for_bit() {
 #[test]
 fn the_bundled_cohort_scores_with_every_bundled_instrument() {
     let o = mixspec(&["check", "tests/data/sim/mbt_scoring.spec"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]
@@ -54,7 +50,7 @@ fn printed_parameters_read_back_and_give_the_default_cohort() {
             args.extend(["--params", p.to_str().unwrap()]);
         }
         let o = mixspec(&args);
-        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(o.status.success(), "{}", stderr(&o));
     }
     assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
 }
@@ -62,7 +58,7 @@ fn printed_parameters_read_back_and_give_the_default_cohort() {
 #[test]
 fn a_bad_parameter_file_names_the_key_and_writes_nothing() {
     let dir = scratch("bad");
-    let defaults = text(&mixspec(&["simulate", "--print-params"]).stdout);
+    let defaults = String::from_utf8(mixspec(&["simulate", "--print-params"]).stdout).unwrap();
     for (from, to, expect) in [
         ("sd_item = 0.6", "sd_itme = 0.6", "sd_itme"),
         (
@@ -84,7 +80,7 @@ fn a_bad_parameter_file_names_the_key_and_writes_nothing() {
             params.to_str().unwrap(),
         ]);
         assert_eq!(o.status.code(), Some(1));
-        let message = text(&o.stderr);
+        let message = stderr(&o);
         assert!(message.contains(expect), "{message}");
         assert!(message.contains("bad.toml"), "{message}");
         assert!(!out.exists());

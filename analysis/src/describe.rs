@@ -141,15 +141,11 @@ pub(crate) fn compute(
             .iter()
             .find(|f| f.variable.text == item.variable.text)
         {
-            problems.push(
-                SpecDiagnostic::new(
-                    SpecErrorKind::Duplicate,
-                    item.variable.span,
-                    format!("`{}` is listed twice", item.variable.text),
-                    "listed again here",
-                )
-                .also(first.variable.span, "first listed here"),
-            );
+            problems.push(SpecDiagnostic::listed_twice(
+                "",
+                &item.variable,
+                &first.variable,
+            ));
             continue;
         }
         let values = match frame.column(&item.variable.text) {

@@ -65,14 +65,8 @@ pub fn text(intervals: &Intervals) -> String {
     }
     if let Some(b) = &intervals.bootstrap {
         let title = format!(
-            "Parametric bootstrap percentile intervals ({} refits, seed {}{}):",
-            b.replicates,
-            b.seed,
-            if b.failed > 0 {
-                format!(", {} failed", b.failed)
-            } else {
-                String::new()
-            }
+            "Parametric bootstrap percentile intervals ({}):",
+            bootstrap_run(b)
         );
         out += &block(&title, &b.intervals);
     }
@@ -103,4 +97,14 @@ pub fn label(p: &Parameter) -> String {
         Parameter::Sd { var1: None, .. } => "sigma".into(),
         Parameter::Cor { group, var1, var2 } => format!("cor {var1}, {var2} | {group}"),
     }
+}
+
+/// What a bootstrap was: "N refits, seed S" and the refits that failed, if any; the caption
+/// of its intervals wherever they are shown.
+pub fn bootstrap_run(b: &Bootstrap) -> String {
+    let mut text = format!("{} refits, seed {}", b.replicates, b.seed);
+    if b.failed > 0 {
+        text += &format!(", {} failed", b.failed);
+    }
+    text
 }

@@ -8,7 +8,7 @@ use mixspec_dsl::spec::ModelDef;
 
 use super::format::{criterion, estimate, p_value, stars};
 use super::Report;
-use crate::output::intervals::label;
+use crate::output::intervals::{bootstrap_run, label};
 use mixspec_engine::inference::Interval;
 
 pub fn report(r: &Report) -> String {
@@ -311,16 +311,7 @@ fn intervals(s: &mut String, fitted: &FittedModel) {
         .map(|p| ("Profile".to_string(), p.as_slice()))
         .chain(tests.bootstrap.iter().map(|b| {
             (
-                format!(
-                    "Bootstrap ({} refits, seed {}{})",
-                    b.replicates,
-                    b.seed,
-                    if b.failed > 0 {
-                        format!(", {} failed", b.failed)
-                    } else {
-                        String::new()
-                    }
-                ),
+                format!("Bootstrap ({})", bootstrap_run(b)),
                 b.intervals.as_slice(),
             )
         }))

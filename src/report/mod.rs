@@ -75,24 +75,26 @@ pub fn files(checked: &Checked, results: &Results, default_name: &str) -> Vec<Fi
         });
         out.extend(csv::tables(&report));
     }
-    for t in &results.tables {
+    // The article-style tables and descriptions: each as Markdown and CSV.
+    let article = results
+        .tables
+        .iter()
+        .map(|t| (&t.name, tables::model_table(t), tables::model_table_csv(t)))
+        .chain(results.descriptives.iter().map(|d| {
+            (
+                &d.name,
+                tables::descriptives(d),
+                tables::descriptives_csv(d),
+            )
+        }));
+    for (name, markdown, csv) in article {
         out.push(File {
-            name: format!("{}.md", t.name),
-            contents: tables::model_table(t),
+            name: format!("{name}.md"),
+            contents: markdown,
         });
         out.push(File {
-            name: format!("{}.csv", t.name),
-            contents: tables::model_table_csv(t),
-        });
-    }
-    for d in &results.descriptives {
-        out.push(File {
-            name: format!("{}.md", d.name),
-            contents: tables::descriptives(d),
-        });
-        out.push(File {
-            name: format!("{}.csv", d.name),
-            contents: tables::descriptives_csv(d),
+            name: format!("{name}.csv"),
+            contents: csv,
         });
     }
     for (plot, panels) in spec.plots.iter().zip(&results.trajectories) {

@@ -215,7 +215,10 @@ impl Checker<'_> {
                 let mut ok = true;
                 for (i, c) in columns.iter().enumerate() {
                     if let Some(first) = columns[..i].iter().find(|f| f.text == c.text) {
-                        self.duplicate_column(c, first);
+                        self.push(
+                            SpecDiagnostic::listed_twice("column", c, first)
+                                .help("each input of the predictor takes its own column"),
+                        );
                         ok = false;
                     }
                 }
@@ -270,19 +273,6 @@ impl Checker<'_> {
             self.broken_variables.push(name.text.clone());
         }
         ok
-    }
-
-    fn duplicate_column(&mut self, name: &Name, first: &Name) {
-        self.push(
-            SpecDiagnostic::new(
-                SpecErrorKind::Duplicate,
-                name.span,
-                format!("column `{}` is listed twice", name.text),
-                "listed again here",
-            )
-            .also(first.span, "first listed here")
-            .help("each input of the predictor takes its own column"),
-        );
     }
 
     /// Checks an expression's aggregates against the data statement; `false` on a problem.
@@ -660,15 +650,7 @@ impl Checker<'_> {
         let mut ok = true;
         for (i, n) in names.iter().enumerate() {
             if let Some(first) = names[..i].iter().find(|f| f.text == n.text) {
-                self.push(
-                    SpecDiagnostic::new(
-                        SpecErrorKind::Duplicate,
-                        n.span,
-                        format!("model `{}` is listed twice", n.text),
-                        "listed again here",
-                    )
-                    .also(first.span, "first listed here"),
-                );
+                self.push(SpecDiagnostic::listed_twice("model", n, first));
                 ok = false;
                 continue;
             }
@@ -845,15 +827,11 @@ impl Checker<'_> {
         let mut reference: Option<&ModelDef> = None;
         for (i, row) in x.rows.iter().enumerate() {
             if let Some(first) = x.rows[..i].iter().find(|r| r.model.text == row.model.text) {
-                self.push(
-                    SpecDiagnostic::new(
-                        SpecErrorKind::Duplicate,
-                        row.model.span,
-                        format!("model `{}` is listed twice", row.model.text),
-                        "listed again here",
-                    )
-                    .also(first.model.span, "first listed here"),
-                );
+                self.push(SpecDiagnostic::listed_twice(
+                    "model",
+                    &row.model,
+                    &first.model,
+                ));
                 ok = false;
                 continue;
             }
@@ -960,15 +938,7 @@ impl Checker<'_> {
         let mut ok = self.resolve_all(&x.models, models).is_some();
         for (i, b) in x.by.iter().enumerate() {
             if let Some(first) = x.by[..i].iter().find(|f| f.text == b.text) {
-                self.push(
-                    SpecDiagnostic::new(
-                        SpecErrorKind::Duplicate,
-                        b.span,
-                        format!("`{}` is listed twice", b.text),
-                        "listed again here",
-                    )
-                    .also(first.span, "first listed here"),
-                );
+                self.push(SpecDiagnostic::listed_twice("", b, first));
                 ok = false;
             }
         }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
 
-use super::ast::Span;
+use super::ast::{Name, Span};
 use crate::FormulaErrorKind;
 
 /// What went wrong, for callers that react to specific mistakes and for tests; the message,
@@ -121,6 +121,23 @@ impl SpecDiagnostic {
             others: Vec::new(),
             help: None,
         }))
+    }
+
+    /// `name` given again in one list, where `first` gave it; `what` says what the list holds
+    /// ("model", "column"), or is empty when the list says that itself.
+    pub fn listed_twice(what: &str, name: &Name, first: &Name) -> Self {
+        let named = if what.is_empty() {
+            format!("`{}`", name.text)
+        } else {
+            format!("{what} `{}`", name.text)
+        };
+        SpecDiagnostic::new(
+            SpecErrorKind::Duplicate,
+            name.span,
+            format!("{named} is listed twice"),
+            "listed again here",
+        )
+        .also(first.span, "first listed here")
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
