@@ -12,20 +12,27 @@ const PUNCTUATION: &str = "_-,;:!?.'\"()[]{}@*/\\&#%`^+<=>|~$";
 
 /// Compares two level labels as R's `sort()` does.
 pub fn r_order(a: &str, b: &str) -> Ordering {
-    let primary = |s: &str| s.chars().map(primary_key).collect::<Vec<_>>();
-    primary(a).cmp(&primary(b)).then_with(|| {
-        // Equal but for case: the first lower-case letter where they differ sorts first.
-        for (x, y) in a.chars().zip(b.chars()) {
-            if x != y {
-                return if x.is_lowercase() {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                };
-            }
-        }
-        a.len().cmp(&b.len())
-    })
+    sort_key(a).cmp(&sort_key(b))
+}
+
+/// A key whose order is [`r_order`]'s: computed once per label, it sorts many labels
+/// without allocating per comparison.
+pub fn sort_key(s: &str) -> SortKey {
+    SortKey {
+        primary: s.chars().map(primary_key).collect(),
+        // Labels equal but for case differ first where one has a lower-case letter and the
+        // other does not; the lower-case one sorts first.
+        not_lower: s.chars().map(|c| !c.is_lowercase()).collect(),
+        len: s.len(),
+    }
+}
+
+/// See [`sort_key`]; fields compare in order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SortKey {
+    primary: Vec<(u8, u32)>,
+    not_lower: Vec<bool>,
+    len: usize,
 }
 
 fn primary_key(c: char) -> (u8, u32) {

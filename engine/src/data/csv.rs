@@ -1,6 +1,6 @@
 //! CSV input: a header row, then one row per observation.
 
-use super::{Column, DataFrame, Factor};
+use super::{Column, DataFrame, Interner};
 use crate::error::DataError;
 use std::io::Read;
 
@@ -8,11 +8,17 @@ use std::io::Read;
 /// non-missing values are all numbers is numeric, any other is a factor.
 ///
 /// `source` names the input in messages (usually the file path).
-pub fn read_csv(reader: impl Read, source: &str) -> Result<DataFrame, DataError> {
-    let mut rdr = ::csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_reader(reader);
+pub fn read_csv(mut reader: impl Read, source: &str) -> Result<DataFrame, DataError> {
+    // The whole input is kept in memory so that text columns can be read in a second pass:
+    // the first decides the columns' types without storing a string per cell.
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| DataError::Malformed {
+            source_name: source.into(),
+            line: 0,
+            message: e.to_string(),
+        })?;
     let csv_error = |e: ::csv::Error| {
         let line = e.position().map_or(0, |p| p.line());
         match e.kind() {
@@ -31,6 +37,13 @@ pub fn read_csv(reader: impl Read, source: &str) -> Result<DataFrame, DataError>
             },
         }
     };
+    let reader = || {
+        ::csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(&bytes[..])
+    };
+    let mut rdr = reader();
     let header: Vec<String> = rdr
         .headers()
         .map_err(csv_error)?
@@ -53,19 +66,17 @@ pub fn read_csv(reader: impl Read, source: &str) -> Result<DataFrame, DataError>
         });
     }
     let k = header.len();
+    let missing = |field: &str| field.is_empty() || field == "NA";
     // Parse numbers optimistically; a column falls back to text on its first non-number.
     let mut numbers: Vec<Option<Vec<f64>>> = vec![Some(Vec::new()); k];
-    let mut text: Vec<Vec<Option<Box<str>>>> = vec![Vec::new(); k];
     let mut lines = Vec::new();
     let mut record = ::csv::StringRecord::new();
     while rdr.read_record(&mut record).map_err(csv_error)? {
         lines.push(record.position().map_or(0, |p| p.line()));
         for (j, field) in record.iter().enumerate() {
             let field = field.trim();
-            let missing = field.is_empty() || field == "NA";
-            text[j].push(if missing { None } else { Some(field.into()) });
             if let Some(nums) = &mut numbers[j] {
-                match (missing, parse_r_number(field)) {
+                match (missing(field), parse_r_number(field)) {
                     (true, _) => nums.push(f64::NAN),
                     (false, Some(v)) => nums.push(v),
                     (false, None) => numbers[j] = None,
@@ -73,13 +84,28 @@ pub fn read_csv(reader: impl Read, source: &str) -> Result<DataFrame, DataError>
             }
         }
     }
+    let mut text: Vec<Option<Interner>> = numbers
+        .iter()
+        .map(|n| n.is_none().then(Interner::default))
+        .collect();
+    if text.iter().any(Option::is_some) {
+        let mut rdr = reader();
+        while rdr.read_record(&mut record).map_err(csv_error)? {
+            for (interner, field) in text.iter_mut().zip(record.iter()) {
+                if let Some(interner) = interner {
+                    let field = field.trim();
+                    interner.push((!missing(field)).then_some(field));
+                }
+            }
+        }
+    }
     let columns = header
         .into_iter()
         .zip(numbers.into_iter().zip(text))
-        .map(|(name, (nums, txt))| {
-            let col = match nums {
-                Some(v) => Column::Numeric(v),
-                None => Column::Factor(Factor::from_labels(txt.iter().map(|t| t.as_deref()))),
+        .map(|(name, column)| {
+            let col = match column {
+                (Some(v), _) => Column::Numeric(v),
+                (None, interner) => Column::Factor(interner.unwrap_or_default().into_factor()),
             };
             (name, col)
         })

@@ -10,6 +10,55 @@ mod csv;
 pub(crate) use self::csv::parse_r_number;
 pub use self::csv::read_csv;
 pub use collate::r_order;
+use collate::sort_key;
+
+/// Labels coded in order of first appearance, each distinct label stored once: a factor
+/// under construction.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    index: std::collections::HashMap<Box<str>, u32>,
+    labels: Vec<Box<str>>,
+    codes: Vec<u32>,
+}
+
+impl Interner {
+    pub(crate) fn push(&mut self, label: Option<&str>) {
+        let code = match label {
+            None => NA_CODE,
+            Some(l) => match self.index.get(l) {
+                Some(&c) => c,
+                None => {
+                    let c = self.labels.len() as u32;
+                    self.labels.push(l.into());
+                    self.index.insert(l.into(), c);
+                    c
+                }
+            },
+        };
+        self.codes.push(code);
+    }
+
+    /// The factor, its levels in R's sort order.
+    pub(crate) fn into_factor(self) -> Factor {
+        let mut order: Vec<u32> = (0..self.labels.len() as u32).collect();
+        order.sort_by_cached_key(|&i| sort_key(&self.labels[i as usize]));
+        let mut recode = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            recode[old as usize] = new as u32;
+        }
+        let codes = self
+            .codes
+            .iter()
+            .map(|&c| if c == NA_CODE { NA_CODE } else { recode[c as usize] })
+            .collect();
+        let mut labels: Vec<Option<Box<str>>> = self.labels.into_iter().map(Some).collect();
+        let levels = order
+            .iter()
+            .map(|&i| labels[i as usize].take().map_or_else(String::new, String::from))
+            .collect();
+        Factor { codes, levels }
+    }
+}
 
 /// Code of a missing value in a [`Factor`].
 pub const NA_CODE: u32 = u32::MAX;
@@ -26,24 +75,9 @@ pub struct Factor {
 impl Factor {
     /// Builds a factor from labels, sorting the distinct labels as R's `factor()` does.
     pub fn from_labels<'a>(labels: impl Iterator<Item = Option<&'a str>>) -> Self {
-        let raw: Vec<Option<&str>> = labels.collect();
-        let mut distinct: Vec<&str> = raw.iter().flatten().copied().collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        distinct.sort_by(|a, b| r_order(a, b));
-        let index: std::collections::HashMap<&str, u32> = distinct
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (*l, i as u32))
-            .collect();
-        let codes = raw
-            .iter()
-            .map(|l| l.map_or(NA_CODE, |l| index[l]))
-            .collect();
-        Factor {
-            codes,
-            levels: distinct.into_iter().map(str::to_string).collect(),
-        }
+        let mut interner = Interner::default();
+        labels.for_each(|l| interner.push(l));
+        interner.into_factor()
     }
 
     /// A factor of the distinct values of a numeric column, ordered numerically and labelled

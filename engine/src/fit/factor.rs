@@ -115,6 +115,42 @@ impl Lambda {
         m
     }
 
+    /// `∂(TT')/∂θᵢ` for each parameter θᵢ of term `k` (symmetric `q × q`), at the θ last
+    /// [`Lambda::set`]; `theta` holds that term's parameters.
+    pub fn covariance_derivatives(&self, k: usize, theta: &[f64]) -> Vec<Vec<f64>> {
+        let (q, t) = (self.q[k], &self.t[k]);
+        // ∂(TT')/∂T[r, c] = E_rc T' + T E_cr.
+        let element = |r: usize, c: usize| {
+            let mut m = vec![0.0; q * q];
+            for a in 0..q {
+                m[a * q + r] += t[c * q + a];
+                m[r * q + a] += t[c * q + a];
+            }
+            m
+        };
+        match self.kinds[k] {
+            CovarianceType::Unstructured => (0..q)
+                .flat_map(|c| (c..q).map(move |r| (r, c)))
+                .map(|(r, c)| element(r, c))
+                .collect(),
+            CovarianceType::Diagonal => (0..q).map(|c| element(c, c)).collect(),
+            CovarianceType::CompoundSymmetry => {
+                // TT' = s²((1−ρ)I + ρJ).
+                let s = theta[0];
+                let rho = if q > 1 { theta[1] } else { 0.0 };
+                let by_s = (0..q * q)
+                    .map(|i| 2.0 * s * if i % (q + 1) == 0 { 1.0 } else { rho })
+                    .collect();
+                let by_rho = (0..q * q)
+                    .map(|i| if i % (q + 1) == 0 { 0.0 } else { s * s })
+                    .collect();
+                let mut out = vec![by_s, by_rho];
+                out.truncate(Self::n_params(q, CovarianceType::CompoundSymmetry));
+                out
+            }
+        }
+    }
+
     pub fn set(&mut self, theta: &[f64]) {
         let mut k = 0;
         for ((t, &q), &kind) in self.t.iter_mut().zip(&self.q).zip(&self.kinds) {
@@ -318,14 +354,7 @@ impl Factor {
     pub fn solve(&self, blocks: &Blocks) -> (Vec<f64>, Vec<f64>) {
         let lay = &blocks.layout;
         let d = lay.d();
-        let l = |r: usize, c: usize| self.dense[c * d + r];
-        // Solve L_D' s = l_y over the dense block (excluding y): s = [u_rest; β].
-        let m = d - 1;
-        let mut s: Vec<f64> = (0..m).map(|c| l(d - 1, c)).collect();
-        for c in (0..m).rev() {
-            let acc: f64 = (c + 1..m).map(|r| l(r, c) * s[r]).sum();
-            s[c] = (s[c] - acc) / l(c, c);
-        }
+        let s = self.dense_solution(d);
         let q1 = blocks.q1;
         let mut u1 = vec![0.0; blocks.levels1 * q1];
         for j in 0..blocks.levels1 {
@@ -347,6 +376,18 @@ impl Factor {
         let beta = s[lay.q_rest..].to_vec();
         u1.extend_from_slice(&s[..lay.q_rest]);
         (beta, u1)
+    }
+
+    /// `[u_rest; β̂]`: `L_D' s = l_y` solved over the dense block (without y's row).
+    pub(super) fn dense_solution(&self, d: usize) -> Vec<f64> {
+        let l = |r: usize, c: usize| self.dense[c * d + r];
+        let m = d - 1;
+        let mut s: Vec<f64> = (0..m).map(|c| l(d - 1, c)).collect();
+        for c in (0..m).rev() {
+            let acc: f64 = (c + 1..m).map(|r| l(r, c) * s[r]).sum();
+            s[c] = (s[c] - acc) / l(c, c);
+        }
+        s
     }
 
     /// (R_X R_X')⁻¹, the unscaled covariance of β̂ (row-major p × p).

@@ -4,7 +4,9 @@
 
 mod blocks;
 mod factor;
+mod gradient;
 mod levels;
+pub(crate) mod quasi_newton;
 pub(crate) mod optimize;
 mod residual;
 mod result;
@@ -16,6 +18,7 @@ use crate::design::Design;
 use crate::error::ModelError;
 use blocks::Blocks;
 use factor::{Factor, Lambda};
+pub use gradient::Derivatives;
 pub use residual::ResidualModel;
 
 /// How to fit.
@@ -151,6 +154,56 @@ impl Problem {
             + self.residual_log_det()
     }
 
+    /// Whether [`Problem::derivatives`] is available: one grouping factor and no residual
+    /// structure.
+    pub fn has_gradient(&self) -> bool {
+        self.residual.is_none() && Factor::has_derivatives(&self.blocks)
+    }
+
+    /// Factorises at θ and returns the analytic derivatives there (see [`Derivatives`]);
+    /// `vcov` also asks for ∂(R_X R_X')⁻¹/∂θ. `None` without [`Problem::has_gradient`] or
+    /// where the factorisation fails.
+    pub fn derivatives(&mut self, theta: &[f64], vcov: bool) -> Option<Derivatives> {
+        if !self.has_gradient() || !self.factorise(theta) {
+            return None;
+        }
+        let dcov = self.factor.lambda.covariance_derivatives(0, theta);
+        Some(
+            self.factor
+                .derivatives(&self.blocks, &dcov, self.reml, vcov),
+        )
+    }
+
+    /// The objective (as [`Problem::objective`]) and its gradient, written into `grad`;
+    /// +∞ where the factorisation fails. Needs [`Problem::has_gradient`].
+    pub fn objective_gradient(&mut self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        let Some(d) = self.derivatives(theta, false) else {
+            grad.fill(f64::NAN);
+            return f64::INFINITY;
+        };
+        let (n, p) = (self.design.n(), self.design.p());
+        let dof = if self.reml { n - p } else { n } as f64;
+        d.at_sigma2(self.factor.pwrss / dof, grad);
+        self.factor.objective(self.reml, n, p)
+    }
+
+    /// Minimises the objective from `start`: by quasi-Newton steps on the analytic gradient
+    /// where there is one, else by BOBYQA.
+    pub fn minimise(&mut self, start: &[f64], max_evaluations: usize) -> optimize::Optimum {
+        let (lower, upper) = self.bounds();
+        if self.has_gradient() {
+            optimize::minimise_smooth(
+                |t, g| self.objective_gradient(t, g),
+                start,
+                &lower,
+                &upper,
+                max_evaluations,
+            )
+        } else {
+            optimize::minimise(|t| self.objective(t), start, &lower, &upper, max_evaluations)
+        }
+    }
+
     /// The deviance at θ and the residual standard deviation σ, *not* profiled over σ
     /// (lmerTest's `devfun_vp`); see [`SigmaDeviance`]. At σ̂ it equals
     /// [`Problem::objective`]. +∞ where the factorisation fails. Allocates nothing.
@@ -269,14 +322,7 @@ pub fn scale_vcov(v: &mut [f64], sigma: f64) {
 pub fn fit(design: Design, options: &FitOptions) -> Result<LmmFit, ModelError> {
     let mut problem = Problem::new(design, options.reml)?;
     let start = problem.start();
-    let (lower, upper) = problem.bounds();
-    let optimum = optimize::minimise(
-        |t| problem.objective(t),
-        &start,
-        &lower,
-        &upper,
-        options.max_evaluations,
-    );
+    let optimum = problem.minimise(&start, options.max_evaluations);
     if !optimum.objective.is_finite() {
         return Err(ModelError::Numerical {
             reason: "the objective is not finite at any θ tried; check for constant or \

@@ -1,8 +1,10 @@
-//! Minimising the profiled objective over θ: BOBYQA for the search, then a finite-difference
-//! check (and, when it pays, a Newton polish) at the optimum, in the spirit of lme4's
-//! `checkConv` — so convergence is judged on the actual gradient, not on the optimizer's
-//! stopping rule, and a fit is never reported as failed when the gradient says otherwise.
+//! Minimising the profiled objective over θ: projected BFGS where the objective has an
+//! analytic gradient, BOBYQA otherwise; then a check (and, when it pays, a Newton polish) at
+//! the optimum on the gradient, in the spirit of lme4's `checkConv` — so convergence is
+//! judged on the actual gradient, not on the optimizer's stopping rule, and a fit is never
+//! reported as failed when the gradient says otherwise.
 
+use super::quasi_newton::{bfgs, hessian_from_gradient, Search};
 use bobyqa::{Bobyqa, Config, Status};
 
 /// Where the search ended and how sure we are that it is a minimum.
@@ -11,6 +13,8 @@ pub struct Optimum {
     pub theta: Vec<f64>,
     pub objective: f64,
     pub evaluations: usize,
+    /// Which optimizer searched: `"bobyqa"` or `"bfgs"`.
+    pub optimizer: &'static str,
     /// The optimizer's own stopping reason.
     pub status: String,
     /// max |H⁻¹g| over the free parameters (lme4's scaled gradient), if it could be formed.
@@ -26,7 +30,8 @@ const FD_STEP: f64 = 1e-4;
 /// Diagonal θ below this are at the boundary (lme4's singularity tolerance).
 pub const BOUNDARY_TOLERANCE: f64 = 1e-4;
 
-/// Minimises `f` from `start`, with `lower` bounds (0 for variances' factors, −∞ otherwise).
+/// Minimises `f` by BOBYQA from `start`, with `lower` and `upper` bounds (0 below variances'
+/// factors), then checks the optimum on finite-difference derivatives.
 pub fn minimise(
     mut f: impl FnMut(&[f64]) -> f64,
     start: &[f64],
@@ -52,6 +57,7 @@ pub fn minimise(
                 theta,
                 objective: f64::NAN,
                 evaluations: 0,
+                optimizer: "bobyqa",
                 status: status.to_string(),
                 scaled_gradient: None,
                 converged: false,
@@ -59,9 +65,138 @@ pub fn minimise(
             }
         }
     };
-    let mut objective = outcome.f;
+    let search = Search {
+        x: theta,
+        f: outcome.f,
+        evaluations: 0,
+        status: "",
+        max_reached: outcome.status == Status::MaxFunReached,
+    };
+    let mut optimum = check(
+        search,
+        &mut FiniteDifferences(&mut counted),
+        lower,
+        upper,
+        max_evals,
+    );
+    optimum.status = outcome.status.to_string();
+    optimum.optimizer = "bobyqa";
+    optimum.evaluations = evaluations;
+    optimum
+}
+
+/// Minimises `fg` (value, with its gradient written into the second argument) by projected
+/// BFGS from `start` within the bounds, then checks the optimum on the gradient and its
+/// finite-difference Jacobian.
+pub fn minimise_smooth(
+    mut fg: impl FnMut(&[f64], &mut [f64]) -> f64,
+    start: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    max_evals: usize,
+) -> Optimum {
+    let mut evaluations = 0;
+    let mut counted = |x: &[f64], g: &mut [f64]| {
+        evaluations += 1;
+        fg(x, g)
+    };
+    let mut search = bfgs(&mut counted, start, lower, upper, max_evals);
+    // A relative SD on its bound with a zero gradient may sit on a ridge of an even
+    // function (the deviance is even in each SD) rather than at its minimum: look once
+    // just inside, and search again from there if that is lower.
+    let mut g = vec![0.0; start.len()];
+    let mut inside = search.x.clone();
+    let mut probed = false;
+    for i in 0..inside.len() {
+        if inside[i] == lower[i] && lower[i] == 0.0 {
+            inside[i] = PROBE_STEP;
+            probed = true;
+        }
+    }
+    if probed && counted(&inside, &mut g) < search.f {
+        search = bfgs(&mut counted, &inside, lower, upper, max_evals);
+    }
+    let status = search.status.to_string();
+    let mut optimum = check(search, &mut Analytic(&mut counted), lower, upper, max_evals);
+    optimum.status = status;
+    optimum.optimizer = "bfgs";
+    optimum.evaluations = evaluations;
+    optimum
+}
+
+/// How far inside a zero bound [`minimise_smooth`] looks for a lower objective.
+const PROBE_STEP: f64 = 1e-3;
+
+/// The objective and its derivatives over some coordinates, for the convergence check.
+trait Derivatives {
+    fn value(&mut self, x: &[f64]) -> f64;
+    /// The gradient over the `free` coordinates and, unless `known`, the Hessian over them
+    /// (row-major).
+    fn at(
+        &mut self,
+        x: &[f64],
+        f0: f64,
+        free: &[usize],
+        known: Option<Vec<f64>>,
+    ) -> (Vec<f64>, Vec<f64>);
+}
+
+/// Derivatives by central differences of the objective.
+struct FiniteDifferences<F>(F);
+
+impl<F: FnMut(&[f64]) -> f64> Derivatives for FiniteDifferences<F> {
+    fn value(&mut self, x: &[f64]) -> f64 {
+        (self.0)(x)
+    }
+
+    fn at(
+        &mut self,
+        x: &[f64],
+        f0: f64,
+        free: &[usize],
+        known: Option<Vec<f64>>,
+    ) -> (Vec<f64>, Vec<f64>) {
+        derivatives(&mut self.0, x, f0, free, known)
+    }
+}
+
+/// The analytic gradient, and the Hessian by forward differences of it.
+struct Analytic<F>(F);
+
+impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
+    fn value(&mut self, x: &[f64]) -> f64 {
+        let mut g = vec![0.0; x.len()];
+        (self.0)(x, &mut g)
+    }
+
+    fn at(
+        &mut self,
+        x: &[f64],
+        _f0: f64,
+        free: &[usize],
+        known: Option<Vec<f64>>,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let mut full = vec![0.0; x.len()];
+        (self.0)(x, &mut full);
+        let g = free.iter().map(|&i| full[i]).collect();
+        let hess = known.unwrap_or_else(|| hessian_from_gradient(&mut self.0, x, &full, free));
+        (g, hess)
+    }
+}
+
+/// Judges the search's end point on the gradient, as lme4's `checkConv`, polishing it by
+/// Newton steps when they lower the objective.
+fn check(
+    search: Search,
+    derivs: &mut impl Derivatives,
+    lower: &[f64],
+    upper: &[f64],
+    max_evals: usize,
+) -> Optimum {
+    let k = search.x.len();
+    let (mut theta, mut objective) = (search.x, search.f);
     let mut warnings = Vec::new();
-    if outcome.status == Status::MaxFunReached {
+    if search.max_reached {
         warnings.push(format!(
             "maximum number of function evaluations ({max_evals}) reached"
         ));
@@ -72,17 +207,16 @@ pub fn minimise(
         .filter(|&i| theta[i] - lower[i] > FD_STEP && upper[i] - theta[i] > FD_STEP)
         .collect();
     let mut scaled_gradient = None;
-    // Whether a Newton step from the finite-difference derivatives failed to lower the
-    // objective: the optimum is then as good as rounding in the objective allows, and a
-    // remaining gradient is noise (on large data it dominates lme4's false alarms).
+    // Whether a Newton step from the derivatives failed to lower the objective: the optimum
+    // is then as good as rounding in the objective allows, and a remaining gradient is
+    // noise (on large data it dominates lme4's false alarms).
     let mut at_rounding_floor = false;
     if !free.is_empty() && objective.is_finite() {
         // The Hessian of the first round serves the later ones: a polishing step moves θ
-        // by about the difference step, over which it barely changes, and the gradient
-        // alone costs 2k evaluations instead of 2k².
+        // by about the difference step, over which it barely changes.
         let mut hessian: Option<Vec<f64>> = None;
         for _round in 0..3 {
-            let (g, h) = derivatives(&mut counted, &theta, objective, &free, hessian.take());
+            let (g, h) = derivs.at(&theta, objective, &free, hessian.take());
             let newton = newton_step(&g, &h);
             hessian = Some(h);
             let Some((step, half)) = newton else {
@@ -103,7 +237,7 @@ pub fn minimise(
             for (&i, s) in free.iter().zip(&step) {
                 trial[i] = (trial[i] - s).clamp(lower[i], upper[i]);
             }
-            let ft = counted(&trial);
+            let ft = derivs.value(&trial);
             if ft < objective {
                 theta = trial;
                 objective = ft;
@@ -113,7 +247,7 @@ pub fn minimise(
             }
         }
     }
-    let mut converged = objective.is_finite() && outcome.status != Status::MaxFunReached;
+    let mut converged = objective.is_finite() && !search.max_reached;
     if let Some(sg) = scaled_gradient {
         if sg > GRADIENT_TOLERANCE && !at_rounding_floor {
             converged = false;
@@ -128,8 +262,9 @@ pub fn minimise(
     Optimum {
         theta,
         objective,
-        evaluations,
-        status: outcome.status.to_string(),
+        evaluations: search.evaluations,
+        optimizer: "",
+        status: String::new(),
         scaled_gradient,
         converged,
         warnings,

@@ -233,7 +233,7 @@ impl LmmFit {
             convergence: Convergence {
                 converged: opt.converged,
                 evaluations: opt.evaluations,
-                optimizer: "bobyqa",
+                optimizer: opt.optimizer,
                 status: opt.status,
                 scaled_gradient: opt.scaled_gradient,
             },

@@ -11,7 +11,6 @@ use super::interval::{parameters, require_plain_residual, values, Interval};
 use super::sdcor;
 use crate::design::Design;
 use crate::error::ModelError;
-use crate::fit::optimize::minimise;
 use crate::fit::{LmmFit, Problem};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -42,8 +41,8 @@ pub fn bootstrap_intervals(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Bootstrap, ModelError> {
     require_plain_residual(design, "the parametric bootstrap")?;
-    let template = Problem::new(design.clone(), fit.reml)?;
-    let (lower, upper) = template.bounds();
+    // Built once here so that a design the problem refuses is an error, not a worker's panic.
+    Problem::new(design.clone(), fit.reml)?;
     let factors: Vec<Vec<f64>> = fit
         .random
         .iter()
@@ -89,7 +88,7 @@ pub fn bootstrap_intervals(
         .map_init(
             || Problem::new(design.clone(), fit.reml).expect("the same design built a problem"),
             |problem, r| {
-                let stats = refit(problem, design, simulate(r), &fit.theta, &lower, &upper);
+                let stats = refit(problem, design, simulate(r), &fit.theta);
                 progress();
                 stats
             },
@@ -134,17 +133,9 @@ fn refit(
     design: &Design,
     y: Vec<f64>,
     start: &[f64],
-    lower: &[f64],
-    upper: &[f64],
 ) -> Option<Vec<f64>> {
     problem.set_response(y);
-    let optimum = minimise(
-        |t| problem.objective(t),
-        start,
-        lower,
-        upper,
-        MAX_EVALUATIONS,
-    );
+    let optimum = problem.minimise(start, MAX_EVALUATIONS);
     if !optimum.objective.is_finite() {
         return None;
     }

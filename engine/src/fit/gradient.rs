@@ -1,0 +1,305 @@
+//! Analytic first derivatives of the deviance over θ for a model with one grouping factor,
+//! from the factor of the last evaluation and one more pass over the levels.
+//!
+//! With `V = ZΛΛ'Z' + I` (in units of σ²), `r = y − Xβ̂` and `C = (X'V⁻¹X)⁻¹`, each θₖ moves
+//! the relative covariance `TT'` of the term by `Dₖ = ∂(TT')/∂θₖ`, and
+//!
+//! - `∂ log|V| / ∂θₖ = tr(Z'V⁻¹Z · Dₖ)`,
+//! - `∂ log|X'V⁻¹X| / ∂θₖ = −tr(Z'V⁻¹X C X'V⁻¹Z · Dₖ)` (REML only),
+//! - `∂ r'V⁻¹r / ∂θₖ = −(Z'V⁻¹r)' Dₖ (Z'V⁻¹r)` (β̂ is optimal, so it does not move),
+//! - `∂C/∂θₖ = C (X'V⁻¹Z Dₖ Z'V⁻¹X) C`,
+//!
+//! where every `Z'V⁻¹·` is block-diagonal over the levels: for level `j`, with
+//! `Bⱼ = Aⱼ T Lⱼ⁻ᵀ` (`Aⱼ = Zⱼ'Zⱼ`, `Lⱼ` the level's factor), `Zⱼ'V⁻¹Zⱼ = Aⱼ − BⱼBⱼ'` and
+//! `Zⱼ'V⁻¹[X y] = Zⱼ'[X y] − Bⱼ L21ⱼ'`. No inverse of T is taken, so the derivatives stay
+//! exact on the boundary (θ = 0), where the optimizer and Satterthwaite's steps go.
+//!
+//! Why analytic: a gradient costs about one evaluation instead of `2k` (central
+//! differences), and a quasi-Newton search needs a fifth of BOBYQA's evaluations.
+
+use super::blocks::Blocks;
+use super::factor::Factor;
+use rayon::prelude::*;
+
+/// Below this many levels one thread does the pass (as in the factorisation).
+const PARALLEL_LEVELS: usize = 8192;
+/// Levels per parallel chunk; fixed so that the sums are the same bits on any machine.
+const CHUNK_LEVELS: usize = 4096;
+
+/// Sums over the levels from which every derivative follows.
+#[derive(Debug, Clone)]
+pub struct LevelSums {
+    q: usize,
+    p: usize,
+    /// `Σⱼ Zⱼ'V⁻¹Zⱼ` (q × q, column-major).
+    zvz: Vec<f64>,
+    /// `Σⱼ wⱼwⱼ'` with `wⱼ = Zⱼ'V⁻¹r` (q × q).
+    ww: Vec<f64>,
+    /// `Σⱼ vec(Gⱼ) vec(Gⱼ)'` with `Gⱼ = Zⱼ'V⁻¹X` (q × p) and `vec(G)[a·p + r] = G[a, r]`:
+    /// (qp)² values; empty when not asked for.
+    gg: Vec<f64>,
+}
+
+impl LevelSums {
+    fn zeros(q: usize, p: usize, with_gg: bool) -> LevelSums {
+        let qp = if with_gg { q * p } else { 0 };
+        LevelSums {
+            q,
+            p,
+            zvz: vec![0.0; q * q],
+            ww: vec![0.0; q * q],
+            gg: vec![0.0; qp * qp],
+        }
+    }
+
+    fn add(&mut self, other: &LevelSums) {
+        for (a, b) in [
+            (&mut self.zvz, &other.zvz),
+            (&mut self.ww, &other.ww),
+            (&mut self.gg, &other.gg),
+        ] {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+    }
+
+    /// `tr(S D)` for symmetric `q × q` matrices.
+    fn trace(s: &[f64], d: &[f64]) -> f64 {
+        s.iter().zip(d).map(|(a, b)| a * b).sum()
+    }
+
+    /// `K[r, s] = Σ_ab D[a, b] GG[(a, r), (b, s)]`, i.e. `Σⱼ Gⱼ' D Gⱼ` (p × p).
+    fn g_d_g(&self, d: &[f64]) -> Vec<f64> {
+        let (q, p) = (self.q, self.p);
+        let qp = q * p;
+        let mut k = vec![0.0; p * p];
+        for a in 0..q {
+            for b in 0..q {
+                let dab = d[b * q + a];
+                if dab == 0.0 {
+                    continue;
+                }
+                for r in 0..p {
+                    for s in 0..p {
+                        k[r * p + s] += dab * self.gg[(a * p + r) * qp + b * p + s];
+                    }
+                }
+            }
+        }
+        k
+    }
+}
+
+/// The derivatives at one θ, split so that σ can be profiled out or held fixed.
+#[derive(Debug, Clone)]
+pub struct Derivatives {
+    /// ∂/∂θₖ of the log-determinants: `log|V|`, plus `log|X'V⁻¹X|` for REML.
+    pub log_det: Vec<f64>,
+    /// ∂/∂θₖ of the penalised residual sum of squares.
+    pub pwrss: Vec<f64>,
+    /// ∂(R_X R_X')⁻¹/∂θₖ: one row-major p × p block per θₖ; empty unless asked for.
+    pub unscaled_vcov: Vec<f64>,
+}
+
+impl Derivatives {
+    /// The gradient of the deviance at σ (`log_det + pwrss/σ²`); with σ̂² = pwrss/dof it is
+    /// the gradient of the profiled deviance.
+    pub fn at_sigma2(&self, sigma2: f64, out: &mut [f64]) {
+        for ((o, a), b) in out.iter_mut().zip(&self.log_det).zip(&self.pwrss) {
+            *o = a + b / sigma2;
+        }
+    }
+}
+
+impl Factor {
+    /// Whether [`Factor::derivatives`] applies: one grouping factor (the dense block holds
+    /// only `[X y]`).
+    pub fn has_derivatives(blocks: &Blocks) -> bool {
+        blocks.q1 > 0 && blocks.layout.q_rest == 0
+    }
+
+    /// The derivatives at the last successful [`Factor::update`]; `dcov[k]` is
+    /// `∂(TT')/∂θₖ` (q × q). `reml` adds the REML term; `vcov` also gives ∂(R_X R_X')⁻¹.
+    pub fn derivatives(
+        &self,
+        blocks: &Blocks,
+        dcov: &[Vec<f64>],
+        reml: bool,
+        vcov: bool,
+    ) -> Derivatives {
+        debug_assert!(Factor::has_derivatives(blocks));
+        let (q, p) = (blocks.q1, blocks.layout.p);
+        let beta = self.dense_solution(blocks.layout.d());
+        let with_gg = reml || vcov;
+        let levels = blocks.levels1;
+        let sums = if levels < PARALLEL_LEVELS {
+            self.level_sums(blocks, &beta, 0..levels, with_gg)
+        } else {
+            let parts: Vec<LevelSums> = (0..levels.div_ceil(CHUNK_LEVELS))
+                .into_par_iter()
+                .map(|c| {
+                    let range = c * CHUNK_LEVELS..((c + 1) * CHUNK_LEVELS).min(levels);
+                    self.level_sums(blocks, &beta, range, with_gg)
+                })
+                .collect();
+            let mut total = LevelSums::zeros(q, p, with_gg);
+            parts.iter().for_each(|s| total.add(s));
+            total
+        };
+        let c = if with_gg {
+            self.unscaled_vcov(blocks)
+        } else {
+            Vec::new()
+        };
+        // Σⱼ Gⱼ C Gⱼ' (q × q), the REML term.
+        let gcg: Vec<f64> = if reml {
+            let qp = q * p;
+            let mut m = vec![0.0; q * q];
+            for a in 0..q {
+                for b in 0..q {
+                    m[b * q + a] = (0..p)
+                        .flat_map(|r| (0..p).map(move |s| (r, s)))
+                        .map(|(r, s)| c[r * p + s] * sums.gg[(a * p + r) * qp + b * p + s])
+                        .sum();
+                }
+            }
+            m
+        } else {
+            vec![0.0; q * q]
+        };
+        let log_det = dcov
+            .iter()
+            .map(|d| LevelSums::trace(&sums.zvz, d) - LevelSums::trace(&gcg, d))
+            .collect();
+        let pwrss = dcov
+            .iter()
+            .map(|d| -LevelSums::trace(&sums.ww, d))
+            .collect();
+        let unscaled_vcov = if vcov {
+            dcov.iter()
+                .flat_map(|d| {
+                    let k = sums.g_d_g(d);
+                    // C K C
+                    let ck: Vec<f64> = (0..p * p)
+                        .map(|i| (0..p).map(|m| c[(i / p) * p + m] * k[m * p + i % p]).sum())
+                        .collect();
+                    (0..p * p)
+                        .map(|i| {
+                            (0..p)
+                                .map(|m| ck[(i / p) * p + m] * c[m * p + i % p])
+                                .sum::<f64>()
+                        })
+                        .collect::<Vec<f64>>()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Derivatives {
+            log_det,
+            pwrss,
+            unscaled_vcov,
+        }
+    }
+
+    fn level_sums(
+        &self,
+        blocks: &Blocks,
+        beta: &[f64],
+        levels: std::ops::Range<usize>,
+        with_gg: bool,
+    ) -> LevelSums {
+        match blocks.q1 {
+            1 => self.level_sums_q::<1>(blocks, beta, levels, with_gg),
+            2 => self.level_sums_q::<2>(blocks, beta, levels, with_gg),
+            3 => self.level_sums_q::<3>(blocks, beta, levels, with_gg),
+            _ => self.level_sums_q::<0>(blocks, beta, levels, with_gg),
+        }
+    }
+
+    /// The sums over `levels`; `Q` is `q` when it is a small constant (so that the inner
+    /// loops unroll), 0 otherwise.
+    fn level_sums_q<const Q: usize>(
+        &self,
+        blocks: &Blocks,
+        beta: &[f64],
+        levels: std::ops::Range<usize>,
+        with_gg: bool,
+    ) -> LevelSums {
+        let q = if Q > 0 { Q } else { blocks.q1 };
+        let p = blocks.layout.p;
+        let w_cols = p + 1;
+        let t = &self.lambda.t[0];
+        let mut sums = LevelSums::zeros(q, p, with_gg);
+        let qp = q * p;
+        // Per-level scratch: A T, B, and Zⱼ'V⁻¹[X y] (q × (p+1), column-major).
+        let mut at = vec![0.0; q * q];
+        let mut b = vec![0.0; q * q];
+        let mut g = vec![0.0; q * w_cols];
+        let mut w = vec![0.0; q];
+        for j in levels {
+            let a = &blocks.a11[j * q * q..(j + 1) * q * q];
+            let l = &self.l11[j * q * q..(j + 1) * q * q];
+            // A T (T lower triangular).
+            for c in 0..q {
+                for r in 0..q {
+                    at[c * q + r] = (c..q).map(|k| a[k * q + r] * t[c * q + k]).sum();
+                }
+            }
+            // B = A T L⁻ᵀ: each row solves L bᵣ' = (A T)ᵣ'.
+            for r in 0..q {
+                for c in 0..q {
+                    let s: f64 = (0..c).map(|k| l[k * q + c] * b[k * q + r]).sum();
+                    b[c * q + r] = (at[c * q + r] - s) / l[c * q + c];
+                }
+            }
+            // Z'V⁻¹Z = A − BB'.
+            for c in 0..q {
+                for r in 0..q {
+                    let bb: f64 = (0..q).map(|k| b[k * q + r] * b[k * q + c]).sum();
+                    sums.zvz[c * q + r] += a[c * q + r] - bb;
+                }
+            }
+            // Z'V⁻¹[X y]: columns of dense rows this level touches; the rest stay zero.
+            g.fill(0.0);
+            let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
+            for e in lo..hi {
+                let col = blocks.row_idx[e];
+                let (zx, lx) = (
+                    &blocks.a21[e * q..(e + 1) * q],
+                    &self.l21[e * q..(e + 1) * q],
+                );
+                for r in 0..q {
+                    let bl: f64 = (0..q).map(|k| b[k * q + r] * lx[k]).sum();
+                    g[col * q + r] = zx[r] - bl;
+                }
+            }
+            // w = Z'V⁻¹(y − Xβ̂).
+            for r in 0..q {
+                w[r] = g[p * q + r] - (0..p).map(|c| g[c * q + r] * beta[c]).sum::<f64>();
+            }
+            for c in 0..q {
+                for r in 0..q {
+                    sums.ww[c * q + r] += w[r] * w[c];
+                }
+            }
+            if with_gg {
+                // vec(G)[a·p + r] = G[a, r] = g[r·q + a].
+                for a1 in 0..q {
+                    for r1 in 0..p {
+                        let x = g[r1 * q + a1];
+                        if x == 0.0 {
+                            continue;
+                        }
+                        let row = &mut sums.gg[(a1 * p + r1) * qp..(a1 * p + r1 + 1) * qp];
+                        for a2 in 0..q {
+                            for r2 in 0..p {
+                                row[a2 * p + r2] += x * g[r2 * q + a2];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        sums
+    }
+}
