@@ -208,6 +208,8 @@ pub struct Factor {
     /// Small scratch buffers, sized on first use and reused after.
     lam_diag: Vec<f64>,
     scratch: Vec<f64>,
+    /// The inverse of the dense block's random part, for derivatives (sized on first use).
+    pub(super) inverse: Vec<f64>,
     /// log |L_Z|², summed over both random parts.
     pub ld_l2: f64,
     /// log |R_X|².
@@ -229,6 +231,7 @@ impl Factor {
             levels: LevelWork::new(blocks),
             lam_diag: Vec::with_capacity(blocks.layout.d()),
             scratch: Vec::new(),
+            inverse: Vec::new(),
             ld_l2: 0.0,
             ld_rx2: 0.0,
             pwrss: 0.0,

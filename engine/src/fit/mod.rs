@@ -4,7 +4,7 @@
 
 mod blocks;
 mod factor;
-mod gradient;
+mod derivatives;
 mod levels;
 pub(crate) mod quasi_newton;
 pub(crate) mod optimize;
@@ -18,7 +18,7 @@ use crate::design::Design;
 use crate::error::ModelError;
 use blocks::Blocks;
 use factor::{Factor, Lambda};
-pub use gradient::Derivatives;
+pub use derivatives::Derivatives;
 pub use residual::ResidualModel;
 
 /// How to fit.
@@ -167,10 +167,9 @@ impl Problem {
         if !self.has_gradient() || !self.factorise(theta) {
             return None;
         }
-        let dcov = self.factor.lambda.covariance_derivatives(0, theta);
         Some(
             self.factor
-                .derivatives(&self.blocks, &dcov, self.reml, vcov),
+                .derivatives(&self.blocks, theta, self.reml, vcov),
         )
     }
 

@@ -1,24 +1,14 @@
-//! Analytic first derivatives of the deviance over θ for a model with one grouping factor,
-//! from the factor of the last evaluation and one more pass over the levels.
+//! Derivatives with one grouping factor, from the factor of the last evaluation and one
+//! more pass over the levels (the formulas are in [`super`]).
 //!
-//! With `V = ZΛΛ'Z' + I` (in units of σ²), `r = y − Xβ̂` and `C = (X'V⁻¹X)⁻¹`, each θₖ moves
-//! the relative covariance `TT'` of the term by `Dₖ = ∂(TT')/∂θₖ`, and
-//!
-//! - `∂ log|V| / ∂θₖ = tr(Z'V⁻¹Z · Dₖ)`,
-//! - `∂ log|X'V⁻¹X| / ∂θₖ = −tr(Z'V⁻¹X C X'V⁻¹Z · Dₖ)` (REML only),
-//! - `∂ r'V⁻¹r / ∂θₖ = −(Z'V⁻¹r)' Dₖ (Z'V⁻¹r)` (β̂ is optimal, so it does not move),
-//! - `∂C/∂θₖ = C (X'V⁻¹Z Dₖ Z'V⁻¹X) C`,
-//!
-//! where every `Z'V⁻¹·` is block-diagonal over the levels: for level `j`, with
+//! Every `Z'V⁻¹·` is block-diagonal over the levels: for level `j`, with
 //! `Bⱼ = Aⱼ T Lⱼ⁻ᵀ` (`Aⱼ = Zⱼ'Zⱼ`, `Lⱼ` the level's factor), `Zⱼ'V⁻¹Zⱼ = Aⱼ − BⱼBⱼ'` and
 //! `Zⱼ'V⁻¹[X y] = Zⱼ'[X y] − Bⱼ L21ⱼ'`. No inverse of T is taken, so the derivatives stay
 //! exact on the boundary (θ = 0), where the optimizer and Satterthwaite's steps go.
-//!
-//! Why analytic: a gradient costs about one evaluation instead of `2k` (central
-//! differences), and a quasi-Newton search needs a fifth of BOBYQA's evaluations.
 
-use super::blocks::Blocks;
-use super::factor::Factor;
+use super::{sandwich, Derivatives};
+use crate::fit::blocks::Blocks;
+use crate::fit::factor::Factor;
 use rayon::prelude::*;
 
 /// Below this many levels one thread does the pass (as in the factorisation).
@@ -28,7 +18,7 @@ const CHUNK_LEVELS: usize = 4096;
 
 /// Sums over the levels from which every derivative follows.
 #[derive(Debug, Clone)]
-pub struct LevelSums {
+struct LevelSums {
     q: usize,
     p: usize,
     /// `Σⱼ Zⱼ'V⁻¹Zⱼ` (q × q, column-major).
@@ -89,44 +79,15 @@ impl LevelSums {
     }
 }
 
-/// The derivatives at one θ, split so that σ can be profiled out or held fixed.
-#[derive(Debug, Clone)]
-pub struct Derivatives {
-    /// ∂/∂θₖ of the log-determinants: `log|V|`, plus `log|X'V⁻¹X|` for REML.
-    pub log_det: Vec<f64>,
-    /// ∂/∂θₖ of the penalised residual sum of squares.
-    pub pwrss: Vec<f64>,
-    /// ∂(R_X R_X')⁻¹/∂θₖ: one row-major p × p block per θₖ; empty unless asked for.
-    pub unscaled_vcov: Vec<f64>,
-}
-
-impl Derivatives {
-    /// The gradient of the deviance at σ (`log_det + pwrss/σ²`); with σ̂² = pwrss/dof it is
-    /// the gradient of the profiled deviance.
-    pub fn at_sigma2(&self, sigma2: f64, out: &mut [f64]) {
-        for ((o, a), b) in out.iter_mut().zip(&self.log_det).zip(&self.pwrss) {
-            *o = a + b / sigma2;
-        }
-    }
-}
-
 impl Factor {
-    /// Whether [`Factor::derivatives`] applies: one grouping factor (the dense block holds
-    /// only `[X y]`).
-    pub fn has_derivatives(blocks: &Blocks) -> bool {
-        blocks.q1 > 0 && blocks.layout.q_rest == 0
-    }
-
-    /// The derivatives at the last successful [`Factor::update`]; `dcov[k]` is
-    /// `∂(TT')/∂θₖ` (q × q). `reml` adds the REML term; `vcov` also gives ∂(R_X R_X')⁻¹.
-    pub fn derivatives(
+    /// [`Factor::derivatives`] with one grouping factor; `dcov[k]` is `∂(TT')/∂θₖ` (q × q).
+    pub(super) fn one_factor_derivatives(
         &self,
         blocks: &Blocks,
         dcov: &[Vec<f64>],
         reml: bool,
         vcov: bool,
     ) -> Derivatives {
-        debug_assert!(Factor::has_derivatives(blocks));
         let (q, p) = (blocks.q1, blocks.layout.p);
         let beta = self.dense_solution(blocks.layout.d());
         let with_gg = reml || vcov;
@@ -176,20 +137,7 @@ impl Factor {
             .collect();
         let unscaled_vcov = if vcov {
             dcov.iter()
-                .flat_map(|d| {
-                    let k = sums.g_d_g(d);
-                    // C K C
-                    let ck: Vec<f64> = (0..p * p)
-                        .map(|i| (0..p).map(|m| c[(i / p) * p + m] * k[m * p + i % p]).sum())
-                        .collect();
-                    (0..p * p)
-                        .map(|i| {
-                            (0..p)
-                                .map(|m| ck[(i / p) * p + m] * c[m * p + i % p])
-                                .sum::<f64>()
-                        })
-                        .collect::<Vec<f64>>()
-                })
+                .flat_map(|d| sandwich(&c, &sums.g_d_g(d), p))
                 .collect()
         } else {
             Vec::new()
