@@ -67,35 +67,58 @@ pub fn read_csv(mut reader: impl Read, source: &str) -> Result<DataFrame, DataEr
     }
     let k = header.len();
     let missing = |field: &str| field.is_empty() || field == "NA";
-    // Parse numbers optimistically; a column falls back to text on its first non-number.
+    // Parse numbers optimistically; a column turns to text on its first non-number, and
+    // from then on its labels are interned. The rows before that one are read again at
+    // the end (none when, as usual, the text shows in the first row).
     let mut numbers: Vec<Option<Vec<f64>>> = vec![Some(Vec::new()); k];
+    let mut text: Vec<Option<Interner>> = (0..k).map(|_| None).collect();
     let mut lines = Vec::new();
     let mut record = ::csv::StringRecord::new();
     while rdr.read_record(&mut record).map_err(csv_error)? {
+        let row = lines.len();
         lines.push(record.position().map_or(0, |p| p.line()));
         for (j, field) in record.iter().enumerate() {
             let field = field.trim();
-            if let Some(nums) = &mut numbers[j] {
-                match (missing(field), parse_r_number(field)) {
-                    (true, _) => nums.push(f64::NAN),
-                    (false, Some(v)) => nums.push(v),
-                    (false, None) => numbers[j] = None,
+            let label = (!missing(field)).then_some(field);
+            if let Some(interner) = &mut text[j] {
+                interner.push(label);
+            } else if let Some(nums) = &mut numbers[j] {
+                match label.map(parse_r_number) {
+                    None => nums.push(f64::NAN),
+                    Some(Some(v)) => nums.push(v),
+                    Some(None) => {
+                        numbers[j] = None;
+                        let mut interner = Interner::starting_at(row);
+                        interner.push(label);
+                        text[j] = Some(interner);
+                    }
                 }
             }
         }
     }
-    let mut text: Vec<Option<Interner>> = numbers
-        .iter()
-        .map(|n| n.is_none().then(Interner::default))
-        .collect();
-    if text.iter().any(Option::is_some) {
+    let reread = text.iter().flatten().map(Interner::first_row).max();
+    if let Some(rows) = reread.filter(|&r| r > 0) {
+        let mut earlier: Vec<Option<Interner>> = text
+            .iter()
+            .map(|t| t.as_ref().map(|_| Interner::starting_at(0)))
+            .collect();
         let mut rdr = reader();
-        while rdr.read_record(&mut record).map_err(csv_error)? {
-            for (interner, field) in text.iter_mut().zip(record.iter()) {
-                if let Some(interner) = interner {
-                    let field = field.trim();
-                    interner.push((!missing(field)).then_some(field));
+        for _ in 0..rows {
+            if !rdr.read_record(&mut record).map_err(csv_error)? {
+                break;
+            }
+            for ((interner, field), later) in earlier.iter_mut().zip(record.iter()).zip(&text) {
+                if let (Some(interner), Some(later)) = (interner, later) {
+                    if interner.len() < later.first_row() {
+                        let field = field.trim();
+                        interner.push((!missing(field)).then_some(field));
+                    }
                 }
+            }
+        }
+        for (later, earlier) in text.iter_mut().zip(earlier) {
+            if let (Some(l), Some(e)) = (later.as_mut(), earlier) {
+                l.prepend(e);
             }
         }
     }
@@ -159,6 +182,22 @@ mod tests {
         let df = read_csv("a,b\n\"308\",infinity\n\"309\",1\n".as_bytes(), "t").unwrap();
         assert!(matches!(df.column("a"), Some(Column::Numeric(_))));
         assert!(matches!(df.column("b"), Some(Column::Factor(_))));
+    }
+
+    #[test]
+    fn a_column_that_turns_to_text_keeps_its_earlier_rows() {
+        let df = read_csv("a,b\n10,x\n2,y\nNA,x\nfoo,x\n2,z\n".as_bytes(), "t").unwrap();
+        match df.column("a").unwrap() {
+            Column::Factor(f) => {
+                assert_eq!(f.levels, ["10", "2", "foo"]);
+                assert_eq!(f.codes, [0, 1, crate::data::NA_CODE, 2, 1]);
+            }
+            _ => panic!("a should be a factor"),
+        }
+        match df.column("b").unwrap() {
+            Column::Factor(f) => assert_eq!(f.codes, [0, 1, 0, 0, 2]),
+            _ => panic!("b should be a factor"),
+        }
     }
 
     #[test]

@@ -10,38 +10,91 @@ mod csv;
 pub(crate) use self::csv::parse_r_number;
 pub use self::csv::read_csv;
 pub use collate::r_order;
-use collate::sort_key;
+use collate::{byte_order_is_r_order, sort_key};
 
 /// Labels coded in order of first appearance, each distinct label stored once: a factor
-/// under construction.
-#[derive(Debug, Default)]
+/// under construction. The labels share one string (no allocation per label) and are
+/// found by hash, or without hashing when a label repeats the row before's (long data
+/// lists a patient's visits together).
+#[derive(Default)]
 pub(crate) struct Interner {
-    index: std::collections::HashMap<Box<str>, u32>,
-    labels: Vec<Box<str>>,
+    first_row: usize,
+    /// The distinct labels, concatenated; label `c` ends at `ends[c]`.
+    text: String,
+    ends: Vec<usize>,
+    table: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::FixedState,
     codes: Vec<u32>,
 }
 
 impl Interner {
+    /// An interner for the rows from `row` on (see [`Interner::prepend`]).
+    pub(crate) fn starting_at(row: usize) -> Interner {
+        Interner {
+            first_row: row,
+            ..Interner::default()
+        }
+    }
+
+    /// The row of the first label pushed.
+    pub(crate) fn first_row(&self) -> usize {
+        self.first_row
+    }
+
+    /// Labels pushed so far.
+    pub(crate) fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    fn label(&self, code: u32) -> &str {
+        label_in(&self.text, &self.ends, code)
+    }
+
+    /// Puts the labels of the rows before this interner's first in front of its own.
+    pub(crate) fn prepend(&mut self, earlier: Interner) {
+        let mut all = earlier;
+        for &c in &self.codes {
+            all.push((c != NA_CODE).then(|| self.label(c)));
+        }
+        *self = all;
+    }
+
     pub(crate) fn push(&mut self, label: Option<&str>) {
         let code = match label {
             None => NA_CODE,
-            Some(l) => match self.index.get(l) {
-                Some(&c) => c,
-                None => {
-                    let c = self.labels.len() as u32;
-                    self.labels.push(l.into());
-                    self.index.insert(l.into(), c);
-                    c
-                }
+            Some(l) => match self.codes.last() {
+                Some(&last) if last != NA_CODE && self.label(last) == l => last,
+                _ => self.code_of(l),
             },
         };
         self.codes.push(code);
     }
 
+    fn code_of(&mut self, l: &str) -> u32 {
+        use std::hash::BuildHasher;
+        let hash = self.hasher.hash_one(l);
+        let (text, ends) = (&self.text, &self.ends);
+        if let Some(&c) = self.table.find(hash, |&c| label_in(text, ends, c) == l) {
+            return c;
+        }
+        let c = self.ends.len() as u32;
+        self.text.push_str(l);
+        self.ends.push(self.text.len());
+        let (text, ends, hasher) = (&self.text, &self.ends, &self.hasher);
+        self.table
+            .insert_unique(hash, c, |&k| hasher.hash_one(label_in(text, ends, k)));
+        c
+    }
+
     /// The factor, its levels in R's sort order.
     pub(crate) fn into_factor(self) -> Factor {
-        let mut order: Vec<u32> = (0..self.labels.len() as u32).collect();
-        order.sort_by_cached_key(|&i| sort_key(&self.labels[i as usize]));
+        let n = self.ends.len() as u32;
+        let mut order: Vec<u32> = (0..n).collect();
+        if byte_order_is_r_order((0..n).map(|c| self.label(c))) {
+            order.sort_unstable_by(|&a, &b| self.label(a).cmp(self.label(b)));
+        } else {
+            order.sort_by_cached_key(|&c| sort_key(self.label(c)));
+        }
         let mut recode = vec![0u32; order.len()];
         for (new, &old) in order.iter().enumerate() {
             recode[old as usize] = new as u32;
@@ -51,13 +104,15 @@ impl Interner {
             .iter()
             .map(|&c| if c == NA_CODE { NA_CODE } else { recode[c as usize] })
             .collect();
-        let mut labels: Vec<Option<Box<str>>> = self.labels.into_iter().map(Some).collect();
-        let levels = order
-            .iter()
-            .map(|&i| labels[i as usize].take().map_or_else(String::new, String::from))
-            .collect();
+        let levels = order.iter().map(|&c| self.label(c).to_string()).collect();
         Factor { codes, levels }
     }
+}
+
+/// Label `code` of an [`Interner`]'s concatenated labels.
+fn label_in<'a>(text: &'a str, ends: &[usize], code: u32) -> &'a str {
+    let c = code as usize;
+    &text[if c == 0 { 0 } else { ends[c - 1] }..ends[c]]
 }
 
 /// Code of a missing value in a [`Factor`].
