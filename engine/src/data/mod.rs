@@ -102,7 +102,13 @@ impl Interner {
         let codes = self
             .codes
             .iter()
-            .map(|&c| if c == NA_CODE { NA_CODE } else { recode[c as usize] })
+            .map(|&c| {
+                if c == NA_CODE {
+                    NA_CODE
+                } else {
+                    recode[c as usize]
+                }
+            })
             .collect();
         let levels = order.iter().map(|&c| self.label(c).to_string()).collect();
         Factor { codes, levels }

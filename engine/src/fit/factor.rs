@@ -490,6 +490,19 @@ pub(super) fn small_cholesky(m: &mut [f64], q: usize) -> bool {
     true
 }
 
+/// Solves `LL'x = b` for a column-major lower-triangular `L` (`q × q`).
+pub(super) fn cholesky_solve(l: &[f64], q: usize, mut b: Vec<f64>) -> Vec<f64> {
+    for r in 0..q {
+        let s: f64 = (0..r).map(|k| l[k * q + r] * b[k]).sum();
+        b[r] = (b[r] - s) / l[r * q + r];
+    }
+    for r in (0..q).rev() {
+        let s: f64 = (r + 1..q).map(|k| l[r * q + k] * b[k]).sum();
+        b[r] = (b[r] - s) / l[r * q + r];
+    }
+    b
+}
+
 /// `rows ← T' rows` for a group of `q` consecutive rows of width `w` (row-major).
 pub(super) fn left_mul_t_transpose(
     rows: &mut [f64],

@@ -3,13 +3,14 @@
 //! Cholesky factorisation as in MixedModels.jl.
 
 mod blocks;
-mod factor;
 mod derivatives;
+mod factor;
 mod levels;
-pub(crate) mod quasi_newton;
 pub(crate) mod optimize;
+pub(crate) mod quasi_newton;
 mod residual;
 mod result;
+mod start;
 
 pub use optimize::BOUNDARY_TOLERANCE;
 pub use result::{Convergence, LmmFit, RandomEffects, ResidualFit, VarCorrRow};
@@ -17,8 +18,8 @@ pub use result::{Convergence, LmmFit, RandomEffects, ResidualFit, VarCorrRow};
 use crate::design::Design;
 use crate::error::ModelError;
 use blocks::Blocks;
-use factor::{Factor, Lambda};
 pub use derivatives::Derivatives;
+use factor::{Factor, Lambda};
 pub use residual::ResidualModel;
 
 /// How to fit.
@@ -97,8 +98,23 @@ impl Problem {
         self.residual.as_ref().map(|r| &r.model)
     }
 
-    /// lme4's start (identity relative covariance factors), then φ's.
-    pub fn start(&self) -> Vec<f64> {
+    /// Where a fit starts: lme4's start (identity relative covariance factors, then φ's),
+    /// or, with one grouping factor, θ from moments (see [`start`]) where its objective is
+    /// lower — the moments can mislead when most levels have few observations.
+    pub fn start(&mut self) -> Vec<f64> {
+        let lme4 = self.lme4_start();
+        let moments = match (&self.residual, &self.factor.lambda.kinds[..]) {
+            (None, [kind]) => start::moment_start(&self.blocks, *kind, self.design.n()),
+            _ => None,
+        };
+        match moments {
+            Some(m) if self.objective(&m) < self.objective(&lme4) => m,
+            _ => lme4,
+        }
+    }
+
+    /// lme4's start: identity relative covariance factors, then φ's.
+    pub fn lme4_start(&self) -> Vec<f64> {
         let mut start = self.factor.lambda.start();
         if let Some(r) = &self.residual {
             start.extend(r.model.start());
@@ -122,7 +138,7 @@ impl Problem {
     /// singular).
     pub fn sd_mask(&self) -> Vec<bool> {
         let mut mask = self.factor.lambda.sd_mask();
-        mask.resize(self.start().len(), false);
+        mask.resize(self.bounds().0.len(), false);
         mask
     }
 
@@ -199,7 +215,13 @@ impl Problem {
                 max_evaluations,
             )
         } else {
-            optimize::minimise(|t| self.objective(t), start, &lower, &upper, max_evaluations)
+            optimize::minimise(
+                |t| self.objective(t),
+                start,
+                &lower,
+                &upper,
+                max_evaluations,
+            )
         }
     }
 

@@ -6,6 +6,8 @@
 //! deviance of a mixed model has a few parameters and is smooth inside the box, so this
 //! converges in tens of evaluations where BOBYQA takes about a hundred.
 
+use super::factor::{cholesky_solve, small_cholesky};
+
 /// Armijo's sufficient-decrease constant.
 const ARMIJO: f64 = 1e-4;
 /// The search stops when no free variable would move by more than this.
@@ -57,7 +59,12 @@ pub fn bfgs(
         max_reached: evaluations >= max_evals,
     };
     if !f.is_finite() || g.iter().any(|v| !v.is_finite()) {
-        return search(x, f, evaluations, "the objective is not finite at the start");
+        return search(
+            x,
+            f,
+            evaluations,
+            "the objective is not finite at the start",
+        );
     }
     // Inverse Hessian approximation (row-major): from a difference Hessian at the start (the
     // deviance is badly scaled in θ, and steepest descent from lme4's start wastes
@@ -66,7 +73,7 @@ pub fn bfgs(
     let start_hessian = hessian_from_gradient(fg, &x, &g, &all);
     evaluations += n;
     let mut scaled = false;
-    let mut h = match inverse_abs(&start_hessian, n) {
+    let mut h = match inverse_scaling(&start_hessian, n) {
         Some(inv) => {
             scaled = true;
             inv
@@ -100,7 +107,12 @@ pub fn bfgs(
         }
         let longest = d.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         if longest <= STEP_TOLERANCE || -slope <= DECREASE_TOLERANCE * (1.0 + f.abs()) {
-            return search(x, f, evaluations, "the predicted decrease is below rounding");
+            return search(
+                x,
+                f,
+                evaluations,
+                "the predicted decrease is below rounding",
+            );
         }
         let mut alpha = if scaled {
             1.0
@@ -208,31 +220,40 @@ pub(super) fn hessian_from_gradient(
     hess
 }
 
-/// The inverse of a symmetric matrix (row-major) with its eigenvalues replaced by their
-/// absolute values, floored at a millionth of the largest: a positive definite scaling
-/// that keeps the curvature's directions where the matrix is indefinite. `None` when not
-/// finite or zero.
-fn inverse_abs(a: &[f64], n: usize) -> Option<Vec<f64>> {
+/// A positive definite inverse of a symmetric matrix (row-major): its inverse where it is
+/// positive definite, else the inverse of its diagonal's absolute values (floored at a
+/// millionth of the largest), which keeps the scaling. `None` when not finite or zero.
+fn inverse_scaling(a: &[f64], n: usize) -> Option<Vec<f64>> {
     if a.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    let m = faer::Mat::from_fn(n, n, |i, j| a[i * n + j]);
-    let evd = m.self_adjoint_eigen(faer::Side::Lower).ok()?;
-    let (u, s) = (evd.U(), evd.S().column_vector());
-    let largest = (0..n).map(|i| s[i].abs()).fold(0.0, f64::max);
+    let mut l = a.to_vec();
+    if small_cholesky(&mut l, n) {
+        // Columns of (LL')⁻¹ (L is column-major here, as the row-major symmetric `a` is its
+        // own transpose).
+        let mut inv = vec![0.0; n * n];
+        for c in 0..n {
+            let unit = (0..n).map(|r| if r == c { 1.0 } else { 0.0 }).collect();
+            let x = cholesky_solve(&l, n, unit);
+            (0..n).for_each(|r| inv[r * n + c] = x[r]);
+        }
+        return Some(inv);
+    }
+    let largest = (0..n).map(|i| a[i * n + i].abs()).fold(0.0, f64::max);
     if largest == 0.0 {
         return None;
     }
-    let mut inv = vec![0.0; n * n];
-    for c in 0..n {
-        let lambda = s[c].abs().max(1e-6 * largest);
-        for i in 0..n {
-            for j in 0..n {
-                inv[i * n + j] += u[(i, c)] * u[(j, c)] / lambda;
-            }
-        }
-    }
-    Some(inv)
+    Some(
+        (0..n * n)
+            .map(|k| {
+                if k % (n + 1) == 0 {
+                    1.0 / a[k].abs().max(1e-6 * largest)
+                } else {
+                    0.0
+                }
+            })
+            .collect(),
+    )
 }
 
 fn identity(n: usize) -> Vec<f64> {
@@ -251,8 +272,8 @@ fn bfgs_update(h: &mut [f64], s: &[f64], y: &[f64], sy: f64) {
     let yhy: f64 = y.iter().zip(&hy).map(|(a, b)| a * b).sum();
     for i in 0..n {
         for j in 0..n {
-            h[i * n + j] += -rho * (hy[i] * s[j] + s[i] * hy[j])
-                + (rho * rho * yhy + rho) * s[i] * s[j];
+            h[i * n + j] +=
+                -rho * (hy[i] * s[j] + s[i] * hy[j]) + (rho * rho * yhy + rho) * s[i] * s[j];
         }
     }
 }
@@ -270,7 +291,10 @@ mod tests {
             a * a + 100.0 * b * b
         };
         let s = bfgs(&mut fg, &[-1.2, 1.0], &[-5.0; 2], &[5.0; 2], 1000);
-        assert!((s.x[0] - 1.0).abs() < 1e-6 && (s.x[1] - 1.0).abs() < 1e-6, "{s:?}");
+        assert!(
+            (s.x[0] - 1.0).abs() < 1e-6 && (s.x[1] - 1.0).abs() < 1e-6,
+            "{s:?}"
+        );
     }
 
     #[test]
@@ -281,7 +305,13 @@ mod tests {
             g[1] = 2.0 * (x[1] - 2.0) + 0.5 * x[0];
             (x[0] + 1.0).powi(2) + (x[1] - 2.0).powi(2) + 0.5 * x[0] * x[1]
         };
-        let s = bfgs(&mut fg, &[1.0, 1.0], &[0.0, f64::NEG_INFINITY], &[f64::INFINITY; 2], 1000);
+        let s = bfgs(
+            &mut fg,
+            &[1.0, 1.0],
+            &[0.0, f64::NEG_INFINITY],
+            &[f64::INFINITY; 2],
+            1000,
+        );
         assert!(s.x[0] == 0.0 && (s.x[1] - 2.0).abs() < 1e-7, "{s:?}");
     }
 }

@@ -128,12 +128,7 @@ fn linear_predictor(design: &Design, beta: &[f64]) -> Vec<f64> {
 }
 
 /// The parameters refitted to response `y`, or `None` if the refit fails.
-fn refit(
-    problem: &mut Problem,
-    design: &Design,
-    y: Vec<f64>,
-    start: &[f64],
-) -> Option<Vec<f64>> {
+fn refit(problem: &mut Problem, design: &Design, y: Vec<f64>, start: &[f64]) -> Option<Vec<f64>> {
     problem.set_response(y);
     let optimum = problem.minimise(start, MAX_EVALUATIONS);
     if !optimum.objective.is_finite() {

@@ -51,8 +51,7 @@ impl Factor {
     /// only `[X y]`), or several whose terms are all scalar.
     pub fn has_derivatives(blocks: &Blocks) -> bool {
         let lay = &blocks.layout;
-        blocks.q1 > 0
-            && (lay.q_rest == 0 || (blocks.q1 == 1 && lay.terms.iter().all(|t| t.1 == 1)))
+        blocks.q1 > 0 && (lay.q_rest == 0 || (blocks.q1 == 1 && lay.terms.iter().all(|t| t.1 == 1)))
     }
 
     /// The derivatives at the last successful [`Factor::update`], at θ. `reml` adds the

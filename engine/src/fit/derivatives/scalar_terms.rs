@@ -25,6 +25,8 @@ use faer::linalg::triangular_inverse::invert_lower_triangular;
 use faer::{MatMut, MatRef, Par};
 use rayon::prelude::*;
 
+/// Dense blocks from this size use threads.
+const PARALLEL_SIZE: usize = 256;
 /// Levels of the first factor per parallel task; fixed so that the sums are the same bits
 /// on any machine.
 const CHUNK_LEVELS: usize = 256;
@@ -79,63 +81,73 @@ impl Factor {
         let (u1, u_rest) = u.split_at(blocks.levels1);
 
         // L22⁻¹, column-major nr × nr (lower triangle).
+        // Threads pay off only on large blocks (as in the factorisation).
+        let parallel = nr >= PARALLEL_SIZE;
         self.inverse.resize(nr * nr, 0.0);
         invert_lower_triangular(
             MatMut::from_column_major_slice_mut(&mut self.inverse, nr, nr),
             MatRef::from_column_major_slice(&self.dense, d, d).submatrix(0, 0, nr, nr),
-            Par::rayon(0),
+            if parallel { Par::rayon(0) } else { Par::Seq },
         );
         let linv = &self.inverse;
         // H on the dense part: L22' H2 = L_X2', i.e. H2 = L22⁻ᵀ L_X2' (row-major nr × p).
         let lx2 = |r: usize, c: usize| self.dense[r * d + nr + c];
-        let h2: Vec<f64> = (0..nr)
-            .into_par_iter()
-            .flat_map_iter(|r| {
-                let col = &linv[r * nr..(r + 1) * nr];
-                (0..p).map(move |c| (r..nr).map(|k| col[k] * lx2(k, c)).sum::<f64>())
-            })
-            .collect();
+        let h2_row = |r: usize| {
+            let col = &linv[r * nr..(r + 1) * nr];
+            (0..p).map(move |c| (r..nr).map(|k| col[k] * lx2(k, c)).sum::<f64>())
+        };
+        let h2: Vec<f64> = if parallel {
+            (0..nr).into_par_iter().flat_map_iter(h2_row).collect()
+        } else {
+            (0..nr).flat_map(h2_row).collect()
+        };
 
         let mut sums = vec![TermSums::zeros(p); 1 + lay.terms.len()];
         // The first factor's levels.
-        let chunks: Vec<TermSums> = (0..blocks.levels1.div_ceil(CHUNK_LEVELS))
-            .into_par_iter()
-            .map(|c| {
-                let levels = c * CHUNK_LEVELS..((c + 1) * CHUNK_LEVELS).min(blocks.levels1);
-                let mut acc = TermSums::zeros(p);
-                let (mut y, mut h) = (vec![0.0; nr], vec![0.0; p]);
-                for j in levels {
-                    let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
-                    let l = self.l11[j];
-                    // y = L22⁻¹ L21ⱼ over the random rows; h = (L_X1ⱼ − L21ⱼ'H2) / L11ⱼ.
-                    y.fill(0.0);
-                    let mut first = nr;
-                    for e in lo..hi {
-                        let (r, v) = (blocks.row_idx[e], self.l21[e]);
-                        if r < nr {
-                            first = first.min(r);
-                            let col = &linv[r * nr..(r + 1) * nr];
-                            y[r..].iter_mut().zip(&col[r..]).for_each(|(a, b)| *a += v * b);
-                        } else if r < nr + p {
-                            h[r - nr] = v;
-                        }
+        let first_factor = |c: usize| {
+            let levels = c * CHUNK_LEVELS..((c + 1) * CHUNK_LEVELS).min(blocks.levels1);
+            let mut acc = TermSums::zeros(p);
+            let (mut y, mut h) = (vec![0.0; nr], vec![0.0; p]);
+            for j in levels {
+                let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
+                let l = self.l11[j];
+                // y = L22⁻¹ L21ⱼ over the random rows; h = (L_X1ⱼ − L21ⱼ'H2) / L11ⱼ.
+                y.fill(0.0);
+                let mut first = nr;
+                for e in lo..hi {
+                    let (r, v) = (blocks.row_idx[e], self.l21[e]);
+                    if r < nr {
+                        first = first.min(r);
+                        let col = &linv[r * nr..(r + 1) * nr];
+                        y[r..]
+                            .iter_mut()
+                            .zip(&col[r..])
+                            .for_each(|(a, b)| *a += v * b);
+                    } else if r < nr + p {
+                        h[r - nr] = v;
                     }
-                    for e in lo..hi {
-                        let (r, v) = (blocks.row_idx[e], self.l21[e]);
-                        if r < nr {
-                            h.iter_mut()
-                                .zip(&h2[r * p..(r + 1) * p])
-                                .for_each(|(a, b)| *a -= v * b);
-                        }
-                    }
-                    h.iter_mut().for_each(|a| *a /= l);
-                    let norm2: f64 = y[first.min(nr)..].iter().map(|v| v * v).sum();
-                    acc.add_level((1.0 + norm2) / (l * l), u1[j], &h);
-                    h.fill(0.0);
                 }
-                acc
-            })
-            .collect();
+                for e in lo..hi {
+                    let (r, v) = (blocks.row_idx[e], self.l21[e]);
+                    if r < nr {
+                        h.iter_mut()
+                            .zip(&h2[r * p..(r + 1) * p])
+                            .for_each(|(a, b)| *a -= v * b);
+                    }
+                }
+                h.iter_mut().for_each(|a| *a /= l);
+                let norm2: f64 = y[first.min(nr)..].iter().map(|v| v * v).sum();
+                acc.add_level((1.0 + norm2) / (l * l), u1[j], &h);
+                h.fill(0.0);
+            }
+            acc
+        };
+        let n_chunks = blocks.levels1.div_ceil(CHUNK_LEVELS);
+        let chunks: Vec<TermSums> = if parallel || n_chunks > 1 {
+            (0..n_chunks).into_par_iter().map(first_factor).collect()
+        } else {
+            (0..n_chunks).map(first_factor).collect()
+        };
         chunks.iter().for_each(|c| sums[0].add(c));
         // The dense block's terms.
         for (t, &(off, _, levels)) in lay.terms.iter().enumerate() {
