@@ -1,0 +1,134 @@
+//! The analytic derivatives of the deviance against central differences of the deviance
+//! itself: the gradient the quasi-Newton search follows (ML and REML, each covariance
+//! type, one and several grouping factors, on and off the boundary) and the Jacobian of
+//! (R_X R_X')⁻¹ behind Satterthwaite's degrees of freedom.
+
+use mixspec_engine::fit::Problem;
+use mixspec_engine::spec::CovarianceType;
+use mixspec_engine::{read_csv, Design};
+
+fn problem(file: &str, formula: &str, kind: CovarianceType, reml: bool) -> Problem {
+    let path = format!("{}/tests/data/reference/{file}", env!("CARGO_MANIFEST_DIR"));
+    let data = read_csv(std::fs::File::open(&path).unwrap(), &path).unwrap();
+    let mut spec = mixspec_dsl::parse_formula(formula).unwrap();
+    spec.random.iter_mut().for_each(|r| r.covariance = kind);
+    let problem = Problem::new(Design::build(&spec, &data).unwrap(), reml).unwrap();
+    assert!(problem.has_gradient(), "{formula}");
+    problem
+}
+
+/// Central difference of `f` along coordinate `i`.
+fn central<T>(
+    theta: &[f64],
+    i: usize,
+    h: f64,
+    mut f: impl FnMut(&[f64]) -> T,
+    diff: impl Fn(T, T) -> Vec<f64>,
+) -> Vec<f64> {
+    let (mut plus, mut minus) = (theta.to_vec(), theta.to_vec());
+    plus[i] += h;
+    minus[i] -= h;
+    let (fp, fm) = (f(&plus), f(&minus));
+    diff(fp, fm).into_iter().map(|d| d / (2.0 * h)).collect()
+}
+
+fn assert_close(analytic: f64, numeric: f64, scale: f64, what: &str) {
+    assert!(
+        (analytic - numeric).abs() <= 1e-5 * scale.max(analytic.abs()) + 1e-7,
+        "{what}: analytic {analytic} vs central difference {numeric}"
+    );
+}
+
+/// Checks the gradient and the Jacobian of (R_X R_X')⁻¹ at `theta`.
+fn check(mut problem: Problem, theta: &[f64], what: &str) {
+    let n = theta.len();
+    let mut grad = vec![0.0; n];
+    problem.objective_gradient(theta, &mut grad);
+    let scale = grad.iter().fold(1.0f64, |m, g| m.max(g.abs()));
+    let vcov = problem.derivatives(theta, true).unwrap().unscaled_vcov;
+    let p2 = vcov.len() / n;
+    for i in 0..n {
+        let h = 1e-5 * theta[i].abs().max(1e-2);
+        let g = central(theta, i, h, |t| problem.objective(t), |a, b| vec![a - b]);
+        assert_close(grad[i], g[0], scale, &format!("{what}: ∂/∂θ{i}"));
+        let j = central(
+            theta,
+            i,
+            h,
+            |t| problem.unscaled_vcov_at(t).unwrap(),
+            |a, b| a.iter().zip(&b).map(|(x, y)| x - y).collect(),
+        );
+        let vscale = j.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (e, (a, b)) in vcov[i * p2..(i + 1) * p2].iter().zip(&j).enumerate() {
+            assert_close(*a, *b, vscale, &format!("{what}: ∂C[{e}]/∂θ{i}"));
+        }
+    }
+}
+
+#[test]
+fn one_factor_unstructured_ml_and_reml() {
+    for reml in [false, true] {
+        let p = problem(
+            "sleepstudy.csv",
+            "Reaction ~ Days + (Days | Subject)",
+            CovarianceType::Unstructured,
+            reml,
+        );
+        check(p, &[0.9, 0.05, 0.25], &format!("sleepstudy reml={reml}"));
+    }
+}
+
+#[test]
+fn one_factor_on_the_boundary() {
+    // The slope's relative SD at zero: the derivative in it is zero, the others are not.
+    let p = problem(
+        "sleepstudy.csv",
+        "Reaction ~ Days + (Days | Subject)",
+        CovarianceType::Unstructured,
+        true,
+    );
+    check(p, &[0.9, 0.05, 0.0], "sleepstudy, θ₃ = 0");
+}
+
+#[test]
+fn one_factor_diagonal_and_compound_symmetry() {
+    let p = problem(
+        "sleepstudy.csv",
+        "Reaction ~ Days + (Days | Subject)",
+        CovarianceType::Diagonal,
+        true,
+    );
+    check(p, &[0.9, 0.25], "sleepstudy, diagonal");
+    let p = problem(
+        "orthodont.csv",
+        "distance ~ age * Sex + (age | Subject)",
+        CovarianceType::CompoundSymmetry,
+        true,
+    );
+    check(p, &[0.5, 0.3], "orthodont, compound symmetry");
+}
+
+#[test]
+fn crossed_and_nested_scalar_terms() {
+    let p = problem(
+        "penicillin.csv",
+        "diameter ~ 1 + (1 | plate) + (1 | sample)",
+        CovarianceType::Unstructured,
+        true,
+    );
+    check(p, &[1.2, 3.0], "penicillin");
+    let p = problem(
+        "pastes.csv",
+        "strength ~ 1 + (1 | batch/cask)",
+        CovarianceType::Unstructured,
+        false,
+    );
+    check(p, &[3.0, 1.0], "pastes");
+    let p = problem(
+        "cake.csv",
+        "angle ~ recipe * temp + (1 | replicate) + (1 | recipe:replicate)",
+        CovarianceType::Unstructured,
+        true,
+    );
+    check(p, &[0.8, 0.1], "cake");
+}
