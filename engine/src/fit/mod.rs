@@ -114,7 +114,7 @@ impl Problem {
     }
 
     /// lme4's start: identity relative covariance factors, then φ's.
-    pub fn lme4_start(&self) -> Vec<f64> {
+    fn lme4_start(&self) -> Vec<f64> {
         let mut start = self.factor.lambda.start();
         if let Some(r) = &self.residual {
             start.extend(r.model.start());

@@ -37,6 +37,29 @@ pub struct Derivatives {
 }
 
 impl Derivatives {
+    /// From each θₖ's `(∂ log-det, ∂ pwrss, K)` with `∂(R_X R_X')⁻¹/∂θₖ = C K C`; `K` is
+    /// formed only when `vcov` asks for the Jacobian.
+    fn from_parts<K: FnOnce() -> Vec<f64>>(
+        c: &[f64],
+        p: usize,
+        vcov: bool,
+        parts: impl Iterator<Item = (f64, f64, K)>,
+    ) -> Derivatives {
+        let mut out = Derivatives {
+            log_det: Vec::new(),
+            pwrss: Vec::new(),
+            unscaled_vcov: Vec::new(),
+        };
+        for (log_det, pwrss, k) in parts {
+            out.log_det.push(log_det);
+            out.pwrss.push(pwrss);
+            if vcov {
+                out.unscaled_vcov.extend(sandwich(c, &k(), p));
+            }
+        }
+        out
+    }
+
     /// The gradient of the deviance at σ (`log_det + pwrss/σ²`); with σ̂² = pwrss/dof it is
     /// the gradient of the profiled deviance.
     pub fn at_sigma2(&self, sigma2: f64, out: &mut [f64]) {

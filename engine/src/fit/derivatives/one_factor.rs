@@ -6,7 +6,7 @@
 //! `Zⱼ'V⁻¹[X y] = Zⱼ'[X y] − Bⱼ L21ⱼ'`. No inverse of T is taken, so the derivatives stay
 //! exact on the boundary (θ = 0), where the optimizer and Satterthwaite's steps go.
 
-use super::{sandwich, Derivatives};
+use super::Derivatives;
 use crate::fit::blocks::Blocks;
 use crate::fit::factor::Factor;
 use rayon::prelude::*;
@@ -127,26 +127,18 @@ impl Factor {
         } else {
             vec![0.0; q * q]
         };
-        let log_det = dcov
-            .iter()
-            .map(|d| LevelSums::trace(&sums.zvz, d) - LevelSums::trace(&gcg, d))
-            .collect();
-        let pwrss = dcov
-            .iter()
-            .map(|d| -LevelSums::trace(&sums.ww, d))
-            .collect();
-        let unscaled_vcov = if vcov {
-            dcov.iter()
-                .flat_map(|d| sandwich(&c, &sums.g_d_g(d), p))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Derivatives {
-            log_det,
-            pwrss,
-            unscaled_vcov,
-        }
+        Derivatives::from_parts(
+            &c,
+            p,
+            vcov,
+            dcov.iter().map(|d| {
+                (
+                    LevelSums::trace(&sums.zvz, d) - LevelSums::trace(&gcg, d),
+                    -LevelSums::trace(&sums.ww, d),
+                    || sums.g_d_g(d),
+                )
+            }),
+        )
     }
 
     fn level_sums(

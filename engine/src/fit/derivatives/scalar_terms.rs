@@ -18,7 +18,7 @@
 //! `(1 + |L22⁻¹ L21ⱼ|²) / L11ⱼ²`. One triangular inversion of L22 (about the cost of its
 //! factorisation) and a sparse product per level give them all.
 
-use super::{sandwich, Derivatives};
+use super::Derivatives;
 use crate::fit::blocks::Blocks;
 use crate::fit::factor::Factor;
 use faer::linalg::triangular_inverse::invert_lower_triangular;
@@ -161,31 +161,18 @@ impl Factor {
         let c = self.unscaled_vcov(blocks);
         let trace_c = |hh: &[f64]| -> f64 { c.iter().zip(hh).map(|(a, b)| a * b).sum() };
         let scale = |i: usize| if theta[i] == 0.0 { 0.0 } else { 2.0 / theta[i] };
-        let log_det = sums
-            .iter()
-            .enumerate()
-            .map(|(i, s)| scale(i) * (s.trace - if reml { trace_c(&s.hh) } else { 0.0 }))
-            .collect();
-        let pwrss = sums
-            .iter()
-            .enumerate()
-            .map(|(i, s)| -scale(i) * s.modes)
-            .collect();
-        let unscaled_vcov = if vcov {
-            sums.iter()
-                .enumerate()
-                .flat_map(|(i, s)| {
-                    let k: Vec<f64> = s.hh.iter().map(|v| scale(i) * v).collect();
-                    sandwich(&c, &k, p)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Derivatives {
-            log_det,
-            pwrss,
-            unscaled_vcov,
-        }
+        Derivatives::from_parts(
+            &c,
+            p,
+            vcov,
+            sums.iter().enumerate().map(|(i, s)| {
+                let reml_term = if reml { trace_c(&s.hh) } else { 0.0 };
+                (
+                    scale(i) * (s.trace - reml_term),
+                    -scale(i) * s.modes,
+                    move || s.hh.iter().map(|v| scale(i) * v).collect(),
+                )
+            }),
+        )
     }
 }
