@@ -6,6 +6,7 @@ mod error;
 mod formula;
 mod limits;
 pub mod spec;
+mod tokens;
 
 pub use error::{FormulaError, FormulaErrorKind};
 pub use formula::parse_formula;

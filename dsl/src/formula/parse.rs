@@ -8,6 +8,8 @@ use pest::iterators::{Pair, Pairs};
 use pest::Parser;
 use pest_derive::Parser;
 
+use crate::tokens::{tokens, Dialect};
+
 use super::ast::{BinaryOp, Formula, Node, NodeKind, Span, UnaryOp};
 use crate::error::{FormulaErrorKind, Problem};
 
@@ -268,7 +270,7 @@ fn syntax_problem(src: &str, err: &pest::error::Error<Rule>) -> Problem {
             .help("simplify the formula; it exceeds the parser's resource limits");
         }
     };
-    let spans = tokens(src);
+    let spans = tokens(src, Dialect::Formula);
     if !spans.iter().any(|t| &src[t.start..t.end] == "~") {
         let trimmed = trimmed_span(src);
         return Problem::new(
@@ -372,39 +374,6 @@ fn unbalanced_paren(src: &str, tokens: &[Span]) -> Option<Problem> {
         )
         .help("add the missing `)`")
     })
-}
-
-/// Splits text into formula tokens, leniently, so errors can name and underline whole tokens
-/// (`foo`, `1e5`, `||`, a backquoted name) and check what surrounds the failure.
-fn tokens(src: &str) -> Vec<Span> {
-    let word = |c: char| c.is_alphanumeric() || c == '.' || c == '_';
-    // Byte offset where the run of characters from `from` satisfying `pred` ends.
-    let run_end = |from: usize, pred: &dyn Fn(char) -> bool| {
-        src[from..]
-            .find(|c: char| !pred(c))
-            .map_or(src.len(), |n| from + n)
-    };
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while let Some(c) = src[pos..].chars().next() {
-        let next = pos + c.len_utf8();
-        let end = match c {
-            c if c.is_whitespace() => {
-                pos = next;
-                continue;
-            }
-            c if word(c) => run_end(next, &word),
-            '`' => {
-                let close = run_end(next, &|c| c != '`');
-                (close + 1).min(src.len())
-            }
-            '|' if src[next..].starts_with('|') => next + 1,
-            _ => next,
-        };
-        out.push(Span::new(pos, end));
-        pos = end;
-    }
-    out
 }
 
 /// The rules pest was trying at the failure, in words.

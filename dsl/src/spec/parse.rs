@@ -7,6 +7,8 @@ use pest::iterators::Pair;
 use pest::Parser;
 use pest_derive::Parser;
 
+use crate::tokens::{tokens, Dialect};
+
 use super::ast::{
     Compare, Data, Describe, DescribeItem, Explained, Model, Name, Plot, Prepare, Report, Setting,
     Span, Statement, StatementKind, Table, TableRow,
@@ -473,7 +475,7 @@ fn syntax_error(pair: &Pair<'_, Rule>) -> SpecDiagnostic {
         ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => return too_large(span_of(pair)),
     };
-    let tokens = tokens(text);
+    let tokens = tokens(text, Dialect::Spec);
     let at = tokens.iter().position(|t| t.end > pos);
     if pos == 0 || at == Some(0) {
         let word = tokens.first().copied().unwrap_or(Span::new(0, text.len()));
@@ -513,49 +515,6 @@ fn syntax_error(pair: &Pair<'_, Rule>) -> SpecDiagnostic {
             )
         }
     }
-}
-
-/// Splits text into tokens leniently, so errors can name and underline whole words,
-/// numbers, quoted texts and operators; a line break is a token of its own.
-fn tokens(src: &str) -> Vec<Span> {
-    let word = |c: char| c.is_alphanumeric() || c == '.' || c == '_';
-    let run_end = |from: usize, pred: &dyn Fn(char) -> bool| {
-        src[from..]
-            .find(|c: char| !pred(c))
-            .map_or(src.len(), |n| from + n)
-    };
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while let Some(c) = src[pos..].chars().next() {
-        let next = pos + c.len_utf8();
-        let end = match c {
-            '\n' => next,
-            '\r' if src[next..].starts_with('\n') => next + 1,
-            c if c.is_whitespace() => {
-                pos = next;
-                continue;
-            }
-            '#' => {
-                pos = run_end(next, &|c| c != '\n');
-                continue;
-            }
-            c if word(c) => run_end(next, &word),
-            '"' | '`' => {
-                let close = run_end(next, &|d| d != c && d != '\n');
-                if src[close..].starts_with(c) {
-                    close + 1
-                } else {
-                    close
-                }
-            }
-            '=' | '!' | '<' | '>' if src[next..].starts_with('=') => next + 1,
-            '|' | '&' if src[next..].starts_with(c) => next + 1,
-            _ => next,
-        };
-        out.push(Span::new(pos, end));
-        pos = end;
-    }
-    out
 }
 
 /// The rules pest was trying where it stopped, in words.
