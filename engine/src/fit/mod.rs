@@ -55,6 +55,10 @@ pub struct Problem {
     blocks: Blocks,
     factor: Factor,
     pub reml: bool,
+    /// The parameters of the last successful factorisation, which `factor` still holds (empty
+    /// when it holds none): a request for the same ones (a result, then its derivatives) is
+    /// not factorised again.
+    factorised_at: Vec<f64>,
 }
 
 /// A residual structure with its whitened copy of the design.
@@ -85,6 +89,7 @@ impl Problem {
             blocks,
             factor,
             reml,
+            factorised_at: Vec::new(),
         })
     }
 
@@ -144,6 +149,10 @@ impl Problem {
 
     /// Whitens (with a residual structure) and factorises at `params`.
     fn factorise(&mut self, params: &[f64]) -> bool {
+        if !params.is_empty() && self.factorised_at == params {
+            return true;
+        }
+        self.factorised_at.clear();
         let (theta, phi) = params.split_at(self.n_theta());
         if let Some(r) = &mut self.residual {
             match r.model.whiten(phi, &self.design, &mut r.whitened) {
@@ -152,7 +161,11 @@ impl Problem {
             }
             self.blocks = Blocks::new(&r.whitened);
         }
-        self.factor.update(&self.blocks, theta)
+        let ok = self.factor.update(&self.blocks, theta);
+        if ok {
+            self.factorised_at.extend_from_slice(params);
+        }
+        ok
     }
 
     fn residual_log_det(&self) -> f64 {
@@ -291,6 +304,7 @@ impl Problem {
     pub fn set_response(&mut self, y: Vec<f64>) {
         assert_eq!(y.len(), self.design.n(), "one response per observation");
         self.design.y = y;
+        self.factorised_at.clear();
         if self.residual.is_none() {
             self.blocks = Blocks::new(&self.design);
         }
