@@ -30,7 +30,7 @@ pub struct FitOptions {
     /// Budget of objective evaluations for the optimizer.
     pub max_evaluations: usize,
     /// Whether to compute Satterthwaite's t-tests of the coefficients (lmerTest's summary):
-    /// `2n + 2` extra factorisations for `n` covariance parameters with analytic
+    /// `2n + 1` extra factorisations for `n` covariance parameters with analytic
     /// derivatives, `4n(n + 3) + 2` without (see [`crate::inference::Satterthwaite`]).
     pub satterthwaite: bool,
 }

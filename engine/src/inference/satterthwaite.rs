@@ -11,7 +11,7 @@
 //!
 //! Where the fit has analytic derivatives ([`Problem::derivatives`]), the Jacobian and the
 //! σ rows of `H` are exact and the θ block is a central difference of the exact gradient:
-//! `2n + 2` factorisations for `n` θs, and closer to the true values than lmerTest's own
+//! `2n + 1` factorisations for `n` θs, and closer to the true values than lmerTest's own
 //! (they agree to about 1e-6 relative). Elsewhere both derivatives are taken numerically
 //! exactly as lmerTest takes them (numDeriv, Richardson extrapolation). Either way, boundary
 //! fits behave as in lmerTest: at θ = 0 the steps straddle the boundary.
@@ -241,7 +241,7 @@ fn numerical_derivatives(problem: &mut Problem, theta: &[f64], sigma: f64) -> De
 
 /// The same from the analytic derivatives ([`Problem::derivatives`]): the Jacobian and the
 /// σ rows of the Hessian in closed form, the θ block by central differences of the
-/// gradient — `2n + 2` factorisations instead of about `4n² + 12n`. `None` where a
+/// gradient — `2n + 1` factorisations instead of about `4n² + 12n`. `None` where a
 /// factorisation fails.
 fn analytic_derivatives(problem: &mut Problem, theta: &[f64], sigma: f64) -> Option<Derivatives> {
     let n = theta.len();
