@@ -92,14 +92,21 @@ impl Factor {
         let beta = self.dense_solution(blocks.layout.d());
         let with_gg = reml || vcov;
         let levels = blocks.levels1;
+        // The pass over levels for this q: unrolled for the common small ones.
+        let level_sums = match q {
+            1 => Factor::level_sums_q::<1>,
+            2 => Factor::level_sums_q::<2>,
+            3 => Factor::level_sums_q::<3>,
+            _ => Factor::level_sums_q::<0>,
+        };
         let sums = if levels < PARALLEL_LEVELS {
-            self.level_sums(blocks, &beta, 0..levels, with_gg)
+            level_sums(self, blocks, &beta, 0..levels, with_gg)
         } else {
             let parts: Vec<LevelSums> = (0..levels.div_ceil(CHUNK_LEVELS))
                 .into_par_iter()
                 .map(|c| {
                     let range = c * CHUNK_LEVELS..((c + 1) * CHUNK_LEVELS).min(levels);
-                    self.level_sums(blocks, &beta, range, with_gg)
+                    level_sums(self, blocks, &beta, range, with_gg)
                 })
                 .collect();
             let mut total = LevelSums::zeros(q, p, with_gg);
@@ -139,21 +146,6 @@ impl Factor {
                 )
             }),
         )
-    }
-
-    fn level_sums(
-        &self,
-        blocks: &Blocks,
-        beta: &[f64],
-        levels: std::ops::Range<usize>,
-        with_gg: bool,
-    ) -> LevelSums {
-        match blocks.q1 {
-            1 => self.level_sums_q::<1>(blocks, beta, levels, with_gg),
-            2 => self.level_sums_q::<2>(blocks, beta, levels, with_gg),
-            3 => self.level_sums_q::<3>(blocks, beta, levels, with_gg),
-            _ => self.level_sums_q::<0>(blocks, beta, levels, with_gg),
-        }
     }
 
     /// The sums over `levels`; `Q` is `q` when it is a small constant (so that the inner
