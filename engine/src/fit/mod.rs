@@ -7,7 +7,7 @@ mod derivatives;
 mod factor;
 mod levels;
 pub(crate) mod optimize;
-pub(crate) mod quasi_newton;
+mod quasi_newton;
 mod residual;
 mod result;
 mod start;
@@ -112,9 +112,14 @@ impl Problem {
             (None, [kind]) => start::moment_start(&self.blocks, *kind, self.design.n()),
             _ => None,
         };
-        match moments {
-            Some(m) if self.objective(&m) < self.objective(&lme4) => m,
-            _ => lme4,
+        let Some(m) = moments else { return lme4 };
+        // The moments last, so that when they win the search's first evaluation finds them
+        // already factorised.
+        let at_lme4 = self.objective(&lme4);
+        if self.objective(&m) < at_lme4 {
+            m
+        } else {
+            lme4
         }
     }
 
@@ -183,8 +188,8 @@ impl Problem {
             + self.residual_log_det()
     }
 
-    /// Whether [`Problem::derivatives`] is available: one grouping factor and no residual
-    /// structure.
+    /// Whether [`Problem::derivatives`] is available: no residual structure, and one
+    /// grouping factor or several with scalar terms only.
     pub fn has_gradient(&self) -> bool {
         self.residual.is_none() && Factor::has_derivatives(&self.blocks)
     }
