@@ -70,45 +70,46 @@ pub fn read_csv(mut reader: impl Read, source: &str) -> Result<DataFrame, DataEr
     // Parse numbers optimistically; a column turns to text on its first non-number, and
     // from then on its labels are interned. The rows before that one are read again at
     // the end (none when, as usual, the text shows in the first row).
-    let mut numbers: Vec<Option<Vec<f64>>> = vec![Some(Vec::new()); k];
-    let mut text: Vec<Option<Interner>> = (0..k).map(|_| None).collect();
+    let mut parsed: Vec<Parsed> = (0..k).map(|_| Parsed::Numbers(Vec::new())).collect();
     let mut lines = Vec::new();
     let mut record = ::csv::StringRecord::new();
     while rdr.read_record(&mut record).map_err(csv_error)? {
         let row = lines.len();
         lines.push(record.position().map_or(0, |p| p.line()));
-        for (j, field) in record.iter().enumerate() {
+        for (column, field) in parsed.iter_mut().zip(record.iter()) {
             let field = field.trim();
             let label = (!missing(field)).then_some(field);
-            if let Some(interner) = &mut text[j] {
-                interner.push(label);
-            } else if let Some(nums) = &mut numbers[j] {
-                match label.map(parse_r_number) {
+            match column {
+                Parsed::Text(interner) => interner.push(label),
+                Parsed::Numbers(nums) => match label.map(parse_r_number) {
                     None => nums.push(f64::NAN),
                     Some(Some(v)) => nums.push(v),
                     Some(None) => {
-                        numbers[j] = None;
                         let mut interner = Interner::starting_at(row);
                         interner.push(label);
-                        text[j] = Some(interner);
+                        *column = Parsed::Text(interner);
                     }
-                }
+                },
             }
         }
     }
-    let reread = text.iter().flatten().map(Interner::first_row).max();
+    let reread = parsed
+        .iter()
+        .filter_map(Parsed::text)
+        .map(Interner::first_row)
+        .max();
     if let Some(rows) = reread.filter(|&r| r > 0) {
-        let mut earlier: Vec<Option<Interner>> = text
+        let mut earlier: Vec<Option<Interner>> = parsed
             .iter()
-            .map(|t| t.as_ref().map(|_| Interner::starting_at(0)))
+            .map(|c| c.text().map(|_| Interner::starting_at(0)))
             .collect();
         let mut rdr = reader();
         for _ in 0..rows {
             if !rdr.read_record(&mut record).map_err(csv_error)? {
                 break;
             }
-            for ((interner, field), later) in earlier.iter_mut().zip(record.iter()).zip(&text) {
-                if let (Some(interner), Some(later)) = (interner, later) {
+            for ((interner, field), later) in earlier.iter_mut().zip(record.iter()).zip(&parsed) {
+                if let (Some(interner), Some(later)) = (interner, later.text()) {
                     if interner.len() < later.first_row() {
                         let field = field.trim();
                         interner.push((!missing(field)).then_some(field));
@@ -116,24 +117,39 @@ pub fn read_csv(mut reader: impl Read, source: &str) -> Result<DataFrame, DataEr
                 }
             }
         }
-        for (later, earlier) in text.iter_mut().zip(earlier) {
-            if let (Some(l), Some(e)) = (later.as_mut(), earlier) {
+        for (later, earlier) in parsed.iter_mut().zip(earlier) {
+            if let (Parsed::Text(l), Some(e)) = (later, earlier) {
                 l.prepend(e);
             }
         }
     }
     let columns = header
         .into_iter()
-        .zip(numbers.into_iter().zip(text))
+        .zip(parsed)
         .map(|(name, column)| {
             let col = match column {
-                (Some(v), _) => Column::Numeric(v),
-                (None, interner) => Column::Factor(interner.unwrap_or_default().into_factor()),
+                Parsed::Numbers(v) => Column::Numeric(v),
+                Parsed::Text(interner) => Column::Factor(interner.into_factor()),
             };
             (name, col)
         })
         .collect();
     Ok(DataFrame::new(source, columns).with_lines(lines))
+}
+
+/// A column as it is read: numbers until its first non-number, then text.
+enum Parsed {
+    Numbers(Vec<f64>),
+    Text(Interner),
+}
+
+impl Parsed {
+    fn text(&self) -> Option<&Interner> {
+        match self {
+            Parsed::Text(interner) => Some(interner),
+            Parsed::Numbers(_) => None,
+        }
+    }
 }
 
 /// Parses a number as R's `type.convert` would accept it; `None` for anything else
