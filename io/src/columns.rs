@@ -10,7 +10,7 @@ use arrow_array::types::{
     TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt16Type, UInt32Type,
     UInt64Type, UInt8Type,
 };
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Schema, TimeUnit};
 use mixspec_engine::{Column, Factor};
 
@@ -157,6 +157,18 @@ impl Reader {
         }
     }
 
+    /// An array's values as numbers; `None` for text.
+    pub(crate) fn numbers(self, array: &dyn Array) -> Option<Vec<f64>> {
+        match self {
+            Reader::Numbers { push, per } => {
+                let mut values = Vec::with_capacity(array.len());
+                push(array, per, &mut values);
+                Some(values)
+            }
+            Reader::Text => None,
+        }
+    }
+
     fn is_text(self) -> bool {
         matches!(self, Reader::Text)
     }
@@ -205,37 +217,63 @@ pub(crate) fn labels<'a>(a: &'a dyn Array) -> Box<dyn Iterator<Item = Option<&'a
     }
 }
 
-/// Column `j` of `batches` with its reader.
-pub(crate) fn column(reader: Reader, batches: &[RecordBatch], j: usize) -> Column {
-    match reader {
-        Reader::Numbers { push, per } => {
-            let mut values = Vec::with_capacity(batches.iter().map(RecordBatch::num_rows).sum());
-            for b in batches {
-                push(b.column(j).as_ref(), per, &mut values);
-            }
-            Column::Numeric(values)
-        }
-        Reader::Text => Column::Factor(Factor::from_labels(
-            batches.iter().flat_map(|b| labels(b.column(j).as_ref())),
-        )),
-    }
+/// The columns of a data set, collected batch by batch: numbers are converted as each batch
+/// arrives (so its numeric arrays can be freed), text is kept as Arrow arrays until the end,
+/// when each text column becomes a factor over all its rows (its levels need them all).
+pub(crate) struct Columns {
+    names: Vec<String>,
+    readers: Vec<Reader>,
+    /// Per column: its numbers so far (empty for text).
+    numbers: Vec<Vec<f64>>,
+    /// Per column: its text arrays so far (empty for numbers).
+    text: Vec<Vec<ArrayRef>>,
 }
 
-/// Every column of `batches` (which share `schema`), or the first of a type no model can use.
-pub(crate) fn columns(
-    schema: &Schema,
-    batches: &[RecordBatch],
-    path: &str,
-) -> Result<Vec<(String, Column)>, ReadError> {
-    schema
-        .fields()
-        .iter()
-        .enumerate()
-        .map(|(j, field)| {
-            let reader = reader_of(field.name(), field.data_type(), path)?;
-            Ok((field.name().clone(), column(reader, batches, j)))
+impl Columns {
+    /// For batches of `schema`: a column of a type no model can use is refused before any
+    /// data is read.
+    pub(crate) fn new(schema: &Schema, path: &str) -> Result<Columns, ReadError> {
+        let readers = schema
+            .fields()
+            .iter()
+            .map(|f| reader_of(f.name(), f.data_type(), path))
+            .collect::<Result<Vec<Reader>, ReadError>>()?;
+        Ok(Columns {
+            names: schema.fields().iter().map(|f| f.name().clone()).collect(),
+            numbers: vec![Vec::new(); readers.len()],
+            text: vec![Vec::new(); readers.len()],
+            readers,
         })
-        .collect()
+    }
+
+    pub(crate) fn push(&mut self, batch: &RecordBatch) {
+        for (j, reader) in self.readers.iter().enumerate() {
+            match *reader {
+                Reader::Numbers { push, per } => {
+                    push(batch.column(j).as_ref(), per, &mut self.numbers[j])
+                }
+                Reader::Text => self.text[j].push(batch.column(j).clone()),
+            }
+        }
+    }
+
+    pub(crate) fn finish(self) -> Vec<(String, Column)> {
+        let columns = self.numbers.into_iter().zip(self.text);
+        self.names
+            .into_iter()
+            .zip(self.readers)
+            .zip(columns)
+            .map(|((name, reader), (numbers, text))| {
+                let column = match reader {
+                    Reader::Numbers { .. } => Column::Numeric(numbers),
+                    Reader::Text => Column::Factor(Factor::from_labels(
+                        text.iter().flat_map(|a| labels(a.as_ref())),
+                    )),
+                };
+                (name, column)
+            })
+            .collect()
+    }
 }
 
 /// The reader of a column, or the error naming it.
@@ -285,7 +323,10 @@ mod tests {
             ],
         )
         .unwrap();
-        let cols = columns(&schema, &[batch.clone(), batch], "t").unwrap();
+        let mut collected = Columns::new(&schema, "t").unwrap();
+        collected.push(&batch);
+        collected.push(&batch);
+        let cols = collected.finish();
         match &cols[0].1 {
             Column::Numeric(v) => assert_eq!(v[..3].iter().filter(|x| x.is_nan()).count(), 1),
             _ => panic!("n is numeric"),

@@ -5,12 +5,12 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
-use arrow_array::RecordBatch;
+use arrow_array::RecordBatchReader;
 use arrow_ipc::reader::{FileReader, StreamReader};
 use arrow_schema::ArrowError;
 use mixspec_engine::Column;
 
-use crate::columns::columns;
+use crate::columns::Columns;
 use crate::error::ReadError;
 
 /// Reads an Arrow IPC file (`stream` false) or stream into columns.
@@ -28,14 +28,14 @@ pub(crate) fn read(
         path: shown.into(),
         message: e.to_string(),
     })?);
-    let (schema, batches) = if stream {
-        let reader = StreamReader::try_new(file, None).map_err(corrupt)?;
-        let schema = reader.schema();
-        (schema, reader.collect::<Result<Vec<RecordBatch>, _>>())
+    let mut batches: Box<dyn RecordBatchReader> = if stream {
+        Box::new(StreamReader::try_new(file, None).map_err(corrupt)?)
     } else {
-        let reader = FileReader::try_new(file, None).map_err(corrupt)?;
-        let schema = reader.schema();
-        (schema, reader.collect::<Result<Vec<RecordBatch>, _>>())
+        Box::new(FileReader::try_new(file, None).map_err(corrupt)?)
     };
-    columns(&schema, &batches.map_err(corrupt)?, shown)
+    let mut columns = Columns::new(&batches.schema(), shown)?;
+    for batch in &mut batches {
+        columns.push(&batch.map_err(corrupt)?);
+    }
+    Ok(columns.finish())
 }

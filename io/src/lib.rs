@@ -21,7 +21,7 @@ mod sav;
 use std::io::BufReader;
 use std::path::Path;
 
-use mixspec_engine::{read_csv, Column, DataFrame};
+use mixspec_engine::{read_csv, DataFrame};
 
 pub use error::{ReadError, WriteError};
 pub use format::Format;
@@ -30,38 +30,30 @@ pub use format::Format;
 /// name the path as given.
 pub fn read_data(path: &Path) -> Result<DataFrame, ReadError> {
     let shown = path.display().to_string();
-    let format = Format::detect(path)?;
-    let columns = match format {
-        Format::Csv => {
-            let file = std::fs::File::open(path).map_err(|e| ReadError::Open {
-                path: shown.clone(),
-                message: e.to_string(),
-            })?;
-            return Ok(read_csv(BufReader::new(file), &shown)?);
-        }
-        #[cfg(feature = "columnar")]
-        Format::Sav => sav::read(path, &shown)?,
-        #[cfg(feature = "columnar")]
-        Format::Parquet => parquet::read(path, &shown)?,
-        #[cfg(feature = "columnar")]
-        Format::ArrowFile | Format::ArrowStream => {
-            ipc::read(path, &shown, format == Format::ArrowStream)?
-        }
-        #[cfg(not(feature = "columnar"))]
-        _ => {
-            return Err(ReadError::NotBuilt {
-                path: shown,
-                format: format.name(),
-            })
-        }
-    };
-    frame(columns, &shown)
+    match Format::detect(path)? {
+        Format::Csv => csv(path, &shown),
+        format => columnar(path, &shown, format),
+    }
 }
 
-/// The columns as a data set, once their names are known to be distinct (Parquet and Arrow
-/// allow repeated names; a model could not tell them apart).
-#[cfg_attr(not(feature = "columnar"), allow(dead_code))]
-fn frame(columns: Vec<(String, Column)>, shown: &str) -> Result<DataFrame, ReadError> {
+fn csv(path: &Path, shown: &str) -> Result<DataFrame, ReadError> {
+    let file = std::fs::File::open(path).map_err(|e| ReadError::Open {
+        path: shown.into(),
+        message: e.to_string(),
+    })?;
+    Ok(read_csv(BufReader::new(file), shown)?)
+}
+
+#[cfg(feature = "columnar")]
+fn columnar(path: &Path, shown: &str, format: Format) -> Result<DataFrame, ReadError> {
+    let columns = match format {
+        Format::Csv => return csv(path, shown),
+        Format::Sav => sav::read(path, shown)?,
+        Format::Parquet => parquet::read(path, shown)?,
+        Format::ArrowFile => ipc::read(path, shown, false)?,
+        Format::ArrowStream => ipc::read(path, shown, true)?,
+    };
+    // Parquet and Arrow allow repeated names; a model could not tell the columns apart.
     if let Some((i, _)) = columns
         .iter()
         .enumerate()
@@ -75,13 +67,22 @@ fn frame(columns: Vec<(String, Column)>, shown: &str) -> Result<DataFrame, ReadE
     Ok(DataFrame::new(shown, columns))
 }
 
+#[cfg(not(feature = "columnar"))]
+fn columnar(_: &Path, shown: &str, format: Format) -> Result<DataFrame, ReadError> {
+    Err(ReadError::NotBuilt {
+        path: shown.into(),
+        format: format.name(),
+    })
+}
+
 /// A data set as the bytes of a Parquet file (see docs/data.md for the types written).
+#[cfg(feature = "columnar")]
 pub fn to_parquet(frame: &DataFrame) -> Result<Vec<u8>, WriteError> {
-    #[cfg(feature = "columnar")]
-    return parquet::to_parquet(frame);
-    #[cfg(not(feature = "columnar"))]
-    {
-        let _ = frame;
-        Err(WriteError::NotBuilt)
-    }
+    parquet::to_parquet(frame)
+}
+
+/// Without the `columnar` feature there is no Parquet writer.
+#[cfg(not(feature = "columnar"))]
+pub fn to_parquet(_: &DataFrame) -> Result<Vec<u8>, WriteError> {
+    Err(WriteError::NotBuilt)
 }

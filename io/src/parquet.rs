@@ -15,7 +15,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use crate::columns::{columns, read_alike};
+use crate::columns::{read_alike, Columns};
 use crate::error::{ReadError, WriteError};
 use crate::format::is_pattern;
 
@@ -25,8 +25,7 @@ const BATCH_ROWS: usize = 64 * 1024;
 /// Reads the Parquet file, folder or pattern at `path` into columns.
 pub(crate) fn read(path: &Path, shown: &str) -> Result<Vec<(String, Column)>, ReadError> {
     let files = parts(path, shown)?;
-    let mut first: Option<(SchemaRef, String)> = None;
-    let mut batches = Vec::new();
+    let mut first: Option<(SchemaRef, String, Columns)> = None;
     for file in &files {
         let name = file.display().to_string();
         let corrupt = |e: &dyn std::fmt::Display| ReadError::Corrupt {
@@ -40,9 +39,12 @@ pub(crate) fn read(path: &Path, shown: &str) -> Result<Vec<(String, Column)>, Re
         })?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(opened).map_err(|e| corrupt(&e))?;
         let schema = builder.schema().clone();
-        match &first {
-            None => first = Some((schema, name.clone())),
-            Some((expected, first_name)) => {
+        let columns = match &mut first {
+            None => {
+                let columns = Columns::new(&schema, &name)?;
+                &mut first.insert((schema, name.clone(), columns)).2
+            }
+            Some((expected, first_name, columns)) => {
                 if let Some(difference) = difference(expected, &schema) {
                     return Err(ReadError::PartsDiffer {
                         path: name.clone(),
@@ -50,18 +52,19 @@ pub(crate) fn read(path: &Path, shown: &str) -> Result<Vec<(String, Column)>, Re
                         difference,
                     });
                 }
+                columns
             }
-        }
+        };
         let reader = builder
             .with_batch_size(BATCH_ROWS)
             .build()
             .map_err(|e| corrupt(&e))?;
         for batch in reader {
-            batches.push(batch.map_err(|e| corrupt(&e))?);
+            columns.push(&batch.map_err(|e| corrupt(&e))?);
         }
     }
-    let (schema, _) = first.expect("`parts` returns at least one file");
-    columns(&schema, &batches, shown)
+    let (_, _, columns) = first.expect("`parts` returns at least one file");
+    Ok(columns.finish())
 }
 
 /// How the columns of a part file differ from the first's, if they do.

@@ -15,7 +15,7 @@ use arrow_schema::DataType;
 use mixspec_engine::data::{format_number, NA_CODE};
 use mixspec_engine::{Column, Factor};
 
-use crate::columns::{column, labels, reader_of};
+use crate::columns::{labels, reader_of};
 use crate::error::ReadError;
 
 /// Reads an SPSS file into columns.
@@ -129,11 +129,7 @@ impl Dictionary<'_> {
                 self.factor(name, rows, levels, coded.len())
             }
             DataType::Float64 => {
-                let Column::Numeric(mut values) = column(
-                    reader_of(name, data_type, self.path)?,
-                    std::slice::from_ref(batch),
-                    j,
-                ) else {
+                let Some(mut values) = reader_of(name, data_type, self.path)?.numbers(array) else {
                     unreachable!("a Float64 array reads as numbers")
                 };
                 let user_missing = |x: f64| {
@@ -183,11 +179,12 @@ impl Dictionary<'_> {
                 column: name.into(),
                 data_type: format!("{data_type} with user-missing values or value labels"),
             }),
-            _ => Ok(column(
-                reader_of(name, data_type, self.path)?,
-                std::slice::from_ref(batch),
-                j,
-            )),
+            _ => Ok(
+                match reader_of(name, data_type, self.path)?.numbers(array) {
+                    Some(values) => Column::Numeric(values),
+                    None => Column::Factor(Factor::from_labels(labels(array))),
+                },
+            ),
         }
     }
 
@@ -226,4 +223,26 @@ fn levels<T>(coded: &[(T, &str)]) -> (Vec<u32>, Vec<String>) {
         })
         .collect();
     (codes, levels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_sharing_a_label_share_its_level() {
+        let (codes, levels) = levels(&[(1.0, "low"), (2.0, "high"), (3.0, "low")]);
+        assert_eq!(codes, [0, 1, 0]);
+        assert_eq!(levels, ["low", "high"]);
+    }
+
+    #[test]
+    fn only_header_findings_pass() {
+        assert!(is_harmless(
+            "header declares 3 values per row but the variable list defines 4; used 4"
+        ));
+        assert!(!is_harmless(
+            "header declares 180 rows but 136 rows were read"
+        ));
+    }
 }
