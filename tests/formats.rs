@@ -85,6 +85,28 @@ fn every_format_gives_the_csv_fit() {
     }
 }
 
+/// lme4 on the SPSS file as haven reads it (`make_formats.R`): the same optimum.
+#[test]
+fn the_spss_fit_is_lme4s() {
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{DIR}/sleepstudy_lme4.json")).unwrap(),
+    )
+    .unwrap();
+    let fit = fit_json(&format!("{DIR}/sleepstudy.sav"), FORMULA);
+    assert_eq!(fit["n_obs"], reference["n_obs"]);
+    let objective = reference["objective"].as_f64().unwrap();
+    assert!((fit["objective"].as_f64().unwrap() - objective).abs() < 1e-6);
+    let lme4 = reference["fixed_effects"].as_object().unwrap();
+    assert_eq!(terms(&fit), lme4.keys().cloned().collect::<Vec<_>>());
+    for t in fit["fixed_effects"].as_array().unwrap() {
+        let (ours, theirs) = (
+            t["estimate"].as_f64().unwrap(),
+            lme4[t["term"].as_str().unwrap()].as_f64().unwrap(),
+        );
+        assert!((ours - theirs).abs() < 1e-4 * theirs.abs().max(1.0), "{t}");
+    }
+}
+
 #[test]
 fn describe_data_shows_types_levels_and_missing_values() {
     let o = mixspec(&["describe-data", &format!("{DIR}/sleepstudy.sav")]);

@@ -64,3 +64,17 @@ cohort <- read.csv("data/mbt_cohort.csv", na.strings = "")
 cohort$patient <- factor(cohort$patient)
 cohort$version <- factor(cohort$version)
 write_sav(cohort, "data/mbt_cohort.sav")
+
+# lme4 on the SPSS file as haven reads it (user-missing to NA, labels to factor levels): the
+# reference for the fit from every format.
+suppressMessages(library(lme4))
+d <- read_sav(file.path(out, "sleepstudy.sav"))
+d$Subject <- as_factor(d$Subject)
+d$Reaction <- as.numeric(zap_missing(d$Reaction))
+d$Days <- as.numeric(d$Days)
+fit <- lmer(Reaction ~ Days + Subject + (0 + Days | Subject), d)
+writeLines(jsonlite::toJSON(list(
+  formula = "Reaction ~ Days + Subject + (0 + Days | Subject)",
+  n_obs = nobs(fit), objective = REMLcrit(fit),
+  fixed_effects = as.list(fixef(fit))
+), auto_unbox = TRUE, digits = NA, pretty = TRUE), file.path(out, "sleepstudy_lme4.json"))
