@@ -140,6 +140,30 @@ fn describe_data_shows_types_levels_and_missing_values() {
     );
 }
 
+/// Dates are days since 1970-01-01, timestamps with a fraction, durations seconds, decimals
+/// scaled, nulls missing (`make_formats.py` wrote one known value and one null per type).
+#[test]
+fn arrow_types_map_to_numbers_and_factors() {
+    let o = mixspec(&["describe-data", &format!("{DIR}/types.parquet")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(3)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let expected: [&[&str]; 7] = [
+        &["date", "numeric", "1", "10", "to", "10"],
+        &["stamp", "numeric", "1", "1.5", "to", "1.5"],
+        &["wait", "numeric", "1", "90", "to", "90"],
+        &["price", "numeric", "1", "12.5", "to", "12.5"],
+        &["count", "numeric", "1", "7", "to", "7"],
+        &["ratio", "numeric", "1", "0.5", "to", "0.5"],
+        &["code", "factor", "(1)", "1", "b"],
+    ];
+    assert_eq!(rows, expected, "{text}");
+}
+
 #[test]
 fn bad_files_name_the_file_and_the_variable() {
     let fit = |file: &str| {

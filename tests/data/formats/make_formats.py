@@ -35,3 +35,19 @@ feather.write_feather(t, os.path.join(out, "sleepstudy.feather"))
 # A column of a type no model can use: lists of numbers.
 bad = t.append_column("Readings", pa.array([[1.0, 2.0]] * t.num_rows))
 pq.write_table(bad, os.path.join(out, "list_column.parquet"))
+
+# One column of each type that reads as numbers or text, with known values: dates and
+# timestamps as days since 1970-01-01, durations as seconds, decimals by their scale.
+import datetime
+import decimal
+
+types = pa.table({
+    "date": pa.array([datetime.date(1970, 1, 11), None], pa.date32()),
+    "stamp": pa.array([datetime.datetime(1970, 1, 2, 12), None], pa.timestamp("ms")),
+    "wait": pa.array([90, None], pa.duration("s")),
+    "price": pa.array([decimal.Decimal("12.50"), None], pa.decimal128(6, 2)),
+    "count": pa.array([7, None], pa.uint8()),
+    "ratio": pa.array([0.5, None], pa.float32()),
+    "code": pa.array(["b", None], pa.large_string()),
+})
+pq.write_table(types, os.path.join(out, "types.parquet"))
