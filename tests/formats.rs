@@ -194,6 +194,32 @@ fn bad_files_name_the_file_and_the_variable() {
     header.extend_from_slice(b"ENCRYPTEDSAV");
     header.resize(64, 0);
     std::fs::write(&encrypted, header).unwrap();
+    // Part files whose columns differ: one cohort with the latent columns, one without.
+    let parts = dir.join("parts");
+    std::fs::create_dir_all(&parts).unwrap();
+    for (name, latent) in [("a.parquet", true), ("b.parquet", false)] {
+        let out = parts.join(name);
+        let mut args = vec![
+            "simulate",
+            "--patients",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if latent {
+            args.push("--latent");
+        }
+        assert!(mixspec(&args).status.success());
+    }
+    assert_error(
+        &mixspec(&["describe-data", parts.to_str().unwrap()]),
+        &[
+            "b.parquet",
+            "a.parquet",
+            "columns differ",
+            "no TASKS_latent",
+        ],
+    );
     for (file, needles) in [
         (&text_as_sav, ["text.sav", "$FL2"]),
         (&encrypted, ["locked.sav", "encrypted"]),

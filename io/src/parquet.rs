@@ -75,12 +75,28 @@ fn difference(first: &Schema, this: &Schema) -> Option<String> {
             .map(|f| f.name().clone())
             .collect::<Vec<_>>()
     };
-    if names(first) != names(this) {
-        return Some(format!(
-            "columns {} here, {} there",
-            names(this).join(", "),
-            names(first).join(", ")
-        ));
+    let (expected, found) = (names(first), names(this));
+    if expected != found {
+        let missing: Vec<&str> = expected
+            .iter()
+            .filter(|n| !found.contains(n))
+            .map(String::as_str)
+            .collect();
+        let extra: Vec<&str> = found
+            .iter()
+            .filter(|n| !expected.contains(n))
+            .map(String::as_str)
+            .collect();
+        return Some(match (missing.is_empty(), extra.is_empty()) {
+            (true, true) => "the same columns in another order".into(),
+            (false, true) => format!("no {} here", missing.join(", ")),
+            (true, false) => format!("{} only here", extra.join(", ")),
+            (false, false) => format!(
+                "no {} here; {} only here",
+                missing.join(", "),
+                extra.join(", ")
+            ),
+        });
     }
     first
         .fields()
