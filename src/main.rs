@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Fit one linear mixed model to a CSV file (REML unless --ml).
+    /// Fit one linear mixed model to a data file (REML unless --ml).
     Fit(commands::fit::FitArgs),
     /// List the instrument and predictor plugins, or run their test vectors.
     #[command(subcommand)]
@@ -36,9 +36,12 @@ enum Command {
     /// Check a .spec file, fit its models and write its reports and plots (Markdown, CSV,
     /// JSON, SVG).
     Run(commands::run::RunArgs),
-    /// Simulate a cohort with the seed study's design (CSV, one row per patient and
-    /// assessment occasion), or print the simulator's parameters.
+    /// Simulate a cohort with the seed study's design (CSV or Parquet, one row per patient
+    /// and assessment occasion), or print the simulator's parameters.
     Simulate(commands::simulate::SimulateArgs),
+    /// Describe a data file as mixspec reads it: each column's type, missing values, and
+    /// levels (the first is the reference) or range.
+    DescribeData(commands::describe_data::DescribeDataArgs),
     /// Parameter recovery: simulate many cohorts, fit the generating model to each and
     /// report bias, its Monte Carlo SE and the coverage of 95% intervals.
     Recovery(commands::recovery::RecoveryArgs),
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Check(args) => commands::check::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Simulate(args) => commands::simulate::run(&args),
+        Command::DescribeData(args) => commands::describe_data::run(&args),
         Command::Recovery(args) => commands::recovery::run(&args),
     };
     match result {

@@ -1,15 +1,17 @@
-//! `mixspec fit`: one CSV file, one formula, one fitted model.
+//! `mixspec fit`: one data file, one formula, one fitted model.
 
 use crate::output::{self, Format};
-use miette::{IntoDiagnostic, NamedSource, Report, WrapErr};
+use miette::{NamedSource, Report};
 use mixspec_engine::inference::{anova, anova_kenward_roger, KenwardRoger};
 use mixspec_engine::spec::{CovarianceType, ResidualSpec};
-use mixspec_engine::{fit, read_csv, Design, FitOptions};
+use mixspec_engine::{fit, Design, FitOptions};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct FitArgs {
-    /// CSV file with a header row; empty cells and NA are missing.
+    /// Data file: CSV (a header row; empty cells and NA are missing), SPSS .sav/.zsav,
+    /// Parquet (a file, a folder of part files or a pattern such as 'parts/*.parquet') or
+    /// Arrow IPC (.arrow, .feather); see docs/data.md.
     #[arg(long)]
     data: PathBuf,
     /// lme4 formula, e.g. "Reaction ~ Days + (Days | Subject)".
@@ -50,10 +52,7 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
         spec.random.iter_mut().for_each(|r| r.covariance = kind);
     }
     let source = args.data.display().to_string();
-    let file = std::fs::File::open(&args.data)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot open data file {source}"))?;
-    let data = read_csv(std::io::BufReader::new(file), &source)?;
+    let data = mixspec_io::read_data(&args.data)?;
     let design = Design::build(&spec, &data)?;
     let options = FitOptions {
         reml: !args.ml,

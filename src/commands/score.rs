@@ -3,7 +3,8 @@
 use super::plugins::PluginArgs;
 use crate::report;
 use miette::{IntoDiagnostic, WrapErr};
-use mixspec_engine::{read_csv, Column};
+use mixspec_engine::{Column, DataFrame};
+use mixspec_io::Format;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -13,7 +14,8 @@ pub struct ScoreArgs {
     /// library.
     #[arg(long)]
     instrument: String,
-    /// CSV file with a header row and the instrument's item columns.
+    /// Data file with the instrument's item columns: CSV, SPSS, Parquet or Arrow (see
+    /// `mixspec fit --help`).
     #[arg(long)]
     data: PathBuf,
     /// Where to write the input columns plus the scale columns (CSV). Written only when
@@ -30,18 +32,24 @@ pub fn run(args: &ScoreArgs) -> miette::Result<()> {
         .catalog()?
         .instrument(&args.instrument, &args.plugins.params()?)?;
     let source = args.data.display().to_string();
-    let text = std::fs::read(&args.data)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read data file {source}"))?;
-    let data = read_csv(&text[..], &source)?;
+    let data = mixspec_io::read_data(&args.data)?;
     let scores = instrument.score(&data)?;
     let mut contents = Vec::new();
-    write_scored(&text, &scores, &mut contents)
+    // A CSV input is copied cell for cell; other formats are written from their columns.
+    let written = if Format::detect(&args.data)? == Format::Csv {
+        let text = std::fs::read(&args.data)
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot read data file {source}"))?;
+        write_scored(&text, &scores, &mut contents)
+    } else {
+        write_columns(&data, &scores, &mut contents)
+    };
+    written
         .into_diagnostic()
         .wrap_err("cannot write the scored data")?;
     // Staged under a temporary name and renamed, as every report is: a failure leaves no
     // half-written file.
-    report::write_file(&args.out, String::from_utf8(contents).into_diagnostic()?)?;
+    report::write_file(&args.out, &contents)?;
     let names: Vec<&str> = scores.iter().map(|(n, _)| n.as_str()).collect();
     eprintln!(
         "{} {}: scored {} rows into {} ({})",
@@ -89,6 +97,37 @@ fn write_scored(
             cells[at] = cell(column, row);
         }
         writer.write_record(&cells)?;
+    }
+    writer.flush()
+}
+
+/// The data's columns and the scores as CSV, in the same layout as [`write_scored`]: a
+/// score replaces a column of the same name, or is appended.
+fn write_columns(
+    data: &DataFrame,
+    scores: &[(String, Column)],
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut columns: Vec<(&str, &Column)> = data
+        .names()
+        .iter()
+        .map(|n| {
+            (
+                n.as_str(),
+                data.column(n).expect("a frame's names are its columns"),
+            )
+        })
+        .collect();
+    for (name, score) in scores {
+        match columns.iter_mut().find(|(n, _)| n == name) {
+            Some(slot) => slot.1 = score,
+            None => columns.push((name, score)),
+        }
+    }
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(columns.iter().map(|(n, _)| n))?;
+    for row in 0..data.n_rows() {
+        writer.write_record(columns.iter().map(|(_, c)| cell(c, row)))?;
     }
     writer.flush()
 }

@@ -1,4 +1,5 @@
-//! `mixspec simulate`: a cohort with the seed study's design, written as one CSV file.
+//! `mixspec simulate`: a cohort with the seed study's design, written as one CSV or Parquet
+//! file.
 
 use crate::report;
 use miette::{IntoDiagnostic, WrapErr};
@@ -13,7 +14,8 @@ pub struct SimulateArgs {
     /// Seed of the random numbers: the same seed and parameters give the same file.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Where to write the cohort (CSV, long format: one row per patient and occasion).
+    /// Where to write the cohort, long format: one row per patient and occasion. CSV, or
+    /// Parquet when the name ends in .parquet.
     #[arg(long, required_unless_present = "print_params")]
     out: Option<PathBuf>,
     /// Parameter file (TOML, every key present; start from --print-params).
@@ -44,6 +46,12 @@ pub fn load_params(path: Option<&Path>) -> miette::Result<Params> {
     }
 }
 
+/// Whether `--out` names a Parquet file.
+fn is_parquet(out: &Path) -> bool {
+    out.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
 pub fn run(args: &SimulateArgs) -> miette::Result<()> {
     if args.print_params {
         print!("{DEFAULT_TOML}");
@@ -55,13 +63,18 @@ pub fn run(args: &SimulateArgs) -> miette::Result<()> {
     let params = load_params(args.params.as_deref())?;
     let start = std::time::Instant::now();
     let cohort = simulate(&params, patients, args.seed)?;
-    let mut contents = Vec::new();
-    cohort
-        .write_csv(args.latent, &mut contents)
-        .into_diagnostic()
-        .wrap_err("cannot lay out the cohort as CSV")?;
+    let contents = if is_parquet(out) {
+        mixspec_io::to_parquet(&cohort.to_data_frame(args.latent))?
+    } else {
+        let mut contents = Vec::new();
+        cohort
+            .write_csv(args.latent, &mut contents)
+            .into_diagnostic()
+            .wrap_err("cannot lay out the cohort as CSV")?;
+        contents
+    };
     let rows: usize = cohort.patients.iter().map(|p| p.occasions.len()).sum();
-    report::write_file(out, String::from_utf8(contents).into_diagnostic()?)?;
+    report::write_file(out, &contents)?;
     eprintln!(
         "simulated {patients} patients ({rows} rows, seed {}) into {} in {:.2} s",
         args.seed,

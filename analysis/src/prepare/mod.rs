@@ -11,7 +11,7 @@ use std::path::Path;
 use mixspec_dsl::spec::{
     suggest, DataSource, Diagnostics, Name, Prepare, Span, Spec, SpecDiagnostic, SpecErrorKind,
 };
-use mixspec_engine::{read_csv, Column, DataFrame};
+use mixspec_engine::{Column, DataFrame};
 
 use eval::{true_rows, unknown_variable, Context, Value};
 use instrument::Plugins;
@@ -30,15 +30,10 @@ pub(crate) fn units(spec: &Spec, frame: &DataFrame, unchecked: &[String]) -> Vec
 /// that its subject and time columns exist.
 pub(crate) fn load(data: &DataSource, base: &Path, d: &mut Diagnostics) -> Option<DataFrame> {
     let path = base.join(&data.path.text);
-    let shown = path.display().to_string();
-    let read = std::fs::read(&path)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| {
-            read_csv(&bytes[..], &shown).map_err(|e| {
-                let help = miette::Diagnostic::help(&e).map(|h| format!(": {h}"));
-                format!("{e}{}", help.unwrap_or_default())
-            })
-        });
+    let read = mixspec_io::read_data(&path).map_err(|e| {
+        let help = miette::Diagnostic::help(&e).map(|h| format!(": {h}"));
+        format!("{e}{}", help.unwrap_or_default())
+    });
     let frame = match read {
         Ok(frame) => frame,
         Err(reason) => {
@@ -46,7 +41,7 @@ pub(crate) fn load(data: &DataSource, base: &Path, d: &mut Diagnostics) -> Optio
                 SpecDiagnostic::new(
                     SpecErrorKind::DataFile,
                     data.path.span,
-                    format!("cannot read the data file {shown}: {reason}"),
+                    format!("cannot read the data file: {reason}"),
                     "this file",
                 )
                 .help(format!(
