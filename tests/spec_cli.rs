@@ -540,3 +540,156 @@ fn a_table_and_a_describe_with_mistakes_fail_with_located_messages() {
     assert!(!dir.join("out").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Sleepstudy with a covariate `x` missing on day 0 (18 of 180 rows): a model using it is
+/// fitted to 162 rows, one without it to 180.
+fn sleepstudy_with_gaps(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(sleepstudy()).unwrap();
+    let mut csv = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let x = match i {
+            0 => "\"x\"".to_string(),
+            _ if line.split(',').nth(1) == Some("0") => "NA".to_string(),
+            _ => format!("{}", (i * 7919) % 13),
+        };
+        csv += &format!("{line},{x}\n");
+    }
+    let data = dir.join("gaps.csv");
+    std::fs::write(&data, csv).unwrap();
+    data
+}
+
+/// Samples that differ are found by `check`, before anything is fitted: a `compare` of
+/// models with different rows, and a model with rows its reference cannot be refitted to.
+#[test]
+fn check_finds_models_on_different_samples() {
+    let dir = scratch("samples-check");
+    let data = sleepstudy_with_gaps(&dir);
+    let spec = dir.join("samples.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "data \"{}\" {{ subject Subject; time Days }}\n\
+             model plain: Reaction ~ Days + (Days | Subject) [method ML]\n\
+             model with_x: Reaction ~ Days + x + (Days | Subject) [method ML]\n\
+             model late: Reaction ~ Days + (Days | Subject) [method ML] where Days > 2\n\
+             compare plain, with_x\n\
+             explained with_x vs late\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let o = mixspec(&["check", spec.to_str().unwrap()]);
+    assert_error(
+        &o,
+        &[
+            "`with_x` is fitted to 162 observations and `plain` to 180",
+            "samples.spec:5:",
+            "`with_x` is fitted to 162 observations, 36 of which reference `late` cannot be fitted to",
+            "samples.spec:6:",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `explained` and `table` set a model beside its reference refitted to the model's rows:
+/// the same numbers as a reference restricted to those rows by hand, and said so.
+#[test]
+fn explained_and_tables_refit_the_reference_to_the_models_rows() {
+    let dir = scratch("samples-refit");
+    let data = sleepstudy_with_gaps(&dir);
+    let out = dir.join("out");
+    let o = run_spec(
+        &dir,
+        "refit.spec",
+        &format!(
+            "data \"{}\" {{ subject Subject; time Days }}\n\
+             model plain: Reaction ~ Days + (Days | Subject) [method ML]\n\
+             model same_rows: Reaction ~ Days + (Days | Subject) [method ML] where not missing(x)\n\
+             model with_x: Reaction ~ Days * x + (Days | Subject) [method ML]\n\
+             explained with_x vs plain\n\
+             explained with_x vs same_rows\n\
+             table \"refitted\" {{ plain ref; with_x }}\n\
+             table \"by_hand\" {{ same_rows ref; with_x }}\n\
+             report \"all\" {{ plain, same_rows, with_x }}\n",
+            data.display()
+        ),
+        &out,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("explained with_x vs plain (reference refitted to the model's 162 rows)"),
+        "{stdout}"
+    );
+    let explained = read_csv(&out.join("all-explained.csv"));
+    let of = |reference: &str| -> Vec<&std::collections::HashMap<String, String>> {
+        explained
+            .iter()
+            .filter(|r| r["reference"] == reference)
+            .collect()
+    };
+    let (refitted, by_hand) = (of("plain"), of("same_rows"));
+    assert_eq!(refitted.len(), by_hand.len());
+    for (a, b) in refitted.iter().zip(&by_hand) {
+        assert_eq!(
+            (&a["reference_refitted"], &a["n_obs"]),
+            (&"TRUE".to_string(), &"162".to_string())
+        );
+        assert_eq!(b["reference_refitted"], "FALSE");
+        for key in ["reference_variance", "model_variance", "percent_explained"] {
+            close(
+                number(a, key),
+                number(b, key),
+                &format!("{} {key}", a["effect"]),
+            );
+        }
+    }
+    let refitted = read_csv(&out.join("refitted.csv"));
+    let by_hand = read_csv(&out.join("by_hand.csv"));
+    let models = read_csv(&out.join("all-models.csv"));
+    let aic = |m: &str| number(models.iter().find(|r| r["model"] == m).unwrap(), "aic");
+    let row = |t: &[std::collections::HashMap<String, String>]| {
+        t.iter().find(|r| r["model"] == "with_x").unwrap().clone()
+    };
+    let (a, b) = (row(&refitted), row(&by_hand));
+    assert_eq!(
+        (
+            a["reference_refitted"].as_str(),
+            b["reference_refitted"].as_str()
+        ),
+        ("TRUE", "FALSE")
+    );
+    for key in [
+        "explained_intercept",
+        "explained_slope",
+        "reference_aic",
+        "delta_aic",
+    ] {
+        close(number(&a, key), number(&b, key), key);
+    }
+    close(
+        number(&a, "reference_aic"),
+        aic("same_rows"),
+        "reference_aic",
+    );
+    close(
+        number(&a, "delta_aic"),
+        aic("with_x") - aic("same_rows"),
+        "delta_aic",
+    );
+    assert!(aic("plain") != aic("same_rows"));
+    // The Markdown says which reference was refitted, to what.
+    let markdown = std::fs::read_to_string(out.join("refitted.md")).unwrap();
+    assert!(markdown.contains("| with_x † |"), "{markdown}");
+    assert!(
+        markdown.contains("with_x: `plain` on 162 (18)"),
+        "{markdown}"
+    );
+    let markdown = std::fs::read_to_string(out.join("by_hand.md")).unwrap();
+    assert!(
+        !markdown.contains('†') && markdown.contains("used as fitted"),
+        "{markdown}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

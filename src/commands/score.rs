@@ -43,7 +43,7 @@ pub fn run(args: &ScoreArgs) -> miette::Result<()> {
     // half-written file.
     report::write_file(&args.out, String::from_utf8(contents).into_diagnostic()?)?;
     let names: Vec<&str> = scores.iter().map(|(n, _)| n.as_str()).collect();
-    eprintln!(
+    errln!(
         "{} {}: scored {} rows into {} ({})",
         instrument.about().id,
         instrument.about().version,
