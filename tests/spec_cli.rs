@@ -3,7 +3,7 @@
 //! and nothing written.
 
 mod common;
-use common::{assert_error, mixspec, scratch, stderr};
+use common::{assert_error, assert_refused, mixspec, scratch, stderr};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -443,10 +443,20 @@ fn mbt_alliance_prints_table4_from_its_fits() {
     assert!(stdout.contains("## table4"), "{stdout}");
     for label in labels {
         assert!(
-            stdout.contains(&format!("| {label} |")),
+            stdout.contains(&format!("| {label} |")) || stdout.contains(&format!("| {label} † |")),
             "{label}:\n{stdout}"
         );
     }
+    // How each row's reference was fitted: as fitted, or refitted to the row's observations.
+    assert!(
+        stdout.contains("| GOALS + poor vs good outcome † |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| TASKS + mood disorder |"), "{stdout}");
+    assert!(
+        stdout.contains("GOALS + poor vs good outcome: `goals_linear` on 509 (148)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("## table2"), "{stdout}");
 
     let table = read_csv(&out.join("table4.csv"));
@@ -461,6 +471,7 @@ fn mbt_alliance_prints_table4_from_its_fits() {
         number(row, "vcov")
     };
     let mut predictor_rows = 0;
+    let mut refitted = Vec::new();
     for row in &table {
         let model = &row["model"];
         let f = fixed
@@ -482,6 +493,27 @@ fn mbt_alliance_prints_table4_from_its_fits() {
             continue;
         }
         predictor_rows += 1;
+        close(
+            number(row, "delta_aic"),
+            number(row, "aic") - number(row, "reference_aic"),
+            &format!("{model} delta_aic"),
+        );
+        let own = models.iter().find(|m| &m["model"] == reference).unwrap();
+        if row["reference_refitted"] == "TRUE" {
+            // Checked against the reference restricted to the same rows by hand, below.
+            assert_eq!(row["reference_n_obs"], row["n_obs"], "{model}");
+            assert!(number(row, "n_obs") < number(own, "n_obs"), "{model}");
+            refitted.push(row);
+            continue;
+        }
+        assert_eq!(row["reference_refitted"], "FALSE");
+        assert_eq!(row["reference_n_obs"], row["n_obs"], "{model}");
+        assert_eq!(own["n_obs"], row["n_obs"], "{model}");
+        close(
+            number(row, "reference_aic"),
+            number(own, "aic"),
+            &format!("{model} reference_aic"),
+        );
         // The predictor is what the model adds: absent from the reference's coefficients.
         assert!(!fixed
             .iter()
@@ -499,6 +531,75 @@ fn mbt_alliance_prints_table4_from_its_fits() {
         }
     }
     assert!(predictor_rows >= 16, "{predictor_rows}");
+    // The rows with outcome have fewer observations (patients without a GAF at discharge have
+    // no outcome group): their references were refitted to those rows, which is the same as
+    // fitting the references with `where not missing(outcome)`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let by_hand = scratch("mbt-alliance-by-hand");
+    let text = std::fs::read_to_string(root.join("specs/mbt_alliance.spec"))
+        .unwrap()
+        .replace(
+            "\"../data/mbt_cohort.csv\"",
+            &format!("\"{}\"", root.join("data/mbt_cohort.csv").display()),
+        );
+    let spec = by_hand.join("by_hand.spec");
+    std::fs::write(
+        &spec,
+        text + "model goals_on_outcome: GOALS ~ months + (months | patient) [method ML] where not missing(outcome)\n\
+                model tasks_on_outcome: TASKS ~ months + (months | patient) [method ML] where not missing(outcome)\n\
+                report \"by-hand\" { goals_on_outcome, tasks_on_outcome }\n",
+    )
+    .unwrap();
+    let o = mixspec(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--out",
+        by_hand.join("out").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let hand_models = read_csv(&by_hand.join("out/by-hand-models.csv"));
+    let hand_random = read_csv(&by_hand.join("out/by-hand-random.csv"));
+    let mut checked = 0;
+    for (model, by_hand_model) in [
+        ("goals_outcome", "goals_on_outcome"),
+        ("tasks_outcome", "tasks_on_outcome"),
+    ] {
+        let rows: Vec<_> = refitted.iter().filter(|r| r["model"] == model).collect();
+        assert!(!rows.is_empty(), "{model} was not refitted");
+        let m = hand_models
+            .iter()
+            .find(|m| m["model"] == by_hand_model)
+            .unwrap();
+        let hand_variance = |effect: &str| {
+            let row = hand_random
+                .iter()
+                .find(|r| r["model"] == by_hand_model && r["var1"] == effect && r["var2"] == "NA")
+                .unwrap();
+            number(row, "vcov")
+        };
+        for row in rows {
+            assert_eq!(row["n_obs"], m["n_obs"]);
+            close(
+                number(row, "reference_aic"),
+                number(m, "aic"),
+                &format!("{model} reference_aic"),
+            );
+            for (effect, key) in [
+                ("(Intercept)", "explained_intercept"),
+                ("months", "explained_slope"),
+            ] {
+                let (r, v) = (hand_variance(effect), variance(model, effect));
+                close(
+                    number(row, key),
+                    100.0 * (r - v) / r,
+                    &format!("{model} {key}"),
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked}");
+    let _ = std::fs::remove_dir_all(&by_hand);
     // The main effect of outcome on TASKS' slope is its interaction with time.
     assert!(table.iter().any(|r| r["model"] == "tasks_outcome"
         && r["coefficient"] == "months:outcomepoor"
@@ -580,7 +681,7 @@ fn check_finds_models_on_different_samples() {
     )
     .unwrap();
     let o = mixspec(&["check", spec.to_str().unwrap()]);
-    assert_error(
+    assert_refused(
         &o,
         &[
             "`with_x` is fitted to 162 observations and `plain` to 180",

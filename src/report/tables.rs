@@ -93,7 +93,7 @@ pub fn model_table(t: &ModelTable) -> String {
         }
         for (k, e) in line.effects.iter().enumerate() {
             let label = match (&e.label, line.effects.len()) {
-                (Some(term), n) if n > 1 => format!("{}{mark}: {term}", line.label),
+                (Some(term), n) if n > 1 => format!("{}: {term}{mark}", line.label),
                 _ => format!("{}{mark}", line.label),
             };
             let first = k == 0;
