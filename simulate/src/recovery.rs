@@ -88,7 +88,8 @@ pub struct Row {
 pub struct Recovery {
     pub formula: String,
     pub rows: Vec<Row>,
-    /// Cohorts whose fit failed or did not converge, left out.
+    /// Cohorts whose fit failed, did not converge, or lacks a coefficient (a small cohort
+    /// without a patient of some kind), left out.
     pub failed: usize,
     /// Cohorts whose fit was singular (kept).
     pub singular: usize,

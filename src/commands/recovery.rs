@@ -105,8 +105,9 @@ pub fn run(args: &RecoveryArgs) -> miette::Result<()> {
 /// The study as a Markdown table, with what it is about above it.
 fn table(result: &Recovery, study: &Study) -> String {
     let mut out = format!(
-        "Model `{}`, REML; {} cohorts of {} patients (seed {}); {} fits failed or did not \
-         converge and are left out, {} were singular.\n\n",
+        "Model `{}`, REML; {} cohorts of {} patients (seed {}); {} fits failed, did not \
+         converge or lacked a coefficient (no patient of its kind in the cohort) and are left \
+         out, {} were singular.\n\n",
         result.formula, study.cohorts, study.patients, study.seed, result.failed, result.singular
     );
     out.push_str(
