@@ -161,27 +161,33 @@ impl Checked {
                 continue;
             }
             let reference = &self.spec.models[r];
-            let refit = fit::fit_model(
-                reference,
-                &self.data,
-                &model.rows,
-                reference.reml,
-                Purpose::Refit,
-            )
-            .map_err(|p| d.push(p))
-            .ok()
-            .filter(|refit| {
-                // `check` rules this out where the data shows it; the fit has the last word.
-                let outside = model.rows.len() - refit.rows.len();
-                if outside > 0 {
-                    d.push(samples::reference_lacks_rows(
-                        &pairing,
-                        model.rows.len(),
-                        outside,
-                    ));
-                }
-                outside == 0
-            });
+            // Within the reference's own `where`: a refit outside it would be another model.
+            let kept: Vec<usize> = model
+                .rows
+                .iter()
+                .copied()
+                .filter(|row| self.rows[r].binary_search(row).is_ok())
+                .collect();
+            // `check` rules out rows the reference lacks where the data shows them; the fit
+            // has the last word.
+            let lacks = |n: usize| {
+                samples::reference_lacks_rows(&pairing, model.rows.len(), model.rows.len() - n)
+            };
+            let refit = if kept.len() < model.rows.len() {
+                d.push(lacks(kept.len()));
+                None
+            } else {
+                fit::fit_model(reference, &self.data, &kept, reference.reml, Purpose::Refit)
+                    .map_err(|p| d.push(p))
+                    .ok()
+                    .filter(|refit| {
+                        let complete = refit.rows.len() == model.rows.len();
+                        if !complete {
+                            d.push(lacks(refit.rows.len()));
+                        }
+                        complete
+                    })
+            };
             refits.push((r, model.rows.clone(), refit));
         }
         refits
