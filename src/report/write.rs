@@ -162,9 +162,13 @@ fn swap(staged: &Path, dir: &Path, aside: &Path) -> std::io::Result<()> {
 
 /// The folder `path` is in (`.` for a bare name) and its last component.
 fn split(path: &Path) -> miette::Result<(&Path, String)> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| miette!("{} does not name a file or folder", path.display()))?;
+    let name = path.file_name().ok_or_else(|| {
+        miette!(
+            help = "name the folder or file itself, e.g. --out results",
+            "{} has no name of its own to write",
+            path.display()
+        )
+    })?;
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
