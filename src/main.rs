@@ -3,6 +3,34 @@
 //! The binary only parses arguments, reads files, and renders results and errors; all
 //! modelling lives in the library crates.
 
+/// `print!` to standard output that ends quietly when the pipe's reader has gone, and never
+/// panics (`output::console`).
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::console::write($crate::output::console::Stream::Out, &format!($($arg)*))
+    };
+}
+
+/// `println!`, as [`out!`].
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::output::console::write(
+            $crate::output::console::Stream::Out,
+            &format!("{}\n", format_args!($($arg)*)),
+        )
+    };
+}
+
+/// `eprintln!`, as [`out!`].
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::output::console::write(
+            $crate::output::console::Stream::Err,
+            &format!("{}\n", format_args!($($arg)*)),
+        )
+    };
+}
+
 mod commands;
 mod output;
 mod report;
@@ -62,7 +90,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(report) => {
-            eprintln!("{report:?}");
+            errln!("{report:?}");
             ExitCode::FAILURE
         }
     }

@@ -3,7 +3,7 @@
 //! and nothing written.
 
 mod common;
-use common::{assert_error, mixspec, scratch, stderr};
+use common::{assert_error, assert_refused, mixspec, scratch, stderr};
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -443,10 +443,20 @@ fn mbt_alliance_prints_table4_from_its_fits() {
     assert!(stdout.contains("## table4"), "{stdout}");
     for label in labels {
         assert!(
-            stdout.contains(&format!("| {label} |")),
+            stdout.contains(&format!("| {label} |")) || stdout.contains(&format!("| {label} † |")),
             "{label}:\n{stdout}"
         );
     }
+    // How each row's reference was fitted: as fitted, or refitted to the row's observations.
+    assert!(
+        stdout.contains("| GOALS + poor vs good outcome † |"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| TASKS + mood disorder |"), "{stdout}");
+    assert!(
+        stdout.contains("GOALS + poor vs good outcome: `goals_linear` on 509 (148)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("## table2"), "{stdout}");
 
     let table = read_csv(&out.join("table4.csv"));
@@ -461,6 +471,7 @@ fn mbt_alliance_prints_table4_from_its_fits() {
         number(row, "vcov")
     };
     let mut predictor_rows = 0;
+    let mut refitted = Vec::new();
     for row in &table {
         let model = &row["model"];
         let f = fixed
@@ -482,6 +493,27 @@ fn mbt_alliance_prints_table4_from_its_fits() {
             continue;
         }
         predictor_rows += 1;
+        close(
+            number(row, "delta_aic"),
+            number(row, "aic") - number(row, "reference_aic"),
+            &format!("{model} delta_aic"),
+        );
+        let own = models.iter().find(|m| &m["model"] == reference).unwrap();
+        if row["reference_refitted"] == "TRUE" {
+            // Checked against the reference restricted to the same rows by hand, below.
+            assert_eq!(row["reference_n_obs"], row["n_obs"], "{model}");
+            assert!(number(row, "n_obs") < number(own, "n_obs"), "{model}");
+            refitted.push(row);
+            continue;
+        }
+        assert_eq!(row["reference_refitted"], "FALSE");
+        assert_eq!(row["reference_n_obs"], row["n_obs"], "{model}");
+        assert_eq!(own["n_obs"], row["n_obs"], "{model}");
+        close(
+            number(row, "reference_aic"),
+            number(own, "aic"),
+            &format!("{model} reference_aic"),
+        );
         // The predictor is what the model adds: absent from the reference's coefficients.
         assert!(!fixed
             .iter()
@@ -499,6 +531,75 @@ fn mbt_alliance_prints_table4_from_its_fits() {
         }
     }
     assert!(predictor_rows >= 16, "{predictor_rows}");
+    // The rows with outcome have fewer observations (patients without a GAF at discharge have
+    // no outcome group): their references were refitted to those rows, which is the same as
+    // fitting the references with `where not missing(outcome)`.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let by_hand = scratch("mbt-alliance-by-hand");
+    let text = std::fs::read_to_string(root.join("specs/mbt_alliance.spec"))
+        .unwrap()
+        .replace(
+            "\"../data/mbt_cohort.csv\"",
+            &format!("\"{}\"", root.join("data/mbt_cohort.csv").display()),
+        );
+    let spec = by_hand.join("by_hand.spec");
+    std::fs::write(
+        &spec,
+        text + "model goals_on_outcome: GOALS ~ months + (months | patient) [method ML] where not missing(outcome)\n\
+                model tasks_on_outcome: TASKS ~ months + (months | patient) [method ML] where not missing(outcome)\n\
+                report \"by-hand\" { goals_on_outcome, tasks_on_outcome }\n",
+    )
+    .unwrap();
+    let o = mixspec(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--out",
+        by_hand.join("out").to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let hand_models = read_csv(&by_hand.join("out/by-hand-models.csv"));
+    let hand_random = read_csv(&by_hand.join("out/by-hand-random.csv"));
+    let mut checked = 0;
+    for (model, by_hand_model) in [
+        ("goals_outcome", "goals_on_outcome"),
+        ("tasks_outcome", "tasks_on_outcome"),
+    ] {
+        let rows: Vec<_> = refitted.iter().filter(|r| r["model"] == model).collect();
+        assert!(!rows.is_empty(), "{model} was not refitted");
+        let m = hand_models
+            .iter()
+            .find(|m| m["model"] == by_hand_model)
+            .unwrap();
+        let hand_variance = |effect: &str| {
+            let row = hand_random
+                .iter()
+                .find(|r| r["model"] == by_hand_model && r["var1"] == effect && r["var2"] == "NA")
+                .unwrap();
+            number(row, "vcov")
+        };
+        for row in rows {
+            assert_eq!(row["n_obs"], m["n_obs"]);
+            close(
+                number(row, "reference_aic"),
+                number(m, "aic"),
+                &format!("{model} reference_aic"),
+            );
+            for (effect, key) in [
+                ("(Intercept)", "explained_intercept"),
+                ("months", "explained_slope"),
+            ] {
+                let (r, v) = (hand_variance(effect), variance(model, effect));
+                close(
+                    number(row, key),
+                    100.0 * (r - v) / r,
+                    &format!("{model} {key}"),
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked}");
+    let _ = std::fs::remove_dir_all(&by_hand);
     // The main effect of outcome on TASKS' slope is its interaction with time.
     assert!(table.iter().any(|r| r["model"] == "tasks_outcome"
         && r["coefficient"] == "months:outcomepoor"
@@ -538,5 +639,158 @@ fn a_table_and_a_describe_with_mistakes_fail_with_located_messages() {
         "{err}"
     );
     assert!(!dir.join("out").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Sleepstudy with a covariate `x` missing on day 0 (18 of 180 rows): a model using it is
+/// fitted to 162 rows, one without it to 180.
+fn sleepstudy_with_gaps(dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(sleepstudy()).unwrap();
+    let mut csv = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let x = match i {
+            0 => "\"x\"".to_string(),
+            _ if line.split(',').nth(1) == Some("0") => "NA".to_string(),
+            _ => format!("{}", (i * 7919) % 13),
+        };
+        csv += &format!("{line},{x}\n");
+    }
+    let data = dir.join("gaps.csv");
+    std::fs::write(&data, csv).unwrap();
+    data
+}
+
+/// Samples that differ are found by `check`, before anything is fitted: a `compare` of
+/// models with different rows, and a model with rows its reference cannot be refitted to.
+#[test]
+fn check_finds_models_on_different_samples() {
+    let dir = scratch("samples-check");
+    let data = sleepstudy_with_gaps(&dir);
+    let spec = dir.join("samples.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "data \"{}\" {{ subject Subject; time Days }}\n\
+             model plain: Reaction ~ Days + (Days | Subject) [method ML]\n\
+             model with_x: Reaction ~ Days + x + (Days | Subject) [method ML]\n\
+             model late: Reaction ~ Days + (Days | Subject) [method ML] where Days > 2\n\
+             compare plain, with_x\n\
+             explained with_x vs late\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let o = mixspec(&["check", spec.to_str().unwrap()]);
+    assert_refused(
+        &o,
+        &[
+            "`with_x` is fitted to 162 observations and `plain` to 180",
+            "samples.spec:5:",
+            "`with_x` is fitted to 162 observations, 36 of which reference `late` cannot be fitted to",
+            "samples.spec:6:",
+        ],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `explained` and `table` set a model beside its reference refitted to the model's rows:
+/// the same numbers as a reference restricted to those rows by hand, and said so.
+#[test]
+fn explained_and_tables_refit_the_reference_to_the_models_rows() {
+    let dir = scratch("samples-refit");
+    let data = sleepstudy_with_gaps(&dir);
+    let out = dir.join("out");
+    let o = run_spec(
+        &dir,
+        "refit.spec",
+        &format!(
+            "data \"{}\" {{ subject Subject; time Days }}\n\
+             model plain: Reaction ~ Days + (Days | Subject) [method ML]\n\
+             model same_rows: Reaction ~ Days + (Days | Subject) [method ML] where not missing(x)\n\
+             model with_x: Reaction ~ Days * x + (Days | Subject) [method ML]\n\
+             explained with_x vs plain\n\
+             explained with_x vs same_rows\n\
+             table \"refitted\" {{ plain ref; with_x }}\n\
+             table \"by_hand\" {{ same_rows ref; with_x }}\n\
+             report \"all\" {{ plain, same_rows, with_x }}\n",
+            data.display()
+        ),
+        &out,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("explained with_x vs plain (reference refitted to the model's 162 rows)"),
+        "{stdout}"
+    );
+    let explained = read_csv(&out.join("all-explained.csv"));
+    let of = |reference: &str| -> Vec<&std::collections::HashMap<String, String>> {
+        explained
+            .iter()
+            .filter(|r| r["reference"] == reference)
+            .collect()
+    };
+    let (refitted, by_hand) = (of("plain"), of("same_rows"));
+    assert_eq!(refitted.len(), by_hand.len());
+    for (a, b) in refitted.iter().zip(&by_hand) {
+        assert_eq!(
+            (&a["reference_refitted"], &a["n_obs"]),
+            (&"TRUE".to_string(), &"162".to_string())
+        );
+        assert_eq!(b["reference_refitted"], "FALSE");
+        for key in ["reference_variance", "model_variance", "percent_explained"] {
+            close(
+                number(a, key),
+                number(b, key),
+                &format!("{} {key}", a["effect"]),
+            );
+        }
+    }
+    let refitted = read_csv(&out.join("refitted.csv"));
+    let by_hand = read_csv(&out.join("by_hand.csv"));
+    let models = read_csv(&out.join("all-models.csv"));
+    let aic = |m: &str| number(models.iter().find(|r| r["model"] == m).unwrap(), "aic");
+    let row = |t: &[std::collections::HashMap<String, String>]| {
+        t.iter().find(|r| r["model"] == "with_x").unwrap().clone()
+    };
+    let (a, b) = (row(&refitted), row(&by_hand));
+    assert_eq!(
+        (
+            a["reference_refitted"].as_str(),
+            b["reference_refitted"].as_str()
+        ),
+        ("TRUE", "FALSE")
+    );
+    for key in [
+        "explained_intercept",
+        "explained_slope",
+        "reference_aic",
+        "delta_aic",
+    ] {
+        close(number(&a, key), number(&b, key), key);
+    }
+    close(
+        number(&a, "reference_aic"),
+        aic("same_rows"),
+        "reference_aic",
+    );
+    close(
+        number(&a, "delta_aic"),
+        aic("with_x") - aic("same_rows"),
+        "delta_aic",
+    );
+    assert!(aic("plain") != aic("same_rows"));
+    // The Markdown says which reference was refitted, to what.
+    let markdown = std::fs::read_to_string(out.join("refitted.md")).unwrap();
+    assert!(markdown.contains("| with_x † |"), "{markdown}");
+    assert!(
+        markdown.contains("with_x: `plain` on 162 (18)"),
+        "{markdown}"
+    );
+    let markdown = std::fs::read_to_string(out.join("by_hand.md")).unwrap();
+    assert!(
+        !markdown.contains('†') && markdown.contains("used as fitted"),
+        "{markdown}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,11 +5,12 @@
 //! between models with the same fixed effects; otherwise the REML fits are refitted by
 //! maximum likelihood first, as `anova()` does.
 
-use mixspec_dsl::spec::{Compare, ModelDef, SpecDiagnostic, SpecErrorKind};
+use mixspec_dsl::spec::{Compare, ModelDef, SpecDiagnostic};
 use mixspec_engine::inference::chi_square_upper_tail;
 use mixspec_engine::LmmFit;
 
 use crate::fit::FittedModel;
+use crate::samples::different_observations;
 
 /// Which likelihood the test uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,28 +72,21 @@ pub fn parameters(fit: &LmmFit) -> usize {
 }
 
 /// Reports models of a comparison fitted to different observations (a variable missing on
-/// some rows drops them from one model only).
+/// some rows drops them from one model only). `check` finds these before fitting where it
+/// can; this catches what only the fit shows.
 pub(crate) fn same_observations(
     statement: &Compare,
     models: &[(&ModelDef, &FittedModel)],
 ) -> Result<(), SpecDiagnostic> {
-    let (first, first_fit) = models[0];
-    for ((m, f), name) in models.iter().zip(&statement.models).skip(1) {
+    let (_, first_fit) = models[0];
+    for ((_, f), name) in models.iter().zip(&statement.models).skip(1) {
         if f.rows != first_fit.rows {
-            return Err(SpecDiagnostic::new(
-                SpecErrorKind::Comparison,
-                name.span,
-                format!(
-                    "`{}` is fitted to {} observations and `{}` to {}",
-                    m.name.text,
-                    f.rows.len(),
-                    first.name.text,
-                    first_fit.rows.len()
-                ),
-                "other observations",
-            )
-            .also(statement.models[0].span, "than this model")
-            .help("a likelihood-ratio test needs the same observations in every model; rows missing a variable of one model are left out of that model only: drop them from all with `where not missing(VARIABLE)`"));
+            return Err(different_observations(
+                name,
+                f.rows.len(),
+                &statement.models[0],
+                first_fit.rows.len(),
+            ));
         }
     }
     Ok(())

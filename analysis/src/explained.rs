@@ -2,6 +2,10 @@
 //! variance (and the residual variance) of a model is than in a reference model, in percent
 //! of the reference's. Adding a predictor of the intercept or slope should shrink the
 //! corresponding variance of the subjects.
+//!
+//! Both fits must be to the same observations (a smaller sample alone changes the
+//! variances): where the model has fewer rows than its reference, the reference is refitted
+//! to the model's rows (`crate::samples`), and the result says so.
 
 use mixspec_engine::LmmFit;
 
@@ -10,6 +14,8 @@ use mixspec_engine::LmmFit;
 pub struct ExplainedVariance {
     pub model: String,
     pub reference: String,
+    /// The reference fit the model is set beside.
+    pub reference_fit: ReferenceFit,
     /// One row per variance component of either model, the reference's first.
     pub rows: Vec<ExplainedRow>,
 }
@@ -27,6 +33,33 @@ pub struct ExplainedRow {
     pub percent: Option<f64>,
 }
 
+/// The fit of a reference model a model is set beside: always on the model's observations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReferenceFit {
+    /// The reference as the spec fits it has other rows, so it was refitted to the model's.
+    pub refitted: bool,
+    pub n_obs: usize,
+    /// Levels of the first grouping factor (the subjects).
+    pub n_subjects: usize,
+    pub aic: f64,
+}
+
+impl ReferenceFit {
+    pub(crate) fn of(fit: &LmmFit, refitted: bool) -> ReferenceFit {
+        ReferenceFit {
+            refitted,
+            n_obs: fit.n_obs,
+            n_subjects: subjects(fit),
+            aic: fit.aic,
+        }
+    }
+}
+
+/// Levels of the first grouping factor: the subjects, in the models of a longitudinal study.
+pub(crate) fn subjects(fit: &LmmFit) -> usize {
+    fit.groups().first().map_or(0, |(_, n)| *n)
+}
+
 /// Variances (not covariances) of a fit, keyed by group and effect.
 fn variances(fit: &LmmFit) -> Vec<(String, String, f64)> {
     fit.varcorr()
@@ -36,11 +69,14 @@ fn variances(fit: &LmmFit) -> Vec<(String, String, f64)> {
         .collect()
 }
 
+/// `reference_fit` is the reference's fit to the observations of `fit`; `refitted` when it
+/// is not the reference's own.
 pub(crate) fn explained(
     model: &str,
     fit: &LmmFit,
     reference: &str,
     reference_fit: &LmmFit,
+    refitted: bool,
 ) -> ExplainedVariance {
     let of_model = variances(fit);
     let of_reference = variances(reference_fit);
@@ -81,6 +117,7 @@ pub(crate) fn explained(
     ExplainedVariance {
         model: model.to_string(),
         reference: reference.to_string(),
+        reference_fit: ReferenceFit::of(reference_fit, refitted),
         rows,
     }
 }

@@ -12,6 +12,7 @@ mod explained;
 mod fit;
 mod models;
 mod prepare;
+mod samples;
 mod table;
 mod trajectory;
 
@@ -22,7 +23,7 @@ use mixspec_engine::{DataFrame, LmmFit};
 
 pub use compare::{parameters, Basis, Comparison, ComparisonRow, LikelihoodRatio};
 pub use describe::{DescribedVariable, Descriptives, Summary, TTest};
-pub use explained::{ExplainedRow, ExplainedVariance};
+pub use explained::{ExplainedRow, ExplainedVariance, ReferenceFit};
 use fit::Purpose;
 pub use fit::{FittedModel, KenwardRogerTests, Tests};
 pub use prepare::instrument::Plugins;
@@ -53,7 +54,9 @@ pub fn check(name: &str, text: &str, base: &Path, plugins: &Plugins) -> Result<C
     if let Some(source) = &spec.data {
         if let Some(mut frame) = prepare::load(source, base, &mut d) {
             let unchecked = prepare::prepare(&spec, base, &mut frame, plugins, &mut d);
-            rows = models::rows(&spec, &frame, &unchecked, &mut d);
+            let model_rows = models::rows(&spec, &frame, &unchecked, &mut d);
+            samples::check(&spec, &model_rows, &mut d);
+            rows = model_rows.into_iter().map(|m| m.kept).collect();
             for plot in &spec.plots {
                 let mut plotted: Vec<usize> = plot
                     .models
@@ -135,6 +138,61 @@ impl Checked {
             .expect("checked specs refer to defined models")
     }
 
+    /// The reference models of `explained` and `table` refitted to the rows of each model set
+    /// beside them that has other rows than the reference's own fit: (reference, rows,
+    /// refit), the refit `None` after reporting why it failed.
+    fn reference_refits(
+        &self,
+        fits: &[Option<FittedModel>],
+        d: &mut Diagnostics,
+    ) -> Vec<(usize, Vec<usize>, Option<FittedModel>)> {
+        let mut refits: Vec<(usize, Vec<usize>, Option<FittedModel>)> = Vec::new();
+        for pairing in samples::pairings(&self.spec) {
+            let r = self.model_index(&pairing.reference.text);
+            let (Some(model), Some(own)) = (&fits[self.model_index(&pairing.model.text)], &fits[r])
+            else {
+                continue;
+            };
+            if own.rows == model.rows
+                || refits
+                    .iter()
+                    .any(|(k, rows, _)| *k == r && *rows == model.rows)
+            {
+                continue;
+            }
+            let reference = &self.spec.models[r];
+            // Within the reference's own `where`: a refit outside it would be another model.
+            let kept: Vec<usize> = model
+                .rows
+                .iter()
+                .copied()
+                .filter(|row| self.rows[r].binary_search(row).is_ok())
+                .collect();
+            // `check` rules out rows the reference lacks where the data shows them; the fit
+            // has the last word.
+            let lacks = |n: usize| {
+                samples::reference_lacks_rows(&pairing, model.rows.len(), model.rows.len() - n)
+            };
+            let refit = if kept.len() < model.rows.len() {
+                d.push(lacks(kept.len()));
+                None
+            } else {
+                fit::fit_model(reference, &self.data, &kept, reference.reml, Purpose::Refit)
+                    .map_err(|p| d.push(p))
+                    .ok()
+                    .filter(|refit| {
+                        let complete = refit.rows.len() == model.rows.len();
+                        if !complete {
+                            d.push(lacks(refit.rows.len()));
+                        }
+                        complete
+                    })
+            };
+            refits.push((r, model.rows.clone(), refit));
+        }
+        refits
+    }
+
     /// Fits every model, then computes the comparisons, explained variances and trajectories.
     pub fn run(&self) -> Result<Results, SpecError> {
         self.run_with_progress(&|| {})
@@ -197,6 +255,21 @@ impl Checked {
                 comparisons.push(compare::table(&names, &used, basis));
             }
         }
+        let refits = self.reference_refits(&fits, &mut d);
+        // The reference's fit on the rows of `model`'s: its own when they are the same rows,
+        // else its refit to them; `None` when either could not be fitted.
+        let reference_on = |r: usize, model: &FittedModel| -> Option<(&LmmFit, bool)> {
+            let own = fits[r].as_ref()?;
+            if own.rows == model.rows {
+                return Some((&own.fit, false));
+            }
+            refits
+                .iter()
+                .find(|(k, rows, _)| *k == r && *rows == model.rows)?
+                .2
+                .as_ref()
+                .map(|f| (&f.fit, true))
+        };
         let explained = self
             .spec
             .explained
@@ -207,13 +280,14 @@ impl Checked {
                     .models
                     .iter()
                     .filter_map(|n| {
-                        let i = self.model_index(&n.text);
-                        let (fit, reference) = (fits[i].as_ref()?, fits[r].as_ref()?);
+                        let fit = fits[self.model_index(&n.text)].as_ref()?;
+                        let (reference, refitted) = reference_on(r, fit)?;
                         Some(explained::explained(
                             &n.text,
                             &fit.fit,
                             &statement.reference.text,
-                            &reference.fit,
+                            reference,
+                            refitted,
                         ))
                     })
                     .collect()
@@ -248,12 +322,18 @@ impl Checked {
             .tables
             .iter()
             .filter_map(|t| {
-                let rows: Option<Vec<(&ModelDef, &FittedModel)>> = t
+                let rows: Option<Vec<table::FittedRow<'_>>> = t
                     .rows
                     .iter()
-                    .map(|r| {
-                        let i = self.model_index(&r.model.text);
-                        Some((&self.spec.models[i], fits[i].as_ref()?))
+                    .zip(samples::table_references(t))
+                    .map(|(row, reference)| {
+                        let i = self.model_index(&row.model.text);
+                        let fit = fits[i].as_ref()?;
+                        let on_these_rows = match reference {
+                            Some(r) => Some(reference_on(self.model_index(&r.text), fit)?),
+                            None => None,
+                        };
+                        Some((&self.spec.models[i], fit, on_these_rows))
                     })
                     .collect();
                 let time = &time.expect("tables are checked to have a time").text;

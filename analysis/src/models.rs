@@ -1,6 +1,8 @@
 //! The checks of each model against the prepared data, before anything is fitted: its
 //! variables exist and are numbers where the formula needs numbers, its `where` keeps rows,
-//! and some of those rows have every variable.
+//! and some of those rows have every variable. Those complete rows are the sample the model
+//! will be fitted to, known before the fit, so statements that need two models on the same
+//! sample can be checked here too (`crate::samples`).
 
 use mixspec_dsl::spec::{Diagnostics, ModelDef, Spec, SpecDiagnostic, SpecErrorKind};
 use mixspec_engine::{Column, DataFrame};
@@ -8,41 +10,53 @@ use mixspec_engine::{Column, DataFrame};
 use crate::prepare::eval::{unknown_variable, Context};
 use crate::prepare::no_rows;
 
-/// Per model, in spec order, the rows of `frame` its `where` keeps (all rows without one).
+/// The rows of one model.
+pub(crate) struct ModelRows {
+    /// The rows of the data its `where` keeps (all rows without one): what it is fitted to.
+    pub kept: Vec<usize>,
+    /// Those of them with every variable of the model: the rows its fit will use. `None`
+    /// when a variable could not be checked (unknown, of the wrong type, or its filter or
+    /// derivation failed).
+    pub complete: Option<Vec<usize>>,
+}
+
+/// Per model, in spec order, its rows of `frame`.
 pub(crate) fn rows(
     spec: &Spec,
     frame: &DataFrame,
     unchecked: &[String],
     d: &mut Diagnostics,
-) -> Vec<Vec<usize>> {
+) -> Vec<ModelRows> {
     let data = spec.data.as_ref();
     let subject = data
         .and_then(|s| s.subject.as_ref())
         .map(|n| n.text.as_str());
     let time = data.and_then(|s| s.time.as_ref()).map(|n| n.text.as_str());
     let context = Context::new(frame, subject, time, unchecked);
+    let none = || ModelRows {
+        kept: Vec::new(),
+        complete: None,
+    };
     spec.models
         .iter()
         .map(|m| {
             let columns_ok = columns(m, frame, unchecked, d);
-            let rows = match &m.filter {
+            let kept = match &m.filter {
                 None => (0..frame.n_rows()).collect(),
                 Some(filter) => match context.condition(filter, "`where`") {
                     Ok(rows) if rows.is_empty() => {
                         d.push(no_rows(filter.span, frame, "no row passes this filter"));
-                        return Vec::new();
+                        return none();
                     }
                     Ok(rows) => rows,
                     Err(problems) => {
                         d.extend(problems);
-                        return Vec::new();
+                        return none();
                     }
                 },
             };
-            if columns_ok {
-                complete(m, frame, &rows, d);
-            }
-            rows
+            let complete = columns_ok.then(|| complete(m, frame, &kept, d));
+            ModelRows { kept, complete }
         })
         .collect()
 }
@@ -91,8 +105,8 @@ fn columns(m: &ModelDef, frame: &DataFrame, unchecked: &[String], d: &mut Diagno
     ok
 }
 
-/// Reports a model none of whose rows has every one of its variables.
-fn complete(m: &ModelDef, frame: &DataFrame, rows: &[usize], d: &mut Diagnostics) {
+/// The rows of `rows` with every variable of the model; reports a model that has none.
+fn complete(m: &ModelDef, frame: &DataFrame, rows: &[usize], d: &mut Diagnostics) -> Vec<usize> {
     let mut names: Vec<&str> = Vec::new();
     for c in &m.columns {
         if !names.contains(&c.name.as_str()) {
@@ -100,11 +114,13 @@ fn complete(m: &ModelDef, frame: &DataFrame, rows: &[usize], d: &mut Diagnostics
         }
     }
     let columns: Vec<&Column> = names.iter().filter_map(|n| frame.column(n)).collect();
-    let any_complete = rows
+    let complete: Vec<usize> = rows
         .iter()
-        .any(|&r| columns.iter().all(|c| !c.is_missing(r)));
-    if any_complete {
-        return;
+        .copied()
+        .filter(|&r| columns.iter().all(|c| !c.is_missing(r)))
+        .collect();
+    if !complete.is_empty() {
+        return complete;
     }
     let missing: Vec<String> = names
         .iter()
@@ -129,4 +145,5 @@ fn complete(m: &ModelDef, frame: &DataFrame, rows: &[usize], d: &mut Diagnostics
             missing.join(", ")
         )),
     );
+    complete
 }

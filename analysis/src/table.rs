@@ -12,7 +12,7 @@
 use mixspec_dsl::spec::{ModelDef, Table, TableRow};
 use mixspec_engine::LmmFit;
 
-use crate::explained::explained;
+use crate::explained::{explained, subjects, ReferenceFit};
 use crate::fit::FittedModel;
 
 /// The intercept's coefficient name, as R's.
@@ -33,6 +33,10 @@ pub struct TableLine {
     pub model: String,
     /// The row's reference model; `None` on a reference row.
     pub reference: Option<String>,
+    /// The reference's fit the explained variances are computed from: on this row's
+    /// observations, refitted to them where the reference row has others. `None` on a
+    /// reference row.
+    pub reference_fit: Option<ReferenceFit>,
     /// A reference row: one effect, its intercept and slope. Another row: one per
     /// coefficient the model adds on the intercept (or, without one, on the slope).
     pub effects: Vec<TableEffect>,
@@ -136,18 +140,19 @@ fn added_effects(
     effects
 }
 
-/// `models` are the definitions and fits of the table's rows, in order.
-pub(crate) fn compute(
-    table: &Table,
-    time: &str,
-    models: &[(&ModelDef, &FittedModel)],
-) -> ModelTable {
-    let mut reference: Option<(&TableRow, &LmmFit)> = None;
+/// One row of a table, fitted: the model's definition and fit, and on a row below a
+/// reference, the reference's fit on this row's observations (and whether it was refitted
+/// to them).
+pub(crate) type FittedRow<'a> = (&'a ModelDef, &'a FittedModel, Option<(&'a LmmFit, bool)>);
+
+/// `models` are the table's rows, in order.
+pub(crate) fn compute(table: &Table, time: &str, models: &[FittedRow<'_>]) -> ModelTable {
+    let mut reference: Option<&TableRow> = None;
     let rows = table
         .rows
         .iter()
         .zip(models)
-        .map(|(row, (def, fitted))| {
+        .map(|(row, (def, fitted, on_these_rows))| {
             let fit = &fitted.fit;
             let mut line = TableLine {
                 label: row
@@ -156,15 +161,16 @@ pub(crate) fn compute(
                     .map_or_else(|| row.model.text.clone(), |l| l.text.clone()),
                 model: row.model.text.clone(),
                 reference: None,
+                reference_fit: None,
                 effects: Vec::new(),
                 explained_intercept: None,
                 explained_slope: None,
                 aic: fit.aic,
                 n_obs: fit.n_obs,
-                n_subjects: fit.groups().first().map_or(0, |(_, n)| *n),
+                n_subjects: subjects(fit),
             };
             if row.reference {
-                reference = Some((row, fit));
+                reference = Some(row);
                 line.effects.push(TableEffect {
                     term: None,
                     label: None,
@@ -173,10 +179,13 @@ pub(crate) fn compute(
                 });
                 return line;
             }
-            let (r, reference_fit) = reference.expect("checked: the first row is a reference");
+            let r = reference.expect("checked: the first row is a reference");
+            let (reference_fit, refitted) =
+                on_these_rows.expect("rows below a reference come with its fit");
             line.reference = Some(r.model.text.clone());
             line.effects = added_effects(fit, reference_fit, time, &def.spec.columns());
-            let variance = explained(&row.model.text, fit, &r.model.text, reference_fit);
+            let variance = explained(&row.model.text, fit, &r.model.text, reference_fit, refitted);
+            line.reference_fit = Some(variance.reference_fit);
             // The first grouping factor's components: the subjects'.
             let subjects = variance.rows.first().map(|v| v.group.clone());
             let percent = |effect: &str| {

@@ -140,6 +140,14 @@ pub enum ModelError {
     #[diagnostic(code(mixspec::model::numerical))]
     Numerical { reason: String },
 
+    #[error("{replicates} bootstrap refits: the number must be from {min} to {max}")]
+    #[diagnostic(code(mixspec::model::replicates))]
+    Replicates {
+        replicates: usize,
+        min: usize,
+        max: usize,
+    },
+
     #[error("{what}: not available for {model}")]
     #[diagnostic(
         code(mixspec::model::unsupported),

@@ -88,7 +88,8 @@ pub struct Row {
 pub struct Recovery {
     pub formula: String,
     pub rows: Vec<Row>,
-    /// Cohorts whose fit failed or did not converge, left out.
+    /// Cohorts whose fit failed, did not converge, or lacks a coefficient (a small cohort
+    /// without a patient of some kind), left out.
     pub failed: usize,
     /// Cohorts whose fit was singular (kept).
     pub singular: usize,
@@ -254,35 +255,32 @@ fn fit_cohort(
     } else {
         None
     };
-    Ok(Some((
-        estimates(&fitted, profile.as_deref(), params, study),
-        fitted.singular,
-    )))
+    Ok(estimates(&fitted, profile.as_deref(), params, study)
+        .map(|estimates| (estimates, fitted.singular)))
 }
 
+/// The estimates of every parameter [`generating`] lists, in its order; `None` when the fit
+/// lacks one: a small cohort without a patient of some kind (no poor outcome, no paranoid
+/// PD) leaves its coefficient aliased and dropped, and the cohort counts as failed.
 fn estimates(
     fitted: &LmmFit,
     profile: Option<&[mixspec_engine::inference::Interval]>,
     params: &Params,
     study: &Study,
-) -> Estimates {
+) -> Option<Estimates> {
     let se = fitted.std_errors();
     let tests = fitted.t_tests.as_ref();
     let mut out: Estimates = fixed_terms(study.scale.trajectory(params))
         .into_iter()
         .map(|(name, _)| {
-            let j = fitted
-                .fixed_names
-                .iter()
-                .position(|n| n == name)
-                .expect("the formula has this coefficient");
+            let j = fitted.fixed_names.iter().position(|n| n == name)?;
             let interval = tests.map(|t| {
                 let half = t_975(t[j].df) * se[j];
                 (fitted.beta[j] - half, fitted.beta[j] + half)
             });
-            (fitted.beta[j], interval)
+            Some((fitted.beta[j], interval))
         })
-        .collect();
+        .collect::<Option<_>>()?;
     let varcorr = fitted.varcorr();
     let profiled = |wanted: &dyn Fn(&Parameter) -> bool| {
         profile.and_then(|p| {
@@ -310,7 +308,9 @@ fn estimates(
         variances.push((row.vcov, variance_interval));
     }
     out.extend(variances);
-    out
+    // Four standard deviations and correlation, four variances and covariance, after the
+    // fixed effects: the layout of `generating`.
+    (out.len() == fixed_terms(study.scale.trajectory(params)).len() + 8).then_some(out)
 }
 
 /// Runs the study; `progress` is called after each cohort.

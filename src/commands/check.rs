@@ -34,6 +34,24 @@ pub fn checked(spec: &Path, plugins: &PluginArgs) -> miette::Result<Checked> {
     )?)
 }
 
+/// The name a spec file gives its output (`NAME` of `NAME.spec`: the default report and the
+/// folder `out/NAME`). Refused when empty or starting with `.`: `...spec` would name `..`,
+/// the spec's own folder, and `.x.spec` hidden files; a report's name is refused alike.
+pub fn output_stem(spec: &Path) -> miette::Result<String> {
+    let stem = spec
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if stem.is_empty() || stem.starts_with('.') {
+        return Err(miette::miette!(
+            help = "rename the spec file, e.g. analysis.spec",
+            "the spec file {} cannot name its reports and output folder (`{stem}`)",
+            spec.display()
+        ));
+    }
+    Ok(stem)
+}
+
 /// "3 models, 1 comparison": what a spec asks for, for the one-line summaries.
 pub fn contents(checked: &Checked) -> String {
     let spec = &checked.spec;
@@ -60,7 +78,8 @@ pub fn contents(checked: &Checked) -> String {
 
 pub fn run(args: &CheckArgs) -> miette::Result<()> {
     let checked = checked(&args.spec, &args.plugins)?;
-    println!(
+    output_stem(&args.spec)?;
+    outln!(
         "{}: ok ({}; {} rows of data)",
         args.spec.display(),
         contents(&checked),

@@ -21,7 +21,7 @@ pub struct DescribeDataArgs {
 pub fn run(args: &DescribeDataArgs) -> miette::Result<()> {
     let format = Format::detect(&args.file)?;
     let data = mixspec_io::read_data(&args.file)?;
-    print!("{}", describe(&data, format));
+    out!("{}", describe(&data, format));
     Ok(())
 }
 

@@ -60,18 +60,18 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
     };
     let fit = fit(design.clone(), &options)?;
     for w in &fit.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     let table = anova(&design, &spec.fixed, &fit)?;
     let kenward_roger = if !args.kr {
         None
     } else if !fit.reml {
-        eprintln!("warning: Kenward–Roger needs a REML fit; no df_kr or p_kr with --ml");
+        errln!("warning: Kenward–Roger needs a REML fit; no df_kr or p_kr with --ml");
         None
     } else {
         let kr = KenwardRoger::new(&design, &fit.random, fit.sigma);
         if kr.is_none() {
-            eprintln!("warning: no Kenward–Roger adjustment for this model (residual structure)");
+            errln!("warning: no Kenward–Roger adjustment for this model (residual structure)");
         }
         kr.map(|k| {
             (
@@ -106,6 +106,6 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
             serde_json::to_string_pretty(&value).expect("JSON of plain values cannot fail")
         }
     };
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }

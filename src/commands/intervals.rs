@@ -1,7 +1,9 @@
 //! The interval options of `mixspec fit`: profile likelihood and parametric bootstrap.
 
 use indicatif::{ProgressBar, ProgressStyle};
-use mixspec_engine::inference::{bootstrap_intervals, profile_intervals, Bootstrap, Interval};
+use mixspec_engine::inference::{
+    bootstrap_intervals, profile_intervals, Bootstrap, Interval, REPLICATES,
+};
 use mixspec_engine::{Design, LmmFit};
 use std::io::IsTerminal;
 
@@ -10,8 +12,9 @@ pub struct IntervalArgs {
     /// Add 95% profile-likelihood intervals (lme4's `confint(method = "profile")`).
     #[arg(long)]
     profile: bool,
-    /// Add 95% parametric-bootstrap percentile intervals from N simulated refits.
-    #[arg(long, value_name = "N")]
+    /// Add 95% parametric-bootstrap percentile intervals from N simulated refits (2 to
+    /// 100000, as a spec's `bootstrap N`).
+    #[arg(long, value_name = "N", value_parser = super::count(REPLICATES))]
     bootstrap: Option<usize>,
     /// Seed of the bootstrap's random numbers: the same seed gives the same intervals.
     #[arg(long, default_value_t = 1, requires = "bootstrap")]
@@ -50,7 +53,7 @@ impl IntervalArgs {
                 let result = bootstrap_intervals(design, fit, n, self.seed, &|| bar.inc(1))?;
                 bar.finish_and_clear();
                 if result.failed > 0 {
-                    eprintln!(
+                    errln!(
                         "warning: {} of {n} bootstrap refits failed and are left out",
                         result.failed
                     );

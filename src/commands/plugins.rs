@@ -1,5 +1,6 @@
 //! `mixspec plugins`: what plugins there are, and whether they pass their test vectors.
 
+use crate::output::pad;
 use miette::{IntoDiagnostic, Report, WrapErr};
 use mixspec_plugins::{Catalog, Params, PluginError};
 use std::path::PathBuf;
@@ -80,14 +81,15 @@ fn list(args: &PluginArgs) -> miette::Result<()> {
         }
     }
     let widths: Vec<usize> = (0..4)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .map(|c| pad::widest(rows.iter().map(|r| r[c].as_str())))
         .collect();
     for r in rows {
         let mut line = String::new();
-        for (cell, width) in r.iter().zip(&widths) {
-            line.push_str(&format!("{cell:width$}  "));
+        for (cell, &width) in r.iter().zip(&widths) {
+            line.push_str(&pad::left(cell, width));
+            line.push_str("  ");
         }
-        println!("{line}{}", r[4]);
+        outln!("{line}{}", r[4]);
     }
     Ok(())
 }
@@ -112,13 +114,13 @@ fn test(ids: &[String], args: &PluginArgs) -> miette::Result<()> {
             Ok(plugins) => plugins,
             Err(_) if !wanted(&entry.name) => continue,
             Err(e @ PluginError::ParamsRequired { .. }) => {
-                println!("skip  {name}: {}", not_loaded(&e));
+                outln!("skip  {name}: {}", not_loaded(&e));
                 seen.push(entry.name);
                 continue;
             }
             Err(e) => {
-                println!("FAIL  {name}: cannot be loaded");
-                eprintln!("{:?}", Report::new(e));
+                outln!("FAIL  {name}: cannot be loaded");
+                errln!("{:?}", Report::new(e));
                 failed += 1;
                 seen.push(entry.name);
                 continue;
@@ -129,10 +131,10 @@ fn test(ids: &[String], args: &PluginArgs) -> miette::Result<()> {
             let results = p.run_tests();
             let failures: Vec<&String> = results.iter().filter_map(|r| r.as_ref().err()).collect();
             if failures.is_empty() {
-                println!("ok    {name}: {} tests", results.len());
+                outln!("ok    {name}: {} tests", results.len());
             }
             for f in &failures {
-                println!("FAIL  {name}: {f}");
+                outln!("FAIL  {name}: {f}");
             }
             passed += results.len() - failures.len();
             failed += failures.len();
@@ -140,10 +142,10 @@ fn test(ids: &[String], args: &PluginArgs) -> miette::Result<()> {
         }
     }
     for id in ids.iter().filter(|id| !seen.contains(id)) {
-        println!("FAIL  {id}: no such plugin");
+        outln!("FAIL  {id}: no such plugin");
         failed += 1;
     }
-    println!("{passed} passed, {failed} failed");
+    outln!("{passed} passed, {failed} failed");
     if failed > 0 {
         miette::bail!("{failed} plugin tests failed");
     }

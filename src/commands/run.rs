@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use mixspec_analysis::Results;
 
-use super::check::{checked, contents};
+use super::check::{checked, contents, output_stem};
 use super::plugins::PluginArgs;
+use crate::output::pad;
 use crate::report::{self, format};
 
 #[derive(clap::Args)]
@@ -22,15 +23,12 @@ pub struct RunArgs {
 
 pub fn run(args: &RunArgs) -> miette::Result<()> {
     let checked = checked(&args.spec, &args.plugins)?;
-    eprintln!("{}: fitting {}", args.spec.display(), contents(&checked));
+    let stem = output_stem(&args.spec)?;
+    errln!("{}: fitting {}", args.spec.display(), contents(&checked));
     let bar = super::intervals::bootstrap_bar(checked.bootstrap_replicates());
     let results = checked.run_with_progress(&|| bar.inc(1));
     bar.finish_and_clear();
     let results = results?;
-    let stem = args
-        .spec
-        .file_stem()
-        .map_or("report".into(), |s| s.to_string_lossy().into_owned());
     let files = report::files(&checked, &results, &stem);
     // Each spec gets its own folder, so specs side by side cannot overwrite each other's
     // reports.
@@ -41,25 +39,20 @@ pub fn run(args: &RunArgs) -> miette::Result<()> {
     let written = report::write_all(&out, &files)?;
     // The article's tables first: what the analysis is for.
     for t in &results.descriptives {
-        println!("{}", report::tables::descriptives(t));
+        outln!("{}", report::tables::descriptives(t));
     }
     for t in &results.tables {
-        println!("{}", report::tables::model_table(t));
+        outln!("{}", report::tables::model_table(t));
     }
-    print!("{}", summary(&checked, &results));
-    println!("wrote {} files into {}", written.len(), out.display());
+    out!("{}", summary(&checked, &results));
+    outln!("wrote {} files into {}", written.len(), out.display());
     Ok(())
 }
 
 /// A line per model and per test: enough to see at a glance whether the run went as meant.
 fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
     let spec = &checked.spec;
-    let width = spec
-        .models
-        .iter()
-        .map(|m| m.name.text.len())
-        .max()
-        .unwrap_or(0);
+    let width = pad::widest(spec.models.iter().map(|m| m.name.text.as_str()));
     let mut s = String::new();
     for (m, f) in spec.models.iter().zip(&results.fits) {
         let fit = &f.fit;
@@ -73,8 +66,8 @@ fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
             )
         };
         s += &format!(
-            "  {:width$}  {:4}  n = {:<6} logLik {:>10}  AIC {:>10}{flags}\n",
-            m.name.text,
+            "  {}  {:4}  n = {:<6} logLik {:>10}  AIC {:>10}{flags}\n",
+            pad::left(&m.name.text, width),
             if m.reml { "REML" } else { "ML" },
             fit.n_obs,
             format::criterion(fit.loglik),
@@ -113,8 +106,16 @@ fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
                 Some(format!("{what} {p:.1}%"))
             })
             .collect();
+        let refitted = if e.reference_fit.refitted {
+            format!(
+                " (reference refitted to the model's {} rows)",
+                e.reference_fit.n_obs
+            )
+        } else {
+            String::new()
+        };
         s += &format!(
-            "  explained {} vs {}: {}\n",
+            "  explained {} vs {}{refitted}: {}\n",
             e.model,
             e.reference,
             parts.join(", ")

@@ -51,7 +51,7 @@ pub fn run(args: &ScoreArgs) -> miette::Result<()> {
     // half-written file.
     report::write_file(&args.out, &contents)?;
     let names: Vec<&str> = scores.iter().map(|(n, _)| n.as_str()).collect();
-    eprintln!(
+    errln!(
         "{} {}: scored {} rows into {} ({})",
         instrument.about().id,
         instrument.about().version,

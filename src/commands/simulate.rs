@@ -4,12 +4,17 @@
 use crate::report;
 use miette::{IntoDiagnostic, WrapErr};
 use mixspec_simulate::{simulate, Params, Summary, DEFAULT_TOML};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
+
+/// The cohort sizes `simulate` and `recovery` accept: a million patients is a CSV file of
+/// gigabytes; past it a typing slip would run until memory runs out.
+pub const PATIENTS: RangeInclusive<usize> = 1..=1_000_000;
 
 #[derive(clap::Args)]
 pub struct SimulateArgs {
-    /// Number of patients.
-    #[arg(long, required_unless_present = "print_params")]
+    /// Number of patients (1 to 1000000).
+    #[arg(long, required_unless_present = "print_params", value_parser = super::count(PATIENTS))]
     patients: Option<usize>,
     /// Seed of the random numbers: the same seed and parameters give the same file.
     #[arg(long, default_value_t = 1)]
@@ -54,7 +59,7 @@ fn is_parquet(out: &Path) -> bool {
 
 pub fn run(args: &SimulateArgs) -> miette::Result<()> {
     if args.print_params {
-        print!("{DEFAULT_TOML}");
+        out!("{DEFAULT_TOML}");
         return Ok(());
     }
     let (Some(patients), Some(out)) = (args.patients, &args.out) else {
@@ -75,7 +80,7 @@ pub fn run(args: &SimulateArgs) -> miette::Result<()> {
     };
     let rows: usize = cohort.patients.iter().map(|p| p.occasions.len()).sum();
     report::write_file(out, &contents)?;
-    eprintln!(
+    errln!(
         "simulated {patients} patients ({rows} rows, seed {}) into {} in {:.2} s",
         args.seed,
         out.display(),
@@ -84,7 +89,7 @@ pub fn run(args: &SimulateArgs) -> miette::Result<()> {
     if args.summary {
         let threshold = params.cohort.gaf_threshold;
         let discharge = params.schedule.discharge_month;
-        print!("{}", Summary::of(&cohort, threshold, discharge));
+        out!("{}", Summary::of(&cohort, threshold, discharge));
     }
     Ok(())
 }

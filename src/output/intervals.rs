@@ -1,5 +1,6 @@
 //! Confidence intervals in the JSON contract (`profile_ci`, `bootstrap_ci`) and as text.
 
+use super::pad;
 use crate::commands::intervals::Intervals;
 use mixspec_engine::inference::{Bootstrap, Interval, Parameter};
 use serde_json::{json, Value};
@@ -75,13 +76,20 @@ pub fn text(intervals: &Intervals) -> String {
 
 fn block(title: &str, rows: &[Interval]) -> String {
     let labels: Vec<String> = rows.iter().map(|i| label(&i.parameter)).collect();
-    let width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    let width = pad::widest(labels.iter().map(String::as_str));
     let mut out = format!(
-        "\n{title}\n{:width$} {:>12} {:>12}\n",
-        "", "2.5 %", "97.5 %"
+        "\n{title}\n{} {:>12} {:>12}\n",
+        " ".repeat(width),
+        "2.5 %",
+        "97.5 %"
     );
     for (l, i) in labels.iter().zip(rows) {
-        out += &format!("{l:width$} {:>12.6} {:>12.6}\n", i.lower, i.upper);
+        out += &format!(
+            "{} {:>12.6} {:>12.6}\n",
+            pad::left(l, width),
+            i.lower,
+            i.upper
+        );
     }
     out
 }

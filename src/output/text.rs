@@ -1,6 +1,7 @@
 //! A fit rendered the way lme4's `summary()` prints it, so R users find everything where
 //! they expect it.
 
+use super::pad;
 use mixspec_engine::inference::FTest;
 use mixspec_engine::LmmFit;
 use std::fmt::Write;
@@ -131,21 +132,17 @@ fn random_table(fit: &LmmFit) -> String {
     let header = ["Groups", "Name", "Variance", "Std.Dev.", "Corr"].map(String::from);
     let all: Vec<&[String; 5]> = std::iter::once(&header).chain(rows.iter()).collect();
     let w: Vec<usize> = (0..5)
-        .map(|c| all.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .map(|c| pad::widest(all.iter().map(|r| r[c].as_str())))
         .collect();
     let mut out = String::new();
     for r in all {
         let line = format!(
-            " {:<w0$} {:<w1$} {:>w2$} {:>w3$} {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
+            " {} {} {} {} {}",
+            pad::left(&r[0], w[0]),
+            pad::left(&r[1], w[1]),
+            pad::right(&r[2], w[2]),
+            pad::right(&r[3], w[3]),
             r[4],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3]
         );
         let _ = writeln!(out, "{}", line.trim_end());
     }
@@ -259,27 +256,21 @@ fn correlation_table(fit: &LmmFit) -> String {
 
 /// A right-aligned table with row names.
 fn table(rows: &[String], cols: &[(String, Vec<String>)]) -> String {
-    let w0 = rows.iter().map(String::len).max().unwrap_or(0);
+    let w0 = pad::widest(rows.iter().map(String::as_str));
     let widths: Vec<usize> = cols
         .iter()
-        .map(|(h, v)| {
-            v.iter()
-                .map(String::len)
-                .chain([h.len()])
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|(h, v)| pad::widest(v.iter().chain([h]).map(String::as_str)))
         .collect();
-    let mut out = format!("{:w0$}", "");
-    for ((h, _), w) in cols.iter().zip(&widths) {
-        let _ = write!(out, " {h:>w$}");
+    let mut out = " ".repeat(w0);
+    for ((h, _), &w) in cols.iter().zip(&widths) {
+        let _ = write!(out, " {}", pad::right(h, w));
     }
     out = out.trim_end().to_string();
     out.push('\n');
     for (i, name) in rows.iter().enumerate() {
-        let _ = write!(out, "{name:<w0$}");
-        for ((_, v), w) in cols.iter().zip(&widths) {
-            let _ = write!(out, " {:>w$}", v[i]);
+        out.push_str(&pad::left(name, w0));
+        for ((_, v), &w) in cols.iter().zip(&widths) {
+            let _ = write!(out, " {}", pad::right(&v[i], w));
         }
         out = out.trim_end().to_string();
         out.push('\n');
@@ -357,29 +348,22 @@ pub fn anova(table: &[FTest], method: &str) -> String {
         ("F value", column_decimals(&f, 4)),
         ("Pr(>F)", format_p_values(&p, 3)),
     ];
-    let width = table.iter().map(|t| t.term.len()).max().unwrap_or(0);
+    let width = pad::widest(table.iter().map(|t| t.term.as_str()));
     // Each column as wide as its widest cell or header, computed once for header and rows.
     let widths: Vec<usize> = cells
         .iter()
-        .map(|(name, column)| {
-            column
-                .iter()
-                .map(String::len)
-                .chain([name.len()])
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|(name, column)| pad::widest(column.iter().map(String::as_str).chain([*name])))
         .collect();
     let mut s = format!("\nType III Analysis of Variance Table with {method} method\n");
-    let _ = write!(s, "{:width$}", "");
-    for ((name, _), w) in cells.iter().zip(&widths) {
-        let _ = write!(s, " {name:>w$}");
+    s.push_str(&" ".repeat(width));
+    for ((name, _), &w) in cells.iter().zip(&widths) {
+        let _ = write!(s, " {}", pad::right(name, w));
     }
     s.push('\n');
     for (i, t) in table.iter().enumerate() {
-        let _ = write!(s, "{:width$}", t.term);
-        for ((_, column), w) in cells.iter().zip(&widths) {
-            let _ = write!(s, " {:>w$}", column[i]);
+        s.push_str(&pad::left(&t.term, width));
+        for ((_, column), &w) in cells.iter().zip(&widths) {
+            let _ = write!(s, " {}", pad::right(&column[i], w));
         }
         let _ = writeln!(s, " {}", stars(t.p));
     }

@@ -281,6 +281,13 @@ fn explained(r: &Report) -> String {
             vec![
                 e.model.clone(),
                 e.reference.clone(),
+                if e.reference_fit.refitted {
+                    "TRUE"
+                } else {
+                    "FALSE"
+                }
+                .to_string(),
+                e.reference_fit.n_obs.to_string(),
                 row.group.clone(),
                 row.effect.clone(),
                 or_na(row.reference),
@@ -293,6 +300,8 @@ fn explained(r: &Report) -> String {
         &[
             "model",
             "reference",
+            "reference_refitted",
+            "n_obs",
             "grp",
             "effect",
             "reference_variance",

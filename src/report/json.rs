@@ -83,7 +83,15 @@ pub fn report(r: &Report) -> String {
                     })
                 })
                 .collect();
-            json!({ "model": e.model, "reference": e.reference, "rows": rows })
+            json!({
+                "model": e.model,
+                "reference": e.reference,
+                // Both on the model's observations: the reference refitted to them where its
+                // own fit has others.
+                "reference_refitted": e.reference_fit.refitted,
+                "n_obs": e.reference_fit.n_obs,
+                "rows": rows,
+            })
         })
         .collect();
     let plots: Vec<&str> = r.plots.iter().map(|(file, _)| file.as_str()).collect();

@@ -47,6 +47,20 @@ pub fn report(r: &Report) -> String {
         );
         for e in &r.explained {
             let _ = writeln!(s, "### {} vs {}\n", e.model, e.reference);
+            let r = &e.reference_fit;
+            if r.refitted {
+                let _ = writeln!(
+                    s,
+                    "`{}` has other observations than `{}` as fitted, so `{}` was refitted to \
+                     its {} observations ({} subjects; AIC {}) for this comparison.\n",
+                    e.model,
+                    e.reference,
+                    e.reference,
+                    r.n_obs,
+                    r.n_subjects,
+                    criterion(r.aic)
+                );
+            }
             let mut rows = vec![vec![
                 "Group".to_string(),
                 "Effect".to_string(),

@@ -50,8 +50,10 @@ pub fn model_table(t: &ModelTable) -> String {
         "Explained intercept %".to_string(),
         "Explained slope %".to_string(),
         "AIC".to_string(),
+        "ΔAIC".to_string(),
         "n (subjects)".to_string(),
     ]];
+    let mut refitted = Vec::new();
     for line in &t.rows {
         let aic = format!("{:.0}", line.aic);
         let n = format!("{} ({})", line.n_obs, line.n_subjects);
@@ -71,14 +73,28 @@ pub fn model_table(t: &ModelTable) -> String {
                 mark.into(),
                 mark.into(),
                 aic,
+                String::new(),
                 n,
             ]);
             continue;
         }
+        let mut delta = String::new();
+        let mut mark = "";
+        if let (Some(r), Some(reference)) = (&line.reference_fit, &line.reference) {
+            // Rounded first, so that −0.3 shows as 0, not −0.
+            delta = format!("{}", (line.aic - r.aic).round() + 0.0);
+            if r.refitted {
+                mark = " †";
+                refitted.push(format!(
+                    "{}: `{reference}` on {} ({}), AIC {:.0}",
+                    line.label, r.n_obs, r.n_subjects, r.aic
+                ));
+            }
+        }
         for (k, e) in line.effects.iter().enumerate() {
             let label = match (&e.label, line.effects.len()) {
-                (Some(term), n) if n > 1 => format!("{}: {term}", line.label),
-                _ => line.label.clone(),
+                (Some(term), n) if n > 1 => format!("{}: {term}{mark}", line.label),
+                _ => format!("{}{mark}", line.label),
             };
             let first = k == 0;
             rows.push(vec![
@@ -96,11 +112,16 @@ pub fn model_table(t: &ModelTable) -> String {
                     String::new()
                 },
                 if first { aic.clone() } else { String::new() },
+                if first { delta.clone() } else { String::new() },
                 if first { n.clone() } else { String::new() },
             ]);
         }
     }
-    table(&mut s, &rows, &[false, true, true, true, true, true, true]);
+    table(
+        &mut s,
+        &rows,
+        &[false, true, true, true, true, true, true, true],
+    );
     let _ = writeln!(
         s,
         "Reference rows: intercept and slope per {time}. Other rows: the effect of what the model \
@@ -109,6 +130,23 @@ pub fn model_table(t: &ModelTable) -> String {
          ns: p ≥ .05. Explained: % of the reference's random intercept and slope variance. \
          AIC as fitted (the same method within a block); n: observations (subjects) of the fit.\n",
         time = t.time
+    );
+    // How each row's reference was fitted: explained variance and ΔAIC compare fits to the
+    // same observations only.
+    let _ = writeln!(
+        s,
+        "Explained variance and ΔAIC (the row's AIC minus its reference's) compare each row \
+         with its reference fitted to the same observations: {}\n",
+        if refitted.is_empty() {
+            "every row has its reference's observations, so the reference is used as fitted."
+                .to_string()
+        } else {
+            format!(
+                "rows marked † have fewer, and their reference was refitted to them ({}); \
+                 the other rows have their reference's observations and use it as fitted.",
+                refitted.join("; ")
+            )
+        }
     );
     s
 }
@@ -132,9 +170,14 @@ pub fn model_table_csv(t: &ModelTable) -> String {
         "aic",
         "n_obs",
         "n_subjects",
+        "reference_refitted",
+        "reference_n_obs",
+        "reference_aic",
+        "delta_aic",
     ];
     let mut rows = Vec::new();
     for line in &t.rows {
+        let reference = line.reference_fit.as_ref();
         for e in &line.effects {
             for (part, c) in [("intercept", &e.intercept), ("slope", &e.slope)] {
                 let Some(c) = c else { continue };
@@ -156,6 +199,12 @@ pub fn model_table_csv(t: &ModelTable) -> String {
                     cell(line.aic),
                     line.n_obs.to_string(),
                     line.n_subjects.to_string(),
+                    reference.map_or("NA".into(), |r| {
+                        if r.refitted { "TRUE" } else { "FALSE" }.into()
+                    }),
+                    reference.map_or("NA".into(), |r| r.n_obs.to_string()),
+                    reference.map_or("NA".into(), |r| cell(r.aic)),
+                    reference.map_or("NA".into(), |r| cell(line.aic - r.aic)),
                 ]);
             }
         }

@@ -43,3 +43,25 @@ pub fn assert_error(o: &Output, needles: &[&str]) {
         assert!(err.contains(n), "missing {n:?} in:\n{err}");
     }
 }
+
+/// An error as [`assert_error`] checks it, with `needles` sought in the message as if on one
+/// line: miette wraps long messages at the terminal's width, within words and paths too, so
+/// both are compared without their whitespace and the wrapped lines' margins.
+pub fn assert_refused(o: &Output, needles: &[&str]) {
+    assert_error(o, &[]);
+    let err = stderr(o);
+    let squeeze = |text: &str| -> String { text.chars().filter(|c| !c.is_whitespace()).collect() };
+    let joined: String = err
+        .lines()
+        .map(|l| {
+            squeeze(
+                l.trim_start()
+                    .trim_start_matches(['|', '×'])
+                    .trim_start_matches("x "),
+            )
+        })
+        .collect();
+    for n in needles {
+        assert!(joined.contains(&squeeze(n)), "missing {n:?} in:\n{err}");
+    }
+}

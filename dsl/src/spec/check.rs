@@ -2,6 +2,7 @@
 //! expand, valid model options, unique names, models that exist wherever they are used,
 //! comparisons that make sense, and aggregates that have the subject and time they need.
 
+use mixspec_engine::inference::REPLICATES;
 use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 
 use super::ast::{
@@ -497,17 +498,23 @@ impl Checker<'_> {
                         suggest(&lower, "kind of interval", &INTERVALS)
                     ))),
                 },
+                // The same bounds as `mixspec fit --bootstrap`.
                 "bootstrap" => match value.text.parse::<usize>() {
-                    Ok(n) if n >= 2 => {
+                    Ok(n) if REPLICATES.contains(&n) => {
                         out.inference.bootstrap = Some(BootstrapOptions {
                             replicates: n,
                             seed: DEFAULT_SEED,
                         });
                         None
                     }
-                    _ => Some(bad_value("a whole number of replicates, at least 2").help(
-                        "the number of simulated refits, e.g. `bootstrap 1000`",
-                    )),
+                    _ => Some(
+                        bad_value(&format!(
+                            "a whole number of replicates from {} to {}",
+                            REPLICATES.start(),
+                            REPLICATES.end()
+                        ))
+                        .help("the number of simulated refits, e.g. `bootstrap 1000`"),
+                    ),
                 },
                 "seed" => match value.text.parse::<u64>() {
                     Ok(s) => {

@@ -16,9 +16,16 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
+use std::ops::RangeInclusive;
 
 /// Budget of evaluations for one refit.
 const MAX_EVALUATIONS: usize = 100_000;
+
+/// The numbers of refits a bootstrap accepts, in a spec (`bootstrap N`) and on the command
+/// line (`--bootstrap N`) alike. Percentiles of fewer than two refits are no interval; past
+/// 100,000 the Monte Carlo error of a 2.5% percentile is negligible beside the days of
+/// refitting, and the bound keeps a typing slip from asking for terabytes of estimates.
+pub const REPLICATES: RangeInclusive<usize> = 2..=100_000;
 
 /// Percentile intervals from a parametric bootstrap.
 #[derive(Debug, Clone)]
@@ -40,6 +47,13 @@ pub fn bootstrap_intervals(
     seed: u64,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Bootstrap, ModelError> {
+    if !REPLICATES.contains(&replicates) {
+        return Err(ModelError::Replicates {
+            replicates,
+            min: *REPLICATES.start(),
+            max: *REPLICATES.end(),
+        });
+    }
     require_plain_residual(design, "the parametric bootstrap")?;
     // Built once here so that a design the problem refuses is an error, not a worker's panic.
     Problem::new(design.clone(), fit.reml)?;
