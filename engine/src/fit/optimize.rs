@@ -124,6 +124,33 @@ pub fn minimise_smooth(
     optimum
 }
 
+/// Runs `search` from `start` and, when its convergence check fails, again from the point
+/// it reached and from `lme4_start`, keeping the lowest objective (evaluations summed): an
+/// optimizer that stopped short, on a flat ridge or a rounding-noisy gradient, usually gets
+/// further from a fresh model of the objective. Still unconverged, the best is reported as
+/// such.
+pub fn with_restarts(
+    mut search: impl FnMut(&[f64]) -> Optimum,
+    start: &[f64],
+    lme4_start: &[f64],
+) -> Optimum {
+    let mut best = search(start);
+    let mut evaluations = best.evaluations;
+    let reached = best.theta.clone();
+    for from in [&reached[..], lme4_start] {
+        if best.converged || from == start {
+            continue;
+        }
+        let next = search(from);
+        evaluations += next.evaluations;
+        if next.objective < best.objective || (next.converged && next.objective <= best.objective) {
+            best = next;
+        }
+    }
+    best.evaluations = evaluations;
+    best
+}
+
 /// How far inside a zero bound [`minimise_smooth`] looks for a lower objective.
 const PROBE_STEP: f64 = 1e-3;
 
