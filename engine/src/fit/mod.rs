@@ -188,8 +188,8 @@ impl Problem {
             + self.residual_log_det()
     }
 
-    /// Whether [`Problem::derivatives`] is available: no residual structure, and one
-    /// grouping factor or several with scalar terms only.
+    /// Whether [`Problem::derivatives`] is available: random effects and no residual
+    /// structure.
     pub fn has_gradient(&self) -> bool {
         self.residual.is_none() && Factor::has_derivatives(&self.blocks)
     }
