@@ -404,4 +404,30 @@ mod tests {
             opt.theta
         );
     }
+
+    #[test]
+    fn restarts_until_the_check_passes_and_keep_the_lowest_objective() {
+        // Each search ends one unit further on, converged only from x ≥ 1.
+        let mut calls = Vec::new();
+        let opt = with_restarts(
+            |from: &[f64]| {
+                calls.push(from[0]);
+                Optimum {
+                    theta: vec![from[0] + 1.0],
+                    objective: 10.0 - from[0],
+                    evaluations: 5,
+                    optimizer: "bfgs",
+                    status: String::new(),
+                    scaled_gradient: None,
+                    converged: from[0] >= 1.0,
+                    warnings: Vec::new(),
+                }
+            },
+            &[0.0],
+            &[0.5],
+        );
+        // From the point reached the check passes: lme4's start is not needed.
+        assert_eq!(calls, [0.0, 1.0]);
+        assert!(opt.converged && opt.objective == 9.0 && opt.evaluations == 10);
+    }
 }
