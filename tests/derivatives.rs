@@ -1,17 +1,33 @@
 //! The analytic derivatives of the deviance against central differences of the deviance
 //! itself: the gradient the quasi-Newton search follows (ML and REML, each covariance
-//! type, one and several grouping factors, on and off the boundary) and the Jacobian of
-//! (R_X R_X')⁻¹ behind Satterthwaite's degrees of freedom.
+//! type, one and several grouping factors — nested or crossed, scalar and vector terms —
+//! on and off the boundary) and the Jacobian of (R_X R_X')⁻¹ behind Satterthwaite's degrees
+//! of freedom. The data in `tests/data/derivatives/` are `benches/make_issue19_data.py
+//! tests/data/derivatives small`.
 
 use mixspec_engine::fit::Problem;
 use mixspec_engine::spec::CovarianceType;
 use mixspec_engine::{read_csv, Design};
 
 fn problem(file: &str, formula: &str, kind: CovarianceType, reml: bool) -> Problem {
-    let path = format!("{}/tests/data/reference/{file}", env!("CARGO_MANIFEST_DIR"));
+    problem_in("reference", file, formula, Some(kind), reml)
+}
+
+/// The problem for `formula` on `tests/data/{dir}/{file}`, every random term of covariance
+/// `kind` if given (else as the formula says).
+fn problem_in(
+    dir: &str,
+    file: &str,
+    formula: &str,
+    kind: Option<CovarianceType>,
+    reml: bool,
+) -> Problem {
+    let path = format!("{}/tests/data/{dir}/{file}", env!("CARGO_MANIFEST_DIR"));
     let data = read_csv(std::fs::File::open(&path).unwrap(), &path).unwrap();
     let mut spec = mixspec_dsl::parse_formula(formula).unwrap();
-    spec.random.iter_mut().for_each(|r| r.covariance = kind);
+    if let Some(kind) = kind {
+        spec.random.iter_mut().for_each(|r| r.covariance = kind);
+    }
     let problem = Problem::new(Design::build(&spec, &data).unwrap(), reml).unwrap();
     assert!(problem.has_gradient(), "{formula}");
     problem
@@ -131,4 +147,92 @@ fn crossed_and_nested_scalar_terms() {
         true,
     );
     check(p, &[0.8, 0.1], "cake");
+}
+
+const KB07: &str = "rt ~ 1 + spkr + prec + load + (1 + spkr + prec + load | subj) \
+                    + (1 + spkr + prec + load | item)";
+const THERAPIST: &str = "y ~ months + (months | therapist) + (months | therapist:patient)";
+const STAR: &str = "math ~ yrs + (yrs | id) + (1 | tch) + (yrs | sch)";
+
+fn simulated(file: &str, formula: &str, kind: Option<CovarianceType>, reml: bool) -> Problem {
+    problem_in("derivatives", file, formula, kind, reml)
+}
+
+#[test]
+fn crossed_vector_terms() {
+    let subj = [0.4, 0.05, -0.03, 0.02, 0.2, 0.04, -0.01, 0.15, 0.03, 0.1];
+    let item = [0.5, -0.04, 0.06, 0.01, 0.12, 0.02, 0.03, 0.2, -0.05, 0.08];
+    let theta: Vec<f64> = subj.iter().chain(&item).copied().collect();
+    for reml in [false, true] {
+        let p = simulated("kb07.csv", KB07, None, reml);
+        check(p, &theta, &format!("kb07-shaped reml={reml}"));
+    }
+    let p = simulated("kb07.csv", KB07, Some(CovarianceType::Diagonal), true);
+    check(
+        p,
+        &[0.4, 0.2, 0.15, 0.1, 0.5, 0.12, 0.2, 0.08],
+        "kb07-shaped, diagonal",
+    );
+}
+
+#[test]
+fn nested_vector_terms() {
+    for reml in [false, true] {
+        let p = simulated("therapist.csv", THERAPIST, None, reml);
+        check(
+            p,
+            &[0.9, 0.05, 0.2, 0.6, 0.02, 0.1],
+            &format!("therapist reml={reml}"),
+        );
+    }
+    let p = simulated("therapist.csv", THERAPIST, None, true);
+    check(
+        p,
+        &[0.9, 0.05, 0.2, 0.6, 0.02, 0.0],
+        "therapist, slope SD 0",
+    );
+    let p = simulated("therapist.csv", THERAPIST, None, true);
+    check(
+        p,
+        &[0.9, 0.05, 0.0, 0.6, 0.02, 0.1],
+        "therapist, patient slope SD 0",
+    );
+    let p = simulated(
+        "therapist.csv",
+        THERAPIST,
+        Some(CovarianceType::CompoundSymmetry),
+        true,
+    );
+    check(p, &[0.8, 0.3, 0.5, -0.2], "therapist, compound symmetry");
+}
+
+#[test]
+fn mixed_scalar_and_vector_terms() {
+    for reml in [false, true] {
+        let p = simulated("star_like.csv", STAR, None, reml);
+        check(
+            p,
+            &[1.2, 0.05, 0.25, 0.4, 0.5, 0.03, 0.12],
+            &format!("STAR-like reml={reml}"),
+        );
+    }
+    let p = simulated("star_like.csv", STAR, None, false);
+    check(
+        p,
+        &[1.2, 0.05, 0.25, 0.0, 0.5, 0.03, 0.12],
+        "STAR-like, teacher SD 0",
+    );
+}
+
+#[test]
+fn uncorrelated_vector_terms() {
+    let p = simulated(
+        "kb07.csv",
+        "rt ~ 1 + spkr + (1 + spkr || subj) + (1 + spkr || item)",
+        None,
+        true,
+    );
+    let n = p.n_theta();
+    let theta: Vec<f64> = (0..n).map(|i| 0.1 + 0.07 * i as f64).collect();
+    check(p, &theta, "kb07-shaped ||");
 }

@@ -115,40 +115,90 @@ impl Lambda {
         m
     }
 
-    /// `∂(TT')/∂θᵢ` for each parameter θᵢ of term `k` (symmetric `q × q`), at the θ last
-    /// [`Lambda::set`]; `theta` holds that term's parameters.
-    pub fn covariance_derivatives(&self, k: usize, theta: &[f64]) -> Vec<Vec<f64>> {
-        let (q, t) = (self.q[k], &self.t[k]);
-        // ∂(TT')/∂T[r, c] = E_rc T' + T E_cr.
-        let element = |r: usize, c: usize| {
+    /// `Fᵢ = ∂T/∂θᵢ` for each parameter θᵢ of term `k` (lower-triangular `q × q`), at the θ
+    /// last [`Lambda::set`]; `theta` holds that term's parameters. The derivatives of several
+    /// grouping factors need `∂(TT')/∂θᵢ` as `FᵢT' + TFᵢ'` (see `derivatives::blocked`).
+    pub fn factor_derivatives(&self, k: usize, theta: &[f64]) -> Vec<Vec<f64>> {
+        let q = self.q[k];
+        let unit = |r: usize, c: usize| {
             let mut m = vec![0.0; q * q];
-            for a in 0..q {
-                m[a * q + r] += t[c * q + a];
-                m[r * q + a] += t[c * q + a];
-            }
+            m[c * q + r] = 1.0;
             m
         };
         match self.kinds[k] {
             CovarianceType::Unstructured => (0..q)
                 .flat_map(|c| (c..q).map(move |r| (r, c)))
-                .map(|(r, c)| element(r, c))
+                .map(|(r, c)| unit(r, c))
                 .collect(),
-            CovarianceType::Diagonal => (0..q).map(|c| element(c, c)).collect(),
+            CovarianceType::Diagonal => (0..q).map(|c| unit(c, c)).collect(),
             CovarianceType::CompoundSymmetry => {
-                // TT' = s²((1−ρ)I + ρJ).
+                // T = sC with CC' = R = (1−ρ)I + ρJ: ∂T/∂s = C, and ∂T/∂ρ = s·CΦ(C⁻¹(J − I)C⁻ᵀ)
+                // (the derivative of a Cholesky factor; Φ keeps the lower triangle and half
+                // the diagonal). C is recomputed so that s = 0 needs no division.
                 let s = theta[0];
                 let rho = if q > 1 { theta[1] } else { 0.0 };
-                let by_s = (0..q * q)
-                    .map(|i| 2.0 * s * if i % (q + 1) == 0 { 1.0 } else { rho })
+                let mut c: Vec<f64> = (0..q * q)
+                    .map(|i| if i % (q + 1) == 0 { 1.0 } else { rho })
                     .collect();
-                let by_rho = (0..q * q)
-                    .map(|i| if i % (q + 1) == 0 { 0.0 } else { s * s })
+                if !small_cholesky(&mut c, q) {
+                    return vec![vec![f64::NAN; q * q]; q.min(2)];
+                }
+                if q == 1 {
+                    return vec![c];
+                }
+                // Y = C⁻¹(J − I), then X = C⁻¹Y' (= YC⁻ᵀ, symmetric).
+                let forward = |b: &[f64]| {
+                    let mut y = b.to_vec();
+                    for col in 0..q {
+                        for r in 0..q {
+                            let acc: f64 = (0..r).map(|m| c[m * q + r] * y[col * q + m]).sum();
+                            y[col * q + r] = (y[col * q + r] - acc) / c[r * q + r];
+                        }
+                    }
+                    y
+                };
+                let dr: Vec<f64> = (0..q * q)
+                    .map(|i| if i % (q + 1) == 0 { 0.0 } else { 1.0 })
                     .collect();
-                let mut out = vec![by_s, by_rho];
-                out.truncate(Self::n_params(q, CovarianceType::CompoundSymmetry));
-                out
+                let y = forward(&dr);
+                let yt: Vec<f64> = (0..q * q).map(|i| y[(i % q) * q + i / q]).collect();
+                let x = forward(&yt);
+                let mut dc = vec![0.0; q * q];
+                for col in 0..q {
+                    for r in col..q {
+                        // (CΦ(X))[r, col] = Σ_{m ≥ col} C[r, m] Φ(X)[m, col].
+                        dc[col * q + r] = (col..=r)
+                            .map(|m| {
+                                let phi = x[col * q + m] * if m == col { 0.5 } else { 1.0 };
+                                c[m * q + r] * phi
+                            })
+                            .sum::<f64>()
+                            * s;
+                    }
+                }
+                vec![c, dc]
             }
         }
+    }
+
+    /// `∂(TT')/∂θᵢ = FᵢT' + TFᵢ'` for each parameter θᵢ of term `k` (symmetric `q × q`), at
+    /// the θ last [`Lambda::set`]; `theta` holds that term's parameters.
+    pub fn covariance_derivatives(&self, k: usize, theta: &[f64]) -> Vec<Vec<f64>> {
+        let (q, t) = (self.q[k], &self.t[k]);
+        self.factor_derivatives(k, theta)
+            .into_iter()
+            .map(|f| {
+                let mut m = vec![0.0; q * q];
+                for a in 0..q {
+                    for b in 0..q {
+                        m[b * q + a] = (0..q)
+                            .map(|c| f[c * q + a] * t[c * q + b] + t[c * q + a] * f[c * q + b])
+                            .sum();
+                    }
+                }
+                m
+            })
+            .collect()
     }
 
     pub fn set(&mut self, theta: &[f64]) {

@@ -188,8 +188,8 @@ impl Problem {
             + self.residual_log_det()
     }
 
-    /// Whether [`Problem::derivatives`] is available: no residual structure, and one
-    /// grouping factor or several with scalar terms only.
+    /// Whether [`Problem::derivatives`] is available: random effects and no residual
+    /// structure.
     pub fn has_gradient(&self) -> bool {
         self.residual.is_none() && Factor::has_derivatives(&self.blocks)
     }
@@ -221,26 +221,29 @@ impl Problem {
     }
 
     /// Minimises the objective from `start`: by quasi-Newton steps on the analytic gradient
-    /// where there is one, else by BOBYQA.
+    /// where there is one, else by BOBYQA; when the convergence check fails, again from the
+    /// point reached and from lme4's start (see [`optimize::with_restarts`]).
     pub fn minimise(&mut self, start: &[f64], max_evaluations: usize) -> optimize::Optimum {
         let (lower, upper) = self.bounds();
-        if self.has_gradient() {
-            optimize::minimise_smooth(
-                |t, g| self.objective_gradient(t, g),
-                start,
-                &lower,
-                &upper,
-                max_evaluations,
-            )
-        } else {
-            optimize::minimise(
-                |t| self.objective(t),
-                start,
-                &lower,
-                &upper,
-                max_evaluations,
-            )
-        }
+        let lme4 = self.lme4_start();
+        let smooth = self.has_gradient();
+        optimize::with_restarts(
+            |from| {
+                if smooth {
+                    optimize::minimise_smooth(
+                        |t, g| self.objective_gradient(t, g),
+                        from,
+                        &lower,
+                        &upper,
+                        max_evaluations,
+                    )
+                } else {
+                    optimize::minimise(|t| self.objective(t), from, &lower, &upper, max_evaluations)
+                }
+            },
+            start,
+            &lme4,
+        )
     }
 
     /// The deviance at θ and the residual standard deviation σ, *not* profiled over σ

@@ -10,17 +10,18 @@
 //! - `∂ r'V⁻¹r / ∂θₖ = −(Z'V⁻¹r)' Dₖ (Z'V⁻¹r)` (β̂ is optimal, so it does not move),
 //! - `∂C/∂θₖ = C (X'V⁻¹Z Dₖ Z'V⁻¹X) C`.
 //!
-//! `Dₖ` is block-diagonal, so only the diagonal blocks of these matrices are needed. Two
-//! layouts have them cheaply: one grouping factor ([`one_factor`]: every block is a level's)
-//! and several factors whose terms are all scalar ([`scalar_terms`]: from the inverse of
-//! the dense block's factor). Other models are fitted without derivatives.
+//! `Dₖ` is block-diagonal, so only the diagonal blocks of these matrices are needed, per
+//! level ℓ of each term: `(Z'V⁻¹Z)_ℓℓ`, `Gℓ = (Z'V⁻¹X)_ℓ` and `wℓ = (Z'V⁻¹r)_ℓ`. With one
+//! grouping factor every block is a level's and one more pass over the levels gives them
+//! ([`one_factor`]); with several, nested or crossed, of any term sizes, they come from the
+//! blocked factor and the inverse of its dense block ([`blocked`]).
 //!
 //! Why analytic: a gradient costs about one evaluation (two with several factors) instead
 //! of `2k` (central differences), and a quasi-Newton search needs a fifth of BOBYQA's
 //! evaluations.
 
+mod blocked;
 mod one_factor;
-mod scalar_terms;
 
 use super::blocks::Blocks;
 use super::factor::Factor;
@@ -70,11 +71,9 @@ impl Derivatives {
 }
 
 impl Factor {
-    /// Whether [`Factor::derivatives`] applies: one grouping factor (the dense block holds
-    /// only `[X y]`), or several whose terms are all scalar.
+    /// Whether [`Factor::derivatives`] applies: any random effects.
     pub fn has_derivatives(blocks: &Blocks) -> bool {
-        let lay = &blocks.layout;
-        blocks.q1 > 0 && (lay.q_rest == 0 || (blocks.q1 == 1 && lay.terms.iter().all(|t| t.1 == 1)))
+        blocks.q1 > 0
     }
 
     /// The derivatives at the last successful [`Factor::update`], at θ. `reml` adds the
@@ -90,8 +89,120 @@ impl Factor {
             let dcov = self.lambda.covariance_derivatives(0, theta);
             self.one_factor_derivatives(blocks, &dcov, reml, vcov)
         } else {
-            self.scalar_terms_derivatives(blocks, theta, reml, vcov)
+            self.blocked_derivatives(blocks, theta, reml, vcov)
         }
+    }
+}
+
+/// Sums over one term's levels from which every derivative in that term's θ follows.
+#[derive(Debug, Clone)]
+struct LevelSums {
+    q: usize,
+    p: usize,
+    /// `Σℓ (Z'V⁻¹Z)_ℓℓ` ([`one_factor`]) or `Σℓ T'(Z'V⁻¹Z)_ℓℓ` ([`blocked`]) (q × q,
+    /// column-major).
+    zvz: Vec<f64>,
+    /// `Σℓ wℓwℓ'` (q × q).
+    ww: Vec<f64>,
+    /// `Σℓ vec(Gℓ) vec(Gℓ)'` with `vec(G)[a·p + r] = G[a, r]` (q × p): (qp)² values; empty
+    /// when not asked for.
+    gg: Vec<f64>,
+}
+
+impl LevelSums {
+    fn zeros(q: usize, p: usize, with_gg: bool) -> LevelSums {
+        let qp = if with_gg { q * p } else { 0 };
+        LevelSums {
+            q,
+            p,
+            zvz: vec![0.0; q * q],
+            ww: vec![0.0; q * q],
+            gg: vec![0.0; qp * qp],
+        }
+    }
+
+    fn add(&mut self, other: &LevelSums) {
+        for (a, b) in [
+            (&mut self.zvz, &other.zvz),
+            (&mut self.ww, &other.ww),
+            (&mut self.gg, &other.gg),
+        ] {
+            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        }
+    }
+
+    /// Adds one level's `wℓwℓ'` and `vec(Gℓ)vec(Gℓ)'` from `Z'V⁻¹[X y]` (`gy`, q rows of
+    /// p + 1, row-major): `wℓ = Z'V⁻¹y − Gℓβ̂`.
+    fn add_level(&mut self, gy: &[f64], beta: &[f64]) {
+        let (q, p) = (self.q, self.p);
+        let m = p + 1;
+        let w = |a: usize| gy[a * m + p] - (0..p).map(|x| gy[a * m + x] * beta[x]).sum::<f64>();
+        for c in 0..q {
+            let wc = w(c);
+            for r in 0..q {
+                self.ww[c * q + r] += w(r) * wc;
+            }
+        }
+        if self.gg.is_empty() {
+            return;
+        }
+        let qp = q * p;
+        for a1 in 0..q {
+            for r1 in 0..p {
+                let x = gy[a1 * m + r1];
+                if x == 0.0 {
+                    continue;
+                }
+                let row = &mut self.gg[(a1 * p + r1) * qp..(a1 * p + r1 + 1) * qp];
+                for a2 in 0..q {
+                    for r2 in 0..p {
+                        row[a2 * p + r2] += x * gy[a2 * m + r2];
+                    }
+                }
+            }
+        }
+    }
+
+    /// `tr(S D)` for symmetric `q × q` matrices.
+    fn trace(s: &[f64], d: &[f64]) -> f64 {
+        s.iter().zip(d).map(|(a, b)| a * b).sum()
+    }
+
+    /// `Σℓ Gℓ C Gℓ'` (q × q) for row-major `p × p` `C`: the REML term.
+    fn gcg(&self, c: &[f64]) -> Vec<f64> {
+        let (q, p) = (self.q, self.p);
+        let qp = q * p;
+        let mut m = vec![0.0; q * q];
+        for a in 0..q {
+            for b in 0..q {
+                m[b * q + a] = (0..p)
+                    .flat_map(|r| (0..p).map(move |s| (r, s)))
+                    .map(|(r, s)| c[r * p + s] * self.gg[(a * p + r) * qp + b * p + s])
+                    .sum();
+            }
+        }
+        m
+    }
+
+    /// `K[r, s] = Σ_ab D[a, b] GG[(a, r), (b, s)]`, i.e. `Σℓ Gℓ' D Gℓ` (p × p).
+    fn g_d_g(&self, d: &[f64]) -> Vec<f64> {
+        let (q, p) = (self.q, self.p);
+        let qp = q * p;
+        let mut k = vec![0.0; p * p];
+        for a in 0..q {
+            for b in 0..q {
+                let dab = d[b * q + a];
+                if dab == 0.0 {
+                    continue;
+                }
+                for r in 0..p {
+                    for s in 0..p {
+                        k[r * p + s] += dab * self.gg[(a * p + r) * qp + b * p + s];
+                    }
+                }
+            }
+        }
+        k
     }
 }
 

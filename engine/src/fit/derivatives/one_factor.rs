@@ -6,7 +6,7 @@
 //! `Zⱼ'V⁻¹[X y] = Zⱼ'[X y] − Bⱼ L21ⱼ'`. No inverse of T is taken, so the derivatives stay
 //! exact on the boundary (θ = 0), where the optimizer and Satterthwaite's steps go.
 
-use super::Derivatives;
+use super::{Derivatives, LevelSums};
 use crate::fit::blocks::Blocks;
 use crate::fit::factor::Factor;
 use rayon::prelude::*;
@@ -15,69 +15,6 @@ use rayon::prelude::*;
 const PARALLEL_LEVELS: usize = 8192;
 /// Levels per parallel chunk; fixed so that the sums are the same bits on any machine.
 const CHUNK_LEVELS: usize = 4096;
-
-/// Sums over the levels from which every derivative follows.
-#[derive(Debug, Clone)]
-struct LevelSums {
-    q: usize,
-    p: usize,
-    /// `Σⱼ Zⱼ'V⁻¹Zⱼ` (q × q, column-major).
-    zvz: Vec<f64>,
-    /// `Σⱼ wⱼwⱼ'` with `wⱼ = Zⱼ'V⁻¹r` (q × q).
-    ww: Vec<f64>,
-    /// `Σⱼ vec(Gⱼ) vec(Gⱼ)'` with `Gⱼ = Zⱼ'V⁻¹X` (q × p) and `vec(G)[a·p + r] = G[a, r]`:
-    /// (qp)² values; empty when not asked for.
-    gg: Vec<f64>,
-}
-
-impl LevelSums {
-    fn zeros(q: usize, p: usize, with_gg: bool) -> LevelSums {
-        let qp = if with_gg { q * p } else { 0 };
-        LevelSums {
-            q,
-            p,
-            zvz: vec![0.0; q * q],
-            ww: vec![0.0; q * q],
-            gg: vec![0.0; qp * qp],
-        }
-    }
-
-    fn add(&mut self, other: &LevelSums) {
-        for (a, b) in [
-            (&mut self.zvz, &other.zvz),
-            (&mut self.ww, &other.ww),
-            (&mut self.gg, &other.gg),
-        ] {
-            a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-        }
-    }
-
-    /// `tr(S D)` for symmetric `q × q` matrices.
-    fn trace(s: &[f64], d: &[f64]) -> f64 {
-        s.iter().zip(d).map(|(a, b)| a * b).sum()
-    }
-
-    /// `K[r, s] = Σ_ab D[a, b] GG[(a, r), (b, s)]`, i.e. `Σⱼ Gⱼ' D Gⱼ` (p × p).
-    fn g_d_g(&self, d: &[f64]) -> Vec<f64> {
-        let (q, p) = (self.q, self.p);
-        let qp = q * p;
-        let mut k = vec![0.0; p * p];
-        for a in 0..q {
-            for b in 0..q {
-                let dab = d[b * q + a];
-                if dab == 0.0 {
-                    continue;
-                }
-                for r in 0..p {
-                    for s in 0..p {
-                        k[r * p + s] += dab * self.gg[(a * p + r) * qp + b * p + s];
-                    }
-                }
-            }
-        }
-        k
-    }
-}
 
 impl Factor {
     /// [`Factor::derivatives`] with one grouping factor; `dcov[k]` is `∂(TT')/∂θₖ` (q × q).
@@ -119,21 +56,7 @@ impl Factor {
             Vec::new()
         };
         // Σⱼ Gⱼ C Gⱼ' (q × q), the REML term.
-        let gcg: Vec<f64> = if reml {
-            let qp = q * p;
-            let mut m = vec![0.0; q * q];
-            for a in 0..q {
-                for b in 0..q {
-                    m[b * q + a] = (0..p)
-                        .flat_map(|r| (0..p).map(move |s| (r, s)))
-                        .map(|(r, s)| c[r * p + s] * sums.gg[(a * p + r) * qp + b * p + s])
-                        .sum();
-                }
-            }
-            m
-        } else {
-            vec![0.0; q * q]
-        };
+        let gcg = if reml { sums.gcg(&c) } else { vec![0.0; q * q] };
         Derivatives::from_parts(
             &c,
             p,

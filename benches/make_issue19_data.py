@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Simulated data sets shaped like issue 19's benchmark models (vector random terms on
+several grouping factors), deterministic for a seed, pure Python (no numpy).
+
+Usage: benches/make_issue19_data.py OUTDIR [small]
+  therapist.csv  200 therapists x 15 patients x 10 months (small: 12 x 5 x 5):
+                 y ~ months + (months | therapist) + (months | therapist:patient)
+  kb07.csv       56 subjects x 32 items, 1,789 rows (small: 16 x 8, 120 rows), three
+                 +-0.5 contrasts spkr, prec, load:
+                 rt ~ 1 + spkr + prec + load + (1 + spkr + prec + load | subj)
+                                             + (1 + spkr + prec + load | item)
+  star_like.csv  only with `small` (the full STAR comes from mlmRev, benches/star.R):
+                 students in teachers in schools, yrs 0..3:
+                 math ~ yrs + (yrs | id) + (1 | tch) + (yrs | sch)
+The small versions are the test data of tests/derivatives.rs.
+"""
+import math
+import os
+import random
+import sys
+
+
+def mvn(rng, sds, corr):
+    """One draw of a vector with these SDs and a common correlation."""
+    z = [rng.gauss(0, 1) for _ in sds]
+    common = rng.gauss(0, 1)
+    return [s * (math.sqrt(1 - corr) * zi + math.sqrt(corr) * common) for s, zi in zip(sds, z)]
+
+
+def therapist(rng, n_ther, n_pat, n_months):
+    rows = []
+    for t in range(1, n_ther + 1):
+        bt = mvn(rng, [2.0, 0.4], 0.3)
+        for p in range(1, n_pat + 1):
+            bp = mvn(rng, [4.0, 0.8], 0.2)
+            for month in range(n_months):
+                y = 30 + bt[0] + bp[0] + (-1.0 + bt[1] + bp[1]) * month + rng.gauss(0, 3)
+                rows.append(("t%d" % t, "p%d" % p, month, round(y, 4)))
+    return ["therapist", "patient", "months", "y"], rows
+
+
+def kb07(rng, n_subj, n_item, n_rows):
+    """Crossed subjects x items, each cell at most once, `n_rows` of them kept (kb07 has
+    1,789 of 56 x 32 = 1,792)."""
+    subj = [mvn(rng, [300.0, 60.0, 40.0, 50.0], 0.3) for _ in range(n_subj)]
+    item = [mvn(rng, [350.0, 50.0, 80.0, 30.0], 0.2) for _ in range(n_item)]
+    cells = [(s, i) for s in range(n_subj) for i in range(n_item)]
+    rng.shuffle(cells)
+    cells = sorted(cells[:n_rows])
+    rows = []
+    for s, i in cells:
+        # kb07's design: the contrasts counterbalanced over subjects and items.
+        spkr = 0.5 if (s + i) % 2 else -0.5
+        prec = 0.5 if (s // 2 + i) % 2 else -0.5
+        load = 0.5 if (s + i // 2) % 2 else -0.5
+        x = [1.0, spkr, prec, load]
+        fixed = [2180.0, 70.0, -330.0, 80.0]
+        b = [f + bs + bi for f, bs, bi in zip(fixed, subj[s], item[i])]
+        rt = sum(xi * bi for xi, bi in zip(x, b)) + rng.gauss(0, 700)
+        rows.append(("S%d" % (s + 1), "I%d" % (i + 1), spkr, prec, load, round(rt, 2)))
+    return ["subj", "item", "spkr", "prec", "load", "rt"], rows
+
+
+def star_like(rng, n_sch, n_tch, n_id):
+    rows = []
+    for s in range(1, n_sch + 1):
+        bs = mvn(rng, [8.0, 2.0], 0.3)
+        for t in range(1, n_tch + 1):
+            bt = rng.gauss(0, 6)
+            for i in range(1, n_id + 1):
+                bi = mvn(rng, [20.0, 4.0], 0.4)
+                for yrs in range(4):
+                    if rng.random() < 0.15:
+                        continue
+                    y = 500 + bs[0] + bt + bi[0] + (25 + bs[1] + bi[1]) * yrs + rng.gauss(0, 15)
+                    rows.append(("s%d.i%d.%d" % (s, t, i), "s%d.t%d" % (s, t), "s%d" % s, yrs,
+                                 round(y, 2)))
+    return ["id", "tch", "sch", "yrs", "math"], rows
+
+
+def write(path, header, rows):
+    with open(path, "w") as f:
+        f.write(",".join(header) + "\n")
+        for r in rows:
+            f.write(",".join(str(v) for v in r) + "\n")
+
+
+def main():
+    out = sys.argv[1]
+    small = len(sys.argv) > 2 and sys.argv[2] == "small"
+    os.makedirs(out, exist_ok=True)
+    rng = random.Random(19)
+    if small:
+        write(os.path.join(out, "therapist.csv"), *therapist(rng, 12, 5, 5))
+        write(os.path.join(out, "kb07.csv"), *kb07(rng, 16, 8, 120))
+        write(os.path.join(out, "star_like.csv"), *star_like(rng, 6, 3, 4))
+    else:
+        write(os.path.join(out, "therapist.csv"), *therapist(rng, 200, 15, 10))
+        write(os.path.join(out, "kb07.csv"), *kb07(rng, 56, 32, 1789))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,473 @@
+//! Derivatives with several grouping factors — nested or crossed, scalar or vector terms —
+//! from the blocked factor of the last evaluation (the formulas are in [`super`]).
+//!
+//! With `A = Z'Z`, `Σ = (Λ'AΛ + I)⁻¹` and `L_Z = [L11 0; L21 L22]` (L11 block-diagonal over
+//! the first term's levels, L22 the dense block's random part), two identities give every
+//! per-level block without inverting any `T` (so they stay exact on the boundary):
+//!
+//! - `Λ'Z'V⁻¹Z = ΣΛ'A`, so `T'(Z'V⁻¹Z)_ℓℓ = Σₘ Σ_ℓm (Λ'A)_mℓ` needs Σ only where A is
+//!   nonzero; with `∂(TT')/∂θ = FT' + TF'`, `tr(Z'V⁻¹Z · D) = 2 tr(T'(Z'V⁻¹Z) F)`.
+//! - `Z'V⁻¹[X y] = Z'[X y] − AΛ · ΣΛ'Z'[X y]`, and `ΣΛ'Z'[X y] = L_Z⁻ᵀ L_[Xy]'` is a
+//!   back-substitution through the factor: a sparse product with A.
+//!
+//! Σ where A is nonzero: `Σ22 = L22⁻ᵀL22⁻¹`, `Σ[j, ·] = −L11ⱼ⁻ᵀL21ⱼ'Σ22` and
+//! `Σⱼⱼ = L11ⱼ⁻ᵀ(I + L21ⱼ'Σ22L21ⱼ)L11ⱼ⁻¹` for level j of the first term. With `yⱼ = L22⁻¹L21ⱼ`
+//! (a few columns of the explicit inverse) and `Yⱼ = Σ22[rowsⱼ, ·]L21ⱼ = L22⁻ᵀ[rowsⱼ, ·]yⱼ`,
+//! one pass over the first term's levels gives its blocks and the coupling part of the dense
+//! terms' blocks; the rest of theirs are a few entries of Σ22 each (A between dense terms
+//! is sparse). The cost is one triangular inversion of L22 (about one factorisation of the
+//! dense block) and two sparse products per level of the first term.
+
+use super::{Derivatives, LevelSums};
+use crate::fit::blocks::Blocks;
+use crate::fit::factor::{left_mul_t_transpose, Factor};
+use faer::linalg::triangular_inverse::invert_lower_triangular;
+use faer::{MatMut, MatRef, Par};
+use rayon::prelude::*;
+
+/// Dense blocks from this size use threads.
+const PARALLEL_SIZE: usize = 256;
+/// Levels of the first factor per parallel task; fixed so that the sums are the same bits
+/// on any machine.
+const CHUNK_LEVELS: usize = 256;
+
+/// What one chunk of the first term's levels contributes.
+struct Partial {
+    first: LevelSums,
+    /// `−Σⱼ Yⱼ[g] Kⱼ[g]'` per level g of each dense term (q × q, column-major, at
+    /// [`DenseIndex::block`]).
+    dense: Vec<f64>,
+}
+
+/// Where each level of the dense terms keeps its `q × q` block in a flat vector.
+struct DenseIndex {
+    base: Vec<usize>,
+    len: usize,
+}
+
+impl DenseIndex {
+    fn new(blocks: &Blocks) -> DenseIndex {
+        let mut base = Vec::new();
+        let mut len = 0;
+        for &(_, q, levels) in &blocks.layout.terms {
+            base.push(len);
+            len += q * q * levels;
+        }
+        DenseIndex { base, len }
+    }
+
+    /// Term, its `q`, first dense row and block offset of the level owning dense row `r`.
+    fn block(&self, blocks: &Blocks, r: usize) -> (usize, usize, usize, usize) {
+        let lay = &blocks.layout;
+        let k = lay.term_of(r).expect("a random row of the dense block");
+        let (off, q, _) = lay.terms[k];
+        let level = (r - off) / q;
+        (k, q, off + level * q, self.base[k] + level * q * q)
+    }
+}
+
+impl Factor {
+    /// [`Factor::derivatives`] with several grouping factors.
+    pub(super) fn blocked_derivatives(
+        &mut self,
+        blocks: &Blocks,
+        theta: &[f64],
+        reml: bool,
+        vcov: bool,
+    ) -> Derivatives {
+        let lay = &blocks.layout;
+        let (d, p, nr) = (lay.d(), lay.p, lay.q_rest);
+        let parallel = nr >= PARALLEL_SIZE;
+        self.inverse.resize(nr * nr, 0.0);
+        invert_lower_triangular(
+            MatMut::from_column_major_slice_mut(&mut self.inverse, nr, nr),
+            MatRef::from_column_major_slice(&self.dense, d, d).submatrix(0, 0, nr, nr),
+            if parallel { Par::rayon(0) } else { Par::Seq },
+        );
+        let this = &*self;
+        let beta = this.dense_solution(d)[nr..].to_vec();
+        let gy = this.adjusted_cross_products(blocks);
+        let with_gg = reml || vcov;
+        let index = DenseIndex::new(blocks);
+        let (q1, m) = (blocks.q1, p + 1);
+
+        let chunk = |c: usize| {
+            let levels = c * CHUNK_LEVELS..((c + 1) * CHUNK_LEVELS).min(blocks.levels1);
+            let mut part = Partial {
+                first: LevelSums::zeros(q1, p, with_gg),
+                dense: vec![0.0; index.len],
+            };
+            let mut work = LevelScratch::default();
+            for j in levels {
+                this.first_level(blocks, &index, j, &mut work, &mut part);
+                part.first
+                    .add_level(&gy[j * q1 * m..(j + 1) * q1 * m], &beta);
+            }
+            part
+        };
+        let n_chunks = blocks.levels1.div_ceil(CHUNK_LEVELS);
+        let parts: Vec<Partial> = if parallel || n_chunks > 1 {
+            (0..n_chunks).into_par_iter().map(chunk).collect()
+        } else {
+            (0..n_chunks).map(chunk).collect()
+        };
+        let mut first = LevelSums::zeros(q1, p, with_gg);
+        let mut coupling = vec![0.0; index.len];
+        for part in &parts {
+            first.add(&part.first);
+            coupling
+                .iter_mut()
+                .zip(&part.dense)
+                .for_each(|(a, b)| *a += b);
+        }
+        let mut sums = vec![first];
+        let base1 = blocks.levels1 * q1;
+        for (k, &(off, q, levels)) in lay.terms.iter().enumerate() {
+            let mut s = LevelSums::zeros(q, p, with_gg);
+            for l in 0..levels {
+                let o = off + l * q;
+                let block = this.dense_level(blocks, o, q);
+                let acc = &coupling[index.base[k] + l * q * q..][..q * q];
+                s.zvz
+                    .iter_mut()
+                    .zip(block.iter().zip(acc))
+                    .for_each(|(z, (a, b))| *z += a + b);
+                s.add_level(&gy[(base1 + o) * m..(base1 + o + q) * m], &beta);
+            }
+            sums.push(s);
+        }
+
+        let c = this.unscaled_vcov(blocks);
+        let mut parts = Vec::new();
+        let mut at = 0;
+        for (k, s) in sums.iter().enumerate() {
+            let q = s.q;
+            let fs = this.lambda.factor_derivatives(k, &theta[at..]);
+            let ds = this.lambda.covariance_derivatives(k, &theta[at..]);
+            at += fs.len();
+            let gcg = if reml { s.gcg(&c) } else { vec![0.0; q * q] };
+            for (f, dm) in fs.iter().zip(&ds) {
+                // tr(T'M F) with T'M and F column-major.
+                let tmf: f64 = (0..q)
+                    .flat_map(|a| (0..q).map(move |b| (a, b)))
+                    .map(|(a, b)| s.zvz[b * q + a] * f[a * q + b])
+                    .sum();
+                let jac = if vcov { s.g_d_g(dm) } else { Vec::new() };
+                parts.push((
+                    2.0 * tmf - LevelSums::trace(&gcg, dm),
+                    -LevelSums::trace(&s.ww, dm),
+                    jac,
+                ));
+            }
+        }
+        Derivatives::from_parts(
+            &c,
+            p,
+            vcov,
+            parts.into_iter().map(|(a, b, k)| (a, b, move || k)),
+        )
+    }
+
+    /// `Z'V⁻¹[X y]` for every random effect (first term's levels, then the dense block's;
+    /// row-major, p + 1 columns): `Z'[X y] − AΛ·L_Z⁻ᵀL_[Xy]'`. Needs L22⁻¹ in `inverse`.
+    fn adjusted_cross_products(&self, blocks: &Blocks) -> Vec<f64> {
+        let lay = &blocks.layout;
+        let (d, p, nr, q1, n1) = (lay.d(), lay.p, lay.q_rest, blocks.q1, blocks.levels1);
+        let m = p + 1;
+        let linv = &self.inverse;
+        let nq = n1 * q1 + nr;
+        // H = L_Z⁻ᵀ L_[Xy]': the dense part first (L22⁻ᵀ times the factor's [X y] rows).
+        let lxy: Vec<f64> = (0..nr)
+            .flat_map(|k| (0..m).map(move |c| (k, c)))
+            .map(|(k, c)| self.dense[k * d + nr + c])
+            .collect();
+        let mut h = vec![0.0; nq * m];
+        let (h1, h2) = h.split_at_mut(n1 * q1 * m);
+        for r in 0..nr {
+            let col = &linv[r * nr..(r + 1) * nr];
+            let out = &mut h2[r * m..(r + 1) * m];
+            for k in r..nr {
+                let v = col[k];
+                out.iter_mut()
+                    .zip(&lxy[k * m..(k + 1) * m])
+                    .for_each(|(o, x)| *o += v * x);
+            }
+        }
+        // Then each first-term level: L11ⱼ' hⱼ = L_[Xy]ⱼ' − L21ⱼ' h2[rowsⱼ].
+        for j in 0..n1 {
+            let l = &self.l11[j * q1 * q1..(j + 1) * q1 * q1];
+            let b = &mut h1[j * q1 * m..(j + 1) * q1 * m];
+            for e in blocks.row_ptr[j]..blocks.row_ptr[j + 1] {
+                let r = blocks.row_idx[e];
+                let row = &self.l21[e * q1..(e + 1) * q1];
+                for a in 0..q1 {
+                    if r >= nr {
+                        b[a * m + r - nr] += row[a];
+                    } else {
+                        for c in 0..m {
+                            b[a * m + c] -= row[a] * h2[r * m + c];
+                        }
+                    }
+                }
+            }
+            for a in (0..q1).rev() {
+                for c in 0..m {
+                    let s: f64 = (a + 1..q1).map(|k| l[a * q1 + k] * b[k * m + c]).sum();
+                    b[a * m + c] = (b[a * m + c] - s) / l[a * q1 + a];
+                }
+            }
+        }
+        // ΛH, term by term.
+        let mut lh = vec![0.0; nq * m];
+        let t1 = &self.lambda.t[0];
+        for j in 0..n1 {
+            let at = j * q1 * m;
+            lower_times(t1, q1, &h[at..at + q1 * m], &mut lh[at..at + q1 * m], m);
+        }
+        for (k, &(off, q, levels)) in lay.terms.iter().enumerate() {
+            let t = &self.lambda.t[k + 1];
+            for l in 0..levels {
+                let at = (n1 * q1 + off + l * q) * m;
+                lower_times(t, q, &h[at..at + q * m], &mut lh[at..at + q * m], m);
+            }
+        }
+        // Z'[X y] − A·ΛH.
+        let mut out = vec![0.0; nq * m];
+        let (lh1, lh2) = lh.split_at(n1 * q1 * m);
+        let (o1, o2) = out.split_at_mut(n1 * q1 * m);
+        for j in 0..n1 {
+            let a11 = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
+            let (lhj, oj) = (
+                &lh1[j * q1 * m..(j + 1) * q1 * m],
+                &mut o1[j * q1 * m..(j + 1) * q1 * m],
+            );
+            for a in 0..q1 {
+                for c in 0..m {
+                    oj[a * m + c] -= (0..q1)
+                        .map(|b| a11[b * q1 + a] * lhj[b * m + c])
+                        .sum::<f64>();
+                }
+            }
+            for e in blocks.row_ptr[j]..blocks.row_ptr[j + 1] {
+                let r = blocks.row_idx[e];
+                let za = &blocks.a21[e * q1..(e + 1) * q1];
+                for a in 0..q1 {
+                    if r >= nr {
+                        oj[a * m + r - nr] += za[a];
+                    } else {
+                        for c in 0..m {
+                            oj[a * m + c] -= za[a] * lh2[r * m + c];
+                            o2[r * m + c] -= za[a] * lhj[a * m + c];
+                        }
+                    }
+                }
+            }
+        }
+        for s in 0..nr {
+            let col = &blocks.a22[s * d..s * d + d];
+            let lhs = &lh2[s * m..(s + 1) * m];
+            for (r, &v) in col[..nr].iter().enumerate() {
+                if v != 0.0 {
+                    for c in 0..m {
+                        o2[r * m + c] -= v * lhs[c];
+                    }
+                }
+            }
+        }
+        for r in 0..nr {
+            for c in 0..m {
+                o2[r * m + c] += blocks.a22[(nr + c) * d + r];
+            }
+        }
+        out
+    }
+
+    /// Level j of the first term: adds `T₁'(Z'V⁻¹Z)ⱼⱼ` to `part.first` and the coupling part
+    /// `−Yⱼ[g]Kⱼ[g]'` of each dense level g it touches to `part.dense` (`Kⱼ = A21ⱼT₁L11ⱼ⁻ᵀ`,
+    /// the coupling rows before `Λ_rest'`).
+    fn first_level(
+        &self,
+        blocks: &Blocks,
+        index: &DenseIndex,
+        j: usize,
+        w: &mut LevelScratch,
+        part: &mut Partial,
+    ) {
+        let lay = &blocks.layout;
+        let (nr, q1) = (lay.q_rest, blocks.q1);
+        let linv = &self.inverse;
+        let t1 = &self.lambda.t[0];
+        let l = &self.l11[j * q1 * q1..(j + 1) * q1 * q1];
+        let a11 = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
+        let lo = blocks.row_ptr[j];
+        let rows = &blocks.row_idx[lo..blocks.row_ptr[j + 1]];
+        let nrand = rows.partition_point(|&r| r < nr);
+        let rows = &rows[..nrand];
+        let l21 = &self.l21[lo * q1..(lo + nrand) * q1];
+        let a21 = &blocks.a21[lo * q1..(lo + nrand) * q1];
+
+        // yⱼ = L22⁻¹ L21ⱼ (nr × q1, column-major), nonzero from the first row touched.
+        let first = rows.first().copied().unwrap_or(nr);
+        w.y.clear();
+        w.y.resize(q1 * nr, 0.0);
+        for (e, &r) in rows.iter().enumerate() {
+            let col = &linv[r * nr + r..(r + 1) * nr];
+            for a in 0..q1 {
+                let v = l21[e * q1 + a];
+                w.y[a * nr + r..(a + 1) * nr]
+                    .iter_mut()
+                    .zip(col)
+                    .for_each(|(o, x)| *o += v * x);
+            }
+        }
+        // Yⱼ = L22⁻ᵀ[rows, ·] yⱼ (nrand × q1, row-major).
+        w.big_y.clear();
+        for &r in rows {
+            let col = &linv[r * nr + r..(r + 1) * nr];
+            for a in 0..q1 {
+                let ya = &w.y[a * nr + r..(a + 1) * nr];
+                w.big_y.push(col.iter().zip(ya).map(|(x, y)| x * y).sum());
+            }
+        }
+        // Λ_rest'A21ⱼ and Kⱼ = A21ⱼT₁L11ⱼ⁻ᵀ (nrand × q1, row-major).
+        w.ta21.clear();
+        w.ta21.extend_from_slice(a21);
+        w.k.clear();
+        w.k.resize(nrand * q1, 0.0);
+        let mut e = 0;
+        while e < nrand {
+            let (k, q, _, _) = index.block(blocks, rows[e]);
+            let group = &mut w.ta21[e * q1..(e + q) * q1];
+            left_mul_t_transpose(group, q, q1, &self.lambda.t[k + 1], &mut w.src);
+            e += q;
+        }
+        for (row, s) in w.k.chunks_exact_mut(q1).zip(a21.chunks_exact(q1)) {
+            for c in 0..q1 {
+                row[c] = (c..q1).map(|cp| s[cp] * t1[c * q1 + cp]).sum();
+            }
+            for c in 0..q1 {
+                let acc: f64 = (0..c).map(|cp| row[cp] * l[cp * q1 + c]).sum();
+                row[c] = (row[c] - acc) / l[c * q1 + c];
+            }
+        }
+
+        // T₁'Mⱼⱼ = (ΣΛ'A)ⱼⱼ = L11⁻ᵀ[(I + yⱼ'yⱼ)L11⁻¹T₁'A11ⱼ − Yⱼ'Λ_rest'A21ⱼ] (column-major).
+        let q = q1;
+        w.z.clear();
+        w.z.resize(q * q, 0.0);
+        for b in 0..q {
+            for a in 0..q {
+                w.z[b * q + a] = (a..q).map(|k| t1[a * q + k] * a11[b * q + k]).sum();
+            }
+            for a in 0..q {
+                let acc: f64 = (0..a).map(|k| l[k * q + a] * w.z[b * q + k]).sum();
+                w.z[b * q + a] = (w.z[b * q + a] - acc) / l[a * q + a];
+            }
+        }
+        let yy = |a: usize, k: usize| -> f64 {
+            w.y[a * nr + first..(a + 1) * nr]
+                .iter()
+                .zip(&w.y[k * nr + first..(k + 1) * nr])
+                .map(|(x, y)| x * y)
+                .sum()
+        };
+        let yy: Vec<f64> = (0..q * q).map(|i| yy(i % q, i / q)).collect();
+        let mut tm = vec![0.0; q * q];
+        for b in 0..q {
+            for a in 0..q {
+                let mut v = w.z[b * q + a];
+                v += (0..q).map(|k| yy[k * q + a] * w.z[b * q + k]).sum::<f64>();
+                v -= (0..nrand)
+                    .map(|e| w.big_y[e * q + a] * w.ta21[e * q + b])
+                    .sum::<f64>();
+                tm[b * q + a] = v;
+            }
+            for a in (0..q).rev() {
+                let acc: f64 = (a + 1..q).map(|k| l[a * q + k] * tm[b * q + k]).sum();
+                tm[b * q + a] = (tm[b * q + a] - acc) / l[a * q + a];
+            }
+        }
+        part.first
+            .zvz
+            .iter_mut()
+            .zip(&tm)
+            .for_each(|(o, v)| *o += v);
+
+        // The dense levels this one touches: −Yⱼ[g]Kⱼ[g]'.
+        let mut e = 0;
+        while e < nrand {
+            let (_, qg, _, at) = index.block(blocks, rows[e]);
+            let block = &mut part.dense[at..at + qg * qg];
+            for b in 0..qg {
+                for a in 0..qg {
+                    block[b * qg + a] -= (0..q1)
+                        .map(|c| w.big_y[(e + a) * q1 + c] * w.k[(e + b) * q1 + c])
+                        .sum::<f64>();
+                }
+            }
+            e += qg;
+        }
+    }
+
+    /// For the dense level whose rows are `o..o+q`: `Σ22[g, ·](Λ_rest'A)[·, g]`
+    /// (q × q, column-major), over the few dense rows A couples with g.
+    fn dense_level(&self, blocks: &Blocks, o: usize, q: usize) -> Vec<f64> {
+        let lay = &blocks.layout;
+        let (d, nr) = (lay.d(), lay.q_rest);
+        let linv = &self.inverse;
+        let sigma = |x: usize, y: usize| -> f64 {
+            let from = x.max(y);
+            linv[x * nr + from..(x + 1) * nr]
+                .iter()
+                .zip(&linv[y * nr + from..(y + 1) * nr])
+                .map(|(a, b)| a * b)
+                .sum()
+        };
+        let mut out = vec![0.0; q * q];
+        for b in 0..q {
+            let c = o + b;
+            let col = &blocks.a22[c * d..c * d + nr];
+            for (s, &v) in col.iter().enumerate() {
+                if v == 0.0 {
+                    continue;
+                }
+                // A[s, c] reaches (Λ'A)[s', c] = Σ_{s ≥ s'} T[s, s'] A[s, c] for s' ≤ s in s's level.
+                let h = lay.term_of(s).expect("a random row of the dense block");
+                let (off, qh, _) = lay.terms[h];
+                let start = off + (s - off) / qh * qh;
+                let t = &self.lambda.t[h + 1];
+                for sp in start..=s {
+                    let coef = t[(sp - start) * qh + (s - start)] * v;
+                    if coef == 0.0 {
+                        continue;
+                    }
+                    for a in 0..q {
+                        out[b * q + a] += sigma(o + a, sp) * coef;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Per-level scratch of [`Factor::first_level`], reused across levels.
+#[derive(Default)]
+struct LevelScratch {
+    y: Vec<f64>,
+    big_y: Vec<f64>,
+    ta21: Vec<f64>,
+    k: Vec<f64>,
+    z: Vec<f64>,
+    src: Vec<f64>,
+}
+
+/// `out = T·src` for lower-triangular `T` (`q × q`, column-major) and `src` of q rows of
+/// width `m` (row-major).
+fn lower_times(t: &[f64], q: usize, src: &[f64], out: &mut [f64], m: usize) {
+    for a in 0..q {
+        for c in 0..m {
+            out[a * m + c] = (0..=a).map(|b| t[b * q + a] * src[b * m + c]).sum();
+        }
+    }
+}
