@@ -30,6 +30,16 @@ pub enum DataError {
         found: usize,
     },
 
+    #[error("{source_name}: line {line} opens a quoted field that is never closed")]
+    #[diagnostic(
+        code(mixspec::data::unterminated_quote),
+        help(
+            "a field that starts with `\"` runs to the next lone `\"`; close the quote, or \
+             double a quote meant as text (`\"\"`)"
+        )
+    )]
+    UnterminatedQuote { source_name: String, line: u64 },
+
     #[error("{source_name}: line {line}: {message}")]
     #[diagnostic(code(mixspec::data::malformed))]
     Malformed {
@@ -60,6 +70,47 @@ pub enum ModelError {
         source_name: String,
         line: u64,
         value: String,
+    },
+
+    #[error("`{variable}` is {value} in {source_name} line {line}")]
+    #[diagnostic(
+        code(mixspec::model::non_finite),
+        help(
+            "a model needs finite numbers (lme4 refuses Inf too); fix the cell, or change the \
+             expression (e.g. log(0) and 1/0 are infinite)"
+        )
+    )]
+    NonFinite {
+        variable: String,
+        source_name: String,
+        line: u64,
+        value: f64,
+    },
+
+    #[error("{what} would need {needed} of memory, more than the {limit} mixspec allows")]
+    #[diagnostic(code(mixspec::model::too_large), help("{help}"))]
+    TooLarge {
+        what: String,
+        needed: String,
+        limit: String,
+        help: String,
+    },
+
+    #[error(
+        "varident(`{factor}`) would estimate {parameters} variance ratios (one per level after \
+         the first), more than the {max} mixspec allows"
+    )]
+    #[diagnostic(
+        code(mixspec::model::too_many_variance_levels),
+        help(
+            "varident needs a factor with few levels, each observed several times; a variable \
+             with many distinct values is probably continuous"
+        )
+    )]
+    TooManyVarianceLevels {
+        factor: String,
+        parameters: usize,
+        max: usize,
     },
 
     #[error("`{variable}` is categorical and cannot be used in the expression `{label}`")]

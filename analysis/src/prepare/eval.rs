@@ -433,6 +433,35 @@ fn both<A, B>(
     }
 }
 
+/// Refuses a derived variable with an infinite value (`1/0`, `log(0)`, a predictor
+/// returning inf), naming its first row: no analysis can use it, and left in it would make
+/// a model's column "rank deficient" and be dropped. NaN stays missing, as in R.
+pub(crate) fn finite_column(
+    column: Column,
+    name: &str,
+    span: mixspec_dsl::spec::Span,
+    frame: &DataFrame,
+) -> Result<Column, Vec<SpecDiagnostic>> {
+    let Column::Numeric(values) = &column else {
+        return Ok(column);
+    };
+    let Some(row) = values.iter().position(|v| v.is_infinite()) else {
+        return Ok(column);
+    };
+    Err(vec![SpecDiagnostic::new(
+        SpecErrorKind::Type,
+        span,
+        format!(
+            "`{name}` is {} on {} line {}",
+            values[row],
+            frame.source(),
+            frame.line_of(row)
+        ),
+        "gives an infinite value",
+    )
+    .help("a derived variable must be finite or missing; guard the expression, e.g. `if x == 0 then NA else 1 / x`")])
+}
+
 pub(crate) fn unknown_variable(
     name: &str,
     span: mixspec_dsl::spec::Span,

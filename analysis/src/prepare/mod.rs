@@ -116,7 +116,8 @@ pub(crate) fn prepare(
             Prepare::Derive { name, expr } => {
                 let result = new_column(frame, name)
                     .and_then(|()| context(frame, &unchecked).eval(expr))
-                    .map(|value| value.into_column());
+                    .map(|value| value.into_column())
+                    .and_then(|c| eval::finite_column(c, &name.text, expr.span, frame));
                 add_derived(frame, name, result, &mut unchecked, d);
             }
             Prepare::Predictor {
@@ -130,9 +131,11 @@ pub(crate) fn prepare(
                     columns,
                     span: *span,
                 };
-                let result = new_column(frame, name).and_then(|()| {
-                    predictor::derive(plugins, base, &call, frame, subject_name, &unchecked)
-                });
+                let result = new_column(frame, name)
+                    .and_then(|()| {
+                        predictor::derive(plugins, base, &call, frame, subject_name, &unchecked)
+                    })
+                    .and_then(|c| eval::finite_column(c, &name.text, *span, frame));
                 add_derived(frame, name, result, &mut unchecked, d);
             }
             Prepare::Factor {

@@ -19,8 +19,20 @@ pub fn read_csv(mut reader: impl Read, source: &str) -> Result<DataFrame, DataEr
             line: 0,
             message: e.to_string(),
         })?;
+    let unterminated = |from: Option<&::csv::Position>| {
+        let from = from.map_or((0, 1), |p| (p.byte() as usize, p.line()));
+        unterminated_quote(&bytes, from).map(|line| DataError::UnterminatedQuote {
+            source_name: source.into(),
+            line,
+        })
+    };
     let csv_error = |e: ::csv::Error| {
         let line = e.position().map_or(0, |p| p.line());
+        // A quote left open swallows the following lines into one field, which usually
+        // shows as a row with too few fields: name the quote, the actual mistake.
+        if let Some(err) = unterminated(e.position()) {
+            return err;
+        }
         match e.kind() {
             ::csv::ErrorKind::UnequalLengths {
                 expected_len, len, ..
@@ -73,9 +85,11 @@ pub fn read_csv(mut reader: impl Read, source: &str) -> Result<DataFrame, DataEr
     let mut parsed: Vec<Parsed> = (0..k).map(|_| Parsed::Numbers(Vec::new())).collect();
     let mut lines = Vec::new();
     let mut record = ::csv::StringRecord::new();
+    let mut last_start = rdr.headers().ok().and_then(|h| h.position().cloned());
     while rdr.read_record(&mut record).map_err(csv_error)? {
         let row = lines.len();
         lines.push(record.position().map_or(0, |p| p.line()));
+        last_start = record.position().cloned();
         for (column, field) in parsed.iter_mut().zip(record.iter()) {
             let field = field.trim();
             let label = (!missing(field)).then_some(field);
@@ -92,6 +106,11 @@ pub fn read_csv(mut reader: impl Read, source: &str) -> Result<DataFrame, DataEr
                 },
             }
         }
+    }
+    // The csv crate reads a quote left open as a field running to the end of the file: only
+    // the last record can hold one.
+    if let Some(err) = unterminated(last_start.as_ref()) {
+        return Err(err);
     }
     let reread = parsed
         .iter()
@@ -149,6 +168,40 @@ impl Parsed {
             Parsed::Text(interner) => Some(interner),
             Parsed::Numbers(_) => None,
         }
+    }
+}
+
+/// The line of a quote that opens a field at or after `from` (byte offset, line) and is
+/// still open at the end of the input, following the csv crate's rules: a field is quoted
+/// when it starts with `"`, and inside it `""` is a literal quote.
+fn unterminated_quote(bytes: &[u8], from: (usize, u64)) -> Option<u64> {
+    #[derive(Clone, Copy)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        /// Inside a quoted field opened at this byte.
+        Quoted(usize),
+        /// Just after a quote inside the field opened at this byte: a closing quote, or
+        /// the first of `""`.
+        QuoteInQuoted(usize),
+    }
+    let (start, line) = from;
+    let mut state = State::FieldStart;
+    for (i, &b) in bytes.iter().enumerate().skip(start) {
+        state = match (state, b) {
+            (State::Quoted(open), b'"') => State::QuoteInQuoted(open),
+            (State::Quoted(open), _) | (State::QuoteInQuoted(open), b'"') => State::Quoted(open),
+            (State::FieldStart, b'"') => State::Quoted(i),
+            (_, b',' | b'\n' | b'\r') => State::FieldStart,
+            _ => State::Unquoted,
+        };
+    }
+    match state {
+        State::Quoted(open) => {
+            let newlines = bytes[start..open].iter().filter(|&&b| b == b'\n').count();
+            Some(line + newlines as u64)
+        }
+        _ => None,
     }
 }
 
@@ -214,6 +267,32 @@ mod tests {
             Column::Factor(f) => assert_eq!(f.codes, [0, 1, 0, 0, 2]),
             _ => panic!("b should be a factor"),
         }
+    }
+
+    #[test]
+    fn an_unterminated_quote_names_its_line() {
+        let mut csv = String::from("y,x,g\n");
+        for i in 0..12 {
+            if i == 5 {
+                csv.push_str("3.5,3,\"c\n");
+            } else {
+                csv.push_str(&format!("{i}.5,{i},a\n"));
+            }
+        }
+        let err = read_csv(csv.as_bytes(), "t.csv").unwrap_err();
+        assert!(
+            matches!(err, DataError::UnterminatedQuote { line: 7, .. }),
+            "{err}"
+        );
+        // The quote opening a middle field makes the row ragged: still the quote's line.
+        let err = read_csv("a,b,c\n1,2,3\n1,\"2,3\n4,5,6\n".as_bytes(), "t").unwrap_err();
+        assert!(
+            matches!(err, DataError::UnterminatedQuote { line: 3, .. }),
+            "{err}"
+        );
+        // Closed quotes, escaped quotes and quoted line breaks are fine.
+        let df = read_csv("a,b\n\"x\"\"y\",1\n\"p\nq\",2\nr,3\n".as_bytes(), "t").unwrap();
+        assert_eq!(df.n_rows(), 3);
     }
 
     #[test]

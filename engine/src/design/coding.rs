@@ -42,6 +42,7 @@ pub fn model_matrix<'a>(
     values: &dyn Fn(&str) -> &'a Values,
 ) -> Result<Columns, ModelError> {
     let codings = term_codings(terms, values);
+    check_size(terms, &codings, n, values)?;
     let mut out = Columns::default();
     if terms.intercept {
         out.names.push("(Intercept)".into());
@@ -83,6 +84,57 @@ pub fn model_matrix<'a>(
         }
     }
     Ok(out)
+}
+
+/// Refuses, before anything is allocated, a model matrix larger than
+/// [`super::MAX_DENSE_BYTES`]: a factor with very many levels (an identifier used as a
+/// predictor) would otherwise exhaust memory building `n × p` dense columns.
+fn check_size<'a>(
+    terms: &TermList,
+    codings: &[Vec<Coding>],
+    n: usize,
+    values: &dyn Fn(&str) -> &'a Values,
+) -> Result<(), ModelError> {
+    let term_columns = |term: &Term, codes: &[Coding]| -> u128 {
+        term.variables
+            .iter()
+            .zip(codes)
+            .map(|(var, coding)| match (values(&var.label), coding) {
+                (Values::Numeric(_), _) => 1,
+                (Values::Factor(f), Coding::Indicators) => f.levels.len() as u128,
+                (Values::Factor(f), Coding::Contrasts) => f.levels.len().saturating_sub(1) as u128,
+            })
+            .fold(1u128, u128::saturating_mul)
+    };
+    let per_term: Vec<u128> = terms
+        .terms
+        .iter()
+        .zip(codings)
+        .map(|(t, c)| term_columns(t, c))
+        .collect();
+    let p = per_term
+        .iter()
+        .fold(u128::from(terms.intercept), |a, &b| a.saturating_add(b));
+    let bytes = p.saturating_mul(n as u128).saturating_mul(8);
+    if bytes <= super::MAX_DENSE_BYTES {
+        return Ok(());
+    }
+    let widest = terms
+        .terms
+        .iter()
+        .zip(&per_term)
+        .max_by_key(|(_, &c)| c)
+        .map(|(t, c)| format!("; `{}` alone has {c}", t.label()))
+        .unwrap_or_default();
+    Err(ModelError::TooLarge {
+        what: format!("a dense model matrix of {p} columns for {n} rows"),
+        needed: super::format_bytes(bytes),
+        limit: super::format_bytes(super::MAX_DENSE_BYTES),
+        help: format!(
+            "each level of a factor used as a predictor is a column{widest}; an identifier \
+             belongs in a random-effect term such as `(1 | id)`"
+        ),
+    })
 }
 
 /// The columns one variable contributes to a term, with the level each indicates.

@@ -139,6 +139,7 @@ impl Design {
                 n_rows: data.n_rows(),
             });
         }
+        check_finite(spec, data, &rows, &labels, &full, &offsets)?;
         let used: HashMap<&str, Values> = labels
             .iter()
             .map(String::as_str)
@@ -176,6 +177,7 @@ impl Design {
         // lme4 orders terms by decreasing number of levels (a stable sort).
         random.sort_by_key(|b| std::cmp::Reverse(b.levels.len()));
         check_identifiable(&random, n)?;
+        check_dense_block(&random, x_names.len())?;
 
         let residual = spec.residual.as_ref().map(|res| {
             let (group, time) = match res {
@@ -186,6 +188,16 @@ impl Design {
                 ResidualSpec::VarIdent { factor } => (factor, None),
             };
             let factor = grouping::interaction(&[values(group)]);
+            if let ResidualSpec::VarIdent { factor: name } = res {
+                let parameters = factor.levels.len().saturating_sub(1);
+                if parameters > MAX_VARIANCE_PARAMETERS {
+                    return Err(ModelError::TooManyVarianceLevels {
+                        factor: name.clone(),
+                        parameters,
+                        max: MAX_VARIANCE_PARAMETERS,
+                    });
+                }
+            }
             let times = time.map(|t| match values(t) {
                 Values::Numeric(v) => Ok(v.clone()),
                 Values::Factor(_) => Err(ModelError::FactorInExpression {
@@ -215,6 +227,56 @@ impl Design {
     }
 }
 
+/// Refuses an infinite value of a variable used as a number (the response, a term's
+/// numeric variable, an offset, a CAR(1) time) on the rows in use, naming the first.
+///
+/// NaN marks a value missing (as R's `na.omit`), but ±Inf is a number no fit can use: left
+/// in, it turned its column into NaN and the column was dropped as aliased. lme4 refuses
+/// too. This is the one place every numeric input passes — cells, expressions such as
+/// `log(0)` or `I(1/x)`, and columns derived by a spec or a plugin — so it is checked here.
+fn check_finite(
+    spec: &ModelSpec,
+    data: &DataFrame,
+    rows: &[usize],
+    labels: &[String],
+    full: &[Values],
+    offsets: &[Vec<f64>],
+) -> Result<(), ModelError> {
+    let infinite = |v: &[f64]| rows.iter().copied().find(|&r| v[r].is_infinite());
+    let refuse = |variable: String, v: &[f64], r: usize| ModelError::NonFinite {
+        variable,
+        source_name: data.source().to_string(),
+        line: data.line_of(r),
+        value: v[r],
+    };
+    // Grouping and varident factors are labels, even when read from numbers.
+    let mut numeric: Vec<&str> = vec![spec.response.label.as_str()];
+    let term_lists = std::iter::once(&spec.fixed).chain(spec.random.iter().map(|r| &r.terms));
+    for tl in term_lists {
+        numeric.extend(
+            tl.terms
+                .iter()
+                .flat_map(|t| t.variables.iter().map(|v| v.label.as_str())),
+        );
+    }
+    if let Some(ResidualSpec::Car1 { time, .. }) = &spec.residual {
+        numeric.push(time);
+    }
+    for (label, values) in labels.iter().zip(full) {
+        if let (true, Values::Numeric(v)) = (numeric.contains(&label.as_str()), values) {
+            if let Some(r) = infinite(v) {
+                return Err(refuse(label.clone(), v, r));
+            }
+        }
+    }
+    for (k, o) in offsets.iter().enumerate() {
+        if let Some(r) = infinite(o) {
+            return Err(refuse(format!("offset number {}", k + 1), o, r));
+        }
+    }
+    Ok(())
+}
+
 fn random_block<'a>(
     term: &RandomTerm,
     n: usize,
@@ -237,6 +299,60 @@ fn random_block<'a>(
         names: cols.names,
         values: flat,
         covariance: term.covariance,
+    })
+}
+
+/// The most variance ratios a `varident` structure may estimate (levels after the first).
+/// Each is a parameter of the derivative-free search, whose cost grows about with the cube
+/// of their number: 89 took over a minute on 180 rows. A factor with more levels is
+/// almost always a continuous variable read as labels.
+pub const MAX_VARIANCE_PARAMETERS: usize = 30;
+
+/// The largest dense matrix a model may need, in bytes (2 GiB): the fixed-effects matrix
+/// `X` (`n × p`), or the dense block of the factorisation (`d × d`, `d` = the random effects
+/// beyond the first term's, plus `p + 1`). Past it a fit would exhaust the memory of most
+/// machines; it is refused before anything is allocated.
+pub const MAX_DENSE_BYTES: u128 = 2 << 30;
+
+/// `bytes` in binary units, for messages.
+pub(crate) fn format_bytes(bytes: u128) -> String {
+    const UNITS: [&str; 6] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Refuses a model whose dense block (see [`MAX_DENSE_BYTES`]) would be too large: a second
+/// grouping factor with very many levels.
+fn check_dense_block(random: &[RandomBlock], p: usize) -> Result<(), ModelError> {
+    let rest: u128 = random
+        .iter()
+        .skip(1)
+        .map(|b| (b.q() * b.levels.len()) as u128)
+        .sum();
+    let d = rest + p as u128 + 1;
+    let bytes = d * d * 8;
+    if bytes <= MAX_DENSE_BYTES {
+        return Ok(());
+    }
+    Err(ModelError::TooLarge {
+        what: format!(
+            "the factorisation's dense block ({d} × {d}: the random effects of every term after \
+             the first, with the fixed effects)"
+        ),
+        needed: format_bytes(bytes),
+        limit: format_bytes(MAX_DENSE_BYTES),
+        help: "mixspec keeps the term with most levels sparse and the others dense; a second \
+               grouping factor with this many levels is beyond it"
+            .into(),
     })
 }
 

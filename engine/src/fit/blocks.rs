@@ -57,15 +57,28 @@ pub struct Blocks {
     pub by_row_ptr: Vec<usize>,
     pub by_row: Vec<(usize, usize)>,
     pub layout: DenseLayout,
+    /// γ: the least-squares coefficients of `y` on `X`, subtracted from `y` before the
+    /// cross-products are formed (see [`residualise`]); β̂ = β̂(y − Xγ) + γ.
+    pub gamma: Vec<f64>,
 }
 
 impl Blocks {
-    pub fn new(design: &Design) -> Blocks {
+    /// The cross-products of a design whose random-effect columns are divided by
+    /// `z_scale` (per term, per column; see [`column_scales`]).
+    pub fn new(design: &Design, z_scale: &[Vec<f64>]) -> Blocks {
         let n = design.n();
         let p = design.p();
         // Without random effects (a gls model) all observations form one pseudo-level with
         // no random effects of its own, and the dense block holds everything.
         let no_codes = vec![0u32; if design.random.is_empty() { n } else { 0 }];
+        let inverse: Vec<Vec<f64>> = z_scale
+            .iter()
+            .map(|d| d.iter().map(|d| 1.0 / d).collect())
+            .collect();
+        let (inverse1, inverse_rest) = match inverse.split_first() {
+            Some((first, rest)) => (&first[..], rest),
+            None => (&[][..], &[][..]),
+        };
         let (q1, levels1, codes1, values1, rest) = match design.random.split_first() {
             Some((b, rest)) => (b.q(), b.levels.len(), &b.codes[..], &b.values[..], rest),
             None => (0, 1, &no_codes[..], &[][..], &[][..]),
@@ -82,6 +95,7 @@ impl Blocks {
             p,
         };
         let d = layout.d();
+        let (y, gamma) = residualise(design);
 
         // The sparse row of the dense block for observation i: (dense index, value).
         let mut entries: Vec<(usize, f64)> = Vec::with_capacity(d.min(64));
@@ -91,13 +105,13 @@ impl Blocks {
                 let (o, q, _) = layout.terms[t];
                 let base = o + b.codes[i] as usize * q;
                 for c in 0..q {
-                    out.push((base + c, b.values[i * q + c]));
+                    out.push((base + c, b.values[i * q + c] * inverse_rest[t][c]));
                 }
             }
             for j in 0..p {
                 out.push((layout.q_rest + j, design.x[j * n + i]));
             }
-            out.push((d - 1, design.y[i]));
+            out.push((d - 1, y[i]));
         };
 
         // Observations grouped by level of the first term (counting sort).
@@ -122,13 +136,16 @@ impl Blocks {
         let mut a21 = Vec::new();
         // Scratch accumulator for one level's coupling rows, reset through `touched`.
         let mut acc = vec![0.0; d * q1];
+        let mut z1 = vec![0.0; q1];
         let mut seen = vec![false; d];
         let mut touched: Vec<usize> = Vec::new();
         row_ptr.push(0);
         for l in 0..levels1 {
             let block = &mut a11[l * q1 * q1..(l + 1) * q1 * q1];
             for &i in &order[start[l]..start[l + 1]] {
-                let z1 = &values1[i * q1..(i + 1) * q1];
+                for ((z, v), s) in z1.iter_mut().zip(&values1[i * q1..]).zip(inverse1) {
+                    *z = v * s;
+                }
                 for a in 0..q1 {
                     for b in 0..q1 {
                         block[b * q1 + a] += z1[a] * z1[b];
@@ -208,6 +225,105 @@ impl Blocks {
             by_row_ptr,
             by_row,
             layout,
+            gamma,
         }
     }
+}
+
+/// Per random-effect term, per column, the power of two nearest the column's root mean
+/// square (1 for a column of zeros): what [`Blocks::new`] divides the columns by, so that the
+/// optimizer's θ is on the scale of the response's residual whatever the unit of a
+/// predictor (Days × 1e10 left the slope's θ near 1e-11, where every step and tolerance of
+/// the search is absolute). A compound-symmetry term has one SD for all its columns, so
+/// one scale: their geometric mean. Powers of two make the rescaling exact.
+pub fn column_scales(design: &Design) -> Vec<Vec<f64>> {
+    design
+        .random
+        .iter()
+        .map(|b| {
+            let (q, n) = (b.q(), b.codes.len().max(1));
+            let log2_rms: Vec<f64> = (0..q)
+                .map(|c| {
+                    let ss: f64 = (0..b.codes.len())
+                        .map(|i| b.values[i * q + c].powi(2))
+                        .sum();
+                    let l = (ss / n as f64).sqrt().log2().round();
+                    if l.is_finite() {
+                        l.clamp(-500.0, 500.0)
+                    } else {
+                        0.0
+                    }
+                })
+                .collect();
+            if b.covariance == crate::spec::CovarianceType::CompoundSymmetry {
+                let mean = (log2_rms.iter().sum::<f64>() / q.max(1) as f64).round();
+                vec![mean.exp2(); q]
+            } else {
+                log2_rms.iter().map(|l| l.exp2()).collect()
+            }
+        })
+        .collect()
+}
+
+/// `y − Xγ` and γ, γ the least-squares coefficients of `y` on `X`.
+///
+/// The fit depends on `y` only through `y − Xβ`, so replacing `y` by `y − Xγ` changes β̂ by
+/// exactly −γ and nothing else (θ, σ, the likelihood, the random effects, Var(β̂)). It
+/// matters for precision: the factorisation finds the penalised residual sum of squares as
+/// `y'y` less what the model explains, which for a response far from zero relative to its
+/// spread (Reaction + 1e8) cancels almost every digit and left θ, σ and the likelihood
+/// wrong. After this step `y` is on the scale of its residuals whatever its location.
+///
+/// γ need not be exact, only close enough to remove the bulk: it is solved from the
+/// normal equations with the columns scaled to unit length (so the scale of a predictor
+/// does not matter), then corrected once from the residual; a step is kept only if it
+/// shrinks `y`. O(n p²), once per set of cross-products.
+fn residualise(design: &Design) -> (Vec<f64>, Vec<f64>) {
+    let (n, p) = (design.n(), design.p());
+    let mut y = design.y.clone();
+    let mut gamma = vec![0.0; p];
+    let col = |j: usize| &design.x[j * n..(j + 1) * n];
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
+    let scale: Vec<f64> = (0..p).map(|j| 1.0 / dot(col(j), col(j)).sqrt()).collect();
+    if p == 0 || scale.iter().any(|s| !s.is_finite()) {
+        return (y, gamma);
+    }
+    // Cholesky factor (lower, row-major) of the scaled X'X.
+    let mut l = vec![0.0; p * p];
+    for a in 0..p {
+        for b in 0..=a {
+            let mut v = dot(col(a), col(b)) * scale[a] * scale[b];
+            v -= (0..b).map(|k| l[a * p + k] * l[b * p + k]).sum::<f64>();
+            if a == b {
+                if v.is_nan() || v <= 0.0 {
+                    return (y, gamma);
+                }
+                l[a * p + a] = v.sqrt();
+            } else {
+                l[a * p + b] = v / l[b * p + b];
+            }
+        }
+    }
+    let mut norm = dot(&y, &y);
+    for _ in 0..2 {
+        let mut z: Vec<f64> = (0..p).map(|j| dot(col(j), &y) * scale[j]).collect();
+        for r in 0..p {
+            z[r] = (z[r] - (0..r).map(|k| l[r * p + k] * z[k]).sum::<f64>()) / l[r * p + r];
+        }
+        for r in (0..p).rev() {
+            z[r] = (z[r] - (r + 1..p).map(|k| l[k * p + r] * z[k]).sum::<f64>()) / l[r * p + r];
+        }
+        let step: Vec<f64> = z.iter().zip(&scale).map(|(z, s)| z * s).collect();
+        let mut next = y.clone();
+        for (j, s) in step.iter().enumerate() {
+            next.iter_mut().zip(col(j)).for_each(|(v, x)| *v -= s * x);
+        }
+        let next_norm = dot(&next, &next);
+        if next_norm.is_nan() || next_norm >= norm {
+            break;
+        }
+        gamma.iter_mut().zip(&step).for_each(|(g, s)| *g += s);
+        (y, norm) = (next, next_norm);
+    }
+    (y, gamma)
 }

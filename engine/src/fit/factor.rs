@@ -94,6 +94,29 @@ impl Lambda {
         (lower, upper)
     }
 
+    /// Per θ element, the factor from θ for the columns as given to θ for the columns
+    /// divided by `z_scale` (per term, per column): the factor's row `r` grows with the
+    /// scale of column `r`, so each element of `T` is multiplied by its row's scale; a
+    /// correlation is unchanged.
+    pub fn parameter_scales(&self, z_scale: &[Vec<f64>]) -> Vec<f64> {
+        let mut out = Vec::new();
+        for ((&q, &kind), d) in self.q.iter().zip(&self.kinds).zip(z_scale) {
+            match kind {
+                CovarianceType::Unstructured => {
+                    out.extend((0..q).flat_map(|c| (c..q).map(move |r| d[r])))
+                }
+                CovarianceType::Diagonal => out.extend_from_slice(&d[..q]),
+                CovarianceType::CompoundSymmetry => {
+                    out.push(d[0]);
+                    if q > 1 {
+                        out.push(1.0);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// lme4's start: identity relative covariance factors (zero correlations).
     pub fn start(&self) -> Vec<f64> {
         self.sd_mask()
@@ -403,7 +426,8 @@ impl Factor {
     }
 
     /// β̂ and the spherical random effects `u` (first term's levels, then the dense part),
-    /// by back-substitution through the factor.
+    /// by back-substitution through the factor; β̂ adds back the γ taken out of `y` by
+    /// [`Blocks::new`].
     pub fn solve(&self, blocks: &Blocks) -> (Vec<f64>, Vec<f64>) {
         let lay = &blocks.layout;
         let d = lay.d();
@@ -426,7 +450,11 @@ impl Factor {
                 uj[c] = (uj[c] - acc) / lj[c * q1 + c];
             }
         }
-        let beta = s[lay.q_rest..].to_vec();
+        let beta = s[lay.q_rest..]
+            .iter()
+            .zip(&blocks.gamma)
+            .map(|(b, g)| b + g)
+            .collect();
         u1.extend_from_slice(&s[..lay.q_rest]);
         (beta, u1)
     }

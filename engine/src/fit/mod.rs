@@ -55,10 +55,19 @@ pub struct Problem {
     blocks: Blocks,
     factor: Factor,
     pub reml: bool,
-    /// The parameters of the last successful factorisation, which `factor` still holds (empty
-    /// when it holds none): a request for the same ones (a result, then its derivatives) is
-    /// not factorised again.
+    /// The parameters (internal, see `scale`) of the last successful factorisation, which
+    /// `factor` still holds (empty when it holds none): a request for the same ones (a
+    /// result, then its derivatives) is not factorised again.
     factorised_at: Vec<f64>,
+    /// Per random-effect term and column, the power of two its column is divided by in the
+    /// cross-products ([`blocks::column_scales`]).
+    z_scale: Vec<Vec<f64>>,
+    /// Per parameter, its internal value over the one the methods take and return: the
+    /// optimizer searches the internal ones, which do not depend on the unit of any
+    /// predictor. Powers of two, so the two convert exactly.
+    scale: Vec<f64>,
+    /// Buffer for the internal parameters.
+    internal: Vec<f64>,
 }
 
 /// A residual structure with its whitened copy of the design.
@@ -79,10 +88,16 @@ impl Problem {
             }),
             None => None,
         };
-        let blocks = Blocks::new(&design);
+        let z_scale = blocks::column_scales(&design);
+        let blocks = Blocks::new(&design, &z_scale);
         let q = design.random.iter().map(|b| b.q()).collect();
         let kinds = design.random.iter().map(|b| b.covariance).collect();
-        let factor = Factor::new(&blocks, Lambda::new(q, kinds));
+        let lambda = Lambda::new(q, kinds);
+        let mut scale = lambda.parameter_scales(&z_scale);
+        if let Some(r) = &residual {
+            scale.resize(scale.len() + r.model.n_params(), 1.0);
+        }
+        let factor = Factor::new(&blocks, lambda);
         Ok(Problem {
             design,
             residual,
@@ -90,7 +105,24 @@ impl Problem {
             factor,
             reml,
             factorised_at: Vec::new(),
+            z_scale,
+            scale,
+            internal: Vec::new(),
         })
+    }
+
+    /// Per parameter, the factor from the parameters these methods take to the ones the
+    /// optimizer searches (powers of two): a unit-free step is `h / scale[i]` here.
+    pub fn parameter_scales(&self) -> &[f64] {
+        &self.scale
+    }
+
+    fn to_internal(&self, params: &[f64]) -> Vec<f64> {
+        params.iter().zip(&self.scale).map(|(p, s)| p * s).collect()
+    }
+
+    fn from_internal(&self, params: &[f64]) -> Vec<f64> {
+        params.iter().zip(&self.scale).map(|(p, s)| p / s).collect()
     }
 
     /// Number of random-effect covariance parameters θ.
@@ -112,18 +144,22 @@ impl Problem {
             (None, [kind]) => start::moment_start(&self.blocks, *kind, self.design.n()),
             _ => None,
         };
-        let Some(m) = moments else { return lme4 };
+        let Some(m) = moments else {
+            return self.from_internal(&lme4);
+        };
         // The moments last, so that when they win the search's first evaluation finds them
         // already factorised.
-        let at_lme4 = self.objective(&lme4);
-        if self.objective(&m) < at_lme4 {
+        let at_lme4 = self.objective_internal(&lme4);
+        let best = if self.objective_internal(&m) < at_lme4 {
             m
         } else {
             lme4
-        }
+        };
+        self.from_internal(&best)
     }
 
-    /// lme4's start: identity relative covariance factors, then φ's.
+    /// lme4's start, for the scaled columns (internal parameters): identity relative
+    /// covariance factors, then φ's.
     fn lme4_start(&self) -> Vec<f64> {
         let mut start = self.factor.lambda.start();
         if let Some(r) = &self.residual {
@@ -154,6 +190,16 @@ impl Problem {
 
     /// Whitens (with a residual structure) and factorises at `params`.
     fn factorise(&mut self, params: &[f64]) -> bool {
+        let mut internal = std::mem::take(&mut self.internal);
+        internal.clear();
+        internal.extend(params.iter().zip(&self.scale).map(|(p, s)| p * s));
+        let ok = self.factorise_internal(&internal);
+        self.internal = internal;
+        ok
+    }
+
+    /// [`Problem::factorise`] at internal parameters.
+    fn factorise_internal(&mut self, params: &[f64]) -> bool {
         if !params.is_empty() && self.factorised_at == params {
             return true;
         }
@@ -164,7 +210,7 @@ impl Problem {
                 Some(log_det) => r.log_det = log_det,
                 None => return false,
             }
-            self.blocks = Blocks::new(&r.whitened);
+            self.blocks = Blocks::new(&r.whitened, &self.z_scale);
         }
         let ok = self.factor.update(&self.blocks, theta);
         if ok {
@@ -183,6 +229,19 @@ impl Problem {
         if !self.factorise(params) {
             return f64::INFINITY;
         }
+        self.objective_here()
+    }
+
+    /// [`Problem::objective`] at internal parameters.
+    fn objective_internal(&mut self, params: &[f64]) -> f64 {
+        if !self.factorise_internal(params) {
+            return f64::INFINITY;
+        }
+        self.objective_here()
+    }
+
+    /// The objective at the last factorisation.
+    fn objective_here(&self) -> f64 {
         self.factor
             .objective(self.reml, self.design.n(), self.design.p())
             + self.residual_log_det()
@@ -198,7 +257,25 @@ impl Problem {
     /// `vcov` also asks for ∂(R_X R_X')⁻¹/∂θ. `None` without [`Problem::has_gradient`] or
     /// where the factorisation fails.
     pub fn derivatives(&mut self, theta: &[f64], vcov: bool) -> Option<Derivatives> {
-        if !self.has_gradient() || !self.factorise(theta) {
+        let internal = self.to_internal(theta);
+        let mut d = self.derivatives_internal(&internal, vcov)?;
+        // ∂/∂θ = scale · ∂/∂θ_internal.
+        let per_theta = d.unscaled_vcov.len() / theta.len().max(1);
+        for (k, s) in self.scale.iter().enumerate().take(theta.len()) {
+            d.log_det[k] *= s;
+            d.pwrss[k] *= s;
+            if per_theta > 0 {
+                d.unscaled_vcov[k * per_theta..(k + 1) * per_theta]
+                    .iter_mut()
+                    .for_each(|v| *v *= s);
+            }
+        }
+        Some(d)
+    }
+
+    /// [`Problem::derivatives`] over the internal parameters.
+    fn derivatives_internal(&mut self, theta: &[f64], vcov: bool) -> Option<Derivatives> {
+        if !self.has_gradient() || !self.factorise_internal(theta) {
             return None;
         }
         Some(
@@ -210,7 +287,15 @@ impl Problem {
     /// The objective (as [`Problem::objective`]) and its gradient, written into `grad`;
     /// +∞ where the factorisation fails. Needs [`Problem::has_gradient`].
     pub fn objective_gradient(&mut self, theta: &[f64], grad: &mut [f64]) -> f64 {
-        let Some(d) = self.derivatives(theta, false) else {
+        let internal = self.to_internal(theta);
+        let f = self.objective_gradient_internal(&internal, grad);
+        grad.iter_mut().zip(&self.scale).for_each(|(g, s)| *g *= s);
+        f
+    }
+
+    /// [`Problem::objective_gradient`] over the internal parameters.
+    fn objective_gradient_internal(&mut self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        let Some(d) = self.derivatives_internal(theta, false) else {
             grad.fill(f64::NAN);
             return f64::INFINITY;
         };
@@ -223,27 +308,40 @@ impl Problem {
     /// Minimises the objective from `start`: by quasi-Newton steps on the analytic gradient
     /// where there is one, else by BOBYQA; when the convergence check fails, again from the
     /// point reached and from lme4's start (see [`optimize::with_restarts`]).
+    ///
+    /// The search runs over the internal parameters (see [`Problem::parameter_scales`]);
+    /// the bounds, zero or infinite for the scaled ones, are the same there, and lme4's start
+    /// is taken there too (θ = 1 on units of the data's own size).
     pub fn minimise(&mut self, start: &[f64], max_evaluations: usize) -> optimize::Optimum {
         let (lower, upper) = self.bounds();
+        let start = self.to_internal(start);
         let lme4 = self.lme4_start();
         let smooth = self.has_gradient();
-        optimize::with_restarts(
+        let mut optimum = optimize::with_restarts(
             |from| {
                 if smooth {
                     optimize::minimise_smooth(
-                        |t, g| self.objective_gradient(t, g),
+                        |t, g| self.objective_gradient_internal(t, g),
                         from,
                         &lower,
                         &upper,
                         max_evaluations,
                     )
                 } else {
-                    optimize::minimise(|t| self.objective(t), from, &lower, &upper, max_evaluations)
+                    optimize::minimise(
+                        |t| self.objective_internal(t),
+                        from,
+                        &lower,
+                        &upper,
+                        max_evaluations,
+                    )
                 }
             },
-            start,
+            &start,
             &lme4,
-        )
+        );
+        optimum.theta = self.from_internal(&optimum.theta);
+        optimum
     }
 
     /// The deviance at θ and the residual standard deviation σ, *not* profiled over σ
@@ -314,7 +412,7 @@ impl Problem {
         self.design.y = y;
         self.factorised_at.clear();
         if self.residual.is_none() {
-            self.blocks = Blocks::new(&self.design);
+            self.blocks = Blocks::new(&self.design, &self.z_scale);
         }
     }
 

@@ -111,6 +111,14 @@ impl LmmFit {
         });
         let sd_mask = problem.sd_mask();
         let n_theta = problem.n_theta();
+        // Singular on the scale the search used, so the verdict does not depend on the unit
+        // of a predictor.
+        let internal: Vec<f64> = opt
+            .theta
+            .iter()
+            .zip(problem.parameter_scales())
+            .map(|(t, s)| t * s)
+            .collect();
         let residual_structure = problem.residual_model().map(|m| ResidualFit {
             description: m.spec.describe(),
             names: m.param_names(),
@@ -124,6 +132,10 @@ impl LmmFit {
             ..
         } = problem;
         let (beta, u) = factor.solve(&blocks);
+        // The factor holds T for the scaled columns; b = Λu with the reported θ is the
+        // effect per unit of each column as given.
+        let mut lambda = factor.lambda.clone();
+        lambda.set(&opt.theta[..n_theta]);
         let t_tests = satterthwaite.as_ref().map(|s| s.coefficient_tests(&beta));
         let s2 = sigma * sigma;
         let vcov: Vec<f64> = factor
@@ -142,7 +154,7 @@ impl LmmFit {
         let mut seen: Vec<String> = Vec::new();
         for (k, block) in design.random.iter().enumerate() {
             let (q, levels) = (block.q(), block.levels.len());
-            let t = &factor.lambda.t[k];
+            let t = &lambda.t[k];
             let mut modes = vec![0.0; levels * q];
             for l in 0..levels {
                 let ul = &u[offset + l * q..offset + (l + 1) * q];
@@ -160,7 +172,7 @@ impl LmmFit {
                     .map(|(a, b)| a * b)
                     .sum::<f64>();
             }
-            let mut covariance = factor.lambda.covariance(k);
+            let mut covariance = lambda.covariance(k);
             covariance.iter_mut().for_each(|c| *c *= s2);
             // lme4 makes repeated grouping names unique: Subject, Subject.1, ...
             let repeats = seen.iter().filter(|g| **g == block.group).count();
@@ -187,8 +199,7 @@ impl LmmFit {
             .map(|((y, o), f)| y + o - f)
             .collect();
 
-        let singular = opt
-            .theta
+        let singular = internal
             .iter()
             .zip(&sd_mask)
             .any(|(t, &sd)| sd && *t < BOUNDARY_TOLERANCE);
@@ -210,6 +221,11 @@ impl LmmFit {
             warnings.push("boundary (singular) fit: see help('isSingular')".into());
         }
         warnings.extend(satterthwaite.iter().flat_map(Satterthwaite::warnings));
+        // One verdict for the flag and the warnings: a failed check anywhere fails it.
+        let converged = opt.converged
+            && !satterthwaite
+                .as_ref()
+                .is_some_and(Satterthwaite::not_at_minimum);
         Ok(LmmFit {
             reml,
             n_obs: n,
@@ -231,7 +247,7 @@ impl LmmFit {
             random,
             singular,
             convergence: Convergence {
-                converged: opt.converged,
+                converged,
                 evaluations: opt.evaluations,
                 optimizer: opt.optimizer,
                 status: opt.status,

@@ -42,11 +42,13 @@ pub struct Satterthwaite {
     p: usize,
     /// Var(β̂) at the optimum, row-major p × p.
     pub vcov_beta: Vec<f64>,
-    /// Asymptotic covariance of `varpar = (θ…, σ)`, `2H⁺`, row-major.
+    /// Asymptotic covariance of `varpar = (θ…, σ)`, `2H⁺`, row-major, on the search's scale
+    /// ([`crate::fit::Problem::parameter_scales`], σ in units of σ̂).
     pub vcov_varpar: Vec<f64>,
-    /// ∂Var(β̂)/∂varpar_i: one row-major p × p matrix per variance parameter, in order.
+    /// ∂Var(β̂)/∂varpar_i: one row-major p × p matrix per variance parameter, in order, on
+    /// the same scale.
     pub jacobian: Vec<f64>,
-    /// Eigenvalues of the deviance's Hessian over `varpar`, ascending.
+    /// Eigenvalues of the deviance's Hessian over `varpar` on that scale, ascending.
     pub hessian_eigenvalues: Vec<f64>,
 }
 
@@ -60,8 +62,22 @@ impl Satterthwaite {
         } else {
             None
         };
-        let (hessian, jacobian, at_optimum) =
+        let (mut hessian, mut jacobian, at_optimum) =
             analytic.unwrap_or_else(|| numerical_derivatives(problem, theta, sigma));
+        // On the search's scale (θ for predictors of unit scale, σ in units of σ̂), so that
+        // the pseudo-inverse's tolerance on eigenvalues, an absolute one, means the same
+        // whatever the units of the response and the predictors. The degrees of freedom do
+        // not depend on the parameterisation otherwise.
+        let mut scale: Vec<f64> = problem.parameter_scales()[..theta.len()].to_vec();
+        scale.push(1.0 / sigma);
+        for a in 0..k {
+            for b in 0..k {
+                hessian[a * k + b] /= scale[a] * scale[b];
+            }
+        }
+        for (block, s) in jacobian.chunks_exact_mut((p * p).max(1)).zip(&scale) {
+            block.iter_mut().for_each(|v| *v /= s);
+        }
         let (vcov_varpar, hessian_eigenvalues) = pseudo_inverse_times_two(&hessian, k);
         let vcov_beta = match at_optimum {
             Some(mut v) => {
@@ -127,6 +143,14 @@ impl Satterthwaite {
                 self.t_test(&l, beta)
             })
             .collect()
+    }
+
+    /// Whether the deviance's Hessian over `varpar` has a negative eigenvalue: the fit is not
+    /// at a minimum (lmerTest's "Model failed to converge"), so it is not converged.
+    pub fn not_at_minimum(&self) -> bool {
+        self.hessian_eigenvalues
+            .iter()
+            .any(|&v| v < -EIGEN_TOLERANCE)
     }
 
     /// lmerTest's warnings about the Hessian of the deviance over `varpar`, in its words:
@@ -254,7 +278,9 @@ fn analytic_derivatives(problem: &mut Problem, theta: &[f64], sigma: f64) -> Opt
     let mut step = theta.to_vec();
     let (mut plus, mut minus) = (vec![0.0; n], vec![0.0; n]);
     for l in 0..n {
-        let h = GRADIENT_STEP * theta[l].abs() + GRADIENT_STEP / 10.0;
+        // The step on the search's scale (unit-free), expressed in θ.
+        let w = problem.parameter_scales()[l];
+        let h = (GRADIENT_STEP * (theta[l] * w).abs() + GRADIENT_STEP / 10.0) / w;
         step[l] = theta[l] + h;
         problem.derivatives(&step, false)?.at_sigma2(s2, &mut plus);
         step[l] = theta[l] - h;
