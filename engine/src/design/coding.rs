@@ -93,6 +93,12 @@ fn variable_columns(
 ) -> Result<Vec<(String, Vec<f64>, Level)>, ModelError> {
     match values {
         Values::Numeric(v) => Ok(vec![(label.to_string(), v.clone(), None)]),
+        // A matrix variable's columns are named by its label and their suffixes.
+        Values::Matrix { columns, suffixes } => Ok(columns
+            .iter()
+            .zip(suffixes)
+            .map(|(c, s)| (format!("{label}{s}"), c.clone(), None))
+            .collect()),
         Values::Factor(f) => {
             let skip = match coding {
                 Coding::Contrasts => 1,
