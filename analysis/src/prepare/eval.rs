@@ -90,7 +90,7 @@ pub(crate) struct Context<'a> {
     subject_of: Vec<Option<usize>>,
     /// The time variable while it is not a column yet (it is derived further down, or
     /// misspelled): rows are not in time order.
-    time_pending: Option<&'a str>,
+    time_pending: Option<String>,
     /// Variables whose definitions had problems: their uses are not reported again.
     unchecked: &'a [String],
 }
@@ -134,7 +134,9 @@ impl<'a> Context<'a> {
             frame,
             subjects,
             subject_of,
-            time_pending: time.filter(|t| frame.column(t).is_none()),
+            time_pending: time
+                .filter(|t| frame.column(t).is_none())
+                .map(str::to_string),
             unchecked,
         }
     }
@@ -238,7 +240,7 @@ impl<'a> Context<'a> {
                             _ => value,
                         };
                         if let (Aggregate::First | Aggregate::Last, Some(time)) =
-                            (a, self.time_pending)
+                            (a, self.time_pending.as_deref())
                         {
                             return Err(vec![SpecDiagnostic::new(
                                 SpecErrorKind::Type,
