@@ -219,3 +219,30 @@ fn intervals_with_a_residual_structure_are_refused() {
         assert!(o.stdout.is_empty(), "printed a result: {:?}", o.stdout);
     }
 }
+
+/// Issue 18: a gls (a residual structure without random effects) tests on N − p and says so;
+/// no NaN df, no warnings.
+#[test]
+fn gls_tests_on_residual_df_and_says_so() {
+    let args = ["--residual", "car1(age | Subject)", "--format", "json"];
+    let o = fit(
+        "tests/data/reference/orthodont.csv",
+        "distance ~ age * Sex",
+        &args,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["df_rule"], "residual");
+    assert_eq!(v["warnings"], serde_json::json!([]));
+    for row in v["fixed_effects"].as_array().unwrap() {
+        assert_eq!(row["df"], 104.0, "{row}");
+        assert!(row["p"].as_f64().is_some_and(|p| (0.0..=1.0).contains(&p)));
+    }
+    let o = fit(
+        SLEEP,
+        "Reaction ~ Days + (Days | Subject)",
+        &["--format", "json"],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["df_rule"], "satterthwaite");
+}

@@ -2,6 +2,7 @@
 //! log-likelihood within 1e-4 relative (or higher), φ within 2e-3, σ within 0.2%, fixed
 //! effects and standard errors within 0.2%.
 
+use mixspec_engine::inference::DfRule;
 use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 use mixspec_engine::{fit, read_csv, Design, FitOptions, LmmFit};
 use serde_json::Value;
@@ -88,6 +89,36 @@ fn check(file: &str, data_dir: &str, residual: &str) {
         );
         assert!(rel(se[j], s) < 2e-3, "{file}: SE {j} {} vs {s}", se[j]);
     }
+    if let Some(df) = r["df"].as_f64() {
+        check_residual_df(file, &f, &r, df);
+    }
+}
+
+/// nlme's gls tests each coefficient with N − p degrees of freedom; so do we, without
+/// random effects. (ML standard errors differ by nlme's rescaling, so only REML t and p are
+/// compared: within 0.2% and 1% on the log10 scale.)
+fn check_residual_df(file: &str, f: &LmmFit, r: &Value, df: f64) {
+    assert_eq!(f.df_rule(), Some(DfRule::Residual), "{file}");
+    assert!(f.warnings.is_empty(), "{file}: {:?}", f.warnings);
+    let tests = f.t_tests.as_ref().expect("t-tests are on by default");
+    for (j, fe) in r["fixed_effects"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(tests[j].df, df, "{file}: df {j}");
+        if r["method"] != "REML" {
+            continue;
+        }
+        let (t, p) = (fe["t"].as_f64().unwrap(), fe["p"].as_f64().unwrap());
+        assert!(
+            rel(tests[j].t, t) < 2e-3,
+            "{file}: t {j} {} vs {t}",
+            tests[j].t
+        );
+        let (lo, lr) = (tests[j].p.log10(), p.log10());
+        assert!(
+            (lo - lr).abs() <= (0.01 * lr.abs()).max(1e-4),
+            "{file}: p {j} {:e} vs {p:e}",
+            tests[j].p
+        );
+    }
 }
 
 #[test]
@@ -111,6 +142,12 @@ fn orthodont_car1_with_random_slope() {
 #[test]
 fn gls_ar1_without_random_effects() {
     check("nlme/sleepstudy_gls_ar1_reml.json", "reference", "");
+}
+
+/// Issue 18: a gls with CAR(1) used to give NaN df and NA p-values.
+#[test]
+fn gls_car1_tests_on_residual_df() {
+    check("nlme/orthodont_gls_car1_reml.json", "reference", "");
 }
 
 #[test]

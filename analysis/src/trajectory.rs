@@ -278,7 +278,7 @@ fn predict(
         times[(g + 1) * m..(g + 2) * m].fill(*t);
     }
     stacked.insert(time, Column::Numeric(times));
-    let design = Design::build(&model.spec, &stacked).map_err(|e| e.to_string())?;
+    let design = Design::build_with_basis(&model.spec, &stacked, m).map_err(|e| e.to_string())?;
     if design.x_names != fitted.fit.fixed_names || design.n() != stacked_rows.len() {
         return Err("the model's design changes with time".to_string());
     }

@@ -313,3 +313,55 @@ fn figures_have_a_panel_per_model_and_groups_per_combination() {
         );
     }
 }
+
+/// Issue 18: a derived variable can be the time axis, trajectories through `poly()` are
+/// predicted with the fit's own polynomial basis, and whole-column functions centre and scale.
+#[test]
+fn a_derived_variable_is_the_time_axis() {
+    let data =
+        "data \"../../tests/data/reference/orthodont.csv\" { subject Subject; time decades }\n";
+    let c = checked(&format!(
+        "{data}derive decades = age / 10
+derive start = first(distance)
+derive age_mean = grand_mean(age)
+derive age_c = center(age)
+derive age_z = scale(age)
+model poly: distance ~ poly(decades, 2) * Sex + (1 | Subject)
+model raw: distance ~ (decades + I(decades^2)) * Sex + (1 | Subject)
+plot trajectories poly, raw by Sex
+"
+    ));
+    // Orthodont: ages 8, 10, 12, 14 for every subject, in that order.
+    assert_eq!(numbers(&c, "start")[1], numbers(&c, "start")[0]);
+    assert!(numbers(&c, "age_mean").iter().all(|&m| m == 11.0));
+    assert_eq!(&numbers(&c, "age_c")[..4], &[-3.0, -1.0, 1.0, 3.0]);
+    let z = numbers(&c, "age_z");
+    let sd = (z.iter().map(|v| v * v).sum::<f64>() / (z.len() - 1) as f64).sqrt();
+    assert!(z.iter().sum::<f64>().abs() < 1e-9 && (sd - 1.0).abs() < 1e-12);
+
+    // The same model in two parametrisations: the same predicted trajectories.
+    let results = c.run().unwrap();
+    let (poly, raw) = (&results.trajectories[0][0], &results.trajectories[0][1]);
+    for (p, r) in poly.groups.iter().zip(&raw.groups) {
+        assert_eq!(p.predicted.len(), r.predicted.len());
+        for (&(t, a), &(u, b)) in p.predicted.iter().zip(&r.predicted) {
+            assert_eq!(t, u);
+            assert!((a - b).abs() < 1e-6, "{}: {a} vs {b} at {t}", p.label);
+        }
+    }
+
+    // first() needs the time order, so the time must be derived before it is used.
+    let (kinds, rendered) = problems(&format!(
+        "{data}derive start = first(distance)\nderive decades = age / 10\n"
+    ));
+    assert_eq!(kinds, [SpecErrorKind::Type], "{rendered}");
+    assert!(
+        rendered.contains("derive `decades` above this statement"),
+        "{rendered}"
+    );
+    // A time that is neither a column nor derived is still unknown.
+    let (kinds, _) = problems(
+        "data \"../../tests/data/reference/orthodont.csv\" { subject Subject; time decade }\n",
+    );
+    assert_eq!(kinds, [SpecErrorKind::UnknownVariable]);
+}

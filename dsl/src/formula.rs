@@ -16,7 +16,9 @@ use ast::{Node, NodeKind, Span};
 ///
 /// The fixed part's terms, their order and their labels are those of R's `terms()` on lme4's
 /// bar-free formula; random-effect terms are lme4's, in formula order, with `||` and `/`
-/// expanded.
+/// expanded. A right-hand side that is one unparenthesized bar (`y ~ 1 | g`,
+/// `y ~ x + z | g`) is, as in R, one random-effect term with everything left of the bar as
+/// its effects and an intercept-only fixed part.
 pub fn parse_formula(src: &str) -> Result<ModelSpec, FormulaError> {
     lower(src).map_err(|p| p.into_error(src))
 }
@@ -46,7 +48,11 @@ pub(crate) fn column_uses(src: &str) -> Vec<ColumnUse> {
                 walk(a, numeric, out);
                 walk(b, numeric, out);
             }
-            NodeKind::Call { args, .. } => args.iter().for_each(|a| walk(a, true, out)),
+            // `factor()` takes text as well as numbers.
+            NodeKind::Call { name, args, .. } => {
+                let numeric = name != "factor";
+                args.iter().for_each(|a| walk(a, numeric, out))
+            }
         }
     }
     let mut out = Vec::new();
@@ -74,7 +80,13 @@ pub(crate) fn lower(src: &str) -> Result<ModelSpec, Problem> {
     };
     let response = expr::response(response)?;
     let mut bars = Vec::new();
-    let fixed_rhs = random::split(&formula.rhs, &mut bars)?;
+    let fixed_rhs = match random::bare(&formula.rhs) {
+        Some(bar) => {
+            bars.push(bar);
+            None
+        }
+        None => random::split(&formula.rhs, &mut bars)?,
+    };
     let fixed = expand::fixed(fixed_rhs.as_ref(), &response)?;
     let mut random = Vec::new();
     for bar in &bars {

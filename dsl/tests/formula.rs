@@ -453,14 +453,21 @@ fn errors_point_at_the_offending_text() {
         ("y ~ (1 | (a/b)/c)", InvalidGrouping, (9, 5)),
         ("y ~ (0 | g)", EmptyRandomTerm, (5, 1)),
         ("y ~ (1 - 1 || g)", EmptyRandomTerm, (5, 5)),
-        ("y ~ x | g", MisplacedBar, (4, 5)),
         ("y ~ a*(1|g)", MisplacedBar, (7, 3)),
         ("y ~ x - (1|g)", MisplacedBar, (9, 3)),
         ("y ~ (1|g) - 1", MisplacedBar, (4, 9)),
         ("y ~ log((1|g))", MisplacedBar, (9, 3)),
         ("y ~ ((1|g) | h)", MisplacedBar, (6, 3)),
         ("y ~ foo(x)", UnknownFunction, (4, 3)),
-        ("y ~ I(poly(x))", UnknownFunction, (6, 4)),
+        ("y ~ I(poly(x))", NotArithmetic, (6, 7)),
+        ("y ~ log(factor(g))", NotArithmetic, (8, 9)),
+        ("y ~ ns(x, 3)", UnknownFunction, (4, 2)),
+        ("y ~ poly(x, 0)", InvalidPower, (12, 1)),
+        ("y ~ poly(x, 1.5)", InvalidPower, (12, 3)),
+        ("y ~ poly(x, z, 2)", WrongArgumentCount, (4, 13)),
+        ("poly(y, 2) ~ x", NotArithmetic, (0, 10)),
+        ("factor(y) ~ x", NotArithmetic, (0, 9)),
+        ("y ~ 1 | g | h", MisplacedBar, (4, 5)),
         ("y ~ log(x, 2)", WrongArgumentCount, (4, 9)),
         ("y ~ log()", WrongArgumentCount, (4, 5)),
         ("y ~ x^2", InvalidPower, (4, 3)),
@@ -532,7 +539,16 @@ fn syntax_errors_say_what_was_expected() {
     let err = parse_formula("y ~ foo(x)").unwrap_err();
     let help = err.help().unwrap().to_string();
     assert!(
-        help.contains("I(), log(), exp(), sqrt(), abs() and offset()"),
+        help.contains("I(), log(), log10(), log2(), exp(), sqrt(), abs()"),
+        "{help}"
+    );
+    let help = parse_formula("y ~ bs(x)")
+        .unwrap_err()
+        .help()
+        .unwrap()
+        .to_string();
+    assert!(
+        help.contains("splines::bs()") && help.contains("poly(x, k)"),
         "{help}"
     );
 }
@@ -662,4 +678,87 @@ fn pathological_input_is_refused_not_fatal() {
         1
     );
     assert_eq!(parse("y ~ (a+b+c)^1000000").fixed.terms.len(), 7);
+}
+
+/// lme4 1.1-31 on a right-hand side that is one unparenthesized bar: `findbars()` gives one
+/// term with everything left of the bar as effects, `nobars()` the fixed part `~ 1`.
+#[test]
+fn an_unparenthesized_bar_is_one_random_term() {
+    for (src, want) in [
+        ("Yield ~ 1|Batch", (true, vec![], words("Batch"))),
+        ("y ~ (x1 + x2)|ff", (true, words("x1 x2"), words("ff"))),
+        ("y ~ x + z | g", (true, words("x z"), words("g"))),
+        ("y ~ 0 + x | g", (false, words("x"), words("g"))),
+        ("y ~ x | a:b", (true, words("x"), words("a b"))),
+    ] {
+        let spec = parse(src);
+        assert_eq!(random(&spec), [want], "{src}");
+        assert!(spec.fixed.intercept && spec.fixed.terms.is_empty(), "{src}");
+    }
+    // `||` splits as it does in parentheses; `/` nests.
+    assert_eq!(
+        random(&parse("y ~ x || g")),
+        [(true, vec![], words("g")), (false, words("x"), words("g"))]
+    );
+    assert_eq!(
+        random(&parse("y ~ 1 | a/b")),
+        [(true, vec![], words("b a")), (true, vec![], words("a"))]
+    );
+}
+
+/// Labels and column names from R 4.2 (`colnames(model.matrix(~ poly(x, 2) + scale(x) +
+/// log10(x + 1) + log2(x + 1)))`, in `tests/data/reference/formula_columns.json`).
+#[test]
+fn poly_factor_scale_and_logarithms_are_r_s() {
+    let spec = parse("log2(y) ~ poly(Days, 2) + factor(g) + scale(x) + log10(x + 1) + poly(t)");
+    assert_eq!(
+        labels(&spec.fixed),
+        [
+            "poly(Days, 2)",
+            "factor(g)",
+            "scale(x)",
+            "log10(x + 1)",
+            "poly(t)"
+        ]
+    );
+    let exprs: Vec<&Expr> = spec
+        .fixed
+        .terms
+        .iter()
+        .map(|t| &t.variables[0].expr)
+        .collect();
+    assert_eq!(
+        exprs,
+        [
+            &Expr::Poly {
+                arg: col("Days"),
+                degree: 2
+            },
+            &Expr::Factor(col("g")),
+            &Expr::Call(Function::Scale, col("x")),
+            &Expr::Call(
+                Function::Log10,
+                Box::new(Expr::Binary(
+                    BinaryOp::Add,
+                    col("x"),
+                    Box::new(Expr::Number(1.0))
+                ))
+            ),
+            &Expr::Poly {
+                arg: col("t"),
+                degree: 1
+            },
+        ]
+    );
+    assert_eq!(spec.response.expr, Expr::Call(Function::Log2, col("y")));
+    assert_eq!(spec.columns(), ["y", "Days", "g", "x", "t"]);
+    // Inside random terms too, and in arithmetic for the numeric ones.
+    let spec = parse("y ~ poly(Days, 2) + (poly(Days, 2) | Subject) + I(scale(x)^2)");
+    assert_eq!(labels(&spec.random[0].terms), ["poly(Days, 2)"]);
+    assert_eq!(labels(&spec.fixed), ["poly(Days, 2)", "I(scale(x)^2)"]);
+    // `factor(x):z` crosses a factor as any factor column would.
+    assert_eq!(
+        labels(&parse("y ~ factor(x)*z + (1|g)").fixed),
+        ["factor(x)", "z", "factor(x):z"]
+    );
 }

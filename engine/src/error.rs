@@ -120,6 +120,20 @@ pub enum ModelError {
     )]
     FactorInExpression { variable: String, label: String },
 
+    #[error("`{label}` needs fewer degrees than the {unique} distinct values of its argument")]
+    #[diagnostic(
+        code(mixspec::model::poly_degree),
+        help("R's poly() requires degree < number of unique points; lower the degree")
+    )]
+    PolyDegree { label: String, unique: usize },
+
+    #[error("`{function}()` inside the expression `{label}`")]
+    #[diagnostic(
+        code(mixspec::model::whole_variable_in_expression),
+        help("poly() and factor() make variables of their own; use them as terms, e.g. `y ~ poly(x, 2)`")
+    )]
+    WholeVariableInExpression { function: String, label: String },
+
     #[error(
         "`{variable}` has only one level ({level}) among the rows used, so it has no contrasts"
     )]

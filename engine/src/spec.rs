@@ -8,6 +8,9 @@
 use crate::error::ModelError;
 
 /// A numeric expression over data columns, as found inside `I()`, `log()` and friends.
+///
+/// [`Expr::Poly`] and [`Expr::Factor`] stand for a whole variable (several columns, or a
+/// factor) and appear only at the top of a [`Variable`]'s expression, never inside arithmetic.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     /// A data column, by name.
@@ -20,6 +23,11 @@ pub enum Expr {
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// A one-argument function.
     Call(Function, Box<Expr>),
+    /// R's `poly(x, degree)`: orthogonal polynomials of degree 1 to `degree`, one column
+    /// each, named `1`, `2`, … after the variable's label (`poly(Days, 2)1`).
+    Poly { arg: Box<Expr>, degree: usize },
+    /// R's `factor(x)`: the values as categories (numbers sorted numerically).
+    Factor(Box<Expr>),
 }
 
 /// Binary arithmetic operators allowed in expressions.
@@ -36,9 +44,15 @@ pub enum BinaryOp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
     Log,
+    Log10,
+    Log2,
     Exp,
     Sqrt,
     Abs,
+    /// R's `scale()`: centred on the mean and divided by the standard deviation of the
+    /// argument's non-missing values. Unlike the others it reads the whole column, so its
+    /// value depends on which rows the data set holds.
+    Scale,
 }
 
 /// A variable of the model: one data column, or an expression yielding one numeric column.
@@ -260,7 +274,8 @@ impl Expr {
         match self {
             Expr::Column(c) => f(c),
             Expr::Number(_) => {}
-            Expr::Neg(e) | Expr::Call(_, e) => e.visit_columns(f),
+            Expr::Neg(e) | Expr::Call(_, e) | Expr::Factor(e) => e.visit_columns(f),
+            Expr::Poly { arg, .. } => arg.visit_columns(f),
             Expr::Binary(_, a, b) => {
                 a.visit_columns(f);
                 b.visit_columns(f);

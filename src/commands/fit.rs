@@ -2,7 +2,7 @@
 
 use crate::output::{self, Format};
 use miette::{NamedSource, Report};
-use mixspec_engine::inference::{anova, anova_kenward_roger, KenwardRoger};
+use mixspec_engine::inference::{anova, anova_kenward_roger, DfRule, KenwardRoger};
 use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 use mixspec_engine::{fit, Design, FitOptions};
 use std::path::PathBuf;
@@ -84,7 +84,14 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
     let text = match args.format {
         Format::Text => {
             output::text::summary(&fit, &spec.formula, &source)
-                + output::text::anova(&table, "Satterthwaite's").as_str()
+                + output::text::anova(
+                    &table,
+                    match fit.df_rule() {
+                        Some(DfRule::Residual) => "residual df (N − p, gls)",
+                        _ => "Satterthwaite's",
+                    },
+                )
+                .as_str()
                 + kenward_roger
                     .as_ref()
                     .map(|(_, table)| output::text::anova(table, "Kenward-Roger's"))

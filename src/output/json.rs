@@ -48,6 +48,9 @@ pub fn fit_value(fit: &LmmFit, formula: &str) -> Value {
         "converged": fit.convergence.converged,
         "warnings": fit.warnings,
         "fixed_effects": fixed,
+        // Which degrees of freedom `df` and `p` use: "satterthwaite", or "residual" (N − p,
+        // nlme's gls) for a model without random effects.
+        "df_rule": fit.df_rule(),
         "random_effects": fit.varcorr(),
         "convergence": fit.convergence,
     });

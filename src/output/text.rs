@@ -2,7 +2,7 @@
 //! they expect it.
 
 use super::pad;
-use mixspec_engine::inference::FTest;
+use mixspec_engine::inference::{DfRule, FTest};
 use mixspec_engine::LmmFit;
 use std::fmt::Write;
 
@@ -13,10 +13,10 @@ pub fn summary(fit: &LmmFit, formula: &str, data: &str) -> String {
     } else {
         "maximum likelihood"
     };
-    let tests = if fit.t_tests.is_some() {
-        ". t-tests use Satterthwaite's method"
-    } else {
-        ""
+    let tests = match fit.df_rule() {
+        Some(DfRule::Satterthwaite) => ". t-tests use Satterthwaite's method".to_string(),
+        Some(rule) => format!(". t-tests use {}", rule.describe()),
+        None => String::new(),
     };
     let _ = writeln!(s, "Linear mixed model fit by {method}{tests}");
     let _ = writeln!(s, "Formula: {formula}");

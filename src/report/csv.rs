@@ -2,6 +2,7 @@
 //! they can be read back with `read.csv()` and filtered or pivoted there.
 
 use mixspec_analysis::Basis;
+use mixspec_engine::inference::DfRule;
 
 use super::format::cell;
 use super::{File, Report};
@@ -153,7 +154,11 @@ fn fixed(r: &Report) -> String {
 fn anova(r: &Report) -> String {
     let rows = r.models.iter().flat_map(|(def, fitted)| {
         let tests = &fitted.inference;
-        let tables = std::iter::once(("Satterthwaite", &tests.anova)).chain(
+        let rule = match fitted.fit.df_rule() {
+            Some(DfRule::Residual) => "Residual",
+            _ => "Satterthwaite",
+        };
+        let tables = std::iter::once((rule, &tests.anova)).chain(
             tests
                 .kenward_roger
                 .as_ref()

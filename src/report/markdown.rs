@@ -9,7 +9,7 @@ use mixspec_dsl::spec::ModelDef;
 use super::format::{criterion, estimate, p_value, stars};
 use super::Report;
 use crate::output::intervals::{bootstrap_run, label};
-use mixspec_engine::inference::Interval;
+use mixspec_engine::inference::{DfRule, Interval};
 
 pub fn report(r: &Report) -> String {
     let mut s = String::new();
@@ -180,11 +180,9 @@ fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
     let _ = writeln!(
         s,
         "Fixed effects{}:\n",
-        if tests.is_some() {
-            " (t-tests with Satterthwaite's degrees of freedom)"
-        } else {
-            ""
-        }
+        fit.df_rule()
+            .map(|rule| format!(" (t-tests with {})", rule.describe()))
+            .unwrap_or_default()
     );
     let se = fit.std_errors();
     let kr = fitted.inference.kenward_roger.as_ref();
@@ -270,7 +268,8 @@ fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
     }
 }
 
-/// The Type III tables: Satterthwaite's, and Kenward–Roger's beside it when asked for.
+/// The Type III tables: Satterthwaite's (or gls's residual df), and Kenward–Roger's beside it
+/// when asked for.
 fn anova(s: &mut String, fitted: &FittedModel) {
     let tests = &fitted.inference;
     if tests.anova.is_empty() {
@@ -279,7 +278,11 @@ fn anova(s: &mut String, fitted: &FittedModel) {
     let kr = tests.kenward_roger.as_ref().map(|k| &k.anova);
     let _ = writeln!(
         s,
-        "Type III tests of the fixed-effect terms (Satterthwaite's denominator df{}):\n",
+        "Type III tests of the fixed-effect terms ({}{}):\n",
+        fitted
+            .fit
+            .df_rule()
+            .map_or("Satterthwaite's degrees of freedom", DfRule::describe),
         if kr.is_some() {
             "; Kenward–Roger's F and df beside"
         } else {

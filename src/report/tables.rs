@@ -126,7 +126,7 @@ pub fn model_table(t: &ModelTable) -> String {
         s,
         "Reference rows: intercept and slope per {time}. Other rows: the effect of what the model \
          adds to the reference above it on the intercept (main effect) and on the slope \
-         (interaction with {time}); * p < .05, ** p < .01, *** p < .001 (Satterthwaite t-tests), \
+         (interaction with {time}); * p < .05, ** p < .01, *** p < .001 (t-tests with Satterthwaite's df; residual df N − p for a model without random effects, as gls), \
          ns: p ≥ .05. Explained: % of the reference's random intercept and slope variance. \
          AIC as fitted (the same method within a block); n: observations (subjects) of the fit.\n",
         time = t.time

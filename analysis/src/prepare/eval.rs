@@ -6,10 +6,11 @@
 use std::rc::Rc;
 
 use mixspec_dsl::spec::{
-    ast::{Aggregate, BinaryOp, ExprKind, Function, UnaryOp},
+    ast::{Aggregate, BinaryOp, ExprKind, Function, UnaryOp, Whole},
     closest, suggest, Expr, SpecDiagnostic, SpecErrorKind,
 };
 use mixspec_engine::data::{format_number, r_order};
+use mixspec_engine::design::mean_and_sd;
 use mixspec_engine::{Column, DataFrame, Factor};
 
 /// An expression's values, one per row. Conditions and comparisons are numbers: 1 for true,
@@ -51,6 +52,18 @@ impl Value {
     }
 }
 
+/// `grand_mean()` (on every row), `center()` or `scale()` (missing where `x` is) of `x`, from
+/// its non-missing values. A constant `x` scales to NaN (missing), as R's `scale()` gives.
+fn whole(w: Whole, mut x: Vec<f64>) -> Vec<f64> {
+    let (mean, sd) = mean_and_sd(&x);
+    match w {
+        Whole::GrandMean => x.iter_mut().for_each(|v| *v = mean),
+        Whole::Center => x.iter_mut().for_each(|v| *v -= mean),
+        Whole::Scale => x.iter_mut().for_each(|v| *v = (*v - mean) / sd),
+    }
+    x
+}
+
 /// The rows where a condition holds (true, not missing).
 pub(crate) fn true_rows(condition: &[f64]) -> Vec<usize> {
     (0..condition.len())
@@ -75,6 +88,9 @@ pub(crate) struct Context<'a> {
     subjects: Option<Vec<Vec<usize>>>,
     /// Per row, the index of its subject in `subjects`.
     subject_of: Vec<Option<usize>>,
+    /// The time variable while it is not a column yet (it is derived further down, or
+    /// misspelled): rows are not in time order.
+    time_pending: Option<String>,
     /// Variables whose definitions had problems: their uses are not reported again.
     unchecked: &'a [String],
 }
@@ -118,6 +134,9 @@ impl<'a> Context<'a> {
             frame,
             subjects,
             subject_of,
+            time_pending: time
+                .filter(|t| frame.column(t).is_none())
+                .map(str::to_string),
             unchecked,
         }
     }
@@ -209,6 +228,10 @@ impl<'a> Context<'a> {
                         let x = self.numbers(arg, Ok(value), &name)?;
                         Ok(Value::Number(x.into_iter().map(f).collect()))
                     }
+                    Function::Whole(w) => {
+                        let x = self.numbers(arg, Ok(value), &name)?;
+                        Ok(Value::Number(whole(*w, x)))
+                    }
                     Function::Aggregate(a) => {
                         let value = match a {
                             Aggregate::Mean | Aggregate::Min | Aggregate::Max | Aggregate::Sum => {
@@ -216,6 +239,20 @@ impl<'a> Context<'a> {
                             }
                             _ => value,
                         };
+                        if let (Aggregate::First | Aggregate::Last, Some(time)) =
+                            (a, self.time_pending.as_deref())
+                        {
+                            return Err(vec![SpecDiagnostic::new(
+                                SpecErrorKind::Type,
+                                e.span,
+                                format!("{name} needs each subject's rows in time order"),
+                                format!("the time variable `{time}` is not a column yet here"),
+                            )
+                            .help(format!(
+                                "derive `{time}` above this statement (or check its spelling \
+                                 in the data statement)"
+                            ))]);
+                        }
                         self.aggregate(*a, &value)
                     }
                 }

@@ -27,7 +27,7 @@ pub(crate) fn units(spec: &Spec, frame: &DataFrame, unchecked: &[String]) -> Vec
 }
 
 /// Reads the data statement's file, relative to the spec file's folder `base`, and checks
-/// that its subject and time columns exist.
+/// that its subject column exists (the time may be derived: [`prepare`] checks it).
 pub(crate) fn load(data: &DataSource, base: &Path, d: &mut Diagnostics) -> Option<DataFrame> {
     let path = base.join(&data.path.text);
     let read = mixspec_io::read_data(&path).map_err(|e| {
@@ -56,27 +56,37 @@ pub(crate) fn load(data: &DataSource, base: &Path, d: &mut Diagnostics) -> Optio
             return None;
         }
     };
-    for (setting, column) in [("subject", &data.subject), ("time", &data.time)] {
-        let Some(column) = column else { continue };
-        match frame.column(&column.text) {
-            None => d.push(unknown_variable(&column.text, column.span, &frame)),
-            Some(Column::Factor(_)) if setting == "time" => d.push(
-                SpecDiagnostic::new(
-                    SpecErrorKind::Type,
-                    column.span,
-                    format!("the time column `{}` is not numeric", column.text),
-                    "has text values",
-                )
-                .help("time must be a number, such as months or days since baseline"),
-            ),
-            Some(_) => {}
+    if let Some(subject) = &data.subject {
+        if frame.column(&subject.text).is_none() {
+            d.push(unknown_variable(&subject.text, subject.span, &frame));
         }
     }
     Some(frame)
 }
 
-/// Runs the data preparation statements on `frame`. Returns the variables that could not be
-/// made, so that their uses are not reported as unknown as well.
+/// The time axis, once the data is prepared: a column of the data or a derived variable,
+/// and numeric.
+fn check_time(data: &DataSource, frame: &DataFrame, unchecked: &[String], d: &mut Diagnostics) {
+    let Some(time) = &data.time else { return };
+    match frame.column(&time.text) {
+        None if unchecked.contains(&time.text) => {}
+        None => d.push(unknown_variable(&time.text, time.span, frame)),
+        Some(Column::Factor(_)) => d.push(
+            SpecDiagnostic::new(
+                SpecErrorKind::Type,
+                time.span,
+                format!("the time variable `{}` is not numeric", time.text),
+                "has text values",
+            )
+            .help("time must be a number, such as months or days since baseline"),
+        ),
+        Some(Column::Numeric(_)) => {}
+    }
+}
+
+/// Runs the data preparation statements on `frame`, then checks the time axis, which may be
+/// one of the derived variables. Returns the variables that could not be made, so that their
+/// uses are not reported as unknown as well.
 ///
 /// Paths of plugins are relative to `base`, the spec file's folder.
 pub(crate) fn prepare(
@@ -160,6 +170,9 @@ pub(crate) fn prepare(
                 }
             }
         }
+    }
+    if let Some(data) = data {
+        check_time(data, frame, &unchecked, d);
     }
     unchecked
 }

@@ -1,6 +1,7 @@
 //! What a formula's non-operator pieces mean: data columns, `I()` and the maths functions,
-//! which become single numeric variables, and `offset()`. Inside a function's parentheses R
-//! evaluates ordinary arithmetic, so `log(a*b)` is the log of a product, not a crossing.
+//! which become single numeric variables, `factor()` and `poly()`, which make a factor and
+//! several columns, and `offset()`. Inside a function's parentheses R evaluates ordinary
+//! arithmetic, so `log(a*b)` is the log of a product, not a crossing.
 
 use mixspec_engine::spec::{BinaryOp as ExprOp, Expr, Function, Variable};
 
@@ -8,7 +9,8 @@ use super::ast::{BinaryOp, Node, NodeKind, UnaryOp};
 use super::deparse::deparse;
 use crate::error::{FormulaErrorKind, Problem};
 
-const SUPPORTED: &str = "supported functions: I(), log(), exp(), sqrt(), abs() and offset()";
+const SUPPORTED: &str = "supported functions: I(), log(), log10(), log2(), exp(), sqrt(), abs(), \
+     scale(), poly(x, k), factor() and offset()";
 
 /// A formula piece that stands for one column of the model frame.
 #[derive(Debug, Clone)]
@@ -23,12 +25,21 @@ enum Callee {
     Identity,
     Math(Function),
     Offset,
+    /// `poly()` and `factor()`: a variable of their own (several columns, or a factor), so
+    /// only at the top of a term.
+    Poly,
+    Factor,
 }
 
 fn callee(name: &str) -> Option<Callee> {
     Some(match name {
         "I" => Callee::Identity,
         "log" => Callee::Math(Function::Log),
+        "log10" => Callee::Math(Function::Log10),
+        "log2" => Callee::Math(Function::Log2),
+        "scale" => Callee::Math(Function::Scale),
+        "poly" => Callee::Poly,
+        "factor" => Callee::Factor,
         "exp" => Callee::Math(Function::Exp),
         "sqrt" => Callee::Math(Function::Sqrt),
         "abs" => Callee::Math(Function::Abs),
@@ -53,6 +64,15 @@ pub fn atom(node: &Node) -> Result<Atom, Problem> {
 /// and a constant response could not be fitted anyway.
 pub fn response(node: &Node) -> Result<Variable, Problem> {
     let response = variable(node)?;
+    if matches!(response.expr, Expr::Poly { .. } | Expr::Factor(_)) {
+        return Err(Problem::new(
+            FormulaErrorKind::NotArithmetic,
+            node.span,
+            "the response must be one numeric variable",
+            "not a single number per row",
+        )
+        .help("poly() and factor() belong on the right of `~`"));
+    }
     let mut reads_data = false;
     response.expr.visit_columns(&mut |_| reads_data = true);
     if !reads_data {
@@ -67,11 +87,58 @@ pub fn response(node: &Node) -> Result<Variable, Problem> {
     Ok(response)
 }
 
-/// Any expression as one numeric variable, labelled as R labels it.
+/// Any expression as one variable, labelled as R labels it: `factor()` and `poly()` at its
+/// top, otherwise arithmetic.
 fn variable(node: &Node) -> Result<Variable, Problem> {
+    let expr = match &node.kind {
+        NodeKind::Call { name, args, .. } => match callee(name) {
+            Some(Callee::Factor) => {
+                Expr::Factor(Box::new(arithmetic(single_argument(node, name, args)?)?))
+            }
+            Some(Callee::Poly) => poly(node, args)?,
+            _ => arithmetic(node)?,
+        },
+        _ => arithmetic(node)?,
+    };
     Ok(Variable {
         label: deparse(node),
-        expr: arithmetic(node)?,
+        expr,
+    })
+}
+
+/// `poly(x)` or `poly(x, k)`: R's orthogonal polynomials of one variable, degree `k` (1 by
+/// default).
+fn poly(call: &Node, args: &[Node]) -> Result<Expr, Problem> {
+    let (arg, degree) = match args {
+        [arg] => (arg, 1),
+        [arg, k] => match k.kind {
+            NodeKind::Number(x) if x.fract() == 0.0 && (1.0..=100.0).contains(&x) => {
+                (arg, x as usize)
+            }
+            _ => {
+                return Err(Problem::new(
+                    FormulaErrorKind::InvalidPower,
+                    k.span,
+                    "the degree of `poly()` must be a whole number from 1 to 100",
+                    "not a degree",
+                )
+                .help("write the degree as a number, e.g. `poly(months, 2)`"))
+            }
+        },
+        _ => {
+            return Err(Problem::new(
+                FormulaErrorKind::WrongArgumentCount,
+                call.span,
+                format!("`poly()` takes a variable and a degree, found {} arguments", args.len()),
+                "expected `poly(x, k)`",
+            )
+            .help("polynomials of several variables (`poly(x, z, degree = 2)`) and `raw = TRUE` are not supported; \
+                   for raw powers write `x + I(x^2)`"))
+        }
+    };
+    Ok(Expr::Poly {
+        arg: Box::new(arithmetic(arg)?),
+        degree,
     })
 }
 
@@ -108,18 +175,39 @@ fn arithmetic(node: &Node) -> Result<Expr, Problem> {
             args,
         } => {
             let Some(callee) = callee(name) else {
+                let help = match name.as_str() {
+                    "ns" | "bs" => format!(
+                        "regression splines are not supported: there is no well-kept \
+                         implementation of R's splines::{name}() to match; use orthogonal \
+                         polynomials, `poly(x, k)`, or add the spline basis to the data as columns"
+                    ),
+                    _ => SUPPORTED.to_string(),
+                };
                 return Err(Problem::new(
                     FormulaErrorKind::UnknownFunction,
                     *name_span,
                     format!("unknown function `{name}()`"),
                     "not a supported function",
                 )
-                .help(SUPPORTED));
+                .help(help));
             };
+            if matches!(callee, Callee::Poly | Callee::Factor) {
+                return Err(Problem::new(
+                    FormulaErrorKind::NotArithmetic,
+                    node.span,
+                    format!("`{name}()` inside an expression"),
+                    "makes a variable of its own",
+                )
+                .help(format!(
+                    "use `{name}()` as a term by itself, e.g. `y ~ {name}(x{})`",
+                    if name == "poly" { ", 2" } else { "" }
+                )));
+            }
             let arg = single_argument(node, name, args)?;
             match callee {
                 Callee::Identity => arithmetic(arg)?,
                 Callee::Math(f) => Expr::Call(f, Box::new(arithmetic(arg)?)),
+                Callee::Poly | Callee::Factor => unreachable!("refused above"),
                 Callee::Offset => {
                     return Err(Problem::new(
                         FormulaErrorKind::MisplacedOffset,
@@ -145,7 +233,7 @@ fn single_argument<'a>(call: &Node, name: &str, args: &'a [Node]) -> Result<&'a 
         )
         .help(match name {
             "log" => {
-                "only natural logarithms are supported: write `log(x)`, or `I(log(x)/log(10))`"
+                "R's second argument (the base) is not supported: write `log10(x)`, `log2(x)`, or `I(log(x)/log(b))`"
             }
             _ => "pass a single expression, e.g. `log(x + 1)`",
         })),

@@ -16,13 +16,30 @@ pub struct Bar<'a> {
     grouping: &'a Node,
 }
 
+/// The right-hand side as one bar when it is an unparenthesized `effects | grouping`: R's
+/// `|` binds loosest, so `y ~ x + z | g` is `y ~ (x + z | g)`, and lme4's `findbars()` and
+/// `nobars()` leave one random term and the fixed part `~ 1`.
+pub fn bare(rhs: &Node) -> Option<Bar<'_>> {
+    match &rhs.kind {
+        NodeKind::Binary(op @ (BinaryOp::Bar | BinaryOp::DoubleBar), effects, grouping) => {
+            Some(Bar {
+                uncorrelated: *op == BinaryOp::DoubleBar,
+                effects,
+                grouping,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// Removes the bars from the right-hand side, collecting them in `bars`; `None` means nothing
 /// but bars was written.
 ///
 /// Bars are only looked for where lme4's removal of them agrees with what the formula says:
 /// in parentheses, added with `+`. lme4 also finds bars elsewhere but then mangles the fixed
 /// part (`(1 | g) - x` has `x` as a fixed effect and `a * (1 | g)` drops the crossing), so a bar
-/// anywhere else is left in place for the term expansion to reject.
+/// anywhere else is left in place for the term expansion to reject. (A right-hand side that
+/// is a bar as a whole is [`bare`].)
 pub fn split<'a>(node: &'a Node, bars: &mut Vec<Bar<'a>>) -> Result<Option<Node>, Problem> {
     let rebuild = |kind| {
         Some(Node {

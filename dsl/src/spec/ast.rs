@@ -242,6 +242,21 @@ pub enum Function {
     Abs,
     /// `missing(x)`: whether the value is missing.
     Missing,
+    /// A summary over every row of the data rather than per subject.
+    Whole(Whole),
+}
+
+/// Functions of a whole column, over the rows where the argument is not missing (every row
+/// of the data, whatever the subject): grand-mean centring and standardising.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whole {
+    /// `grand_mean(x)`: the mean over all rows, on every row.
+    GrandMean,
+    /// `center(x)`: `x − grand_mean(x)`.
+    Center,
+    /// `scale(x)`: `center(x)` divided by the standard deviation over all rows (n − 1), as
+    /// R's `scale()`.
+    Scale,
 }
 
 /// Per-subject summaries over the rows where the argument is not missing.
@@ -260,7 +275,7 @@ pub enum Aggregate {
 
 impl Function {
     /// Every function by the name it is called with.
-    pub const ALL: [(&'static str, Function); 12] = [
+    pub const ALL: [(&'static str, Function); 15] = [
         ("first", Function::Aggregate(Aggregate::First)),
         ("last", Function::Aggregate(Aggregate::Last)),
         ("count", Function::Aggregate(Aggregate::Count)),
@@ -273,6 +288,9 @@ impl Function {
         ("sqrt", Function::Sqrt),
         ("abs", Function::Abs),
         ("missing", Function::Missing),
+        ("grand_mean", Function::Whole(Whole::GrandMean)),
+        ("center", Function::Whole(Whole::Center)),
+        ("scale", Function::Whole(Whole::Scale)),
     ];
 
     pub fn name(self) -> &'static str {

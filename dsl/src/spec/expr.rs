@@ -9,7 +9,7 @@ use pest::iterators::Pair;
 use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use super::ast::{BinaryOp, Expr, ExprKind, Function, Name, Span, UnaryOp};
-use super::diagnostic::{suggest, SpecDiagnostic, SpecErrorKind};
+use super::diagnostic::{closest, quoted_list, SpecDiagnostic, SpecErrorKind};
 use super::parse::{name, span_of, string, Rule};
 
 /// Deepest expression tree accepted: the checks and the evaluation recurse over it. No
@@ -189,6 +189,12 @@ fn function(callee: &Name) -> Result<Function, SpecDiagnostic> {
                 format!("unknown function `{}()`", callee.text),
                 "not a function of the spec language",
             )
-            .help(suggest(&callee.text, "function", &names))
+            .help(match closest(&callee.text, names.iter().copied()) {
+                Some(g) => format!(
+                    "did you mean `{g}`? the functions are: {}",
+                    quoted_list(&names)
+                ),
+                None => format!("the functions are: {}", quoted_list(&names)),
+            })
         })
 }

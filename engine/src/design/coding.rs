@@ -101,6 +101,7 @@ fn check_size<'a>(
             .zip(codes)
             .map(|(var, coding)| match (values(&var.label), coding) {
                 (Values::Numeric(_), _) => 1,
+                (Values::Matrix { columns, .. }, _) => columns.len() as u128,
                 (Values::Factor(f), Coding::Indicators) => f.levels.len() as u128,
                 (Values::Factor(f), Coding::Contrasts) => f.levels.len().saturating_sub(1) as u128,
             })
@@ -145,6 +146,12 @@ fn variable_columns(
 ) -> Result<Vec<(String, Vec<f64>, Level)>, ModelError> {
     match values {
         Values::Numeric(v) => Ok(vec![(label.to_string(), v.clone(), None)]),
+        // A matrix variable's columns are named by its label and their suffixes.
+        Values::Matrix { columns, suffixes } => Ok(columns
+            .iter()
+            .zip(suffixes)
+            .map(|(c, s)| (format!("{label}{s}"), c.clone(), None))
+            .collect()),
         Values::Factor(f) => {
             let skip = match coding {
                 Coding::Contrasts => 1,

@@ -12,6 +12,7 @@ pub fn interaction(parts: &[&Values]) -> Factor {
         .map(|v| match v {
             Values::Numeric(x) => Factor::from_numbers(x),
             Values::Factor(f) => f.clone(),
+            Values::Matrix { .. } => unreachable!("grouping variables are data columns"),
         })
         .collect();
     if factors.len() == 1 {

@@ -7,7 +7,7 @@ mod rank;
 mod variables;
 
 pub use coding::ColumnOrigin;
-pub use variables::{lookup, Values};
+pub use variables::{lookup, mean_and_sd, Values};
 
 use crate::data::DataFrame;
 use crate::error::ModelError;
@@ -82,6 +82,17 @@ impl Design {
 
     /// Builds the design, checking the data against the model as lme4 does before a fit.
     pub fn build(spec: &ModelSpec, data: &DataFrame) -> Result<Design, ModelError> {
+        Design::build_with_basis(spec, data, data.n_rows())
+    }
+
+    /// [`Design::build`] for rows that follow a fit's: functions of whole columns (`scale()`,
+    /// `poly()`) take their parameters from the first `basis` rows only, so rows appended
+    /// after the fit's are predicted with the fit's columns rather than changing them.
+    pub fn build_with_basis(
+        spec: &ModelSpec,
+        data: &DataFrame,
+        basis: usize,
+    ) -> Result<Design, ModelError> {
         // Without random effects only a residual structure makes it a model we fit (gls).
         if spec.random.is_empty() && spec.residual.is_none() {
             return Err(ModelError::NoRandomEffects);
@@ -104,11 +115,17 @@ impl Design {
         let mut full: Vec<Values> = Vec::new();
         for v in &vars {
             if !labels.contains(&v.label) {
-                full.push(variables::evaluate(data, v)?);
+                full.push(variables::evaluate(data, v, basis)?);
                 labels.push(v.label.clone());
             }
         }
         let response_values = &full[0];
+        if let Values::Matrix { .. } = response_values {
+            return Err(ModelError::WholeVariableInExpression {
+                function: "poly".into(),
+                label: spec.response.label.clone(),
+            });
+        }
         if let Values::Factor(f) = response_values {
             // Name the first cell that is not a number (the column may mix both).
             let label = |r: usize| f.levels.get(f.codes[r] as usize).map(String::as_str);
@@ -125,7 +142,7 @@ impl Design {
         let offsets: Vec<Vec<f64>> = spec
             .offsets
             .iter()
-            .map(|e| variables::numeric(data, e, "offset()"))
+            .map(|e| variables::numeric(data, e, "offset()", basis))
             .collect::<Result<_, _>>()?;
 
         let rows: Vec<usize> = (0..data.n_rows())
@@ -174,8 +191,7 @@ impl Design {
             .iter()
             .map(|term| random_block(term, n, &values))
             .collect::<Result<Vec<_>, _>>()?;
-        // lme4 orders terms by decreasing number of levels (a stable sort).
-        random.sort_by_key(|b| std::cmp::Reverse(b.levels.len()));
+        order_terms(&mut random);
         check_identifiable(&random, n)?;
         check_dense_block(&random, x_names.len())?;
 
@@ -200,7 +216,7 @@ impl Design {
             }
             let times = time.map(|t| match values(t) {
                 Values::Numeric(v) => Ok(v.clone()),
-                Values::Factor(_) => Err(ModelError::FactorInExpression {
+                Values::Factor(_) | Values::Matrix { .. } => Err(ModelError::FactorInExpression {
                     variable: t.clone(),
                     label: res.describe(),
                 }),
@@ -275,6 +291,20 @@ fn check_finite(
         }
     }
     Ok(())
+}
+
+/// lme4's term order (`mkReTrms`, 1.1-31): only when some term has more levels than the term
+/// before it are the terms reordered, by `rev(order(nl))` — decreasing numbers of levels, and
+/// terms with equal numbers in the reverse of their formula order. Already non-increasing
+/// terms keep their order, ties included. θ follows this order.
+fn order_terms(random: &mut [RandomBlock]) {
+    if random
+        .windows(2)
+        .any(|w| w[1].levels.len() > w[0].levels.len())
+    {
+        random.sort_by_key(|b| b.levels.len());
+        random.reverse();
+    }
 }
 
 fn random_block<'a>(

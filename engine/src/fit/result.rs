@@ -3,7 +3,7 @@
 use super::optimize::{Optimum, BOUNDARY_TOLERANCE};
 use super::Problem;
 use crate::error::ModelError;
-use crate::inference::{Satterthwaite, TTest};
+use crate::inference::{DfRule, Satterthwaite, TTest};
 use serde::Serialize;
 
 /// One row of lme4's `as.data.frame(VarCorr(fit))`: a variance (`var2` empty), a covariance
@@ -270,6 +270,12 @@ impl LmmFit {
     pub fn caic(&self) -> f64 {
         let k = self.n_parameters as f64;
         -2.0 * self.loglik + k * ((self.n_obs as f64).ln() + 1.0)
+    }
+
+    /// The degrees of freedom of `t_tests` (and of the Type III table): Satterthwaite's, or
+    /// the residual ones for a model without random effects. `None` without tests.
+    pub fn df_rule(&self) -> Option<DfRule> {
+        self.satterthwaite.as_ref().map(Satterthwaite::rule)
     }
 
     /// Standard errors of β̂.

@@ -22,4 +22,4 @@ pub use interval::{Interval, Parameter};
 pub use kenward_roger::KenwardRoger;
 pub use profile::profile_intervals;
 pub use r_squared::{r_squared, RSquared};
-pub use satterthwaite::{satterthwaite, Satterthwaite, TTest};
+pub use satterthwaite::{satterthwaite, DfRule, Satterthwaite, TTest};

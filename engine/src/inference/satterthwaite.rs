@@ -15,6 +15,10 @@
 //! (they agree to about 1e-6 relative). Elsewhere both derivatives are taken numerically
 //! exactly as lmerTest takes them (numDeriv, Richardson extrapolation). Either way, boundary
 //! fits behave as in lmerTest: at θ = 0 the steps straddle the boundary.
+//!
+//! A model without random effects (a residual structure alone, nlme's `gls`) has no
+//! Satterthwaite approximation in lmerTest; there every contrast is tested on the residual
+//! degrees of freedom `N − p`, as `summary.gls` and `anova.gls` do ([`DfRule::Residual`]).
 
 use super::distributions::t_two_sided_p;
 use super::numderiv;
@@ -35,6 +39,26 @@ pub struct TTest {
     pub p: f64,
 }
 
+/// Which denominator degrees of freedom a fit's t- and F-tests use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DfRule {
+    /// Satterthwaite's approximation, as lmerTest.
+    Satterthwaite,
+    /// The residual degrees of freedom `N − p`, as nlme's `gls` (no random effects).
+    Residual,
+}
+
+impl DfRule {
+    /// The rule in words, for table captions: "Satterthwaite's degrees of freedom".
+    pub fn describe(self) -> &'static str {
+        match self {
+            DfRule::Satterthwaite => "Satterthwaite's degrees of freedom",
+            DfRule::Residual => "residual degrees of freedom (N − p, as nlme's gls)",
+        }
+    }
+}
+
 /// What Satterthwaite's approximation needs at the optimum, for any number of contrasts.
 #[derive(Debug, Clone)]
 pub struct Satterthwaite {
@@ -50,6 +74,9 @@ pub struct Satterthwaite {
     pub jacobian: Vec<f64>,
     /// Eigenvalues of the deviance's Hessian over `varpar` on that scale, ascending.
     pub hessian_eigenvalues: Vec<f64>,
+    /// `N − p` for a model without random effects, which every contrast then uses (the
+    /// variance-parameter fields are left empty).
+    residual_df: Option<f64>,
 }
 
 impl Satterthwaite {
@@ -57,6 +84,20 @@ impl Satterthwaite {
     pub fn new(problem: &mut Problem, theta: &[f64], sigma: f64) -> Satterthwaite {
         let k = theta.len() + 1;
         let p = problem.design.p();
+        if problem.design.random.is_empty() {
+            let mut vcov_beta = problem
+                .unscaled_vcov_at(theta)
+                .unwrap_or_else(|| vec![f64::NAN; p * p]);
+            scale_vcov(&mut vcov_beta, sigma);
+            return Satterthwaite {
+                p,
+                vcov_beta,
+                vcov_varpar: Vec::new(),
+                jacobian: Vec::new(),
+                hessian_eigenvalues: Vec::new(),
+                residual_df: Some(problem.design.n().saturating_sub(p) as f64),
+            };
+        }
         let analytic = if problem.has_gradient() {
             analytic_derivatives(problem, theta, sigma)
         } else {
@@ -92,10 +133,20 @@ impl Satterthwaite {
             vcov_varpar,
             jacobian,
             hessian_eigenvalues,
+            residual_df: None,
         }
     }
 
-    /// `L Var(β̂) Lᵀ` and its Satterthwaite degrees of freedom.
+    /// The degrees of freedom this fit's tests use.
+    pub fn rule(&self) -> DfRule {
+        match self.residual_df {
+            Some(_) => DfRule::Residual,
+            None => DfRule::Satterthwaite,
+        }
+    }
+
+    /// `L Var(β̂) Lᵀ` and its Satterthwaite degrees of freedom (the residual ones without
+    /// random effects).
     pub fn contrast(&self, l: &[f64]) -> (f64, f64) {
         let p = self.p;
         let qform = |m: &[f64]| -> f64 {
@@ -105,6 +156,9 @@ impl Satterthwaite {
                 .sum()
         };
         let var = qform(&self.vcov_beta);
+        if let Some(df) = self.residual_df {
+            return (var, df);
+        }
         let g: Vec<f64> = self
             .jacobian
             .chunks_exact((p * p).max(1))

@@ -12,7 +12,9 @@ out <- function(name, fit, data, formula, residual, covariance = NULL) {
     correlation_parameter = if (is.null(cp)) NULL else unname(cp[1]),
     variance_ratios = if (is.null(vp)) NULL else as.list(vp),
     fixed_effects = lapply(seq_len(nrow(co)), function(i) list(term = rownames(co)[i],
-      estimate = co[i, "Value"], std_error = co[i, "Std.Error"])))
+      estimate = co[i, "Value"], std_error = co[i, "Std.Error"], t = co[i, "t-value"], p = co[i, "p-value"])))
+  # gls tests every coefficient on the residual degrees of freedom, N - p.
+  if (inherits(fit, "gls")) res$df <- fit$dims$N - fit$dims$p
   if (inherits(fit, "lme")) res$random_sd <- as.list(sqrt(diag(getVarCov(fit))))
   writeLines(toJSON(res, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
              file.path("tests/data/nlme", paste0(name, ".json")))
@@ -26,5 +28,7 @@ out("sleepstudy_gls_cs_ml", gls(Reaction ~ Days, ss, correlation = corCompSymm(f
 out("sleepstudy_pdcs_reml", lme(Reaction ~ Days, ss, random = list(Subject = pdCompSymm(~ Days))),
     "sleepstudy.csv", "Reaction ~ Days + (Days | Subject)", NULL, "cs")
 od <- read.csv("tests/data/reference/orthodont.csv", stringsAsFactors = TRUE)
+out("orthodont_gls_car1_reml", gls(distance ~ age * Sex, od, correlation = corCAR1(form = ~ age | Subject)),
+    "orthodont.csv", "distance ~ age * Sex", "car1(age | Subject)")
 out("orthodont_varident_reml", lme(distance ~ age * Sex, od, random = ~ 1 | Subject, weights = varIdent(form = ~ 1 | Sex)),
     "orthodont.csv", "distance ~ age * Sex + (1 | Subject)", "varident(Sex)")
