@@ -24,8 +24,10 @@ pub fn run(args: &RunArgs) -> miette::Result<()> {
     let checked = checked(&args.spec, &args.plugins)?;
     eprintln!("{}: fitting {}", args.spec.display(), contents(&checked));
     let bar = super::intervals::bootstrap_bar(checked.bootstrap_replicates());
-    let results = checked.run_with_progress(&|| bar.inc(1));
+    let power_bar = super::intervals::progress_bar("power", checked.power_simulations());
+    let results = checked.run_with_progress(&|| bar.inc(1), &|| power_bar.inc(1));
     bar.finish_and_clear();
+    power_bar.finish_and_clear();
     let results = results?;
     let stem = args
         .spec
@@ -119,6 +121,14 @@ fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
             e.reference,
             parts.join(", ")
         );
+    }
+    for c in &results.powers {
+        let points: Vec<String> = c
+            .rows
+            .iter()
+            .map(|r| format!("{} subjects {:.3}", r.subjects, r.power))
+            .collect();
+        s += &format!("  power {} of {}: {}\n", c.name, c.test, points.join(", "));
     }
     s
 }

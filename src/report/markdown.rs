@@ -83,6 +83,7 @@ pub fn report(r: &Report) -> String {
             );
         }
     }
+    super::power::markdown(&mut s, r.powers);
     s
 }
 
