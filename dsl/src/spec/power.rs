@@ -231,14 +231,18 @@ impl Checker<'_> {
                 .power_design(formula, items, *span)
                 .map(|d| PowerSourceDef::Design(Box::new(d))),
         };
+        // The block's sizes are checked whatever else is wrong, so their problems show too.
+        let block_sizes = p.source_subjects().map(|item| match &item.kind {
+            PowerItemKind::Subjects(values) => (item.span, self.sizes(values)),
+            _ => unreachable!("source_subjects finds subjects lines"),
+        });
         let (Some(mut def), Some(source), true) = (options, source, ok) else {
             return None;
         };
         def.span = span;
         def.source = source;
         if let PowerSourceDef::Design(d) = &def.source {
-            let in_block = p.source_subjects();
-            match (&def.subjects[..], in_block) {
+            match (&def.subjects[..], block_sizes) {
                 ([], None) => {
                     self.push(
                         invalid(
@@ -250,23 +254,14 @@ impl Checker<'_> {
                     );
                     return None;
                 }
-                ([_, ..], Some(item)) => {
+                ([_, ..], Some((at, _))) => {
                     self.push(
-                        invalid(
-                            item.span,
-                            "the numbers of subjects are given twice",
-                            "again here",
-                        )
-                        .help("give `subjects` once: in the block or among the options"),
+                        invalid(at, "the numbers of subjects are given twice", "again here")
+                            .help("give `subjects` once: in the block or among the options"),
                     );
                     return None;
                 }
-                (_, Some(item)) => {
-                    let PowerItemKind::Subjects(values) = &item.kind else {
-                        unreachable!("source_subjects finds subjects lines")
-                    };
-                    def.subjects = self.sizes(values)?;
-                }
+                (_, Some((_, sizes))) => def.subjects = sizes?,
                 _ => {}
             }
         } else if def.subjects.is_empty() {
