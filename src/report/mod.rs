@@ -76,7 +76,10 @@ pub fn files(checked: &Checked, results: &Results, default_name: &str) -> Vec<Fi
             name: format!("{}.json", report.name),
             contents: json::report(&report),
         });
-        out.extend(csv::tables(&report));
+        // Without models (a spec of power designs) there are no model tables to write.
+        if !report.models.is_empty() {
+            out.extend(csv::tables(&report));
+        }
     }
     // The article-style tables and descriptions: each as Markdown and CSV.
     let article = results
