@@ -355,7 +355,7 @@ fn power_designs_lower_to_groups_visits_and_covariance() {
   random id sd "(Intercept)" 1, "time" 0.3 cor 0
   residual sd 1
 }
-power arms: score ~ months * arm + (months | patient) [test "months:arm", statistic lrt, subjects 90; seed 2] {
+power arms: score ~ months * arm + (months | patient) [test "months:arm", statistic lrt, subjects 90, seed 2] {
   times months 0, 6, 12; times "c" 0, 12
   groups arm "a" 0.2, "b" 0.3, "c" 0.5
   fixed "(Intercept)" 0, "months" 0.1, "armb" 0, "armc" 0, "months:armb" 0.1, "months:armc" 0.1
