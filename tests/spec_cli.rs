@@ -601,7 +601,7 @@ fn power_writes_its_csv_svg_and_report_tables() {
         &o,
         &[
             "bad.spec:1:",
-            "number of simulations must be a whole number",
+            "number of simulations must be a whole number from 1",
         ],
     );
     assert!(!bad.exists());

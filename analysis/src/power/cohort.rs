@@ -27,7 +27,7 @@ pub(crate) fn allocate(shares: &[f64], n: usize) -> Vec<usize> {
             .total_cmp(&(exact[a] - exact[a].floor()))
             .then(a.cmp(&b))
     });
-    let left = n - sizes.iter().sum::<usize>();
+    let left = n.saturating_sub(sizes.iter().sum::<usize>());
     for &g in order.iter().take(left) {
         sizes[g] += 1;
     }

@@ -107,7 +107,8 @@ pub(crate) enum Target {
 /// coefficient could not be estimated.
 pub(crate) type Outcome = Option<(bool, f64)>;
 
-/// The fitted objective, θ̂ and the problem at them, or `None` for a failed fit.
+/// θ̂ of the problem's fit from its own start, or `None` when the fit failed or did not
+/// converge.
 fn fitted(problem: &mut Problem) -> Option<Vec<f64>> {
     let start = problem.start();
     let optimum = problem.minimise(&start, MAX_EVALUATIONS);
