@@ -162,13 +162,18 @@ fn positive(n: &Name, what: &str) -> Result<f64, SpecDiagnostic> {
     }
 }
 
+/// The most subjects and simulations a statement may ask for: far beyond any study, and
+/// small enough that a typo cannot exhaust the memory.
+const MOST: u64 = 10_000_000;
+
+/// A whole number from `least` to [`MOST`] (a seed may be any whole number).
 fn whole(n: &Name, what: &str, least: u64) -> Result<u64, SpecDiagnostic> {
     match n.text.parse::<u64>() {
-        Ok(v) if v >= least => Ok(v),
+        Ok(v) if v >= least && (v <= MOST || what == "the seed") => Ok(v),
         _ => Err(invalid(
             n.span,
             format!(
-                "{what} must be a whole number of at least {least}, not {}",
+                "{what} must be a whole number from {least} to {MOST}, not {}",
                 n.text
             ),
             format!("expected {least} or more"),
