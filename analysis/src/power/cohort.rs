@@ -106,7 +106,7 @@ impl DesignCohort {
     ) -> DataFrame {
         let mut y = vec![0.0; self.arm.len()];
         let mut dropped = false;
-        for i in 0..y.len() {
+        for (i, yi) in y.iter_mut().enumerate() {
             if self.visit[i] == 0 {
                 dropped = false;
                 continue;
@@ -117,7 +117,7 @@ impl DesignCohort {
             let m: f64 = StandardUniform.sample(rng);
             dropped |= d < arm.dropout;
             if dropped || m < arm.missed {
-                y[i] = f64::NAN;
+                *yi = f64::NAN;
             }
         }
         let mut frame = self.frame.clone();

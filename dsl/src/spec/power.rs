@@ -276,8 +276,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        if def.value.is_some() && matches!(def.source, PowerSourceDef::Design(_)) {
-            let at = def.value.expect("checked just now").1;
+        if let (Some((_, at)), PowerSourceDef::Design(_)) = (def.value, &def.source) {
             self.push(
                 invalid(
                     at,
