@@ -794,3 +794,69 @@ fn explained_and_tables_refit_the_reference_to_the_models_rows() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn power_writes_its_csv_svg_and_report_tables() {
+    let dir = scratch("power-spec");
+    let out = dir.join("out");
+    let o = run_spec(
+        &dir,
+        "trial.spec",
+        r#"power trial: y ~ time * arm + (time | id) [test "time:armb", simulations 50, seed 5] {
+  subjects 20, 40
+  times 0, 1, 2
+  groups arm "a" 0.5, "b" 0.5
+  fixed "(Intercept)" 0, "time" 0.5, "armb" 0, "time:armb" 0.5
+  random id sd "(Intercept)" 1, "time" 0.3
+  residual sd 1
+  dropout 0.2 by end
+}
+"#,
+        &out,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("power trial of time:armb: 20 subjects"),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(out.join("trial_power.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("subjects,power,lower,upper,simulations,failed,mean_estimate")
+    );
+    assert_eq!(lines.count(), 2);
+    let svg = std::fs::read_to_string(out.join("trial_power.svg")).unwrap();
+    assert!(svg.contains("80% power") && svg.ends_with("</svg>\n"));
+    let md = std::fs::read_to_string(out.join("trial.md")).unwrap();
+    assert!(md.contains("## Power") && md.contains("| 40 |"), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("trial.json")).unwrap()).unwrap();
+    assert_eq!(json["power"][0]["rows"][1]["subjects"], 40);
+    assert_eq!(json["power"][0]["rows"][1]["simulations"], 50);
+
+    // Bad input: nothing is written, and the problem is named at its words.
+    let bad = dir.join("bad");
+    let o = run_spec(
+        &dir,
+        "bad.spec",
+        r#"power trial: y ~ time + (time | id) [test "time", simulations 0] {
+  subjects 20
+  times 0, 1, 2
+  fixed "(Intercept)" 0, "time" 0.5
+  random id sd "(Intercept)" 1, "time" 0.3
+  residual sd 1
+}
+"#,
+        &bad,
+    );
+    assert_error(
+        &o,
+        &[
+            "bad.spec:1:",
+            "number of simulations must be a whole number from 1",
+        ],
+    );
+    assert!(!bad.exists());
+}

@@ -11,6 +11,7 @@ mod describe;
 mod explained;
 mod fit;
 mod models;
+mod power;
 mod prepare;
 mod samples;
 mod table;
@@ -18,7 +19,7 @@ mod trajectory;
 
 use std::path::Path;
 
-use mixspec_dsl::spec::{parse_spec, Diagnostics, ModelDef, Spec, SpecError};
+use mixspec_dsl::spec::{parse_spec, Diagnostics, ModelDef, PowerSourceDef, Spec, SpecError};
 use mixspec_engine::{DataFrame, LmmFit};
 
 pub use compare::{parameters, Basis, Comparison, ComparisonRow, LikelihoodRatio};
@@ -26,6 +27,7 @@ pub use describe::{DescribedVariable, Descriptives, Summary, TTest};
 pub use explained::{ExplainedRow, ExplainedVariance, ReferenceFit};
 use fit::Purpose;
 pub use fit::{FittedModel, KenwardRogerTests, Tests};
+pub use power::{clopper_pearson, PowerCurve, PowerRow};
 pub use prepare::instrument::Plugins;
 pub use table::{Coefficient, ModelTable, TableEffect, TableLine};
 pub use trajectory::{ObservedMean, Trajectories, TrajectoryGroup};
@@ -78,9 +80,12 @@ pub fn check(name: &str, text: &str, base: &Path, plugins: &Plugins) -> Result<C
             data = Some(frame);
         }
     }
+    // A spec of a priori power designs alone reads no data.
+    let data = data.unwrap_or_default();
+    power::check(&spec, &data, &rows, &mut d);
     d.finish(name, text)?;
     Ok(Checked {
-        data: data.expect("a spec without problems has read its data"),
+        data,
         spec,
         rows,
         descriptives,
@@ -104,6 +109,8 @@ pub struct Results {
     pub tables: Vec<ModelTable>,
     /// One per `describe`.
     pub descriptives: Vec<Descriptives>,
+    /// One per `power` statement.
+    pub powers: Vec<PowerCurve>,
 }
 
 impl Checked {
@@ -122,6 +129,15 @@ impl Checked {
             .iter()
             .filter_map(|m| m.inference.bootstrap)
             .map(|b| b.replicates)
+            .sum()
+    }
+
+    /// The simulated cohorts a run fits for its power statements, over all of them.
+    pub fn power_simulations(&self) -> usize {
+        self.spec
+            .powers
+            .iter()
+            .map(|p| p.simulations * p.subjects.len())
             .sum()
     }
 
@@ -195,12 +211,17 @@ impl Checked {
 
     /// Fits every model, then computes the comparisons, explained variances and trajectories.
     pub fn run(&self) -> Result<Results, SpecError> {
-        self.run_with_progress(&|| {})
+        self.run_with_progress(&|| {}, &|| {})
     }
 
     /// [`Checked::run`], calling `progress` once per finished bootstrap refit (of
-    /// [`Checked::bootstrap_replicates`] in all), from any thread.
-    pub fn run_with_progress(&self, progress: &(dyn Fn() + Sync)) -> Result<Results, SpecError> {
+    /// [`Checked::bootstrap_replicates`] in all) and `simulated` once per power simulation
+    /// (of [`Checked::power_simulations`]), from any thread.
+    pub fn run_with_progress(
+        &self,
+        progress: &(dyn Fn() + Sync),
+        simulated: &(dyn Fn() + Sync),
+    ) -> Result<Results, SpecError> {
         let mut d = Diagnostics::default();
         let fits: Vec<Option<FittedModel>> = self
             .spec
@@ -340,8 +361,26 @@ impl Checked {
                 Some(table::compute(t, time, &rows?))
             })
             .collect();
+        let powers = self
+            .spec
+            .powers
+            .iter()
+            .filter_map(|def| {
+                let fitted = match &def.source {
+                    PowerSourceDef::Model(name) => {
+                        let i = self.model_index(&name.text);
+                        Some((&self.spec.models[i], fits[i].as_ref()?))
+                    }
+                    PowerSourceDef::Design(_) => None,
+                };
+                power::run(def, &self.spec, &self.data, fitted, simulated)
+                    .map_err(|p| d.push(p))
+                    .ok()
+            })
+            .collect();
         d.finish(&self.name, &self.text)?;
         Ok(Results {
+            powers,
             fits: fits
                 .into_iter()
                 .map(|f| f.expect("no fit failed"))

@@ -7,6 +7,7 @@ mod check;
 mod diagnostic;
 mod expr;
 mod parse;
+mod power;
 
 use mixspec_engine::spec::ModelSpec;
 
@@ -18,6 +19,7 @@ pub use ast::{
 pub use diagnostic::{
     closest, quoted_list, suggest, Diagnostics, SpecDiagnostic, SpecError, SpecErrorKind,
 };
+pub use power::{cholesky, Arm, PowerDef, PowerDesign, PowerSourceDef, PowerStatistic};
 
 /// A spec file after parsing and the checks that need no data. Statements with problems are
 /// left out; their problems are in the [`Diagnostics`] returned beside it.
@@ -35,6 +37,8 @@ pub struct Spec {
     pub tables: Vec<Table>,
     /// Descriptives of two groups with tests (the seed study's Table II).
     pub describes: Vec<Describe>,
+    /// Power by simulation, a priori or from a model.
+    pub powers: Vec<PowerDef>,
     /// Variables defined by statements that could not be read: checks that need the data
     /// skip uses of these instead of reporting them unknown.
     pub unchecked: Vec<String>,

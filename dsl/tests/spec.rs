@@ -341,3 +341,64 @@ describe "a" by x { age }
     let (_, rendered) = check(src);
     insta::assert_snapshot!(rendered);
 }
+
+#[test]
+fn power_designs_lower_to_groups_visits_and_covariance() {
+    use mixspec_dsl::spec::{PowerSourceDef, PowerStatistic};
+    // The issue's exact form, and a design with unequal groups, their own visits and dropout;
+    // a spec of designs alone needs no data statement.
+    let src = r#"power slope_difference: y ~ time * group + (time | id) [test "time:groupb", alpha 0.05, simulations 2000, seed 11] {
+  subjects 40, 80, 120
+  times 0, 1, 2, 3, 4
+  groups group "a" 0.5, "b" 0.5
+  fixed "(Intercept)" 0, "time" 0.5, "groupb" 0, "time:groupb" 0.25
+  random id sd "(Intercept)" 1, "time" 0.3 cor 0
+  residual sd 1
+}
+power arms: score ~ months * arm + (months | patient) [test "months:arm", statistic lrt, subjects 90, seed 2] {
+  times months 0, 6, 12; times "c" 0, 12
+  groups arm "a" 0.2, "b" 0.3, "c" 0.5
+  fixed "(Intercept)" 0, "months" 0.1, "armb" 0, "armc" 0, "months:armb" 0.1, "months:armc" 0.1
+  random patient sd "(Intercept)" 2, "months" 0.5 cor -0.5
+  residual sd 1
+  dropout 0.5 by end
+  dropout "a" 0.1 per visit
+  missed "b" 0.2
+}
+"#;
+    let (spec, rendered) = check(src);
+    assert_eq!(rendered, "");
+    let [first, second] = &spec.powers[..] else {
+        panic!("{:?}", spec.powers)
+    };
+    assert_eq!(first.test.text, "time:groupb");
+    assert_eq!(
+        (first.alpha, first.simulations, first.seed),
+        (0.05, 2000, 11)
+    );
+    assert_eq!(first.subjects, vec![40, 80, 120]);
+    assert_eq!(first.statistic, PowerStatistic::Satterthwaite);
+    let PowerSourceDef::Design(d) = &first.source else {
+        panic!()
+    };
+    assert_eq!(d.time, "time");
+    assert_eq!(d.group.as_deref(), Some("group"));
+    assert_eq!(d.arms.len(), 2);
+    assert_eq!(d.arms[1].times, vec![0.0, 1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(d.covariance, vec![1.0, 0.0, 0.0, 0.09]);
+    assert_eq!(second.statistic, PowerStatistic::LikelihoodRatio);
+    let PowerSourceDef::Design(d) = &second.source else {
+        panic!()
+    };
+    assert_eq!(d.time, "months");
+    let c = &d.arms[2];
+    assert_eq!(c.times, vec![0.0, 12.0]);
+    // 50% gone by the second (last) visit: the hazard at that one visit is 0.5.
+    assert!((c.dropout - 0.5).abs() < 1e-12);
+    assert!((d.arms[1].dropout - (1.0 - 0.5f64.sqrt())).abs() < 1e-12);
+    assert_eq!(
+        (d.arms[0].dropout, d.arms[1].missed, d.arms[0].missed),
+        (0.1, 0.2, 0.0)
+    );
+    assert!((d.covariance[1] + 0.5).abs() < 1e-12);
+}

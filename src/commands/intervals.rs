@@ -24,9 +24,15 @@ pub struct IntervalArgs {
 /// A bar counting `n` bootstrap refits on stderr, only where someone watches: hidden in
 /// pipes, files and CI logs.
 pub fn bootstrap_bar(n: usize) -> ProgressBar {
-    if std::io::stderr().is_terminal() {
+    progress_bar("bootstrap", n)
+}
+
+/// A bar counting `n` steps of what `label` names (bootstrap refits, power simulations), on
+/// a terminal only.
+pub fn progress_bar(label: &str, n: usize) -> ProgressBar {
+    if n > 0 && std::io::stderr().is_terminal() {
         ProgressBar::new(n as u64).with_style(
-            ProgressStyle::with_template("bootstrap {bar:40} {pos}/{len} {eta}")
+            ProgressStyle::with_template(&format!("{label} {{bar:40}} {{pos}}/{{len}} {{eta}}"))
                 .expect("a valid template"),
         )
     } else {

@@ -26,8 +26,10 @@ pub fn run(args: &RunArgs) -> miette::Result<()> {
     let stem = output_stem(&args.spec)?;
     errln!("{}: fitting {}", args.spec.display(), contents(&checked));
     let bar = super::intervals::bootstrap_bar(checked.bootstrap_replicates());
-    let results = checked.run_with_progress(&|| bar.inc(1));
+    let power_bar = super::intervals::progress_bar("power", checked.power_simulations());
+    let results = checked.run_with_progress(&|| bar.inc(1), &|| power_bar.inc(1));
     bar.finish_and_clear();
+    power_bar.finish_and_clear();
     let results = results?;
     let files = report::files(&checked, &results, &stem);
     // Each spec gets its own folder, so specs side by side cannot overwrite each other's
@@ -120,6 +122,14 @@ fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
             e.reference,
             parts.join(", ")
         );
+    }
+    for c in &results.powers {
+        let points: Vec<String> = c
+            .rows
+            .iter()
+            .map(|r| format!("{} subjects {:.3}", r.subjects, r.power))
+            .collect();
+        s += &format!("  power {} of {}: {}\n", c.name, c.test, points.join(", "));
     }
     s
 }

@@ -103,6 +103,7 @@ pub fn report(r: &Report) -> String {
         "comparisons": comparisons,
         "explained": explained,
         "plots": plots,
+        "power": super::power::json(r.powers),
     });
     serde_json::to_string_pretty(&value).expect("JSON of plain values cannot fail")
 }

@@ -20,14 +20,26 @@ pub fn report(r: &Report) -> String {
         .as_ref()
         .map_or(String::new(), |d| d.path.text.clone());
     let _ = writeln!(s, "# {}\n", r.name);
-    let _ = writeln!(
-        s,
-        "Spec `{}`, data `{data}` ({} rows). Fitted by mixspec {}.\n",
-        checked.name(),
-        checked.data.n_rows(),
-        env!("CARGO_PKG_VERSION")
-    );
-    overview(&mut s, r);
+    if checked.spec.data.is_some() {
+        let _ = writeln!(
+            s,
+            "Spec `{}`, data `{data}` ({} rows). Fitted by mixspec {}.\n",
+            checked.name(),
+            checked.data.n_rows(),
+            env!("CARGO_PKG_VERSION")
+        );
+    } else {
+        // A spec of power designs alone: its cohorts are simulated, no data is read.
+        let _ = writeln!(
+            s,
+            "Spec `{}`, simulated by mixspec {}.\n",
+            checked.name(),
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+    if !r.models.is_empty() {
+        overview(&mut s, r);
+    }
     for (def, fitted) in &r.models {
         model(&mut s, r, def, fitted);
     }
@@ -97,6 +109,7 @@ pub fn report(r: &Report) -> String {
             );
         }
     }
+    super::power::markdown(&mut s, r.powers);
     s
 }
 

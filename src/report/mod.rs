@@ -5,6 +5,7 @@ mod csv;
 pub mod format;
 mod json;
 mod markdown;
+mod power;
 mod svg;
 pub mod tables;
 mod write;
@@ -12,7 +13,7 @@ mod write;
 pub use write::{write_all, write_file};
 
 use mixspec_analysis::{
-    Checked, Comparison, ExplainedVariance, FittedModel, Results, Trajectories,
+    Checked, Comparison, ExplainedVariance, FittedModel, PowerCurve, Results, Trajectories,
 };
 use mixspec_dsl::spec::{ModelDef, Plot};
 
@@ -33,6 +34,8 @@ pub struct Report<'a> {
     pub explained: Vec<&'a ExplainedVariance>,
     /// With the file each is drawn in; one panel per model.
     pub plots: Vec<(String, &'a [Trajectories])>,
+    /// Every power curve of the spec.
+    pub powers: &'a [PowerCurve],
 }
 
 /// The file a plot is drawn in.
@@ -73,7 +76,10 @@ pub fn files(checked: &Checked, results: &Results, default_name: &str) -> Vec<Fi
             name: format!("{}.json", report.name),
             contents: json::report(&report),
         });
-        out.extend(csv::tables(&report));
+        // Without models (a spec of power designs) there are no model tables to write.
+        if !report.models.is_empty() {
+            out.extend(csv::tables(&report));
+        }
     }
     // The article-style tables and descriptions: each as Markdown and CSV.
     let article = results
@@ -95,6 +101,16 @@ pub fn files(checked: &Checked, results: &Results, default_name: &str) -> Vec<Fi
         out.push(File {
             name: format!("{name}.csv"),
             contents: csv,
+        });
+    }
+    for curve in &results.powers {
+        out.push(File {
+            name: power::csv_file(curve),
+            contents: power::csv(curve),
+        });
+        out.push(File {
+            name: power::svg_file(curve),
+            contents: svg::power_curve(curve),
         });
     }
     for (plot, panels) in spec.plots.iter().zip(&results.trajectories) {
@@ -146,5 +162,6 @@ fn select<'a>(
             .filter(|(p, _)| p.models.iter().all(|m| included(&m.text)))
             .map(|(p, t)| (plot_file(p), t.as_slice()))
             .collect(),
+        powers: &results.powers,
     }
 }

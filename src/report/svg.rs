@@ -6,7 +6,7 @@
 
 use std::fmt::Write;
 
-use mixspec_analysis::Trajectories;
+use mixspec_analysis::{PowerCurve, Trajectories};
 
 use super::format::significant;
 
@@ -269,6 +269,124 @@ pub fn trajectories(panels: &[Trajectories]) -> String {
         s,
         r##"<text x="{lx:.1}" y="{note_y:.1}" font-size="10" fill="#555">lines: predicted means</text><text x="{lx:.1}" y="{:.1}" font-size="10" fill="#555">points: observed means</text>"##,
         note_y + 14.0
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+/// A power curve: the power at each number of subjects with its 95% interval, on a 0–1
+/// axis with the conventional 80% marked.
+pub fn power_curve(curve: &PowerCurve) -> String {
+    const TARGET: f64 = 0.8;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let width = LEFT + PANEL + RIGHT;
+    let sizes: Vec<f64> = curve.rows.iter().map(|r| r.subjects as f64).collect();
+    let lo = sizes.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = sizes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (x_ticks, x_decimals) = ticks(lo.min(hi), hi.max(lo));
+    let (x_min, x_max) = (x_ticks[0].min(lo), x_ticks[x_ticks.len() - 1].max(hi));
+    let sx = |x: f64| LEFT + (x - x_min) / (x_max - x_min).max(f64::MIN_POSITIVE) * PANEL;
+    let sy = |y: f64| TOP + plot_h - y * plot_h;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{HEIGHT}" viewBox="0 0 {width} {HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
+    );
+    let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{LEFT}" y="22" font-size="15" font-weight="bold">{}</text>"#,
+        escape(&format!(
+            "Power of {}: test of {} ({}, α = {})",
+            curve.name,
+            curve.test,
+            curve.statistic,
+            significant(curve.alpha, 3)
+        ))
+    );
+    for &x in &x_ticks {
+        let px = sx(x);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{px:.1}" y1="{TOP}" x2="{px:.1}" y2="{:.1}" stroke="#e5e5e5"/><text x="{px:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+            TOP + plot_h,
+            TOP + plot_h + 18.0,
+            label(x, x_decimals)
+        );
+    }
+    for i in 0..=5 {
+        let y = i as f64 / 5.0;
+        let py = sy(y);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{LEFT}" y1="{py:.1}" x2="{:.1}" y2="{py:.1}" stroke="#e5e5e5"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+            LEFT + PANEL,
+            LEFT - 8.0,
+            py + 4.0,
+            label(y, 1)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r##"<rect x="{LEFT}" y="{TOP}" width="{PANEL}" height="{plot_h}" fill="none" stroke="#444"/>"##
+    );
+    let target = sy(TARGET);
+    let _ = writeln!(
+        s,
+        r##"<line x1="{LEFT}" y1="{target:.1}" x2="{:.1}" y2="{target:.1}" stroke="#D55E00" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" fill="#D55E00">80% power</text>"##,
+        LEFT + PANEL,
+        LEFT + PANEL + 8.0,
+        target + 4.0
+    );
+    let colour = COLOURS[0];
+    let path: Vec<String> = curve
+        .rows
+        .iter()
+        .filter(|r| r.power.is_finite())
+        .map(|r| format!("{:.1},{:.1}", sx(r.subjects as f64), sy(r.power)))
+        .collect();
+    let _ = writeln!(
+        s,
+        r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2.5"/>"#,
+        path.join(" ")
+    );
+    for r in curve.rows.iter().filter(|r| r.power.is_finite()) {
+        let x = sx(r.subjects as f64);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="{colour}"/><circle cx="{x:.1}" cy="{:.1}" r="4" fill="{colour}"><title>{}</title></circle>"#,
+            sy(r.lower),
+            sy(r.upper),
+            sy(r.power),
+            escape(&format!(
+                "{} subjects: power {} (95% {}–{}), {} simulations, {} failed",
+                r.subjects,
+                significant(r.power, 3),
+                significant(r.lower, 3),
+                significant(r.upper, 3),
+                r.simulations,
+                r.failed
+            ))
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">subjects</text>"#,
+        LEFT + PANEL / 2.0,
+        HEIGHT - 14.0
+    );
+    let _ = writeln!(
+        s,
+        r#"<text transform="translate(18 {:.1}) rotate(-90)" text-anchor="middle">power</text>"#,
+        TOP + plot_h / 2.0
+    );
+    let lx = LEFT + PANEL + 8.0;
+    let _ = writeln!(
+        s,
+        r##"<text x="{lx:.1}" y="{:.1}" font-size="10" fill="#555">bars: 95% intervals</text><text x="{lx:.1}" y="{:.1}" font-size="10" fill="#555">from {}</text>"##,
+        TOP + 10.0,
+        TOP + 24.0,
+        escape(&curve.source)
     );
     s.push_str("</svg>\n");
     s

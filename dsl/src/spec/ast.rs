@@ -29,6 +29,7 @@ pub enum StatementKind {
     Plot(Plot),
     Table(Table),
     Describe(Describe),
+    Power(Power),
 }
 
 /// `data "file.csv" { subject patient; time months }`
@@ -160,6 +161,97 @@ pub struct Describe {
 pub struct DescribeItem {
     pub variable: Name,
     pub label: Option<Name>,
+}
+
+/// `power NAME: FORMULA [OPTIONS] { DESIGN }` or `power NAME from MODEL [OPTIONS]`: power by
+/// simulation, of a design written in the block or of a model fitted in the same spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Power {
+    pub name: Name,
+    pub source: PowerSource,
+    pub options: Vec<PowerOption>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PowerSource {
+    /// A priori: the model's formula and the design of the cohorts to simulate.
+    Design {
+        formula: Name,
+        items: Vec<PowerItem>,
+        /// The block, from `{` to `}`.
+        span: Span,
+    },
+    /// A model of the spec: its estimates, its subjects and their visits.
+    Model(Name),
+}
+
+/// `key value`, `key "text" = value` or `key n, n, n` in a power statement's brackets.
+/// Numbers are kept as written, with their spans, for the checks to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerOption {
+    pub key: Name,
+    /// The first value (a text, a number or a word), then any numbers after commas.
+    pub values: Vec<Name>,
+    /// `= value`: the value the tested coefficient is set to.
+    pub assigned: Option<Name>,
+}
+
+/// A line of a power block, numbers as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerItem {
+    pub kind: PowerItemKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PowerItemKind {
+    /// `subjects 40, 80, 120`
+    Subjects(Vec<Name>),
+    /// `times [variable] ["level"] 0, 1, 2`
+    Times {
+        variable: Option<Name>,
+        level: Option<Name>,
+        values: Vec<Name>,
+    },
+    /// `groups variable "a" 0.5, "b" 0.5`: (level, share) pairs.
+    Groups {
+        variable: Name,
+        shares: Vec<(Name, Name)>,
+    },
+    /// `fixed "(Intercept)" 0, "time" 0.5`
+    Fixed(Vec<(Name, Name)>),
+    /// `random id sd "(Intercept)" 1, "time" 0.3 cor 0`
+    Random {
+        group: Name,
+        sds: Vec<(Name, Name)>,
+        cors: Vec<Name>,
+    },
+    /// `residual sd 1`
+    Residual(Name),
+    /// `dropout ["level"] 0.1 per visit` or `dropout ["level"] 0.3 by end`.
+    Dropout {
+        level: Option<Name>,
+        value: Name,
+        by_end: bool,
+    },
+    /// `missed ["level"] 0.1`
+    Missed { level: Option<Name>, value: Name },
+}
+
+impl PowerItemKind {
+    /// The keyword the line starts with.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            PowerItemKind::Subjects(_) => "subjects",
+            PowerItemKind::Times { .. } => "times",
+            PowerItemKind::Groups { .. } => "groups",
+            PowerItemKind::Fixed(_) => "fixed",
+            PowerItemKind::Random { .. } => "random",
+            PowerItemKind::Residual(_) => "residual",
+            PowerItemKind::Dropout { .. } => "dropout",
+            PowerItemKind::Missed { .. } => "missed",
+        }
+    }
 }
 
 /// An expression of derive, `when` and `where`, evaluated per row of the data.

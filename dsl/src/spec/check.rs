@@ -5,14 +5,17 @@
 use mixspec_engine::inference::REPLICATES;
 use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 
+use mixspec_engine::spec::ModelSpec;
+
 use super::ast::{
-    Aggregate, Compare, Data, Explained, Expr, ExprKind, Function, Model, Name, Plot, Prepare,
-    Report, Setting, Span, Statement, StatementKind, Table,
+    Aggregate, Compare, Data, Explained, Expr, ExprKind, Function, Model, Name, Plot, PowerSource,
+    Prepare, Report, Setting, Span, Statement, StatementKind, Table,
 };
 use super::diagnostic::{suggest, Diagnostics, SpecDiagnostic, SpecErrorKind};
 use super::parse::Parsed;
 use super::{BootstrapOptions, ColumnUse, DataSource, Inference, ModelDef, Spec};
 use crate::formula;
+pub(super) use crate::formula::column_uses;
 
 /// The kinds of plot there are.
 const PLOTS: [&str; 1] = ["trajectories"];
@@ -40,7 +43,7 @@ struct Options {
     inference: Inference,
 }
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     src: &'a str,
     diagnostics: &'a mut Diagnostics,
     /// Models and variables defined by statements that could not be read or checked.
@@ -59,7 +62,11 @@ pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) ->
         output_names: Vec::new(),
     };
     let statements = parsed.statements;
-    let data = c.data(&statements, parsed.bad_data);
+    // A spec of a priori power designs alone simulates its data: it reads none.
+    let needs_data = statements.iter().any(|s| {
+        !matches!(&s.kind, StatementKind::Power(p) if matches!(p.source, PowerSource::Design { .. }))
+    });
+    let data = c.data(&statements, parsed.bad_data || !needs_data);
     let mut spec = Spec {
         data,
         steps: Vec::new(),
@@ -70,6 +77,7 @@ pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) ->
         plots: Vec::new(),
         tables: Vec::new(),
         describes: Vec::new(),
+        powers: Vec::new(),
         unchecked: Vec::new(),
     };
     // Data preparation and models first: the statements after them refer to models anywhere
@@ -108,6 +116,11 @@ pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) ->
             StatementKind::Plot(x) if c.plot(x, spec.data.as_ref(), &spec.models, &spec.plots) => {
                 spec.plots.push(x.clone());
             }
+            StatementKind::Power(x) => {
+                if let Some(def) = c.power(x, s.span, &spec.models, &spec.powers) {
+                    spec.powers.push(def);
+                }
+            }
             _ => {}
         }
     }
@@ -116,11 +129,11 @@ pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) ->
 }
 
 impl Checker<'_> {
-    fn push(&mut self, problem: SpecDiagnostic) {
+    pub(super) fn push(&mut self, problem: SpecDiagnostic) {
         self.diagnostics.push(problem);
     }
 
-    fn duplicate(&mut self, what: &str, name: &Name, first: &Name) {
+    pub(super) fn duplicate(&mut self, what: &str, name: &Name, first: &Name) {
         self.push(
             SpecDiagnostic::new(
                 SpecErrorKind::Duplicate,
@@ -332,18 +345,7 @@ impl Checker<'_> {
         let filter_ok = m.filter.as_ref().is_none_or(|f| self.expr(f, data));
         let formula_start = m.formula.span.start;
         let shift = |s: Span| Span::new(s.start + formula_start, s.end + formula_start);
-        let spec = formula::lower(&m.formula.text).map_err(|p| {
-            let mut d = SpecDiagnostic::new(
-                SpecErrorKind::Formula(p.kind),
-                shift(p.span),
-                p.message,
-                p.label,
-            );
-            if let Some(h) = p.help {
-                d = d.help(h);
-            }
-            self.push(d);
-        });
+        let spec = self.lower_formula(&m.formula).ok_or(());
         let options = self.options(&m.options);
         let duplicate = models.iter().find(|d| d.name.text == m.name.text);
         if let Some(first) = duplicate {
@@ -418,6 +420,25 @@ impl Checker<'_> {
             filter: m.filter.clone(),
             columns,
         })
+    }
+
+    /// Expands a formula of the file, reporting its problems where they are in the file.
+    pub(super) fn lower_formula(&mut self, formula: &Name) -> Option<ModelSpec> {
+        let shift = |s: Span| Span::new(s.start + formula.span.start, s.end + formula.span.start);
+        formula::lower(&formula.text)
+            .map_err(|p| {
+                let mut d = SpecDiagnostic::new(
+                    SpecErrorKind::Formula(p.kind),
+                    shift(p.span),
+                    p.message,
+                    p.label,
+                );
+                if let Some(h) = p.help {
+                    d = d.help(h);
+                }
+                self.push(d);
+            })
+            .ok()
     }
 
     /// `[method ML, covariance diag, residual "ar1(g)", df kenward-roger, intervals profile,
@@ -623,7 +644,11 @@ impl Checker<'_> {
 
     /// The model a name refers to; reports it when unknown. `None` also for a model whose
     /// own statement had a problem (already reported).
-    fn resolve<'m>(&mut self, name: &Name, models: &'m [ModelDef]) -> Option<&'m ModelDef> {
+    pub(super) fn resolve<'m>(
+        &mut self,
+        name: &Name,
+        models: &'m [ModelDef],
+    ) -> Option<&'m ModelDef> {
         if let Some(m) = models.iter().find(|m| m.name.text == name.text) {
             return Some(m);
         }
@@ -781,7 +806,7 @@ impl Checker<'_> {
 
     /// The name of a report, table or description: usable as a file name, and unique among
     /// them all, since each becomes the stem of its files.
-    fn output_name(&mut self, name: &Name) -> bool {
+    pub(super) fn output_name(&mut self, name: &Name) -> bool {
         let file_safe = !name.text.is_empty()
             && !name.text.starts_with('.')
             && name

@@ -57,6 +57,8 @@ pub enum SpecErrorKind {
     Plot,
     /// A model the engine cannot fit.
     Fit,
+    /// A power statement that cannot be simulated as written.
+    Power,
 }
 
 impl SpecErrorKind {
@@ -86,6 +88,7 @@ impl SpecErrorKind {
             SpecErrorKind::Comparison => "mixspec::spec::comparison",
             SpecErrorKind::Plot => "mixspec::spec::plot",
             SpecErrorKind::Fit => "mixspec::spec::fit",
+            SpecErrorKind::Power => "mixspec::spec::power",
         }
     }
 }

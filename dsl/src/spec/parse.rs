@@ -10,8 +10,9 @@ use pest_derive::Parser;
 use crate::tokens::{tokens, Dialect};
 
 use super::ast::{
-    Compare, Data, Describe, DescribeItem, Explained, Model, Name, Plot, Prepare, Report, Setting,
-    Span, Statement, StatementKind, Table, TableRow,
+    Compare, Data, Describe, DescribeItem, Explained, Model, Name, Plot, Power, PowerItem,
+    PowerItemKind, PowerOption, PowerSource, Prepare, Report, Setting, Span, Statement,
+    StatementKind, Table, TableRow,
 };
 use super::diagnostic::{suggest, Diagnostics, SpecDiagnostic, SpecErrorKind};
 use super::expr;
@@ -25,7 +26,7 @@ pub(super) struct SpecParser;
 const MAX_NESTING: usize = 64;
 
 /// The statement keywords, for "did you mean" on a misspelt one.
-pub(super) const STATEMENTS: [&str; 12] = [
+pub(super) const STATEMENTS: [&str; 13] = [
     "data",
     "instrument",
     "derive",
@@ -38,6 +39,7 @@ pub(super) const STATEMENTS: [&str; 12] = [
     "plot",
     "table",
     "describe",
+    "power",
 ];
 
 /// What parsing found: the statements that could be read, and the names that statements
@@ -178,6 +180,8 @@ fn is_keyword_or_punctuation(rule: Rule) -> bool {
             | Rule::kw_plot
             | Rule::kw_table
             | Rule::kw_describe
+            | Rule::kw_power
+            | Rule::kw_from
             | Rule::kw_as
             | Rule::kw_when
             | Rule::kw_predictor
@@ -364,8 +368,178 @@ fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
                 })
                 .collect(),
         }),
+        Rule::power => StatementKind::Power(power(parts)),
         r => unreachable!("{r:?} is not a statement"),
     })
+}
+
+/// A power statement's parts after its keyword: its name, then `from MODEL [options]` or
+/// `: FORMULA [options] { block }`.
+fn power<'a>(mut parts: impl Iterator<Item = Pair<'a, Rule>>) -> Power {
+    let title = name(parts.next().expect("a power statement has a name"));
+    let mut options = Vec::new();
+    let mut model = None;
+    let mut formula_text = None;
+    let mut block = None;
+    for p in parts {
+        match p.as_rule() {
+            Rule::name => model = Some(name(p)),
+            Rule::formula => formula_text = Some(formula(p)),
+            Rule::power_options => {
+                options = p
+                    .into_inner()
+                    .filter(|o| o.as_rule() == Rule::power_option)
+                    .map(power_option)
+                    .collect()
+            }
+            Rule::power_block => block = Some(p),
+            r => unreachable!("{r:?} is not part of a power statement"),
+        }
+    }
+    let source = match (model, formula_text, block) {
+        (Some(model), _, _) => PowerSource::Model(model),
+        (None, Some(formula), Some(block)) => PowerSource::Design {
+            formula,
+            span: span_of(&block),
+            items: block
+                .into_inner()
+                .filter(|p| !matches!(p.as_rule(), Rule::lbrace | Rule::rbrace))
+                .map(power_item)
+                .collect(),
+        },
+        _ => unreachable!("the grammar gives a model or a formula and a block"),
+    };
+    Power {
+        name: title,
+        source,
+        options,
+    }
+}
+
+/// A text, a number or a word as written.
+fn value(pair: Pair<'_, Rule>) -> Name {
+    match pair.as_rule() {
+        Rule::string => string(pair),
+        Rule::name => name(pair),
+        _ => Name {
+            span: span_of(&pair),
+            text: pair.as_str().to_string(),
+        },
+    }
+}
+
+fn power_option(pair: Pair<'_, Rule>) -> PowerOption {
+    let mut key = None;
+    let mut values = Vec::new();
+    let mut assigned = None;
+    let mut after_assign = false;
+    for p in pair.into_inner() {
+        match p.as_rule() {
+            Rule::name if key.is_none() => key = Some(name(p)),
+            Rule::assign => after_assign = true,
+            Rule::comma => after_assign = false,
+            _ if after_assign => assigned = Some(value(p)),
+            _ => values.push(value(p)),
+        }
+    }
+    PowerOption {
+        key: key.expect("an option has a key"),
+        values,
+        assigned,
+    }
+}
+
+fn power_item(pair: Pair<'_, Rule>) -> PowerItem {
+    let span = span_of(&pair);
+    let rule = pair.as_rule();
+    let parts: Vec<Pair<'_, Rule>> = pair
+        .into_inner()
+        .filter(|p| {
+            matches!(
+                p.as_rule(),
+                Rule::name
+                    | Rule::string
+                    | Rule::signed
+                    | Rule::p_share
+                    | Rule::p_value
+                    | Rule::p_cor
+                    | Rule::p_by_end
+                    | Rule::p_per_visit
+            )
+        })
+        .collect();
+    // (text, value) pairs of `"a" 0.5` and `"time" 0.3`.
+    let pairs = |parts: &[Pair<'_, Rule>], rule: Rule| -> Vec<(Name, Name)> {
+        parts
+            .iter()
+            .filter(|p| p.as_rule() == rule)
+            .map(|p| {
+                let mut inner = p.clone().into_inner();
+                let first = value(inner.next().expect("a pair has a first part"));
+                let second = value(inner.next().expect("a pair has a value"));
+                (first, second)
+            })
+            .collect()
+    };
+    let numbers = |parts: &[Pair<'_, Rule>]| -> Vec<Name> {
+        parts
+            .iter()
+            .filter(|p| p.as_rule() == Rule::signed)
+            .cloned()
+            .map(value)
+            .collect()
+    };
+    let text = |parts: &[Pair<'_, Rule>]| {
+        parts
+            .iter()
+            .find(|p| p.as_rule() == Rule::string)
+            .cloned()
+            .map(string)
+    };
+    let kind = match rule {
+        Rule::p_subjects => PowerItemKind::Subjects(numbers(&parts)),
+        Rule::p_times => PowerItemKind::Times {
+            variable: parts
+                .iter()
+                .find(|p| p.as_rule() == Rule::name)
+                .cloned()
+                .map(name),
+            level: text(&parts),
+            values: numbers(&parts),
+        },
+        Rule::p_groups => PowerItemKind::Groups {
+            variable: name(parts[0].clone()),
+            shares: pairs(&parts, Rule::p_share),
+        },
+        Rule::p_fixed => PowerItemKind::Fixed(pairs(&parts, Rule::p_value)),
+        Rule::p_random => PowerItemKind::Random {
+            group: name(parts[0].clone()),
+            sds: pairs(&parts, Rule::p_value),
+            cors: parts
+                .iter()
+                .find(|p| p.as_rule() == Rule::p_cor)
+                .map(|c| {
+                    c.clone()
+                        .into_inner()
+                        .filter(|p| p.as_rule() == Rule::signed)
+                        .map(value)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
+        Rule::p_residual => PowerItemKind::Residual(numbers(&parts).remove(0)),
+        Rule::p_dropout => PowerItemKind::Dropout {
+            level: text(&parts),
+            value: numbers(&parts).remove(0),
+            by_end: parts.iter().any(|p| p.as_rule() == Rule::p_by_end),
+        },
+        Rule::p_missed => PowerItemKind::Missed {
+            level: text(&parts),
+            value: numbers(&parts).remove(0),
+        },
+        r => unreachable!("{r:?} is not a power item"),
+    };
+    PowerItem { kind, span }
 }
 
 /// `key value` pairs of a block or an option list.
@@ -566,6 +740,24 @@ fn describe_expected(positives: &[Rule]) -> String {
             Rule::kw_ref => push("`ref`"),
             Rule::table_row => push("a table row (`\"label\": model`)"),
             Rule::describe_item => push("a variable"),
+            Rule::kw_from => push("`from`"),
+            Rule::signed => push("a number"),
+            Rule::power_options | Rule::power_option => push("`[` and the test's options"),
+            Rule::power_block => push("`{`"),
+            Rule::p_subjects
+            | Rule::p_times
+            | Rule::p_groups
+            | Rule::p_fixed
+            | Rule::p_random
+            | Rule::p_residual
+            | Rule::p_dropout
+            | Rule::p_missed => push("a design line (`subjects`, `times`, `groups`, `fixed`, `random`, `residual`, `dropout` or `missed`)"),
+            Rule::p_share | Rule::p_value => push("a quoted name and a number"),
+            Rule::p_cor | Rule::kw_cor => push("`cor`"),
+            Rule::kw_sd => push("`sd`"),
+            Rule::p_per_visit | Rule::p_by_end | Rule::kw_per => push("`per visit` or `by end`"),
+            Rule::kw_visit => push("`visit`"),
+            Rule::kw_end => push("`end`"),
             Rule::kw_then => push("`then`"),
             Rule::kw_else => push("`else`"),
             Rule::setting | Rule::option => push("a setting"),

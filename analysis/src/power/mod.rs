@@ -1,0 +1,546 @@
+//! Power by simulation (`power` statements; docs/power.md): per number of subjects, many
+//! cohorts simulated from a design or from a fitted model, each fitted by the engine and its
+//! coefficient tested; the power is the share of tests that reject, with its exact
+//! (Clopper–Pearson) 95% interval.
+//!
+//! Simulation `r` of size `k` draws from its own ChaCha stream under the seed, so a curve
+//! depends on the seed alone, not on the number of threads. A design whose subjects make
+//! every visit is built once per size and only its response refilled; dropout, missed visits
+//! and resampled subjects change the rows, so those cohorts are built one by one.
+
+mod cohort;
+mod interval;
+mod simulate;
+
+use mixspec_dsl::spec::{
+    closest, Diagnostics, ModelDef, PowerDef, PowerDesign, PowerSourceDef, PowerStatistic, Spec,
+    SpecDiagnostic, SpecErrorKind,
+};
+use mixspec_engine::fit::Problem;
+use mixspec_engine::{DataFrame, Design};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::fit::FittedModel;
+use cohort::{allocate, DesignCohort, Subjects};
+pub use interval::clopper_pearson;
+use simulate::{RandomTerms, Target};
+
+/// One number of subjects of a power curve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerRow {
+    pub subjects: usize,
+    /// Share of the fitted simulations whose test rejected at the power statement's alpha.
+    pub power: f64,
+    /// Clopper–Pearson 95% interval of the power.
+    pub lower: f64,
+    pub upper: f64,
+    pub simulations: usize,
+    /// Simulations whose fit failed or did not converge, left out of the power.
+    pub failed: usize,
+    /// Mean estimate of the tested coefficient over the fitted simulations (NaN for a term
+    /// of several coefficients).
+    pub mean_estimate: f64,
+}
+
+/// A power statement's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PowerCurve {
+    pub name: String,
+    /// The tested coefficient or term.
+    pub test: String,
+    /// `satterthwaite` or `lrt`.
+    pub statistic: &'static str,
+    pub method: &'static str,
+    pub alpha: f64,
+    pub seed: u64,
+    /// What the cohorts are simulated from: `design` or the model's name.
+    pub source: String,
+    pub rows: Vec<PowerRow>,
+}
+
+/// The model matrix's coefficients and random effects of a power statement's model, with
+/// what the checks found wrong.
+fn target(def: &PowerDef, spec_terms: &[String], built: &Design) -> Result<Target, SpecDiagnostic> {
+    let test = &def.test;
+    let x_names = &built.x_names;
+    if x_names.contains(&test.text) {
+        return Ok(Target::Coefficient(test.text.clone()));
+    }
+    if let Some(i) = spec_terms.iter().position(|t| *t == test.text) {
+        if def.statistic == PowerStatistic::LikelihoodRatio {
+            return Ok(Target::Term(i + 1));
+        }
+        let columns: Vec<&str> = (0..built.p())
+            .filter(|&j| built.x_origins[j].term == i + 1)
+            .map(|j| x_names[j].as_str())
+            .collect();
+        return Err(SpecDiagnostic::new(
+            SpecErrorKind::Power,
+            test.span,
+            format!("`{}` is a term, not a coefficient: its t-test is of one coefficient", test.text),
+            "a whole term",
+        )
+        .help(format!(
+            "test one of its coefficients ({}), or the whole term by its likelihood ratio: `statistic lrt`",
+            columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let names: Vec<&str> = x_names.iter().map(String::as_str).collect();
+    let help = match closest(&test.text, names.iter().copied()) {
+        Some(near) => format!(
+            "did you mean `{near}`? The coefficients are {}",
+            quoted(&names)
+        ),
+        None => format!("the coefficients are {}", quoted(&names)),
+    };
+    Err(SpecDiagnostic::new(
+        SpecErrorKind::Power,
+        test.span,
+        format!("the model has no coefficient `{}`", test.text),
+        "not a coefficient of the model",
+    )
+    .help(help))
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a design needs beyond the checks without data: its coefficients and random effects
+/// named as the model matrix names them, and every group given subjects at every size.
+fn check_design(def: &PowerDef, design: &PowerDesign) -> Result<Design, Vec<SpecDiagnostic>> {
+    let mut problems = Vec::new();
+    let largest = *def.subjects.iter().max().expect("at least one size");
+    let smallest = *def.subjects.iter().min().expect("at least one size");
+    let shares: Vec<f64> = design.arms.iter().map(|a| a.share).collect();
+    if let Some(empty) = allocate(&shares, smallest).iter().position(|&n| n == 0) {
+        problems.push(
+            SpecDiagnostic::new(
+                SpecErrorKind::Power,
+                def.name.span,
+                format!(
+                    "with {smallest} subjects, group `{}` gets none",
+                    design.arms[empty].level.clone().unwrap_or_default()
+                ),
+                "too few subjects for the groups",
+            )
+            .help("simulate more subjects, so that every group has some"),
+        );
+        return Err(problems);
+    }
+    let cohort = DesignCohort::new(design, largest);
+    let built = Design::build(&design.spec, &cohort.frame).map_err(|e| {
+        vec![SpecDiagnostic::new(
+            SpecErrorKind::Power,
+            design.formula.span,
+            format!("the design's model cannot be built: {e}"),
+            "this model",
+        )]
+    })?;
+    let names: Vec<&str> = built.x_names.iter().map(String::as_str).collect();
+    for (name, _) in &design.fixed {
+        if !names.contains(&name.text.as_str()) {
+            let help = match closest(&name.text, names.iter().copied()) {
+                Some(near) => format!(
+                    "did you mean `{near}`? The model's coefficients are {}",
+                    quoted(&names)
+                ),
+                None => format!("the model's coefficients are {}", quoted(&names)),
+            };
+            problems.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Power,
+                    name.span,
+                    format!("the model has no coefficient `{}`", name.text),
+                    "not a coefficient of the model",
+                )
+                .help(help),
+            );
+        }
+    }
+    let missing: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !design.fixed.iter().any(|(f, _)| f.text == *n))
+        .collect();
+    if !missing.is_empty() {
+        problems.push(
+            SpecDiagnostic::new(
+                SpecErrorKind::Power,
+                design.span,
+                format!("the design gives no value to {}", quoted(&missing)),
+                "in `fixed`",
+            )
+            .help("give every coefficient of the model its value on the `fixed` line (0 for none)"),
+        );
+    }
+    let effects: Vec<&str> = built
+        .random
+        .iter()
+        .flat_map(|b| b.names.iter().map(String::as_str))
+        .collect();
+    for name in &design.random {
+        if !effects.contains(&name.text.as_str()) {
+            problems.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Power,
+                    name.span,
+                    format!("the model has no random effect `{}`", name.text),
+                    "not a random effect of the model",
+                )
+                .help(format!(
+                    "the random effects of `{}` are {}",
+                    design.subject.text,
+                    quoted(&effects)
+                )),
+            );
+        }
+    }
+    let unset: Vec<&str> = effects
+        .iter()
+        .copied()
+        .filter(|e| !design.random.iter().any(|r| r.text == *e))
+        .collect();
+    if !unset.is_empty() {
+        problems.push(
+            SpecDiagnostic::new(
+                SpecErrorKind::Power,
+                design.subject.span,
+                format!(
+                    "the design gives no standard deviation to {}",
+                    quoted(&unset)
+                ),
+                "on this line",
+            )
+            .help("give every random effect of the model its standard deviation after `sd`"),
+        );
+    }
+    // Effects of different terms (`(1 | id) + (0 + time | id)`) are independent in the model.
+    let q = design.random.len();
+    let position = |name: &str| design.random.iter().position(|r| r.text == name);
+    if problems.is_empty() {
+        for (a, block) in built.random.iter().enumerate() {
+            for other in &built.random[a + 1..] {
+                for x in &block.names {
+                    for y in &other.names {
+                        let (Some(i), Some(j)) = (position(x), position(y)) else {
+                            continue;
+                        };
+                        if design.covariance[i * q + j] != 0.0 {
+                            problems.push(SpecDiagnostic::new(SpecErrorKind::Power, design.subject.span, format!("`{x}` and `{y}` are in separate terms of the formula, so uncorrelated, but the design correlates them"), "a correlation the model cannot have")
+                                .help("set their correlation to 0, or put them in one term: `(time | id)`"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Err(p) = target(def, &term_labels(&design.spec), &built) {
+        problems.push(p);
+    }
+    if problems.is_empty() {
+        Ok(built)
+    } else {
+        Err(problems)
+    }
+}
+
+fn term_labels(spec: &mixspec_engine::ModelSpec) -> Vec<String> {
+    spec.fixed.terms.iter().map(|t| t.label()).collect()
+}
+
+/// The column identifying the subjects a power statement resamples from `model`: the data
+/// statement's `subject`, or the model's only grouping variable.
+fn subject_column(spec: &Spec, model: &ModelDef) -> Option<String> {
+    if let Some(s) = spec.data.as_ref().and_then(|d| d.subject.as_ref()) {
+        return Some(s.text.clone());
+    }
+    match &model.spec.random[..] {
+        [only] if only.grouping.len() == 1 => Some(only.grouping[0].clone()),
+        _ => None,
+    }
+}
+
+/// The checks of every power statement that need the model matrix or the data; `rows` are
+/// each model's rows of `frame` (as [`crate::models::rows`] found them).
+pub(crate) fn check(spec: &Spec, frame: &DataFrame, rows: &[Vec<usize>], d: &mut Diagnostics) {
+    for def in &spec.powers {
+        match &def.source {
+            PowerSourceDef::Design(design) => {
+                if let Err(problems) = check_design(def, design) {
+                    d.extend(problems);
+                }
+            }
+            PowerSourceDef::Model(name) => {
+                let Some(i) = spec.models.iter().position(|m| m.name.text == name.text) else {
+                    continue;
+                };
+                let model = &spec.models[i];
+                let Some(model_rows) = rows.get(i) else {
+                    continue;
+                };
+                let Some(subject) = subject_column(spec, model) else {
+                    d.push(
+                        SpecDiagnostic::new(SpecErrorKind::MissingSetting, name.span, format!("power from `{}` resamples subjects, but the data statement names no subject column", model.name.text), "needs `subject`")
+                            .help("name the subject column in the data statement: `data \"cohort.csv\" { subject patient }`"),
+                    );
+                    continue;
+                };
+                if frame.column(&subject).is_none() {
+                    continue;
+                }
+                // A model that cannot be built is reported by its own checks and fit.
+                let Ok(built) = Design::build(&model.spec, &frame.select(model_rows)) else {
+                    continue;
+                };
+                match target(def, &term_labels(&model.spec), &built) {
+                    Ok(Target::Term(_)) if def.value.is_some() => d.push(
+                        SpecDiagnostic::new(SpecErrorKind::Power, def.value.expect("just matched").1, format!("`{}` is a term of several coefficients: it cannot be set to one value", def.test.text), "one value for several coefficients")
+                            .help("set one coefficient: test it by name"),
+                    ),
+                    Ok(_) => {}
+                    Err(p) => d.push(p),
+                }
+            }
+        }
+    }
+}
+
+/// What a power statement's cohorts are made from, ready to simulate.
+enum Source<'a> {
+    Design {
+        design: &'a PowerDesign,
+        beta: Vec<f64>,
+    },
+    Model {
+        subjects: Subjects,
+        /// `Xβ` per row of the subjects' data, with the tested coefficient at its value.
+        mean: Vec<f64>,
+    },
+}
+
+/// The simulations of one power statement, `progress` called once per simulation.
+pub(crate) fn run(
+    def: &PowerDef,
+    spec: &Spec,
+    frame: &DataFrame,
+    fitted: Option<(&ModelDef, &FittedModel)>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<PowerCurve, SpecDiagnostic> {
+    let failed = |reason: String| {
+        SpecDiagnostic::new(
+            SpecErrorKind::Power,
+            def.name.span,
+            format!("power `{}` cannot be simulated: {reason}", def.name.text),
+            "this power statement",
+        )
+    };
+    let (source, model_spec, terms, sigma, reml, source_name, template) = match (
+        &def.source,
+        fitted,
+    ) {
+        (PowerSourceDef::Design(design), _) => {
+            let largest = *def.subjects.iter().max().expect("at least one size");
+            let built = Design::build(&design.spec, &DesignCohort::new(design, largest).frame)
+                .map_err(|e| failed(e.to_string()))?;
+            let beta = built
+                .x_names
+                .iter()
+                .map(|n| {
+                    design
+                        .fixed
+                        .iter()
+                        .find(|(f, _)| f.text == *n)
+                        .map_or(0.0, |(_, v)| *v)
+                })
+                .collect();
+            let effects: Vec<String> = design.random.iter().map(|r| r.text.clone()).collect();
+            let terms = RandomTerms::from_covariance(&built, &effects, &design.covariance)
+                .ok_or_else(|| {
+                    failed("a random-effect covariance is not positive definite".into())
+                })?;
+            (
+                Source::Design { design, beta },
+                &design.spec,
+                terms,
+                design.residual_sd,
+                def.reml.unwrap_or(true),
+                "design".to_string(),
+                built,
+            )
+        }
+        (PowerSourceDef::Model(_), Some((model, fit))) => {
+            let subject = subject_column(spec, model).expect("checked");
+            let data = frame.select(&fit.rows);
+            let built = Design::build(&model.spec, &data).map_err(|e| failed(e.to_string()))?;
+            let mut beta = fit.fit.beta.clone();
+            if let Some((value, _)) = def.value {
+                let j = built
+                    .x_names
+                    .iter()
+                    .position(|n| *n == def.test.text)
+                    .expect("checked to be a coefficient");
+                beta[j] = value;
+            }
+            let n = built.n();
+            let mut mean = vec![f64::NAN; data.n_rows()];
+            for (i, &row) in built.rows.iter().enumerate() {
+                mean[row] = beta
+                    .iter()
+                    .enumerate()
+                    .map(|(j, b)| b * built.x[j * n + i])
+                    .sum();
+            }
+            let mut terms = Vec::new();
+            for r in &fit.fit.random {
+                let q = r.names.len();
+                let l = mixspec_dsl::spec::cholesky(&r.covariance, q)
+                    .or_else(|| (q == 1 && r.covariance[0] == 0.0).then(|| vec![0.0]))
+                    .ok_or_else(|| failed(format!("the fitted covariance of `{}` is singular; simulate from a model whose random effects are estimated away from the boundary", r.group)))?;
+                terms.push((r.group.clone(), r.names.clone(), l));
+            }
+            let subjects = Subjects::new(data, &subject);
+            (
+                Source::Model { subjects, mean },
+                &model.spec,
+                RandomTerms(terms),
+                fit.fit.sigma,
+                def.reml.unwrap_or(model.reml),
+                model.name.text.clone(),
+                built,
+            )
+        }
+        (PowerSourceDef::Model(_), None) => unreachable!("power from a model runs after its fit"),
+    };
+    let reml = reml && def.statistic == PowerStatistic::Satterthwaite;
+    let target = target(def, &term_labels(model_spec), &template)?;
+    let mut rows = Vec::new();
+    for (k, &n) in def.subjects.iter().enumerate() {
+        let stream = |r: usize| {
+            let mut rng = ChaCha8Rng::seed_from_u64(def.seed);
+            rng.set_stream(((k as u64) << 32) | r as u64);
+            rng
+        };
+        let outcomes: Vec<simulate::Outcome> = match &source {
+            Source::Design { design, beta } => {
+                let cohort = DesignCohort::new(design, n);
+                let mean_of = |d: &Design| -> Vec<f64> {
+                    let rows = d.n();
+                    (0..rows)
+                        .map(|i| {
+                            beta.iter()
+                                .enumerate()
+                                .map(|(j, b)| b * d.x[j * rows + i])
+                                .sum()
+                        })
+                        .collect()
+                };
+                if DesignCohort::complete(design) {
+                    let built = Design::build(model_spec, &cohort.frame)
+                        .map_err(|e| failed(e.to_string()))?;
+                    Problem::new(built.clone(), reml).map_err(|e| failed(e.to_string()))?;
+                    let mean = mean_of(&built);
+                    (0..def.simulations)
+                        .into_par_iter()
+                        .map_init(
+                            || {
+                                Problem::new(built.clone(), reml)
+                                    .expect("the same design built a problem")
+                            },
+                            |problem, r| {
+                                let mut rng = stream(r);
+                                let y = simulate::response(
+                                    &built,
+                                    &terms,
+                                    sigma,
+                                    mean.clone(),
+                                    &mut rng,
+                                );
+                                problem.set_response(y);
+                                let outcome =
+                                    simulate::test(problem, &target, def.statistic, def.alpha);
+                                progress();
+                                outcome
+                            },
+                        )
+                        .collect()
+                } else {
+                    let response = design.spec.response.label.clone();
+                    (0..def.simulations)
+                        .into_par_iter()
+                        .map(|r| {
+                            let mut rng = stream(r);
+                            let data = cohort.with_missing(design, &response, &mut rng);
+                            let outcome = Design::build(model_spec, &data).ok().and_then(|built| {
+                                let y = simulate::response(
+                                    &built,
+                                    &terms,
+                                    sigma,
+                                    mean_of(&built),
+                                    &mut rng,
+                                );
+                                let mut problem = Problem::new(built, reml).ok()?;
+                                problem.set_response(y);
+                                simulate::test(&mut problem, &target, def.statistic, def.alpha)
+                            });
+                            progress();
+                            outcome
+                        })
+                        .collect()
+                }
+            }
+            Source::Model { subjects, mean } => (0..def.simulations)
+                .into_par_iter()
+                .map(|r| {
+                    let mut rng = stream(r);
+                    let (data, source) = subjects.draw(n, &mut rng);
+                    let outcome = Design::build(model_spec, &data).ok().and_then(|built| {
+                        let eta = built.rows.iter().map(|&i| mean[source[i]]).collect();
+                        let y = simulate::response(&built, &terms, sigma, eta, &mut rng);
+                        let mut problem = Problem::new(built, reml).ok()?;
+                        problem.set_response(y);
+                        simulate::test(&mut problem, &target, def.statistic, def.alpha)
+                    });
+                    progress();
+                    outcome
+                })
+                .collect(),
+        };
+        rows.push(summarise(n, &outcomes));
+    }
+    Ok(PowerCurve {
+        name: def.name.text.clone(),
+        test: def.test.text.clone(),
+        statistic: match def.statistic {
+            PowerStatistic::Satterthwaite => "satterthwaite",
+            PowerStatistic::LikelihoodRatio => "lrt",
+        },
+        method: if reml { "REML" } else { "ML" },
+        alpha: def.alpha,
+        seed: def.seed,
+        source: source_name,
+        rows,
+    })
+}
+
+/// The power at one size from its simulations' outcomes.
+fn summarise(subjects: usize, outcomes: &[simulate::Outcome]) -> PowerRow {
+    let fitted: Vec<(bool, f64)> = outcomes.iter().flatten().copied().collect();
+    let rejected = fitted.iter().filter(|(r, _)| *r).count();
+    let (lower, upper) = clopper_pearson(rejected, fitted.len());
+    PowerRow {
+        subjects,
+        power: rejected as f64 / fitted.len() as f64,
+        lower,
+        upper,
+        simulations: outcomes.len(),
+        failed: outcomes.len() - fitted.len(),
+        mean_estimate: fitted.iter().map(|(_, e)| e).sum::<f64>() / fitted.len() as f64,
+    }
+}

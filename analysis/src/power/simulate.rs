@@ -1,0 +1,188 @@
+//! One simulated cohort's response, its fit and its test: `y = Xβ + Zb + ε` with `b` drawn
+//! per level of each random-effect term from that term's covariance and `ε ~ N(0, σ²)`, the
+//! model refitted, and the tested coefficient's Satterthwaite t-test (or a likelihood-ratio
+//! test against the model without it).
+
+use mixspec_dsl::spec::{cholesky, PowerStatistic};
+use mixspec_engine::fit::Problem;
+use mixspec_engine::inference::{chi_square_upper_tail, Satterthwaite};
+use mixspec_engine::Design;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Budget of objective evaluations for one fit, as the bootstrap's refits.
+const MAX_EVALUATIONS: usize = 100_000;
+
+/// The covariance of each random-effect term the simulated designs have, by its grouping
+/// factor and effects, as a lower Cholesky factor.
+pub(crate) struct RandomTerms(pub Vec<(String, Vec<String>, Vec<f64>)>);
+
+impl RandomTerms {
+    fn factor(&self, group: &str, names: &[String]) -> &[f64] {
+        self.0
+            .iter()
+            .find(|(g, n, _)| g == group && n == names)
+            .map(|(_, _, l)| l.as_slice())
+            .expect("every simulated term has its covariance")
+    }
+
+    /// The terms of `design`, each with the part of `covariance` (over `effects`) its effects
+    /// take; `None` when a term's covariance is not positive definite.
+    pub(crate) fn from_covariance(
+        design: &Design,
+        effects: &[String],
+        covariance: &[f64],
+    ) -> Option<RandomTerms> {
+        let q = effects.len();
+        let index = |name: &String| {
+            effects
+                .iter()
+                .position(|e| e == name)
+                .expect("checked names")
+        };
+        let mut out = Vec::new();
+        for block in &design.random {
+            let at: Vec<usize> = block.names.iter().map(index).collect();
+            let sub: Vec<f64> = at
+                .iter()
+                .flat_map(|&i| at.iter().map(move |&j| covariance[i * q + j]))
+                .collect();
+            out.push((
+                block.group.clone(),
+                block.names.clone(),
+                cholesky(&sub, at.len())?,
+            ));
+        }
+        Some(RandomTerms(out))
+    }
+}
+
+/// Adds `Zb + ε` to `mean` (one value per row of `design`), drawing from `rng`.
+pub(crate) fn response(
+    design: &Design,
+    terms: &RandomTerms,
+    sigma: f64,
+    mut y: Vec<f64>,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f64> {
+    for block in &design.random {
+        let q = block.q();
+        let factor = terms.factor(&block.group, &block.names);
+        let mut b = vec![0.0; block.levels.len() * q];
+        let mut u = vec![0.0; q];
+        for level in b.chunks_exact_mut(q) {
+            u.iter_mut().for_each(|x| *x = StandardNormal.sample(rng));
+            for (a, out) in level.iter_mut().enumerate() {
+                *out = (0..=a).map(|c| factor[a * q + c] * u[c]).sum();
+            }
+        }
+        for (i, yi) in y.iter_mut().enumerate() {
+            let level = block.codes[i] as usize;
+            let z = &block.values[i * q..(i + 1) * q];
+            *yi += z
+                .iter()
+                .zip(&b[level * q..])
+                .map(|(z, b)| z * b)
+                .sum::<f64>();
+        }
+    }
+    for yi in &mut y {
+        let e: f64 = StandardNormal.sample(rng);
+        *yi += sigma * e;
+    }
+    y
+}
+
+/// What is tested in each simulated cohort.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    /// A column of the model matrix, by name.
+    Coefficient(String),
+    /// Every column of a fixed-effect term (R's `assign` index: 1 + the term's position).
+    Term(usize),
+}
+
+/// One simulated cohort's test: whether it rejected, and the tested coefficient's estimate
+/// (NaN for a term of several columns). `None` when a fit failed or did not converge, or the
+/// coefficient could not be estimated.
+pub(crate) type Outcome = Option<(bool, f64)>;
+
+/// θ̂ of the problem's fit from its own start, or `None` when the fit failed or did not
+/// converge.
+fn fitted(problem: &mut Problem) -> Option<Vec<f64>> {
+    let start = problem.start();
+    let optimum = problem.minimise(&start, MAX_EVALUATIONS);
+    (optimum.objective.is_finite() && optimum.converged).then_some(optimum.theta)
+}
+
+/// The columns of `design` the target names; empty when the cohort lost them (a group no
+/// subject was drawn from, an aliased column).
+fn columns(design: &Design, target: &Target) -> Vec<usize> {
+    match target {
+        Target::Coefficient(name) => design
+            .x_names
+            .iter()
+            .position(|n| n == name)
+            .into_iter()
+            .collect(),
+        Target::Term(term) => (0..design.p())
+            .filter(|&j| design.x_origins[j].term == *term)
+            .collect(),
+    }
+}
+
+/// The design without the given columns of `X`: the model without the tested term.
+fn without(design: &Design, drop: &[usize]) -> Design {
+    let n = design.n();
+    let keep: Vec<usize> = (0..design.p()).filter(|j| !drop.contains(j)).collect();
+    let mut reduced = design.clone();
+    reduced.x = keep
+        .iter()
+        .flat_map(|&j| design.x[j * n..(j + 1) * n].iter().copied())
+        .collect();
+    reduced.x_names = keep.iter().map(|&j| design.x_names[j].clone()).collect();
+    reduced.x_origins = keep.iter().map(|&j| design.x_origins[j].clone()).collect();
+    reduced
+}
+
+/// Fits the cohort in `problem` (whose response is already set) and tests `target` at level
+/// `alpha`.
+pub(crate) fn test(
+    problem: &mut Problem,
+    target: &Target,
+    statistic: PowerStatistic,
+    alpha: f64,
+) -> Outcome {
+    let cols = columns(&problem.design, target);
+    if cols.is_empty() {
+        return None;
+    }
+    let estimate_of = |beta: &[f64]| {
+        if cols.len() == 1 {
+            beta[cols[0]]
+        } else {
+            f64::NAN
+        }
+    };
+    match statistic {
+        PowerStatistic::Satterthwaite => {
+            let theta = fitted(problem)?;
+            let c = problem.conditional_at(&theta)?;
+            let sigma = (c.deviance.pwrss / c.deviance.dof).sqrt();
+            let mut l = vec![0.0; problem.design.p()];
+            l[cols[0]] = 1.0;
+            let t = Satterthwaite::new(problem, &theta, sigma).t_test(&l, &c.beta);
+            t.p.is_finite().then(|| (t.p < alpha, estimate_of(&c.beta)))
+        }
+        PowerStatistic::LikelihoodRatio => {
+            let theta = fitted(problem)?;
+            let full = problem.objective(&theta);
+            let beta = problem.conditional_at(&theta)?.beta;
+            let mut reduced = Problem::new(without(&problem.design, &cols), false).ok()?;
+            let theta0 = fitted(&mut reduced)?;
+            let chi_square = (reduced.objective(&theta0) - full).max(0.0);
+            let p = chi_square_upper_tail(chi_square, cols.len() as f64);
+            p.is_finite().then(|| (p < alpha, estimate_of(&beta)))
+        }
+    }
+}
