@@ -6,7 +6,9 @@
 //! column, which the host calls with whole columns (or one subject's rows) as arrays.
 
 mod decode;
+mod memory;
 mod sandbox;
+mod sorting;
 mod source;
 
 use crate::batch::BatchFunction;

@@ -1,6 +1,6 @@
 //! A script's text and name, for turning Rhai's errors into located diagnostics.
 
-use super::sandbox::{MissingParam, Stop};
+use super::sandbox::{innermost_position, MissingParam, Stop};
 use crate::error::ScriptError;
 use crate::PluginError;
 use miette::{NamedSource, SourceSpan};
@@ -42,10 +42,7 @@ impl SourceFile {
     /// A failed run: the innermost error at its own position, or a stop by the host.
     pub fn runtime(&self, error: &EvalAltResult) -> PluginError {
         let inner = error.unwrap_inner();
-        let position = match inner.position() {
-            p if p.is_none() => error.position(),
-            p => p,
-        };
+        let position = innermost_position(error);
         let message = match inner {
             EvalAltResult::ErrorTerminated(token, _) => {
                 if let Some(MissingParam(name)) = token.clone().try_cast::<MissingParam>() {
@@ -62,6 +59,10 @@ impl SourceFile {
                     Some(Stop::Operations(limit)) => format!(
                         "stopped: the script ran more than its limit of {limit} operations \
                          (an endless loop?)"
+                    ),
+                    Some(Stop::Memory(limit)) => format!(
+                        "stopped: the script held more than its limit of {} MiB of memory",
+                        limit >> 20
                     ),
                     None => inner.to_string(),
                 }
