@@ -24,6 +24,20 @@ const MAX_DEPTH: usize = 400;
 
 pub fn parse(src: &str) -> Result<Formula, Problem> {
     crate::limits::install();
+    // Brackets deeper than the tree may be are refused before pest recurses into them.
+    let mut open = 0usize;
+    for (i, c) in src.char_indices() {
+        match c {
+            '(' => {
+                open += 1;
+                if open > MAX_DEPTH {
+                    return Err(too_deep(Span::new(i, i + 1)));
+                }
+            }
+            ')' => open = open.saturating_sub(1),
+            _ => {}
+        }
+    }
     let mut pairs =
         FormulaParser::parse(Rule::formula_input, src).map_err(|e| syntax_problem(src, &e))?;
     let formula = pairs.next().expect("formula_input always yields a formula");

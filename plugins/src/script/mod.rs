@@ -141,7 +141,7 @@ impl BatchFunction for ScriptFunction {
                     args,
                 )
             })
-            .map_err(|e| self.source.runtime(&e))?;
+            .map_err(|e| self.source.runtime_in("derive", &e))?;
         let column = derived(result, rows).map_err(|message| PluginError::Call {
             plugin: self.plugin.clone(),
             message,
