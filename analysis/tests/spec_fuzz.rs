@@ -350,11 +350,13 @@ fn mutated_specs_and_formulas_never_panic() {
     let mut failures = Vec::new();
     let mut done = 0;
     while done < cases && start.elapsed() < budget {
-        let spec = mutate(rng.pick(&seeds), &mut rng);
+        let seed_text = rng.pick(&seeds).clone();
+        let spec = mutate(&seed_text, &mut rng);
         if let Err(message) = survives(&spec, &plugins) {
             failures.push(format!("case {done}: {message}\n--- spec ---\n{spec}\n---"));
         }
-        let formula = mutate(rng.pick(&formulas), &mut rng);
+        let seed_formula = rng.pick(&formulas).clone();
+        let formula = mutate(&seed_formula, &mut rng);
         if let Err(message) = formula_survives(&formula) {
             failures.push(format!(
                 "case {done}: {message}\n--- formula ---\n{formula}\n---"
