@@ -199,10 +199,11 @@ pub(crate) fn compute(
             summary,
         });
     }
-    if !problems.is_empty() {
+    // No groups without a problem here means `by` is a variable whose own definition failed:
+    // that failure is already reported, and there is nothing to compare.
+    let Some((group_of, labels)) = groups.filter(|_| problems.is_empty()) else {
         return Err(problems);
-    }
-    let (group_of, labels) = groups.expect("no problem: two groups");
+    };
     let count = |g| group_of.iter().filter(|&&c| c == Some(g)).count();
     Ok(Descriptives {
         name: x.name.text.clone(),

@@ -39,7 +39,30 @@ pub fn load_library(path: &Path) -> Result<Vec<Plugin>, PluginError> {
             unsafe { predictor(p, plugin, path) }.map_err(bad)?,
         ));
     }
+    unique_ids(&plugins).map_err(bad)?;
     Ok(plugins)
+}
+
+/// Refuses a library offering two plugins of one kind under one id: neither the id nor
+/// `PATH#ID` could tell them apart.
+fn unique_ids(plugins: &[Plugin]) -> Result<(), String> {
+    for (i, p) in plugins.iter().enumerate() {
+        let same = |q: &Plugin| q.kind() == p.kind() && q.about().id == p.about().id;
+        if let Some(q) = plugins[..i].iter().find(|q| same(q)) {
+            let described = |x: &Plugin| {
+                let a = x.about();
+                format!("version {}, \"{}\"", a.version, a.title)
+            };
+            return Err(format!(
+                "it offers two {}s with the id `{}` ({}; and {}); each needs an id of its own",
+                p.kind(),
+                p.about().id,
+                described(q),
+                described(p)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Finds the entry point and checks the ABI version, reading nothing else.
@@ -273,6 +296,24 @@ mod libraries;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_library_must_not_offer_one_id_twice() {
+        let script = |version: &str| {
+            let text = format!(
+                "fn derive(x) {{ x }} #{{ kind: \"predictor\", id: \"dup\", version: \"{version}\", \
+                 title: \"t\", inputs: [\"x\"], per: \"row\" }}"
+            );
+            crate::load_script("lib", &text, crate::Origin::Bundled, &Default::default()).unwrap()
+        };
+        assert_eq!(unique_ids(&[script("1")]), Ok(()));
+        let err = unique_ids(&[script("1"), script("2")]).unwrap_err();
+        assert!(err.contains("two predictors with the id `dup`"), "{err}");
+        assert!(
+            err.contains("version 1") && err.contains("version 2"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn a_library_without_the_entry_point_is_refused() {

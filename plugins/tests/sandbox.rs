@@ -159,3 +159,149 @@ fn errors_inside_derive_point_into_the_function() {
     assert_eq!(e.line, 3, "{err}");
     assert!(e.message.contains("no_such_method"), "{err}");
 }
+
+/// A predictor script with one input, `x`.
+fn predictor(body: &str) -> mixspec_plugins::Predictor {
+    let text = format!(
+        "{body}\n#{{ kind: \"predictor\", id: \"p\", version: \"1\", inputs: [\"x\"], per: \"row\" }}"
+    );
+    match load(&text) {
+        Ok(Plugin::Predictor(p)) => p,
+        Ok(_) => panic!("not a predictor"),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// The error of calling `p` on `rows` rows of x = 1, 2, …, and how long it took.
+fn call_failure(p: &mixspec_plugins::Predictor, rows: usize) -> (PluginError, Duration) {
+    let x = (1..=rows).map(|i| i as f64).collect();
+    let data = DataFrame::new("d", vec![("x".into(), Column::Numeric(x))]);
+    let start = Instant::now();
+    let err = p
+        .derive(&data, &["x"], None)
+        .err()
+        .expect("the call should fail");
+    (err, start.elapsed())
+}
+
+fn script_error(err: &PluginError) -> &mixspec_plugins::ScriptError {
+    match err {
+        PluginError::Script(e) => e,
+        other => panic!("not a script error: {other}"),
+    }
+}
+
+#[test]
+fn a_sort_with_a_slow_comparer_is_stopped_by_the_clock() {
+    // Every comparison copies and scans a megabyte in a handful of operations: Rhai counts
+    // each comparer call's operations afresh and swallows the stop inside `sort`.
+    let p = predictor(
+        r#"fn derive(x) {
+    let big = "";
+    big.pad(1000000, 'x');
+    let a = [];
+    for i in 0..3000 { a.push(i); }
+    a.sort(|p, q| {
+        let t = big + p;
+        if t.contains("y") { 0 } else { q - p }
+    });
+    x
+}"#,
+    );
+    let (err, took) = call_failure(&p, 10);
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    let e = script_error(&err);
+    assert!(e.message.contains("limit of 500 ms"), "{err}");
+    // Rhai gives a stop inside a function the position of its call, which the host's call
+    // lacks: the function's own line stands in.
+    assert_eq!(e.line, 1, "no line for the stop: {err}");
+}
+
+#[test]
+fn a_failing_comparer_is_an_error_not_a_misordered_array() {
+    for call in [
+        "a.sort(f)",
+        "a.order(f)",
+        "a.dedup(|p, q| f.call(p, q) == 0)",
+    ] {
+        let p = predictor(&format!(
+            r#"fn derive(x) {{
+    let a = [3, 1, 2, 2];
+    let f = |p, q| {{ if p == 2 && q == 2 {{ throw "broken comparer"; }} p - q }};
+    {call};
+    x
+}}"#
+        ));
+        let (err, _) = call_failure(&p, 3);
+        assert!(err.to_string().contains("broken comparer"), "{call}: {err}");
+    }
+    let p = predictor(r#"fn derive(x) { let a = [2, 1]; a.sort(|p, q| "later"); x }"#);
+    let (err, _) = call_failure(&p, 3);
+    assert!(err.to_string().contains("must return a number"), "{err}");
+    // A comparer that is no order at all still ends, without a panic.
+    let p = predictor(
+        r#"fn derive(x) { let a = []; for i in 0..500 { a.push(i); } a.sort(|p, q| if (p * 7 + q) % 3 == 0 { 1 } else { -1 }); if a.len() == 500 { throw "done"; } x }"#,
+    );
+    let (err, _) = call_failure(&p, 3);
+    assert!(err.to_string().contains("done"), "{err}");
+}
+
+#[test]
+fn sorts_still_sort() {
+    let p = predictor(
+        r#"fn derive(x) {
+    let a = [3, 1, 2];
+    a.sort(|p, q| q - p);
+    let b = ["b", "a", "c"].order(|p, q| p < q);
+    let c = [1, 1, 2, 1];
+    c.dedup(|p, q| p == q);
+    if a != [3, 2, 1] || b != ["a", "b", "c"] || c != [1, 2, 1] { throw `${a} ${b} ${c}`; }
+    x
+}"#,
+    );
+    let data = DataFrame::new("d", vec![("x".into(), Column::Numeric(vec![1.0, 2.0]))]);
+    p.derive(&data, &["x"], None).unwrap();
+}
+
+#[test]
+fn a_script_cannot_hold_more_memory_than_its_limit() {
+    // Each element of the map, or of the array, is a copy of the 20,000-row input: Rhai
+    // checks the size of the copy, never of what holds them all.
+    for body in [
+        r#"let m = #{}; for i in 0..2000 { m["k" + i] = x; } m.len()"#,
+        "let a = []; a.pad(2000, ()); for i in 0..2000 { a[i] = x; } a.len()",
+    ] {
+        let p = predictor(&format!("fn derive(x) {{ {body} }}"));
+        let (err, took) = call_failure(&p, 20_000);
+        let e = script_error(&err);
+        assert!(e.message.contains("MiB of memory"), "{body}: {err}");
+        assert!(e.line == 1, "{body}: {err}");
+        assert!(took < Duration::from_secs(2), "{body}: took {took:?}");
+    }
+}
+
+#[test]
+fn host_helpers_are_bounded_by_what_they_return() {
+    for call in [
+        "numbered(p, 1, 9999)",
+        "let n = []; for i in 0..5000 { n.push(i); } numbered(p, n)",
+    ] {
+        let (err, took) = failure(&format!(r#"let p = ""; p.pad(100000, 'x'); {call}"#));
+        assert!(
+            err.contains("numbered") && err.contains("bytes"),
+            "{call}: {err}"
+        );
+        assert!(took < Duration::from_secs(1), "{call}: took {took:?}");
+    }
+}
+
+#[test]
+fn a_stopped_script_names_the_line_it_was_on() {
+    let err = load("let x = 1;\n\nloop {\n  x += 1;\n}\n").err().unwrap();
+    let e = script_error(&err);
+    assert!((3..=4).contains(&e.line), "{err}");
+    let p = predictor("// spins\nfn derive(x) {\n    let i = 0;\n    while true { i += 1; }\n}");
+    let (err, _) = call_failure(&p, 3);
+    let e = script_error(&err);
+    assert_eq!((e.line, e.column), (2, 1), "{err}");
+}

@@ -183,6 +183,13 @@ fn declarations_are_checked_field_by_field() {
         assert_eq!(p, path, "{fields}: {m}");
         assert!(m.contains(message), "{fields}: {m}");
     }
+    // A range of more levels than a machine word counts is refused, not overflowed.
+    let (p, m) = declaration_error(
+        r#"#{ kind: "instrument", id: "t", version: "1", items: ["a"], range: [-1e19, 1e19],
+              value_sets: [#{ name: "V", start: 1.0, decrements: #{ a: [0.0] } }] }"#,
+    );
+    assert_eq!(p, "value_sets[0]", "{m}");
+    assert!(m.contains("has 1 decrements, one per level"), "{m}");
     let (p, m) = declaration_error(r#"#{ kind: "questionnaire", id: "t", version: "1" }"#);
     assert_eq!((p.as_str(), m.contains("`questionnaire`")), ("kind", true));
     let (p, m) = declaration_error("42");

@@ -24,6 +24,20 @@ const MAX_DEPTH: usize = 400;
 
 pub fn parse(src: &str) -> Result<Formula, Problem> {
     crate::limits::install();
+    // Brackets deeper than the tree may be are refused before pest recurses into them.
+    let mut open = 0usize;
+    for (i, c) in src.char_indices() {
+        match c {
+            '(' => {
+                open += 1;
+                if open > MAX_DEPTH {
+                    return Err(too_deep(Span::new(i, i + 1)));
+                }
+            }
+            ')' => open = open.saturating_sub(1),
+            _ => {}
+        }
+    }
     let mut pairs =
         FormulaParser::parse(Rule::formula_input, src).map_err(|e| syntax_problem(src, &e))?;
     let formula = pairs.next().expect("formula_input always yields a formula");
@@ -38,10 +52,10 @@ fn build_formula(pair: Pair<'_, Rule>) -> Result<Formula, Problem> {
         match p.as_rule() {
             Rule::response => {
                 let expr = p.into_inner().next().expect("response wraps an expr");
-                response = Some(build_expr(expr, 0)?.0);
+                response = Some(build_expr(expr, 0, false)?.0);
             }
             Rule::tilde => tilde = Some(span_of(&p)),
-            Rule::expr => rhs = Some(build_expr(p, 0)?.0),
+            Rule::expr => rhs = Some(build_expr(p, 0, true)?.0),
             r => unreachable!("formula holds no {r:?}"),
         }
     }
@@ -73,18 +87,26 @@ fn infix(rule: Rule) -> Option<(BinaryOp, u8)> {
 }
 const UNARY_POWER: u8 = 5;
 
-/// Builds a tree from an `expr` pair, returning it with its height.
-fn build_expr(pair: Pair<'_, Rule>, depth: usize) -> Result<(Node, usize), Problem> {
+/// Builds a tree from an `expr` pair, returning it with its height. `algebra` is whether the
+/// expression is formula algebra (terms), rather than arithmetic inside a call.
+fn build_expr(pair: Pair<'_, Rule>, depth: usize, algebra: bool) -> Result<(Node, usize), Problem> {
     let mut tokens = pair.into_inner().peekable();
-    climb(&mut tokens, 0, depth)
+    climb(&mut tokens, 0, depth, algebra)
 }
 
 /// Precedence climbing over `operand (infix operand)*`. `depth` is how deeply the caller is
 /// nested, so `depth + height` bounds the finished tree.
+///
+/// In formula algebra, a run of terms joined by `+` becomes a balanced tree rather than a
+/// left-nested chain: `+` of terms is associative (the terms concatenate in order, repeats
+/// dropped), and a balanced tree is as deep as the logarithm of the run's length, so a flat
+/// list of hundreds of terms is not "nested" past the limit. Arithmetic keeps R's left
+/// nesting, which decides the order of floating-point sums.
 fn climb(
     tokens: &mut Peekable<Pairs<'_, Rule>>,
     min_power: u8,
     depth: usize,
+    algebra: bool,
 ) -> Result<(Node, usize), Problem> {
     let first = tokens.next().expect("an expr starts with an operand");
     let (mut lhs, mut height) = match first.as_rule() {
@@ -96,7 +118,7 @@ fn climb(
             };
             // Operands of a prefix operator bind at unary strength: `-a^2` is `-(a^2)` and
             // `-a:b` is `(-a):b`.
-            let (operand, h) = climb(tokens, UNARY_POWER, deeper(depth, &first)?)?;
+            let (operand, h) = climb(tokens, UNARY_POWER, deeper(depth, &first)?, algebra)?;
             let span = span_of(&first).to(operand.span);
             (
                 Node {
@@ -106,8 +128,10 @@ fn climb(
                 h + 1,
             )
         }
-        _ => build_primary(first, depth)?,
+        _ => build_primary(first, depth, algebra)?,
     };
+    // The operands after `lhs` of the current run of `+` in formula algebra.
+    let mut run: Vec<(Node, usize)> = Vec::new();
     while let Some((op, power)) = tokens.peek().and_then(|p| infix(p.as_rule())) {
         if power < min_power {
             break;
@@ -119,7 +143,12 @@ fn climb(
         } else {
             power + 1
         };
-        let (rhs, rh) = climb(tokens, next_min, deeper(depth, &op_pair)?)?;
+        let (rhs, rh) = climb(tokens, next_min, deeper(depth, &op_pair)?, algebra)?;
+        if algebra && op == BinaryOp::Add {
+            run.push((rhs, rh));
+            continue;
+        }
+        (lhs, height) = sum(lhs, height, std::mem::take(&mut run));
         height = height.max(rh) + 1;
         let span = lhs.span.to(rhs.span);
         lhs = Node {
@@ -130,7 +159,29 @@ fn climb(
             return Err(too_deep(lhs.span));
         }
     }
+    let (lhs, height) = sum(lhs, height, run);
+    if depth + height > MAX_DEPTH {
+        return Err(too_deep(lhs.span));
+    }
     Ok((lhs, height))
+}
+
+/// `first + run[0] + run[1] + …` as a balanced tree of `+`, with its height.
+fn sum(first: Node, height: usize, run: Vec<(Node, usize)>) -> (Node, usize) {
+    fn balanced(mut items: Vec<(Node, usize)>) -> (Node, usize) {
+        if items.len() == 1 {
+            return items.pop().expect("one item");
+        }
+        let right = items.split_off(items.len() / 2);
+        let ((lhs, lh), (rhs, rh)) = (balanced(items), balanced(right));
+        let span = lhs.span.to(rhs.span);
+        let kind = NodeKind::Binary(BinaryOp::Add, Box::new(lhs), Box::new(rhs));
+        (Node { kind, span }, lh.max(rh) + 1)
+    }
+    let mut items = Vec::with_capacity(run.len() + 1);
+    items.push((first, height));
+    items.extend(run);
+    balanced(items)
 }
 
 fn deeper(depth: usize, at: &Pair<'_, Rule>) -> Result<usize, Problem> {
@@ -152,7 +203,11 @@ fn too_deep(span: Span) -> Problem {
     ))
 }
 
-fn build_primary(pair: Pair<'_, Rule>, depth: usize) -> Result<(Node, usize), Problem> {
+fn build_primary(
+    pair: Pair<'_, Rule>,
+    depth: usize,
+    algebra: bool,
+) -> Result<(Node, usize), Problem> {
     let span = span_of(&pair);
     match pair.as_rule() {
         Rule::number => {
@@ -198,7 +253,7 @@ fn build_primary(pair: Pair<'_, Rule>, depth: usize) -> Result<(Node, usize), Pr
         Rule::paren => {
             let depth = deeper(depth, &pair)?;
             let expr = pair.into_inner().next().expect("a paren holds an expr");
-            let (inner, h) = build_expr(expr, depth)?;
+            let (inner, h) = build_expr(expr, depth, algebra)?;
             Ok((
                 Node {
                     kind: NodeKind::Paren(Box::new(inner)),
@@ -215,7 +270,7 @@ fn build_primary(pair: Pair<'_, Rule>, depth: usize) -> Result<(Node, usize), Pr
             let mut args = Vec::new();
             let mut height = 0;
             for p in inner.filter(|p| p.as_rule() == Rule::expr) {
-                let (arg, h) = build_expr(p, depth)?;
+                let (arg, h) = build_expr(p, depth, false)?;
                 height = height.max(h);
                 args.push(arg);
             }

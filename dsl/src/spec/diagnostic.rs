@@ -298,11 +298,20 @@ impl Extend<SpecDiagnostic> for Diagnostics {
     }
 }
 
+/// Longest word, in characters, compared for a suggestion: the similarity takes time
+/// quadratic in the length, and no name is misspelt at this length.
+const LONGEST_COMPARED: usize = 256;
+
 /// The candidate a misspelt word most probably meant, if any is close enough.
 pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let compared = |w: &str| w.chars().nth(LONGEST_COMPARED).is_none();
+    if !compared(word) {
+        return None;
+    }
     let word = word.to_lowercase();
     candidates
         .into_iter()
+        .filter(|c| compared(c))
         .map(|c| (strsim::jaro_winkler(&word, &c.to_lowercase()), c))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))

@@ -49,7 +49,8 @@ pub(super) struct Parsed {
     pub statements: Vec<Statement>,
     pub broken_models: Vec<String>,
     pub broken_variables: Vec<String>,
-    /// Whether a data statement could not be read (so its absence is not reported again).
+    /// Whether a data statement could not be read, or the whole file could not (so the
+    /// absence of one is not reported on top).
     pub bad_data: bool,
 }
 
@@ -61,15 +62,22 @@ pub(super) fn parse(src: &str, diagnostics: &mut Diagnostics) -> Parsed {
         bad_data: false,
     };
     crate::limits::install();
-    if let Some(problem) = too_nested(src) {
+    // A file that cannot be read at all may well have a data statement: its absence is not
+    // reported on top.
+    if let Some(problem) = too_long(src).or_else(|| too_nested(src)) {
         diagnostics.push(problem);
+        parsed.bad_data = true;
         return parsed;
     }
     let file = match SpecParser::parse(Rule::spec, src) {
         Ok(mut pairs) => pairs.next().expect("spec yields one pair"),
         // Any line parses as a `bad` statement, so only the resource limit can fail here.
-        Err(_) => {
-            diagnostics.push(too_large(Span::new(0, src.len())));
+        Err(e) => {
+            let at = match e.location {
+                InputLocation::Pos(p) | InputLocation::Span((p, _)) => p,
+            };
+            diagnostics.push(too_large(Span::new(at, at)));
+            parsed.bad_data = true;
             return parsed;
         }
     };
@@ -612,6 +620,25 @@ fn too_nested(src: &str) -> Option<SpecDiagnostic> {
         }
     }
     None
+}
+
+/// Longest spec file read, in bytes: a hundred times the longest analysis written so far,
+/// read and checked within a second or two.
+const LONGEST_FILE: usize = 1 << 20;
+
+fn too_long(src: &str) -> Option<SpecDiagnostic> {
+    (src.len() > LONGEST_FILE).then(|| {
+        SpecDiagnostic::new(
+            SpecErrorKind::TooComplex,
+            Span::new(0, 0),
+            format!(
+                "the file is {} bytes long; a spec may be at most {LONGEST_FILE} bytes",
+                src.len()
+            ),
+            "not read",
+        )
+        .help("split the analysis into several spec files")
+    })
 }
 
 fn too_large(span: Span) -> SpecDiagnostic {

@@ -194,13 +194,15 @@ impl Instrument {
         if lo.fract() != 0.0 || hi.fract() != 0.0 {
             return Err("a value set needs a range of whole levels".into());
         }
-        let levels = (hi - lo) as usize + 1;
+        // Counted in floating point: a range can span more levels than `usize` holds, and
+        // then no item lists enough decrements.
+        let levels = hi - lo + 1.0;
         if decrements.is_empty() {
             return Err("a value set needs decrements for at least one item".into());
         }
         let mut dimensions = Vec::new();
         for (item, d) in decrements {
-            if d.len() != levels {
+            if d.len() as f64 != levels {
                 return Err(format!(
                     "item `{item}` has {} decrements, one per level {lo}–{hi} makes {levels}",
                     d.len()

@@ -6,7 +6,9 @@
 //! column, which the host calls with whole columns (or one subject's rows) as arrays.
 
 mod decode;
+mod memory;
 mod sandbox;
+mod sorting;
 mod source;
 
 use crate::batch::BatchFunction;
@@ -139,7 +141,7 @@ impl BatchFunction for ScriptFunction {
                     args,
                 )
             })
-            .map_err(|e| self.source.runtime(&e))?;
+            .map_err(|e| self.source.runtime_in("derive", &e))?;
         let column = derived(result, rows).map_err(|message| PluginError::Call {
             plugin: self.plugin.clone(),
             message,

@@ -4,10 +4,21 @@
 //! needs: arithmetic, logic, maths, strings, arrays, maps and iteration. Rhai itself has no
 //! file, network or process access, and the packages that could block or reach outside
 //! (`sleep`, time, modules and `import`, `eval`) are left out, so a script sees only the
-//! values it is handed. Every run is bounded in wall-clock time, operations and array size;
-//! the bounds grow with the rows handed in, so real work on a large file is not cut off while
-//! a runaway script on small input stops within half a second.
+//! values it is handed. Every run is bounded in wall-clock time, operations, the size of each
+//! value and the memory it holds in all; the bounds grow with the rows handed in, so real work
+//! on a large file is not cut off while a runaway script on small input stops within half a
+//! second.
+//!
+//! The bounds are the host's, kept outside Rhai's own accounting, which a script can walk
+//! around: Rhai counts operations afresh in each call of a closure (a sort's comparer), its
+//! array functions swallow a comparer's errors, and its size checks see one value at a time.
+//! So the host counts every operation of the run itself and reads the clock at each; once a
+//! bound is crossed, the run is stopped for good (every later operation fails too, and a run
+//! that returns anyway is an error, never a result); the memory held is counted by the
+//! allocator ([`super::memory`]); and the sorts are replaced by ones that pass errors on
+//! ([`super::sorting`]).
 
+use super::{memory, sorting};
 use rhai::packages::{
     ArithmeticPackage, BasicArrayPackage, BasicIteratorPackage, BasicMapPackage, BasicMathPackage,
     BasicStringPackage, LogicPackage, MoreStringPackage, Package,
@@ -24,6 +35,10 @@ const OPERATIONS_PER_ROW: u64 = 2_000;
 const CALL_DEPTH: usize = 32;
 const EXPRESSION_DEPTH: usize = 64;
 const FUNCTION_EXPRESSION_DEPTH: usize = 32;
+/// Bytes a run may hold at once, beyond `MEMORY_PER_ROW` per row handed in: room for a few
+/// dozen copies of the input.
+const MEMORY: usize = 256 << 20;
+const MEMORY_PER_ROW: usize = 512;
 const STRING_SIZE: usize = 1 << 20;
 /// Elements of one array, beyond the rows handed in.
 const ARRAY_SIZE: usize = 1 << 16;
@@ -36,18 +51,54 @@ const NUMBERED: INT = 10_000;
 pub(crate) enum Stop {
     Time(Duration),
     Operations(u64),
+    /// Bytes held at once.
+    Memory(usize),
 }
 
 /// Raised by `param(name)` when the parameter was not given.
 #[derive(Debug, Clone)]
 pub(crate) struct MissingParam(pub String);
 
-/// The bounds of the current run, read by the progress callback.
+/// The bounds of the current run and its progress, read by the progress callback.
 #[derive(Default)]
 struct Budget {
+    /// When the current run started; `None` between runs.
     started: Cell<Option<Instant>>,
     time: Cell<Duration>,
     operations: Cell<u64>,
+    /// Operations so far in this run, counted by the host over every call within it.
+    done: Cell<u64>,
+    memory: Cell<usize>,
+    /// The allocator's count for this thread when the run started.
+    held_at_start: Cell<isize>,
+    /// Set once a bound is crossed; the run cannot go on past it.
+    stopped: Cell<Option<Stop>>,
+}
+
+impl Budget {
+    /// Called before every operation: why the run must stop, if it must.
+    fn check(&self) -> Option<Stop> {
+        if let Some(stop) = self.stopped.get() {
+            return Some(stop);
+        }
+        let started = self.started.get()?;
+        let done = self.done.get() + 1;
+        self.done.set(done);
+        let held = memory::held().saturating_sub(self.held_at_start.get());
+        // The clock is read at every operation: one operation on a long string can take a
+        // millisecond, and reading the clock costs far less.
+        let stop = if done > self.operations.get() {
+            Stop::Operations(self.operations.get())
+        } else if usize::try_from(held).is_ok_and(|h| h > self.memory.get()) {
+            Stop::Memory(self.memory.get())
+        } else if started.elapsed() > self.time.get() {
+            Stop::Time(self.time.get())
+        } else {
+            return None;
+        };
+        self.stopped.set(Some(stop));
+        Some(stop)
+    }
 }
 
 pub(crate) struct Sandbox {
@@ -81,16 +132,9 @@ impl Sandbox {
 
         let budget = Rc::new(Budget::default());
         let watch = budget.clone();
-        engine.on_progress(move |operations| {
-            if operations > watch.operations.get() {
-                return Some(Dynamic::from(Stop::Operations(watch.operations.get())));
-            }
-            let started = watch.started.get()?;
-            // Reading the clock costs more than an operation; every 1024th is often enough.
-            (operations % 1024 == 0 && started.elapsed() > watch.time.get())
-                .then(|| Dynamic::from(Stop::Time(watch.time.get())))
-        });
+        engine.on_progress(move |_| watch.check().map(Dynamic::from));
 
+        sorting::register(&mut engine);
         register_helpers(&mut engine, params);
         Sandbox {
             engine: RefCell::new(engine),
@@ -102,26 +146,60 @@ impl Sandbox {
         self.engine.borrow()
     }
 
-    /// Runs `f` under the bounds for `rows` rows of input.
+    /// Runs `f` under the bounds for `rows` rows of input. A run the host stopped is an
+    /// error even if `f` returned a value: the value may be wrong (a sort cut short).
     pub fn run<T>(
         &self,
         rows: usize,
         f: impl FnOnce(&Engine) -> Result<T, Box<EvalAltResult>>,
     ) -> Result<T, Box<EvalAltResult>> {
+        let budget = &self.budget;
         let rows32 = u32::try_from(rows).unwrap_or(u32::MAX);
-        self.budget
+        budget
             .time
             .set(TIME.saturating_add(TIME_PER_ROW.saturating_mul(rows32)));
-        self.budget
+        budget
             .operations
             .set(OPERATIONS.saturating_add(OPERATIONS_PER_ROW.saturating_mul(rows as u64)));
+        budget
+            .memory
+            .set(MEMORY.saturating_add(MEMORY_PER_ROW.saturating_mul(rows)));
         self.engine
             .borrow_mut()
             .set_max_array_size(ARRAY_SIZE.saturating_add(rows));
-        self.budget.started.set(Some(Instant::now()));
+        budget.done.set(0);
+        budget.stopped.set(None);
+        budget.held_at_start.set(memory::held());
+        budget.started.set(Some(Instant::now()));
         let result = f(&self.engine.borrow());
-        self.budget.started.set(None);
-        result
+        budget.started.set(None);
+        let Some(stop) = budget.stopped.take() else {
+            return result;
+        };
+        match result {
+            Err(e) if matches!(e.unwrap_inner(), EvalAltResult::ErrorTerminated(..)) => Err(e),
+            // Stopped, yet an error of another kind or a value came out: whatever swallowed
+            // the stop, the run did not finish.
+            other => {
+                let position = other
+                    .err()
+                    .map_or(Position::NONE, |e| innermost_position(&e));
+                Err(EvalAltResult::ErrorTerminated(Dynamic::from(stop), position).into())
+            }
+        }
+    }
+}
+
+/// Where an error happened: the innermost position known, since Rhai leaves errors raised
+/// by the host (and calls from it) without one.
+pub(crate) fn innermost_position(error: &EvalAltResult) -> Position {
+    if let EvalAltResult::ErrorInFunctionCall(_, _, inner, position) = error {
+        match innermost_position(inner) {
+            p if p.is_none() => *position,
+            p => p,
+        }
+    } else {
+        error.position()
     }
 }
 
@@ -131,15 +209,15 @@ fn register_helpers(engine: &mut Engine, params: Rc<Map>) {
     engine.register_fn(
         "numbered",
         |prefix: &str, numbers: Array| -> Result<Array, Box<EvalAltResult>> {
-            numbers
+            let numbers = numbers
                 .into_iter()
-                .map(|n| match n.as_int() {
-                    Ok(n) => Ok(format!("{prefix}{n}").into()),
-                    Err(t) => {
-                        Err(format!("numbered: item numbers must be integers, not {t}").into())
-                    }
+                .map(|n| {
+                    n.as_int().map_err(|t| {
+                        format!("numbered: item numbers must be integers, not {t}").into()
+                    })
                 })
-                .collect()
+                .collect::<Result<Vec<INT>, Box<EvalAltResult>>>()?;
+            names(prefix, numbers)
         },
     );
     // `numbered("wai", 1, 12)` is ["wai1", …, "wai12"].
@@ -149,9 +227,7 @@ fn register_helpers(engine: &mut Engine, params: Rc<Map>) {
             if last.saturating_sub(first) >= NUMBERED {
                 return Err(format!("numbered: at most {NUMBERED} items at once").into());
             }
-            Ok((first..=last)
-                .map(|n| format!("{prefix}{n}").into())
-                .collect())
+            names(prefix, first..=last)
         },
     );
     let given = params.clone();
@@ -170,4 +246,30 @@ fn register_helpers(engine: &mut Engine, params: Rc<Map>) {
     engine.register_fn("param", move |name: &str, default: Dynamic| {
         params.get(name).cloned().unwrap_or(default)
     });
+}
+
+/// `prefix` followed by each number, unless the names would exceed the bound on the text one
+/// value may hold: the host's helpers are bounded as the script's own strings are.
+fn names(
+    prefix: &str,
+    numbers: impl IntoIterator<Item = INT> + Clone,
+) -> Result<Array, Box<EvalAltResult>> {
+    let bytes = numbers.clone().into_iter().fold(0usize, |sum, n| {
+        // Digits and sign of `n`, without formatting it.
+        let digits = n
+            .unsigned_abs()
+            .checked_ilog10()
+            .map_or(1, |d| d as usize + 1);
+        sum.saturating_add(prefix.len() + digits + usize::from(n < 0))
+    });
+    if bytes > STRING_SIZE {
+        return Err(format!(
+            "numbered: the names would take {bytes} bytes, more than the limit of {STRING_SIZE}"
+        )
+        .into());
+    }
+    Ok(numbers
+        .into_iter()
+        .map(|n| format!("{prefix}{n}").into())
+        .collect())
 }

@@ -1,6 +1,6 @@
 //! A script's text and name, for turning Rhai's errors into located diagnostics.
 
-use super::sandbox::{MissingParam, Stop};
+use super::sandbox::{innermost_position, MissingParam, Stop};
 use crate::error::ScriptError;
 use crate::PluginError;
 use miette::{NamedSource, SourceSpan};
@@ -39,13 +39,31 @@ impl SourceFile {
         }))
     }
 
+    /// A failed call of the script's function `name` by the host: as [`SourceFile::runtime`],
+    /// but an error without a position (Rhai gives a stop the position of the call, and the
+    /// host's call has none) points at the function's definition.
+    pub fn runtime_in(&self, name: &str, error: &EvalAltResult) -> PluginError {
+        if !innermost_position(error).is_none() {
+            return self.runtime(error);
+        }
+        let defined = self.text.lines().enumerate().find_map(|(i, line)| {
+            let column = line.find(&format!("fn {name}"))?;
+            let (line, column) = (u16::try_from(i + 1).ok()?, u16::try_from(column + 1).ok()?);
+            Some(Position::new(line, column))
+        });
+        match defined {
+            Some(position) => self.with_position(error, position),
+            None => self.runtime(error),
+        }
+    }
+
     /// A failed run: the innermost error at its own position, or a stop by the host.
     pub fn runtime(&self, error: &EvalAltResult) -> PluginError {
+        self.with_position(error, innermost_position(error))
+    }
+
+    fn with_position(&self, error: &EvalAltResult, position: Position) -> PluginError {
         let inner = error.unwrap_inner();
-        let position = match inner.position() {
-            p if p.is_none() => error.position(),
-            p => p,
-        };
         let message = match inner {
             EvalAltResult::ErrorTerminated(token, _) => {
                 if let Some(MissingParam(name)) = token.clone().try_cast::<MissingParam>() {
@@ -62,6 +80,10 @@ impl SourceFile {
                     Some(Stop::Operations(limit)) => format!(
                         "stopped: the script ran more than its limit of {limit} operations \
                          (an endless loop?)"
+                    ),
+                    Some(Stop::Memory(limit)) => format!(
+                        "stopped: the script held more than its limit of {} MiB of memory",
+                        limit >> 20
                     ),
                     None => inner.to_string(),
                 }
