@@ -1,5 +1,6 @@
 //! Rendering fits for people (lme4-style text) and for programs (the JSON contract).
 
+pub mod glmm;
 pub mod intervals;
 pub mod json;
 pub mod text;

@@ -82,12 +82,39 @@ impl Design {
 
     /// Builds the design, checking the data against the model as lme4 does before a fit.
     pub fn build(spec: &ModelSpec, data: &DataFrame) -> Result<Design, ModelError> {
+        if let Some(failures) = &spec.failures {
+            return Err(ModelError::CbindWithoutBinomial {
+                response: spec.response.label.clone(),
+                failures: failures.label.clone(),
+            });
+        }
+        Self::build_for(spec, data, false).map(|(design, _)| design)
+    }
+
+    /// Builds the design of a generalized linear mixed model: the response may be a
+    /// two-level factor or `cbind(successes, failures)` (see [`GlmResponse`]), and lme4's
+    /// checks that only make sense with a residual variance (fewer levels than observations,
+    /// fewer random effects than observations) are left out, as `glmer` leaves them out, so
+    /// that observation-level random effects can model overdispersion.
+    pub fn build_glmm(
+        spec: &ModelSpec,
+        data: &DataFrame,
+    ) -> Result<(Design, GlmResponse), ModelError> {
+        Self::build_for(spec, data, true)
+    }
+
+    fn build_for(
+        spec: &ModelSpec,
+        data: &DataFrame,
+        glmm: bool,
+    ) -> Result<(Design, GlmResponse), ModelError> {
         // Without random effects only a residual structure makes it a model we fit (gls).
         if spec.random.is_empty() && spec.residual.is_none() {
             return Err(ModelError::NoRandomEffects);
         }
         // Every variable once, by label; grouping columns are variables too.
         let mut vars: Vec<Variable> = vec![spec.response.clone()];
+        vars.extend(spec.failures.iter().cloned());
         let term_lists = std::iter::once(&spec.fixed).chain(spec.random.iter().map(|r| &r.terms));
         for tl in term_lists {
             for t in &tl.terms {
@@ -109,7 +136,15 @@ impl Design {
             }
         }
         let response_values = &full[0];
-        if let Values::Factor(f) = response_values {
+        let two_level = |f: &crate::data::Factor| f.levels.len() == 2;
+        if let (true, Values::Factor(f)) = (glmm, response_values) {
+            if !two_level(f) {
+                return Err(ModelError::FactorResponseLevels {
+                    name: spec.response.label.clone(),
+                    levels: f.levels.clone(),
+                });
+            }
+        } else if let Values::Factor(f) = response_values {
             // Name the first cell that is not a number (the column may mix both).
             let label = |r: usize| f.levels.get(f.codes[r] as usize).map(String::as_str);
             let row = (0..data.n_rows())
@@ -146,8 +181,28 @@ impl Design {
             .collect();
         let values = |label: &str| &used[label];
 
-        let Values::Numeric(y_raw) = values(&spec.response.label) else {
-            unreachable!("response checked numeric above")
+        // A two-level factor response is 0 for its first level and 1 for its second (R's
+        // binomial family).
+        let (y_raw, response_levels) = match values(&spec.response.label) {
+            Values::Numeric(v) => (v.clone(), None),
+            Values::Factor(f) => (
+                f.codes.iter().map(|&c| f64::from(c)).collect(),
+                Some(f.levels.clone()),
+            ),
+        };
+        let failures = match spec.failures.as_ref().map(|v| values(&v.label)) {
+            None => None,
+            Some(Values::Numeric(v)) => Some(v.clone()),
+            Some(Values::Factor(_)) => {
+                return Err(ModelError::FactorInExpression {
+                    variable: spec
+                        .failures
+                        .as_ref()
+                        .map(|v| v.label.clone())
+                        .unwrap_or_default(),
+                    label: spec.response.label.clone(),
+                })
+            }
         };
         let offset: Vec<f64> = rows
             .iter()
@@ -175,7 +230,7 @@ impl Design {
             .collect::<Result<Vec<_>, _>>()?;
         // lme4 orders terms by decreasing number of levels (a stable sort).
         random.sort_by_key(|b| std::cmp::Reverse(b.levels.len()));
-        check_identifiable(&random, n)?;
+        check_identifiable(&random, n, glmm)?;
 
         let residual = spec.residual.as_ref().map(|res| {
             let (group, time) = match res {
@@ -200,7 +255,15 @@ impl Design {
                 times: times.transpose()?,
             })
         });
-        Ok(Design {
+        let response = GlmResponse {
+            name: spec.response.label.clone(),
+            source_name: data.source().to_string(),
+            lines: rows.iter().map(|&r| data.line_of(r)).collect(),
+            counts: y_raw,
+            failures,
+            levels: response_levels,
+        };
+        let design = Design {
             residual: residual.transpose()?,
             y,
             offset,
@@ -211,8 +274,25 @@ impl Design {
             rows,
             n_dropped: data.n_rows() - n,
             aliased,
-        })
+        };
+        Ok((design, response))
     }
+}
+
+/// The response of a generalized linear mixed model on the rows in use, before offsets.
+#[derive(Debug, Clone)]
+pub struct GlmResponse {
+    /// The response's label and the data set's name, and each row's source line: for
+    /// errors that point at the cell.
+    pub name: String,
+    pub source_name: String,
+    pub lines: Vec<u64>,
+    /// The response (successes, for `cbind()`; 0/1 for a two-level factor).
+    pub counts: Vec<f64>,
+    /// `cbind(successes, failures)`'s second column.
+    pub failures: Option<Vec<f64>>,
+    /// A factor response's two levels: the first is failure (0), as in R.
+    pub levels: Option<Vec<String>>,
 }
 
 fn random_block<'a>(
@@ -240,15 +320,18 @@ fn random_block<'a>(
     })
 }
 
-/// lme4's pre-fit checks: at least two levels, fewer levels than observations, and fewer
-/// random effects per term than observations.
-fn check_identifiable(random: &[RandomBlock], n: usize) -> Result<(), ModelError> {
+/// lme4's pre-fit checks: at least two levels, and (linear models only) fewer levels than
+/// observations and fewer random effects per term than observations.
+fn check_identifiable(random: &[RandomBlock], n: usize, glmm: bool) -> Result<(), ModelError> {
     for b in random {
         if b.levels.len() < 2 {
             return Err(ModelError::OneLevelGroup {
                 group: b.group.clone(),
                 level: b.levels.first().cloned().unwrap_or_default(),
             });
+        }
+        if glmm {
+            continue;
         }
         if b.levels.len() >= n {
             return Err(ModelError::TooManyLevels {
