@@ -78,7 +78,7 @@ pub(crate) fn lower(src: &str) -> Result<ModelSpec, Problem> {
         )
         .help("name the outcome variable on the left: `y ~ x`"));
     };
-    let response = expr::response(response)?;
+    let (response, failures) = expr::response(response)?;
     let mut bars = Vec::new();
     let fixed_rhs = match random::bare(&formula.rhs) {
         Some(bar) => {
@@ -95,6 +95,7 @@ pub(crate) fn lower(src: &str) -> Result<ModelSpec, Problem> {
     Ok(ModelSpec {
         formula: src.trim().to_string(),
         response,
+        failures,
         fixed: fixed.terms,
         random,
         offsets: fixed.offsets,

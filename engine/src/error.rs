@@ -213,6 +213,38 @@ pub enum ModelError {
         max: usize,
     },
 
+    #[error("the response `cbind({response}, {failures})` needs a binomial family")]
+    #[diagnostic(
+        code(mixspec::model::cbind_without_binomial),
+        help("cbind(successes, failures) is a binomial response: add --family binomial")
+    )]
+    CbindWithoutBinomial { response: String, failures: String },
+
+    #[error(
+        "the binomial response `{name}` is a factor with {} levels ({}); it needs exactly two",
+        levels.len(), levels.join(", ")
+    )]
+    #[diagnostic(
+        code(mixspec::model::factor_response_levels),
+        help("a factor response is binomial with its first level as failure; recode it to two levels or 0/1")
+    )]
+    FactorResponseLevels { name: String, levels: Vec<String> },
+
+    #[error("{source_name} line {line}: the {family} response `{name}` is {value}: {reason}")]
+    #[diagnostic(code(mixspec::model::bad_glm_response))]
+    BadGlmResponse {
+        family: String,
+        name: String,
+        source_name: String,
+        line: u64,
+        value: String,
+        reason: String,
+    },
+
+    #[error("{what}")]
+    #[diagnostic(code(mixspec::model::glmm_unsupported), help("{help}"))]
+    GlmmUnsupported { what: String, help: String },
+
     #[error("{what}: not available for {model}")]
     #[diagnostic(
         code(mixspec::model::unsupported),

@@ -5,6 +5,7 @@
 pub mod data;
 pub mod design;
 pub mod error;
+pub mod family;
 pub mod fit;
 pub mod inference;
 pub mod spec;

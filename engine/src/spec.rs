@@ -224,6 +224,9 @@ pub struct ModelSpec {
     /// The formula as written, for reports.
     pub formula: String,
     pub response: Variable,
+    /// The second column of a `cbind(successes, failures)` response (binomial models only);
+    /// `response` is then the first.
+    pub failures: Option<Variable>,
     pub fixed: TermList,
     /// Random-effect terms in formula order; the engine reorders them as lme4 does.
     pub random: Vec<RandomTerm>,
@@ -245,6 +248,9 @@ impl ModelSpec {
         };
         let visit_expr = |e: &Expr, push: &mut dyn FnMut(&str)| e.visit_columns(push);
         visit_expr(&self.response.expr, &mut push);
+        if let Some(f) = &self.failures {
+            visit_expr(&f.expr, &mut push);
+        }
         let term_lists = std::iter::once(&self.fixed).chain(self.random.iter().map(|r| &r.terms));
         for tl in term_lists {
             for t in &tl.terms {

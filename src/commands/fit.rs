@@ -2,6 +2,8 @@
 
 use crate::output::{self, Format};
 use miette::{NamedSource, Report};
+use mixspec_engine::family::{Family, Link};
+use mixspec_engine::fit::glmm::{fit_glmm, GlmmOptions};
 use mixspec_engine::inference::{anova, anova_kenward_roger, DfRule, KenwardRoger};
 use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 use mixspec_engine::{fit, Design, FitOptions};
@@ -35,6 +37,28 @@ pub struct FitArgs {
     kr: bool,
     #[command(flatten)]
     intervals: super::intervals::IntervalArgs,
+    /// Fit a generalized linear mixed model (glmer's Laplace approximation) with this
+    /// response distribution.
+    #[arg(long, value_enum)]
+    family: Option<FamilyArg>,
+    /// Link function of --family (default: logit for binomial, log otherwise).
+    #[arg(long, value_parser = parse_link, requires = "family")]
+    link: Option<Link>,
+    /// Adaptive Gauss–Hermite quadrature nodes (1 = Laplace; up to 25, for one scalar
+    /// random effect only, as lme4).
+    #[arg(long, default_value_t = 1, requires = "family")]
+    nagq: usize,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum FamilyArg {
+    Binomial,
+    Poisson,
+    NegativeBinomial,
+}
+
+fn parse_link(text: &str) -> Result<Link, String> {
+    Link::parse(text).ok_or_else(|| format!("`{text}` is not one of logit, probit, cloglog, log"))
 }
 
 fn parse_covariance(text: &str) -> Result<CovarianceType, String> {
@@ -53,6 +77,9 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
     }
     let source = args.data.display().to_string();
     let data = mixspec_io::read_data(&args.data)?;
+    if let Some(family) = args.family {
+        return run_glmm(args, family, &spec, &data, &source);
+    }
     let design = Design::build(&spec, &data)?;
     let options = FitOptions {
         reml: !args.ml,
@@ -112,6 +139,58 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
             );
             serde_json::to_string_pretty(&value).expect("JSON of plain values cannot fail")
         }
+    };
+    outln!("{text}");
+    Ok(())
+}
+
+/// `--family`: a generalized linear mixed model. Options that belong to linear models are
+/// refused rather than ignored.
+fn run_glmm(
+    args: &FitArgs,
+    family: FamilyArg,
+    spec: &mixspec_engine::ModelSpec,
+    data: &mixspec_engine::DataFrame,
+    source: &str,
+) -> miette::Result<()> {
+    let refuse = |what: &str| -> miette::Result<()> {
+        Err(miette::miette!(
+            help = "a generalized model is fitted by maximum likelihood with Wald z-tests",
+            "{what} is not available with --family"
+        ))
+    };
+    if args.kr {
+        return refuse("--kr (Kenward–Roger)");
+    }
+    if args.intervals.requested() {
+        return refuse("--profile and --bootstrap");
+    }
+    let family = match family {
+        FamilyArg::Binomial => Family::Binomial,
+        FamilyArg::Poisson => Family::Poisson,
+        FamilyArg::NegativeBinomial => Family::NegativeBinomial { theta: 1.0 },
+    };
+    let options = GlmmOptions {
+        family,
+        link: args.link.unwrap_or(family.default_link()),
+        nagq: args.nagq,
+        max_evaluations: 100_000,
+    };
+    let (design, response) = Design::build_glmm(spec, data)?;
+    let fit = fit_glmm(design, response, &options)?;
+    for w in &fit.warnings {
+        errln!("warning: {w}");
+    }
+    if !fit.convergence.converged {
+        errln!(
+            "warning: the optimizer did not converge ({}); the estimates are not reliable",
+            fit.convergence.status
+        );
+    }
+    let text = match args.format {
+        Format::Text => output::glmm::summary(&fit, &spec.formula, source),
+        Format::Json => serde_json::to_string_pretty(&output::glmm::value(&fit, &spec.formula))
+            .expect("JSON of plain values cannot fail"),
     };
     outln!("{text}");
     Ok(())

@@ -21,6 +21,13 @@ pub struct IntervalArgs {
     seed: u64,
 }
 
+impl IntervalArgs {
+    /// Whether any interval was asked for.
+    pub fn requested(&self) -> bool {
+        self.profile || self.bootstrap.is_some()
+    }
+}
+
 /// A bar counting `n` bootstrap refits on stderr, only where someone watches: hidden in
 /// pipes, files and CI logs.
 pub fn bootstrap_bar(n: usize) -> ProgressBar {

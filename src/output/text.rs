@@ -177,7 +177,7 @@ fn fixed_table(fit: &LmmFit) -> String {
 }
 
 /// R's significance stars (`symnum` with cut points 0.001, 0.01, 0.05, 0.1).
-fn stars(p: f64) -> &'static str {
+pub(super) fn stars(p: f64) -> &'static str {
     match p {
         p if p <= 0.001 => "***",
         p if p <= 0.01 => "**",
@@ -190,7 +190,7 @@ fn stars(p: f64) -> &'static str {
 /// R's `format.pval(p, digits)` as `printCoefmat` calls it: below machine epsilon
 /// `< 2e-16`; from 0.001 up in fixed notation, otherwise in scientific notation, each group
 /// with a shared number of decimals.
-fn format_p_values(p: &[f64], digits: i32) -> Vec<String> {
+pub(super) fn format_p_values(p: &[f64], digits: i32) -> Vec<String> {
     let tiny = |v: f64| v < f64::EPSILON;
     let fixed = |v: f64| v >= 1e-3;
     let fixed_values: Vec<f64> = p.iter().copied().filter(|&v| fixed(v)).collect();
@@ -255,7 +255,7 @@ fn correlation_table(fit: &LmmFit) -> String {
 }
 
 /// A right-aligned table with row names.
-fn table(rows: &[String], cols: &[(String, Vec<String>)]) -> String {
+pub(super) fn table(rows: &[String], cols: &[(String, Vec<String>)]) -> String {
     let w0 = pad::widest(rows.iter().map(String::as_str));
     let widths: Vec<usize> = cols
         .iter()
@@ -280,7 +280,7 @@ fn table(rows: &[String], cols: &[(String, Vec<String>)]) -> String {
 
 /// Formats a column with a shared number of decimals: enough for `digits` significant digits
 /// of its smallest non-zero entry (at most 6).
-fn column_decimals(v: &[f64], digits: i32) -> Vec<String> {
+pub(super) fn column_decimals(v: &[f64], digits: i32) -> Vec<String> {
     let smallest = v
         .iter()
         .map(|x| x.abs())
@@ -295,7 +295,7 @@ fn column_decimals(v: &[f64], digits: i32) -> Vec<String> {
 }
 
 /// `digits` significant digits, in fixed notation.
-fn sig(x: f64, digits: i32) -> String {
+pub(super) fn sig(x: f64, digits: i32) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }
@@ -304,7 +304,7 @@ fn sig(x: f64, digits: i32) -> String {
 }
 
 /// Short column names as R's `abbreviate(minlength = 6)` gives them for common cases.
-fn abbreviate(name: &str) -> String {
+pub(super) fn abbreviate(name: &str) -> String {
     if name == "(Intercept)" {
         return "(Intr)".into();
     }
@@ -322,7 +322,7 @@ fn abbreviate(name: &str) -> String {
 }
 
 /// R's default (type 7) sample quantile.
-fn quantile(v: &[f64], p: f64) -> f64 {
+pub(super) fn quantile(v: &[f64], p: f64) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
     let h = (s.len() - 1) as f64 * p;

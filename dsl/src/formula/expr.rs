@@ -60,9 +60,29 @@ pub fn atom(node: &Node) -> Result<Atom, Problem> {
     variable(node).map(Atom::Variable)
 }
 
-/// The response: a variable or an expression of variables. R rejects a bare number there,
-/// and a constant response could not be fitted anyway.
-pub fn response(node: &Node) -> Result<Variable, Problem> {
+/// The response: a variable or an expression of variables, or a binomial
+/// `cbind(successes, failures)` (returned as the two variables). R rejects a bare number
+/// there, and a constant response could not be fitted anyway.
+pub fn response(node: &Node) -> Result<(Variable, Option<Variable>), Problem> {
+    if let NodeKind::Call { name, args, .. } = &node.kind {
+        if name == "cbind" {
+            let [successes, failures] = &args[..] else {
+                return Err(Problem::new(
+                    FormulaErrorKind::WrongArgumentCount,
+                    node.span,
+                    format!("`cbind()` takes two arguments, found {}", args.len()),
+                    "expected successes and failures",
+                )
+                .help("a binomial count response is `cbind(successes, failures)`"));
+            };
+            return Ok((data_variable(successes)?, Some(data_variable(failures)?)));
+        }
+    }
+    Ok((data_variable(node)?, None))
+}
+
+/// A response column: a variable or an expression that reads data.
+fn data_variable(node: &Node) -> Result<Variable, Problem> {
     let response = variable(node)?;
     if matches!(response.expr, Expr::Poly { .. } | Expr::Factor(_)) {
         return Err(Problem::new(

@@ -93,12 +93,40 @@ impl Design {
         data: &DataFrame,
         basis: usize,
     ) -> Result<Design, ModelError> {
+        if let Some(failures) = &spec.failures {
+            return Err(ModelError::CbindWithoutBinomial {
+                response: spec.response.label.clone(),
+                failures: failures.label.clone(),
+            });
+        }
+        Self::build_for(spec, data, basis, false).map(|(design, _)| design)
+    }
+
+    /// Builds the design of a generalized linear mixed model: the response may be a
+    /// two-level factor or `cbind(successes, failures)` (see [`GlmResponse`]), and lme4's
+    /// checks that only make sense with a residual variance (fewer levels than observations,
+    /// fewer random effects than observations) are left out, as `glmer` leaves them out, so
+    /// that observation-level random effects can model overdispersion.
+    pub fn build_glmm(
+        spec: &ModelSpec,
+        data: &DataFrame,
+    ) -> Result<(Design, GlmResponse), ModelError> {
+        Self::build_for(spec, data, data.n_rows(), true)
+    }
+
+    fn build_for(
+        spec: &ModelSpec,
+        data: &DataFrame,
+        basis: usize,
+        glmm: bool,
+    ) -> Result<(Design, GlmResponse), ModelError> {
         // Without random effects only a residual structure makes it a model we fit (gls).
         if spec.random.is_empty() && spec.residual.is_none() {
             return Err(ModelError::NoRandomEffects);
         }
         // Every variable once, by label; grouping columns are variables too.
         let mut vars: Vec<Variable> = vec![spec.response.clone()];
+        vars.extend(spec.failures.iter().cloned());
         let term_lists = std::iter::once(&spec.fixed).chain(spec.random.iter().map(|r| &r.terms));
         for tl in term_lists {
             for t in &tl.terms {
@@ -126,7 +154,15 @@ impl Design {
                 label: spec.response.label.clone(),
             });
         }
-        if let Values::Factor(f) = response_values {
+        let two_level = |f: &crate::data::Factor| f.levels.len() == 2;
+        if let (true, Values::Factor(f)) = (glmm, response_values) {
+            if !two_level(f) {
+                return Err(ModelError::FactorResponseLevels {
+                    name: spec.response.label.clone(),
+                    levels: f.levels.clone(),
+                });
+            }
+        } else if let Values::Factor(f) = response_values {
             // Name the first cell that is not a number (the column may mix both).
             let label = |r: usize| f.levels.get(f.codes[r] as usize).map(String::as_str);
             let row = (0..data.n_rows())
@@ -164,8 +200,29 @@ impl Design {
             .collect();
         let values = |label: &str| &used[label];
 
-        let Values::Numeric(y_raw) = values(&spec.response.label) else {
-            unreachable!("response checked numeric above")
+        // A two-level factor response is 0 for its first level and 1 for its second (R's
+        // binomial family).
+        let (y_raw, response_levels) = match values(&spec.response.label) {
+            Values::Numeric(v) => (v.clone(), None),
+            Values::Factor(f) => (
+                f.codes.iter().map(|&c| f64::from(c)).collect(),
+                Some(f.levels.clone()),
+            ),
+            Values::Matrix { .. } => unreachable!("a matrix response is refused above"),
+        };
+        let failures = match spec.failures.as_ref().map(|v| values(&v.label)) {
+            None => None,
+            Some(Values::Numeric(v)) => Some(v.clone()),
+            Some(Values::Factor(_) | Values::Matrix { .. }) => {
+                return Err(ModelError::FactorInExpression {
+                    variable: spec
+                        .failures
+                        .as_ref()
+                        .map(|v| v.label.clone())
+                        .unwrap_or_default(),
+                    label: spec.response.label.clone(),
+                })
+            }
         };
         let offset: Vec<f64> = rows
             .iter()
@@ -192,7 +249,7 @@ impl Design {
             .map(|term| random_block(term, n, &values))
             .collect::<Result<Vec<_>, _>>()?;
         order_terms(&mut random);
-        check_identifiable(&random, n)?;
+        check_identifiable(&random, n, glmm)?;
         check_dense_block(&random, x_names.len())?;
 
         let residual = spec.residual.as_ref().map(|res| {
@@ -228,7 +285,15 @@ impl Design {
                 times: times.transpose()?,
             })
         });
-        Ok(Design {
+        let response = GlmResponse {
+            name: spec.response.label.clone(),
+            source_name: data.source().to_string(),
+            lines: rows.iter().map(|&r| data.line_of(r)).collect(),
+            counts: y_raw,
+            failures,
+            levels: response_levels,
+        };
+        let design = Design {
             residual: residual.transpose()?,
             y,
             offset,
@@ -239,7 +304,8 @@ impl Design {
             rows,
             n_dropped: data.n_rows() - n,
             aliased,
-        })
+        };
+        Ok((design, response))
     }
 }
 
@@ -305,6 +371,22 @@ fn order_terms(random: &mut [RandomBlock]) {
         random.sort_by_key(|b| b.levels.len());
         random.reverse();
     }
+}
+
+/// The response of a generalized linear mixed model on the rows in use, before offsets.
+#[derive(Debug, Clone)]
+pub struct GlmResponse {
+    /// The response's label and the data set's name, and each row's source line: for
+    /// errors that point at the cell.
+    pub name: String,
+    pub source_name: String,
+    pub lines: Vec<u64>,
+    /// The response (successes, for `cbind()`; 0/1 for a two-level factor).
+    pub counts: Vec<f64>,
+    /// `cbind(successes, failures)`'s second column.
+    pub failures: Option<Vec<f64>>,
+    /// A factor response's two levels: the first is failure (0), as in R.
+    pub levels: Option<Vec<String>>,
 }
 
 fn random_block<'a>(
@@ -386,15 +468,18 @@ fn check_dense_block(random: &[RandomBlock], p: usize) -> Result<(), ModelError>
     })
 }
 
-/// lme4's pre-fit checks: at least two levels, fewer levels than observations, and fewer
-/// random effects per term than observations.
-fn check_identifiable(random: &[RandomBlock], n: usize) -> Result<(), ModelError> {
+/// lme4's pre-fit checks: at least two levels, and (linear models only) fewer levels than
+/// observations and fewer random effects per term than observations.
+fn check_identifiable(random: &[RandomBlock], n: usize, glmm: bool) -> Result<(), ModelError> {
     for b in random {
         if b.levels.len() < 2 {
             return Err(ModelError::OneLevelGroup {
                 group: b.group.clone(),
                 level: b.levels.first().cloned().unwrap_or_default(),
             });
+        }
+        if glmm {
+            continue;
         }
         if b.levels.len() >= n {
             return Err(ModelError::TooManyLevels {

@@ -5,6 +5,7 @@
 mod blocks;
 mod derivatives;
 mod factor;
+pub mod glmm;
 mod levels;
 pub(crate) mod optimize;
 mod quasi_newton;
@@ -13,7 +14,7 @@ mod result;
 mod start;
 
 pub use optimize::BOUNDARY_TOLERANCE;
-pub use result::{Convergence, LmmFit, RandomEffects, ResidualFit, VarCorrRow};
+pub use result::{varcorr_rows, Convergence, LmmFit, RandomEffects, ResidualFit, VarCorrRow};
 
 use crate::design::Design;
 use crate::error::ModelError;

@@ -297,36 +297,7 @@ impl LmmFit {
 
     /// Variance components in the shape of lme4's `as.data.frame(VarCorr(fit))`.
     pub fn varcorr(&self) -> Vec<VarCorrRow> {
-        let mut rows = Vec::new();
-        for r in &self.random {
-            let q = r.names.len();
-            let cov = |a: usize, b: usize| r.covariance[a * q + b];
-            for a in 0..q {
-                rows.push(VarCorrRow {
-                    group: r.label.clone(),
-                    var1: Some(r.names[a].clone()),
-                    var2: None,
-                    vcov: cov(a, a),
-                    sdcor: cov(a, a).sqrt(),
-                });
-            }
-            for a in 0..q {
-                for b in a + 1..q {
-                    let denom = (cov(a, a) * cov(b, b)).sqrt();
-                    rows.push(VarCorrRow {
-                        group: r.label.clone(),
-                        var1: Some(r.names[a].clone()),
-                        var2: Some(r.names[b].clone()),
-                        vcov: cov(a, b),
-                        sdcor: if denom > 0.0 {
-                            cov(a, b) / denom
-                        } else {
-                            f64::NAN
-                        },
-                    });
-                }
-            }
-        }
+        let mut rows = varcorr_rows(&self.random);
         rows.push(VarCorrRow {
             group: "Residual".into(),
             var1: None,
@@ -336,4 +307,40 @@ impl LmmFit {
         });
         rows
     }
+}
+
+/// The random-effect rows of lme4's `as.data.frame(VarCorr(fit))`: each term's variances,
+/// then its covariances (with the correlation in `sdcor`).
+pub fn varcorr_rows(random: &[RandomEffects]) -> Vec<VarCorrRow> {
+    let mut rows = Vec::new();
+    for r in random {
+        let q = r.names.len();
+        let cov = |a: usize, b: usize| r.covariance[a * q + b];
+        for a in 0..q {
+            rows.push(VarCorrRow {
+                group: r.label.clone(),
+                var1: Some(r.names[a].clone()),
+                var2: None,
+                vcov: cov(a, a),
+                sdcor: cov(a, a).sqrt(),
+            });
+        }
+        for a in 0..q {
+            for b in a + 1..q {
+                let denom = (cov(a, a) * cov(b, b)).sqrt();
+                rows.push(VarCorrRow {
+                    group: r.label.clone(),
+                    var1: Some(r.names[a].clone()),
+                    var2: Some(r.names[b].clone()),
+                    vcov: cov(a, b),
+                    sdcor: if denom > 0.0 {
+                        cov(a, b) / denom
+                    } else {
+                        f64::NAN
+                    },
+                });
+            }
+        }
+    }
+    rows
 }

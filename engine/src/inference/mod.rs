@@ -8,7 +8,7 @@ mod chi_square;
 mod distributions;
 mod interval;
 mod kenward_roger;
-mod numderiv;
+pub(crate) mod numderiv;
 mod profile;
 mod r_squared;
 mod satterthwaite;

@@ -1,0 +1,233 @@
+//! Generalized linear mixed models as lme4's `glmer` fits them: for each value of the
+//! covariance parameters θ (and the fixed effects β), penalized iteratively reweighted least
+//! squares (PIRLS) finds the conditional modes of the spherical random effects `u`, and the
+//! Laplace approximation (or, for one scalar random effect, adaptive Gauss–Hermite
+//! quadrature) gives the deviance
+//!
+//! ```text
+//! −2 log L ≈ −2 Σᵢ log f(yᵢ | ûᵢ) + |û|² + log |L|²,   L L' = Λ'Z'WZΛ + I
+//! ```
+//!
+//! with `f` the family's density *with* its constants (lme4's `aic()` term), so the
+//! log-likelihood is the true one. Each PIRLS step is a weighted least-squares problem on
+//! the rows of `[Z X]` scaled by `√w`, solved with the linear engine's blocked Cholesky
+//! ([`super::factor`]): the same layout, with the working response as `y`.
+//!
+//! The fit follows lme4: first θ alone with β inside PIRLS (`nAGQ = 0`), then the full
+//! problem over (θ, β) from there (β scaled by the first stage's standard errors, so one
+//! trust-region radius suits every coefficient), with the negative binomial's log θ joined
+//! to it as glmmTMB does. The optimizer ([`super::optimize`]) sees only a function of a
+//! vector. Standard errors come, as lme4's, from the Hessian of the deviance over all the
+//! parameters (numDeriv's Richardson differences): `Var(β̂) = 2 H⁻¹` on β's block.
+
+mod pirls;
+mod quadrature;
+mod result;
+
+pub use result::GlmmFit;
+
+use super::factor::Lambda;
+use super::optimize;
+use crate::design::{Design, GlmResponse};
+use crate::error::ModelError;
+use crate::family::{Family, Link};
+use pirls::Pirls;
+
+/// How to fit a generalized linear mixed model.
+#[derive(Debug, Clone)]
+pub struct GlmmOptions {
+    /// The family; a negative binomial's θ is where its estimation starts.
+    pub family: Family,
+    pub link: Link,
+    /// 1 for the Laplace approximation, up to 25 for adaptive Gauss–Hermite quadrature.
+    pub nagq: usize,
+    pub max_evaluations: usize,
+}
+
+/// The most quadrature nodes, as lme4.
+pub const MAX_NAGQ: usize = 25;
+
+/// What the optimizer minimises: the deviance as a function of one parameter vector,
+/// `θ`, then `β`, then (negative binomial) `log θ_NB`.
+pub struct GlmmProblem {
+    pirls: Pirls,
+    n_theta: usize,
+    p: usize,
+    negative_binomial: bool,
+}
+
+impl GlmmProblem {
+    /// The deviance at `params = [θ, β, (log θ_NB)]`; +∞ where PIRLS fails.
+    pub fn deviance(&mut self, params: &[f64]) -> f64 {
+        let (theta, rest) = params.split_at(self.n_theta);
+        let (beta, nb) = rest.split_at(self.p);
+        if let Some(&log_nb) = nb.first() {
+            self.pirls.family = Family::NegativeBinomial {
+                theta: log_nb.exp(),
+            };
+        }
+        self.pirls
+            .deviance(theta, Some(beta))
+            .unwrap_or(f64::INFINITY)
+    }
+
+    /// The `nAGQ = 0` objective: θ alone, β estimated inside PIRLS.
+    fn joint_deviance(&mut self, theta: &[f64]) -> f64 {
+        self.pirls.deviance(theta, None).unwrap_or(f64::INFINITY)
+    }
+}
+
+impl GlmmProblem {
+    /// The problem of a model, after checking it and its response against the family.
+    /// Also returns the warnings the response raised.
+    pub fn new(
+        design: Design,
+        response: &GlmResponse,
+        options: &GlmmOptions,
+    ) -> Result<(GlmmProblem, Vec<String>), ModelError> {
+        check_model(&design, options)?;
+        let (y, trials, warnings) = pirls::checked_response(response, &options.family)?;
+        let q = design.random.iter().map(|b| b.q()).collect();
+        let kinds = design.random.iter().map(|b| b.covariance).collect();
+        let lambda = Lambda::new(q, kinds);
+        let problem = GlmmProblem {
+            n_theta: lambda.n_theta(),
+            p: design.p(),
+            negative_binomial: matches!(options.family, Family::NegativeBinomial { .. }),
+            pirls: Pirls::new(design, y, trials, options, lambda),
+        };
+        Ok((problem, warnings))
+    }
+}
+
+/// Fits a generalized linear mixed model.
+pub fn fit_glmm(
+    design: Design,
+    response: GlmResponse,
+    options: &GlmmOptions,
+) -> Result<GlmmFit, ModelError> {
+    let (mut problem, mut warnings) = GlmmProblem::new(design, &response, options)?;
+    let (n_theta, p) = (problem.n_theta, problem.p);
+    let (theta_lower, theta_upper) = problem.pirls.lambda.bounds();
+    let start = problem.pirls.lambda.start();
+
+    // Stage 1 (lme4's nAGQ = 0): θ with β inside PIRLS.
+    let stage1 = optimize::minimise(
+        |t| problem.joint_deviance(t),
+        &start,
+        &theta_lower,
+        &theta_upper,
+        options.max_evaluations,
+    );
+    if !stage1.objective.is_finite() {
+        return Err(ModelError::Numerical {
+            reason: "PIRLS found no conditional modes at any value of the covariance \
+                     parameters tried (the linear predictor diverges; check for complete \
+                     separation or a response the family cannot take)"
+                .into(),
+        });
+    }
+    problem.joint_deviance(&stage1.theta);
+    let beta0 = problem.pirls.beta.clone();
+    let scale = problem.pirls.joint_standard_errors();
+
+    // Stage 2: the full problem over (θ, δ) with β = β₀ + s∘δ, and log θ_NB.
+    let mut x0 = stage1.theta.clone();
+    x0.extend(std::iter::repeat_n(0.0, p));
+    let mut lower = theta_lower.clone();
+    let mut upper = theta_upper.clone();
+    lower.extend(std::iter::repeat_n(f64::NEG_INFINITY, p));
+    upper.extend(std::iter::repeat_n(f64::INFINITY, p));
+    if let Family::NegativeBinomial { theta } = options.family {
+        x0.push(theta.ln());
+        lower.push(-12.0);
+        upper.push(12.0);
+    }
+    let unscale = |x: &[f64]| -> Vec<f64> {
+        let mut out = x.to_vec();
+        for j in 0..p {
+            out[n_theta + j] = beta0[j] + scale[j] * x[n_theta + j];
+        }
+        out
+    };
+    let stage2 = optimize::minimise(
+        |x| problem.deviance(&unscale(x)),
+        &x0,
+        &lower,
+        &upper,
+        options.max_evaluations,
+    );
+    if !stage2.objective.is_finite() {
+        return Err(ModelError::Numerical {
+            reason: "PIRLS failed at the fixed effects of the first stage".into(),
+        });
+    }
+    let params = unscale(&stage2.theta);
+    warnings.extend(
+        stage1
+            .warnings
+            .iter()
+            .map(|w| format!("first stage (nAGQ = 0): {w}")),
+    );
+    result::assemble(problem, params, stage2, warnings)
+}
+
+/// What a generalized model cannot have: a residual structure (there is no residual
+/// variance to correlate), quadrature beyond one scalar random effect, or more nodes than
+/// lme4 allows.
+fn check_model(design: &Design, options: &GlmmOptions) -> Result<(), ModelError> {
+    if let Some(res) = &design.residual {
+        return Err(ModelError::GlmmUnsupported {
+            what: format!(
+                "a residual structure ({}) is not offered with a {} family",
+                res.spec.describe(),
+                options.family.name()
+            ),
+            help: "a generalized model has no residual variance to correlate; model the \
+                   dependence with random effects instead, e.g. (1 | subject)"
+                .into(),
+        });
+    }
+    if design.random.is_empty() {
+        return Err(ModelError::NoRandomEffects);
+    }
+    if !options.family.allows(options.link) {
+        return Err(ModelError::GlmmUnsupported {
+            what: format!(
+                "the {} family does not take the {} link",
+                options.family.name(),
+                options.link.name()
+            ),
+            help: "binomial takes logit, probit or cloglog; poisson and negative-binomial take log"
+                .into(),
+        });
+    }
+    if options.nagq == 0 || options.nagq > MAX_NAGQ {
+        return Err(ModelError::GlmmUnsupported {
+            what: format!("--nagq {} is out of range", options.nagq),
+            help: format!("use 1 (Laplace) up to {MAX_NAGQ} quadrature nodes"),
+        });
+    }
+    if options.nagq > 1 {
+        let scalar_one = design.random.len() == 1 && design.random[0].q() == 1;
+        if !scalar_one {
+            let terms: Vec<String> = design
+                .random
+                .iter()
+                .map(|b| format!("({} | {})", b.names.join(" + "), b.group))
+                .collect();
+            return Err(ModelError::GlmmUnsupported {
+                what: format!(
+                    "adaptive quadrature (--nagq {}) needs exactly one random-effect term with \
+                     one random effect per level, but the model has {}",
+                    options.nagq,
+                    terms.join(", ")
+                ),
+                help: "lme4's rule: nAGQ > 1 only for a single scalar random effect; use --nagq 1 \
+                       (Laplace) for this model"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}

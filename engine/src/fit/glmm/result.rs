@@ -1,0 +1,255 @@
+//! What a generalized linear mixed-model fit reports, in the terms of glmer's `summary()`.
+
+use super::GlmmProblem;
+use crate::error::ModelError;
+use crate::family::{Family, Link};
+use crate::fit::factor::{cholesky_solve, small_cholesky};
+use crate::fit::optimize::{Optimum, BOUNDARY_TOLERANCE};
+use crate::fit::{Convergence, RandomEffects, VarCorrRow};
+use crate::inference::numderiv;
+
+/// A fitted generalized linear mixed model.
+#[derive(Debug, Clone)]
+pub struct GlmmFit {
+    pub family: Family,
+    pub link: Link,
+    pub nagq: usize,
+    pub n_obs: usize,
+    pub n_dropped: usize,
+    pub theta: Vec<f64>,
+    /// The negative binomial's θ (Var(y) = μ + μ²/θ).
+    pub nb_theta: Option<f64>,
+    /// −2 log-likelihood, with every constant of the family's density.
+    pub objective: f64,
+    pub loglik: f64,
+    pub aic: f64,
+    pub bic: f64,
+    /// Parameters the information criteria count: θ, β and the negative binomial's θ.
+    pub n_parameters: usize,
+    /// Pearson's χ² over its residual degrees of freedom (n minus the parameters): well
+    /// above 1 signals overdispersion.
+    pub dispersion: f64,
+    pub fixed_names: Vec<String>,
+    pub beta: Vec<f64>,
+    /// Var(β̂), row-major p × p, from the Hessian over all parameters (lme4's).
+    pub vcov: Vec<f64>,
+    pub random: Vec<RandomEffects>,
+    pub singular: bool,
+    pub convergence: Convergence,
+    pub warnings: Vec<String>,
+    /// Linear predictor and fitted mean (μ per trial) at the conditional modes.
+    pub eta: Vec<f64>,
+    pub fitted: Vec<f64>,
+    /// `(y − mμ) / √(m V(μ))` at the conditional modes (glmer's "scaled residuals").
+    pub pearson_residuals: Vec<f64>,
+    pub rows: Vec<usize>,
+}
+
+/// A Wald test of one coefficient, as glmer's `summary()`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ZTest {
+    pub std_error: f64,
+    pub z: f64,
+    pub p: f64,
+}
+
+impl GlmmFit {
+    pub fn std_errors(&self) -> Vec<f64> {
+        let p = self.beta.len();
+        (0..p).map(|j| self.vcov[j * p + j].sqrt()).collect()
+    }
+
+    /// The Wald z-test of each coefficient: `z = β/SE`, `p = 2Φ(−|z|)`.
+    pub fn z_tests(&self) -> Vec<ZTest> {
+        self.beta
+            .iter()
+            .zip(self.std_errors())
+            .map(|(&b, se)| {
+                let z = b / se;
+                ZTest {
+                    std_error: se,
+                    z,
+                    p: libm::erfc(z.abs() / std::f64::consts::SQRT_2),
+                }
+            })
+            .collect()
+    }
+
+    /// Variance components as lme4's `as.data.frame(VarCorr(fit))` (no residual row: the
+    /// family fixes the scale).
+    pub fn varcorr(&self) -> Vec<VarCorrRow> {
+        crate::fit::varcorr_rows(&self.random)
+    }
+
+    /// Levels per grouping factor, each factor once, in term order (lme4's `ngrps`).
+    pub fn groups(&self) -> Vec<(String, usize)> {
+        let mut out: Vec<(String, usize)> = Vec::new();
+        for r in &self.random {
+            if !out.iter().any(|(g, _)| *g == r.group) {
+                out.push((r.group.clone(), r.levels.len()));
+            }
+        }
+        out
+    }
+}
+
+/// Everything at the optimum `params = [θ, β, (log θ_NB)]`.
+pub(super) fn assemble(
+    mut problem: GlmmProblem,
+    params: Vec<f64>,
+    opt: Optimum,
+    mut warnings: Vec<String>,
+) -> Result<GlmmFit, ModelError> {
+    let n_theta = problem.n_theta;
+    let p = problem.p;
+    let k = params.len();
+    // Var(β̂) = 2 H⁻¹ on β's block, H the deviance's Hessian over every parameter.
+    let hessian = numderiv::hessian(|x| problem.deviance(x), &params);
+    let objective = problem.deviance(&params);
+    if !objective.is_finite() {
+        return Err(ModelError::Numerical {
+            reason: "PIRLS failed at the optimum".into(),
+        });
+    }
+    let vcov = match inverse(&hessian, k) {
+        Some(inv) => {
+            let mut v = vec![0.0; p * p];
+            for a in 0..p {
+                for b in 0..p {
+                    v[a * p + b] = 2.0 * inv[(n_theta + a) * k + n_theta + b];
+                }
+            }
+            v
+        }
+        None => {
+            warnings.push(
+                "the Hessian of the deviance is not positive definite at the optimum: no \
+                 standard errors (the model may be overparameterised, or the fit is not at a \
+                 minimum)"
+                    .into(),
+            );
+            vec![f64::NAN; p * p]
+        }
+    };
+    let pirls = &problem.pirls;
+    let design = &pirls.design;
+    let n = design.n();
+    let theta = params[..n_theta].to_vec();
+    let beta = params[n_theta..n_theta + p].to_vec();
+    let nb_theta = problem.negative_binomial.then(|| params[k - 1].exp());
+
+    let mut random = Vec::new();
+    let mut offset = 0;
+    let mut seen: Vec<String> = Vec::new();
+    for (t_index, block) in design.random.iter().enumerate() {
+        let (q, levels) = (block.q(), block.levels.len());
+        let t = &pirls.lambda.t[t_index];
+        let mut modes = vec![0.0; levels * q];
+        for l in 0..levels {
+            let ul = &pirls.u[offset + l * q..offset + (l + 1) * q];
+            for r in 0..q {
+                modes[l * q + r] = (0..=r).map(|c| t[c * q + r] * ul[c]).sum();
+            }
+        }
+        offset += levels * q;
+        let repeats = seen.iter().filter(|g| **g == block.group).count();
+        seen.push(block.group.clone());
+        random.push(RandomEffects {
+            group: block.group.clone(),
+            label: if repeats == 0 {
+                block.group.clone()
+            } else {
+                format!("{}.{}", block.group, repeats)
+            },
+            names: block.names.clone(),
+            levels: block.levels.clone(),
+            covariance: pirls.lambda.covariance(t_index),
+            modes,
+        });
+    }
+    let sd_mask = pirls.lambda.sd_mask();
+    let singular = theta
+        .iter()
+        .zip(&sd_mask)
+        .any(|(t, &sd)| sd && *t < BOUNDARY_TOLERANCE);
+    if !design.aliased.is_empty() {
+        warnings.push(format!(
+            "fixed-effect model matrix is rank deficient so dropping {} column(s) / coefficient(s): {}",
+            design.aliased.len(),
+            design.aliased.join(", ")
+        ));
+    }
+    warnings.extend(opt.warnings.iter().cloned());
+    if singular {
+        warnings.push("boundary (singular) fit: see help('isSingular')".into());
+    }
+    let fitted: Vec<f64> = pirls.eta.iter().map(|&e| pirls.link.mean(e).0).collect();
+    if pirls.family == Family::Binomial {
+        let extreme = fitted
+            .iter()
+            .filter(|&&m| !(1e-10..=1.0 - 1e-10).contains(&m))
+            .count();
+        if extreme > 0 {
+            warnings.push(format!(
+                "fitted probabilities numerically 0 or 1 for {extreme} observation(s): \
+                 (quasi-)complete separation; estimates and standard errors of the coefficients \
+                 involved are not reliable"
+            ));
+        }
+    }
+    let n_par = k as f64;
+    let pearson_residuals = pirls.pearson_residuals();
+    let chi2: f64 = pearson_residuals.iter().map(|r| r * r).sum();
+    let dispersion = chi2 / (n as f64 - n_par);
+    let converged = opt.converged;
+    Ok(GlmmFit {
+        family: pirls.family,
+        link: pirls.link,
+        nagq: pirls.nagq,
+        n_obs: n,
+        n_dropped: design.n_dropped,
+        theta,
+        nb_theta,
+        objective,
+        loglik: -objective / 2.0,
+        aic: objective + 2.0 * n_par,
+        bic: objective + (n as f64).ln() * n_par,
+        n_parameters: k,
+        dispersion,
+        fixed_names: design.x_names.clone(),
+        beta,
+        vcov,
+        random,
+        singular,
+        convergence: Convergence {
+            converged,
+            evaluations: opt.evaluations,
+            optimizer: opt.optimizer,
+            status: opt.status,
+            scaled_gradient: opt.scaled_gradient,
+        },
+        warnings,
+        eta: pirls.eta.clone(),
+        pearson_residuals,
+        fitted,
+        rows: design.rows.clone(),
+    })
+}
+
+/// The inverse of a symmetric positive-definite `k × k` matrix; `None` if it is not one.
+fn inverse(h: &[f64], k: usize) -> Option<Vec<f64>> {
+    let mut l = h.to_vec();
+    if !small_cholesky(&mut l, k) {
+        return None;
+    }
+    let mut inv = vec![0.0; k * k];
+    for c in 0..k {
+        let mut e = vec![0.0; k];
+        e[c] = 1.0;
+        let col = cholesky_solve(&l, k, e);
+        for r in 0..k {
+            inv[r * k + c] = col[r];
+        }
+    }
+    Some(inv)
+}

@@ -1,0 +1,223 @@
+//! A generalized linear mixed-model fit as glmer's `summary()` prints it, and as the JSON
+//! contract of `mixspec fit --family …` (the linear contract's fields where they mean the
+//! same, plus `family`, `link`, `nagq`, `nb_theta` and `dispersion`).
+
+use super::text::{abbreviate, column_decimals, format_p_values, quantile, sig, stars, table};
+use mixspec_engine::family::Family;
+use mixspec_engine::fit::glmm::GlmmFit;
+use serde_json::{json, Map, Value};
+use std::fmt::Write;
+
+pub fn summary(fit: &GlmmFit, formula: &str, data: &str) -> String {
+    let mut s = String::new();
+    let method = if fit.nagq > 1 {
+        format!("Adaptive Gauss-Hermite Quadrature, nAGQ = {}", fit.nagq)
+    } else {
+        "Laplace Approximation".into()
+    };
+    let _ = writeln!(
+        s,
+        "Generalized linear mixed model fit by maximum likelihood ({method})"
+    );
+    let family = match fit.nb_theta {
+        Some(t) => format!("Negative Binomial({})", sig(t, 4)),
+        None => fit.family.name().to_string(),
+    };
+    let _ = writeln!(s, " Family: {family}  ( {} )", fit.link.name());
+    let _ = writeln!(s, "Formula: {formula}");
+    let _ = writeln!(s, "   Data: {data}\n");
+    let df_resid = fit.n_obs as i64 - fit.n_parameters as i64;
+    let cells = [fit.aic, fit.bic, fit.loglik, fit.objective].map(|v| format!("{v:.1}"));
+    let _ = writeln!(
+        s,
+        "{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "AIC", "BIC", "logLik", "-2logLik", "df.resid"
+    );
+    let _ = writeln!(
+        s,
+        "{:>9}{:>9}{:>9}{:>9}{:>9}\n",
+        cells[0], cells[1], cells[2], cells[3], df_resid
+    );
+    let q = [0.0, 0.25, 0.5, 0.75, 1.0].map(|p| quantile(&fit.pearson_residuals, p));
+    let _ = writeln!(s, "Scaled residuals:");
+    let _ = writeln!(
+        s,
+        "{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "Min", "1Q", "Median", "3Q", "Max"
+    );
+    let _ = writeln!(
+        s,
+        "{:>9.4}{:>9.4}{:>9.4}{:>9.4}{:>9.4}\n",
+        q[0], q[1], q[2], q[3], q[4]
+    );
+    let _ = writeln!(s, "Random effects:");
+    s.push_str(&random_table(fit));
+    let groups: Vec<String> = fit
+        .groups()
+        .iter()
+        .map(|(g, n)| format!("{g}, {n}"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "Number of obs: {}, groups:  {}\n",
+        fit.n_obs,
+        groups.join("; ")
+    );
+    let _ = writeln!(s, "Fixed effects:");
+    s.push_str(&fixed_table(fit));
+    if fit.beta.len() > 1 {
+        let _ = writeln!(s, "\nCorrelation of Fixed Effects:");
+        s.push_str(&correlation_table(fit));
+    }
+    let _ = writeln!(
+        s,
+        "\nPearson dispersion (chi-square / residual df): {}",
+        sig(fit.dispersion, 4)
+    );
+    if !fit.convergence.converged {
+        let _ = writeln!(
+            s,
+            "\nThe optimizer did not converge ({}): the estimates are not reliable.",
+            fit.convergence.status
+        );
+    }
+    if !fit.warnings.is_empty() {
+        s.push('\n');
+        for w in &fit.warnings {
+            let _ = writeln!(s, "{w}");
+        }
+    }
+    s.trim_end().to_string()
+}
+
+fn random_table(fit: &GlmmFit) -> String {
+    let header = ["Groups", "Name", "Variance", "Std.Dev.", "Corr"].map(String::from);
+    let mut rows: Vec<[String; 5]> = vec![header];
+    for r in &fit.random {
+        let q = r.names.len();
+        let cov = |a: usize, b: usize| r.covariance[a * q + b];
+        for a in 0..q {
+            let corr: Vec<String> = (0..a)
+                .map(|b| format!("{:.2}", cov(a, b) / (cov(a, a) * cov(b, b)).sqrt()))
+                .collect();
+            rows.push([
+                if a == 0 {
+                    r.label.clone()
+                } else {
+                    String::new()
+                },
+                r.names[a].clone(),
+                sig(cov(a, a), 4),
+                sig(cov(a, a).sqrt(), 4),
+                corr.join(" "),
+            ]);
+        }
+    }
+    let w: Vec<usize> = (0..5)
+        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        let line = format!(
+            " {:<w0$} {:<w1$} {:>w2$} {:>w3$} {}",
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = w[0],
+            w1 = w[1],
+            w2 = w[2],
+            w3 = w[3]
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}
+
+fn fixed_table(fit: &GlmmFit) -> String {
+    let tests = fit.z_tests();
+    let se: Vec<f64> = tests.iter().map(|t| t.std_error).collect();
+    let z: Vec<f64> = tests.iter().map(|t| t.z).collect();
+    let p: Vec<f64> = tests.iter().map(|t| t.p).collect();
+    let cols: Vec<(String, Vec<String>)> = vec![
+        ("Estimate".into(), column_decimals(&fit.beta, 4)),
+        ("Std. Error".into(), column_decimals(&se, 4)),
+        ("z value".into(), column_decimals(&z, 3)),
+        ("Pr(>|z|)".into(), format_p_values(&p, 3)),
+        (
+            String::new(),
+            p.iter().map(|&v| format!("{:<3}", stars(v))).collect(),
+        ),
+    ];
+    let mut out = table(&fit.fixed_names, &cols);
+    out.push_str("---\nSignif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1\n");
+    out
+}
+
+fn correlation_table(fit: &GlmmFit) -> String {
+    let p = fit.beta.len();
+    let se = fit.std_errors();
+    let short: Vec<String> = fit.fixed_names.iter().map(|n| abbreviate(n)).collect();
+    let cols: Vec<(String, Vec<String>)> = (0..p - 1)
+        .map(|c| {
+            let cells = (1..p)
+                .map(|r| {
+                    if r > c {
+                        format!("{:.3}", fit.vcov[r * p + c] / (se[r] * se[c]))
+                    } else {
+                        String::new()
+                    }
+                })
+                .collect();
+            (short[c].clone(), cells)
+        })
+        .collect();
+    table(&short[1..], &cols)
+}
+
+/// The JSON contract's object for a generalized fit.
+pub fn value(fit: &GlmmFit, formula: &str) -> Value {
+    let fixed: Vec<Value> = fit
+        .fixed_names
+        .iter()
+        .zip(fit.beta.iter().zip(fit.z_tests()))
+        .map(|(name, (b, t))| {
+            json!({
+                "term": name,
+                "estimate": b,
+                "std_error": t.std_error,
+                "z": t.z,
+                "p": t.p,
+            })
+        })
+        .collect();
+    let groups: Map<String, Value> = fit
+        .groups()
+        .into_iter()
+        .map(|(g, n)| (g, Value::from(n)))
+        .collect();
+    json!({
+        "formula": formula,
+        "method": "ML",
+        "family": fit.family.name(),
+        "link": fit.link.name(),
+        "nagq": fit.nagq,
+        "n_obs": fit.n_obs,
+        "n_dropped": fit.n_dropped,
+        "groups": groups,
+        "loglik": fit.loglik,
+        "objective": fit.objective,
+        "aic": fit.aic,
+        "bic": fit.bic,
+        "theta": fit.theta,
+        "nb_theta": match fit.family { Family::NegativeBinomial { .. } => fit.nb_theta, _ => None },
+        "dispersion": fit.dispersion,
+        "singular": fit.singular,
+        "converged": fit.convergence.converged,
+        "warnings": fit.warnings,
+        "fixed_effects": fixed,
+        "random_effects": fit.varcorr(),
+        "convergence": fit.convergence,
+    })
+}
