@@ -2,7 +2,9 @@
 //! contract of `mixspec fit --family …` (the linear contract's fields where they mean the
 //! same, plus `family`, `link`, `nagq`, `nb_theta` and `dispersion`).
 
-use super::text::{abbreviate, column_decimals, format_p_values, quantile, sig, stars, table};
+use super::text::{
+    column_decimals, correlation_table, format_p_values, quantile, sig, stars, table,
+};
 use mixspec_engine::family::Family;
 use mixspec_engine::fit::glmm::GlmmFit;
 use serde_json::{json, Map, Value};
@@ -67,7 +69,11 @@ pub fn summary(fit: &GlmmFit, formula: &str, data: &str) -> String {
     s.push_str(&fixed_table(fit));
     if fit.beta.len() > 1 {
         let _ = writeln!(s, "\nCorrelation of Fixed Effects:");
-        s.push_str(&correlation_table(fit));
+        s.push_str(&correlation_table(
+            &fit.fixed_names,
+            &fit.vcov,
+            &fit.std_errors(),
+        ));
     }
     let _ = writeln!(
         s,
@@ -153,27 +159,6 @@ fn fixed_table(fit: &GlmmFit) -> String {
     let mut out = table(&fit.fixed_names, &cols);
     out.push_str("---\nSignif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1\n");
     out
-}
-
-fn correlation_table(fit: &GlmmFit) -> String {
-    let p = fit.beta.len();
-    let se = fit.std_errors();
-    let short: Vec<String> = fit.fixed_names.iter().map(|n| abbreviate(n)).collect();
-    let cols: Vec<(String, Vec<String>)> = (0..p - 1)
-        .map(|c| {
-            let cells = (1..p)
-                .map(|r| {
-                    if r > c {
-                        format!("{:.3}", fit.vcov[r * p + c] / (se[r] * se[c]))
-                    } else {
-                        String::new()
-                    }
-                })
-                .collect();
-            (short[c].clone(), cells)
-        })
-        .collect();
-    table(&short[1..], &cols)
 }
 
 /// The JSON contract's object for a generalized fit.

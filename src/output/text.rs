@@ -88,7 +88,11 @@ pub fn summary(fit: &LmmFit, formula: &str, data: &str) -> String {
     s.push_str(&fixed_table(fit));
     if fit.beta.len() > 1 {
         let _ = writeln!(s, "\nCorrelation of Fixed Effects:");
-        s.push_str(&correlation_table(fit));
+        s.push_str(&correlation_table(
+            &fit.fixed_names,
+            &fit.vcov,
+            &fit.std_errors(),
+        ));
     }
     if !fit.warnings.is_empty() {
         s.push('\n');
@@ -233,16 +237,17 @@ pub(super) fn format_p_values(p: &[f64], digits: i32) -> Vec<String> {
         .collect()
 }
 
-fn correlation_table(fit: &LmmFit) -> String {
-    let p = fit.beta.len();
-    let se = fit.std_errors();
-    let short: Vec<String> = fit.fixed_names.iter().map(|n| abbreviate(n)).collect();
+/// The lower triangle of the fixed effects' correlations, columns named as lme4 abbreviates
+/// them (shared by linear and generalized summaries).
+pub(super) fn correlation_table(names: &[String], vcov: &[f64], se: &[f64]) -> String {
+    let p = names.len();
+    let short: Vec<String> = names.iter().map(|n| abbreviate(n)).collect();
     let cols: Vec<(String, Vec<String>)> = (0..p - 1)
         .map(|c| {
             let cells = (1..p)
                 .map(|r| {
                     if r > c {
-                        format!("{:.3}", fit.vcov[r * p + c] / (se[r] * se[c]))
+                        format!("{:.3}", vcov[r * p + c] / (se[r] * se[c]))
                     } else {
                         String::new()
                     }
@@ -304,7 +309,7 @@ pub(super) fn sig(x: f64, digits: i32) -> String {
 }
 
 /// Short column names as R's `abbreviate(minlength = 6)` gives them for common cases.
-pub(super) fn abbreviate(name: &str) -> String {
+fn abbreviate(name: &str) -> String {
     if name == "(Intercept)" {
         return "(Intr)".into();
     }
