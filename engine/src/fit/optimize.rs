@@ -411,6 +411,24 @@ mod tests {
         );
     }
 
+    /// Issue 17 item 4: a point whose Hessian is not positive definite is not a verified
+    /// minimum, so the flag says so beside lme4's wording; it used to be `converged: true`
+    /// next to the warning.
+    #[test]
+    fn a_degenerate_hessian_is_not_convergence() {
+        // Flat in x₁ away from its bounds: the Hessian's second pivot is zero.
+        let f = |x: &[f64]| (x[0] - 1.0).powi(2);
+        let opt = minimise(f, &[0.3, 0.5], &[0.0, 0.0], &[f64::INFINITY; 2], 1000);
+        assert!(!opt.converged, "{opt:?}");
+        assert!(
+            opt.warnings
+                .iter()
+                .any(|w| w.starts_with("Model failed to converge")),
+            "{:?}",
+            opt.warnings
+        );
+    }
+
     #[test]
     fn restarts_until_the_check_passes_and_keep_the_lowest_objective() {
         // Each search ends one unit further on, converged only from x ≥ 1.
