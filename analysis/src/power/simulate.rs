@@ -5,10 +5,9 @@
 
 use mixspec_dsl::spec::{cholesky, PowerStatistic};
 use mixspec_engine::fit::Problem;
-use mixspec_engine::inference::{chi_square_upper_tail, Satterthwaite};
+use mixspec_engine::inference::{add_random_draws, chi_square_upper_tail, Satterthwaite};
 use mixspec_engine::Design;
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 
 /// Budget of objective evaluations for one fit, as the bootstrap's refits.
 const MAX_EVALUATIONS: usize = 100_000;
@@ -65,31 +64,16 @@ pub(crate) fn response(
     mut y: Vec<f64>,
     rng: &mut ChaCha8Rng,
 ) -> Vec<f64> {
-    for block in &design.random {
-        let q = block.q();
-        let factor = terms.factor(&block.group, &block.names);
-        let mut b = vec![0.0; block.levels.len() * q];
-        let mut u = vec![0.0; q];
-        for level in b.chunks_exact_mut(q) {
-            u.iter_mut().for_each(|x| *x = StandardNormal.sample(rng));
-            for (a, out) in level.iter_mut().enumerate() {
-                *out = (0..=a).map(|c| factor[a * q + c] * u[c]).sum();
-            }
-        }
-        for (i, yi) in y.iter_mut().enumerate() {
-            let level = block.codes[i] as usize;
-            let z = &block.values[i * q..(i + 1) * q];
-            *yi += z
-                .iter()
-                .zip(&b[level * q..])
-                .map(|(z, b)| z * b)
-                .sum::<f64>();
-        }
-    }
-    for yi in &mut y {
-        let e: f64 = StandardNormal.sample(rng);
-        *yi += sigma * e;
-    }
+    add_random_draws(
+        design,
+        |k| {
+            let block = &design.random[k];
+            terms.factor(&block.group, &block.names)
+        },
+        sigma,
+        &mut y,
+        rng,
+    );
     y
 }
 

@@ -60,7 +60,12 @@ pub fn bootstrap_intervals(
     let factors: Vec<Vec<f64>> = fit
         .random
         .iter()
-        .map(|r| sdcor::cholesky(&r.covariance, r.names.len()))
+        .map(|r| {
+            let q = r.names.len();
+            // Row-major, as `add_random_draws` takes it.
+            sdcor::cholesky(&r.covariance, q)
+                .map(|l| (0..q * q).map(|k| l[(k % q) * q + k / q]).collect())
+        })
         .collect::<Option<_>>()
         .ok_or_else(|| ModelError::Numerical {
             reason: "the estimated random-effect covariance is not positive semi-definite".into(),
@@ -70,31 +75,7 @@ pub fn bootstrap_intervals(
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(r as u64);
         let mut y = mean.clone();
-        for (block, factor) in design.random.iter().zip(&factors) {
-            let q = block.q();
-            let mut b = vec![0.0; block.levels.len() * q];
-            let mut u = vec![0.0; q];
-            for level in b.chunks_exact_mut(q) {
-                u.iter_mut()
-                    .for_each(|x| *x = StandardNormal.sample(&mut rng));
-                for (a, out) in level.iter_mut().enumerate() {
-                    *out = (0..=a).map(|c| factor[c * q + a] * u[c]).sum();
-                }
-            }
-            for (i, yi) in y.iter_mut().enumerate() {
-                let level = block.codes[i] as usize;
-                let z = &block.values[i * q..(i + 1) * q];
-                *yi += z
-                    .iter()
-                    .zip(&b[level * q..])
-                    .map(|(z, b)| z * b)
-                    .sum::<f64>();
-            }
-        }
-        for yi in &mut y {
-            let e: f64 = StandardNormal.sample(&mut rng);
-            *yi += fit.sigma * e;
-        }
+        add_random_draws(design, |k| &factors[k], fit.sigma, &mut y, &mut rng);
         y
     };
     let results: Vec<Option<Vec<f64>>> = (0..replicates)
@@ -172,6 +153,46 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     let lo = sorted[below - 1];
     let hi = sorted[below.min(n - 1)];
     lo + frac * (hi - lo)
+}
+
+/// Adds one draw of `Zb + ε` to `y` (a value per row of `design`): per random-effect term, in
+/// the design's order, `b = L u` for each level with `u` standard normal and `L = factor(k)`
+/// the term's lower Cholesky factor (row-major: entry (a, c) at `a·q + c`); then
+/// `ε ~ N(0, σ²)` per row. The draws come from `rng` in this order, so one seed gives one
+/// response wherever a model is simulated: the parametric bootstrap and the power
+/// simulations share this.
+pub fn add_random_draws<'a>(
+    design: &Design,
+    factor: impl Fn(usize) -> &'a [f64],
+    sigma: f64,
+    y: &mut [f64],
+    rng: &mut ChaCha8Rng,
+) {
+    for (k, block) in design.random.iter().enumerate() {
+        let q = block.q();
+        let factor = factor(k);
+        let mut b = vec![0.0; block.levels.len() * q];
+        let mut u = vec![0.0; q];
+        for level in b.chunks_exact_mut(q) {
+            u.iter_mut().for_each(|x| *x = StandardNormal.sample(rng));
+            for (a, out) in level.iter_mut().enumerate() {
+                *out = (0..=a).map(|c| factor[a * q + c] * u[c]).sum();
+            }
+        }
+        for (i, yi) in y.iter_mut().enumerate() {
+            let level = block.codes[i] as usize;
+            let z = &block.values[i * q..(i + 1) * q];
+            *yi += z
+                .iter()
+                .zip(&b[level * q..])
+                .map(|(z, b)| z * b)
+                .sum::<f64>();
+        }
+    }
+    for yi in y.iter_mut() {
+        let e: f64 = StandardNormal.sample(rng);
+        *yi += sigma * e;
+    }
 }
 
 #[cfg(test)]
