@@ -103,6 +103,16 @@ fn names_longer_than_a_format_width_are_printed() {
     // Rows are aligned: the intercept's row is as long up to its numbers.
     let intercept = out.lines().find(|l| l.starts_with("(Intercept)")).unwrap();
     assert!(intercept.len() > 70_005, "{}", intercept.len());
+    // `describe-data` lists the long level as the factor's second, and a long column name.
+    let wide = dir.join("wide.csv");
+    std::fs::write(&wide, format!("{long},y\n1,2\n3,4\n")).unwrap();
+    for file in [&data, &wide] {
+        let o = mixspec(&["describe-data", file.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = mixspec(&["describe-data", wide.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.lines().any(|l| l.starts_with(&long)), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

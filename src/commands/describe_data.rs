@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use crate::output::pad;
 use mixspec_engine::data::format_number;
 use mixspec_engine::{Column, DataFrame};
 use mixspec_io::Format;
@@ -53,16 +54,17 @@ fn describe(data: &DataFrame, format: Format) -> String {
         "missing",
         "levels (first is the reference) or range",
     ];
-    let width = |i: usize| {
-        rows.iter()
-            .map(|r| r[i].chars().count())
-            .chain([header[i].len()])
-            .max()
-            .unwrap_or(0)
-    };
+    // Padded by hand: a column name may be wider than the formatter's widths allow.
+    let width = |i: usize| pad::widest(rows.iter().map(|r| r[i].as_str()).chain([header[i]]));
     let (w0, w1, w2) = (width(0), width(1), width(2));
     for r in std::iter::once(header.map(String::from)).chain(rows) {
-        let line = format!("{:<w0$}  {:<w1$}  {:>w2$}  {}", r[0], r[1], r[2], r[3]);
+        let line = format!(
+            "{}  {}  {}  {}",
+            pad::left(&r[0], w0),
+            pad::left(&r[1], w1),
+            pad::right(&r[2], w2),
+            r[3]
+        );
         writeln!(out, "{}", line.trim_end()).expect("writing to a String cannot fail");
     }
     out

@@ -3,7 +3,7 @@
 //! same, plus `family`, `link`, `nagq`, `nb_theta` and `dispersion`).
 
 use super::text::{
-    column_decimals, correlation_table, format_p_values, quantile, sig, stars, table,
+    column_decimals, correlation_table, format_p_values, quantile, random_table, sig, stars, table,
 };
 use mixspec_engine::family::Family;
 use mixspec_engine::fit::glmm::GlmmFit;
@@ -53,7 +53,7 @@ pub fn summary(fit: &GlmmFit, formula: &str, data: &str) -> String {
         q[0], q[1], q[2], q[3], q[4]
     );
     let _ = writeln!(s, "Random effects:");
-    s.push_str(&random_table(fit));
+    s.push_str(&random_table(&fit.random, None));
     let groups: Vec<String> = fit
         .groups()
         .iter()
@@ -94,51 +94,6 @@ pub fn summary(fit: &GlmmFit, formula: &str, data: &str) -> String {
         }
     }
     s.trim_end().to_string()
-}
-
-fn random_table(fit: &GlmmFit) -> String {
-    let header = ["Groups", "Name", "Variance", "Std.Dev.", "Corr"].map(String::from);
-    let mut rows: Vec<[String; 5]> = vec![header];
-    for r in &fit.random {
-        let q = r.names.len();
-        let cov = |a: usize, b: usize| r.covariance[a * q + b];
-        for a in 0..q {
-            let corr: Vec<String> = (0..a)
-                .map(|b| format!("{:.2}", cov(a, b) / (cov(a, a) * cov(b, b)).sqrt()))
-                .collect();
-            rows.push([
-                if a == 0 {
-                    r.label.clone()
-                } else {
-                    String::new()
-                },
-                r.names[a].clone(),
-                sig(cov(a, a), 4),
-                sig(cov(a, a).sqrt(), 4),
-                corr.join(" "),
-            ]);
-        }
-    }
-    let w: Vec<usize> = (0..5)
-        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in &rows {
-        let line = format!(
-            " {:<w0$} {:<w1$} {:>w2$} {:>w3$} {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3]
-        );
-        let _ = writeln!(out, "{}", line.trim_end());
-    }
-    out
 }
 
 fn fixed_table(fit: &GlmmFit) -> String {

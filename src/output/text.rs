@@ -2,6 +2,7 @@
 //! they expect it.
 
 use super::pad;
+use mixspec_engine::fit::RandomEffects;
 use mixspec_engine::inference::{DfRule, FTest};
 use mixspec_engine::LmmFit;
 use std::fmt::Write;
@@ -53,7 +54,7 @@ pub fn summary(fit: &LmmFit, formula: &str, data: &str) -> String {
     );
 
     let _ = writeln!(s, "Random effects:");
-    s.push_str(&random_table(fit));
+    s.push_str(&random_table(&fit.random, Some(fit.sigma)));
     if let Some(r) = &fit.residual_structure {
         let params: Vec<String> = r
             .names
@@ -103,9 +104,12 @@ pub fn summary(fit: &LmmFit, formula: &str, data: &str) -> String {
     s.trim_end().to_string()
 }
 
-fn random_table(fit: &LmmFit) -> String {
+/// lme4's table of variance components, with the residual's row when the model has one
+/// (linear models; a generalized model has none). Shared by both summaries; padded by hand,
+/// as names may be wider than the formatter allows.
+pub(super) fn random_table(random: &[RandomEffects], residual_sigma: Option<f64>) -> String {
     let mut rows: Vec<[String; 5]> = Vec::new();
-    for r in &fit.random {
+    for r in random {
         let q = r.names.len();
         let cov = |a: usize, b: usize| r.covariance[a * q + b];
         for a in 0..q {
@@ -125,14 +129,15 @@ fn random_table(fit: &LmmFit) -> String {
             ]);
         }
     }
-    let s2 = fit.sigma * fit.sigma;
-    rows.push([
-        "Residual".into(),
-        String::new(),
-        sig(s2, 4),
-        sig(fit.sigma, 4),
-        String::new(),
-    ]);
+    if let Some(sigma) = residual_sigma {
+        rows.push([
+            "Residual".into(),
+            String::new(),
+            sig(sigma * sigma, 4),
+            sig(sigma, 4),
+            String::new(),
+        ]);
+    }
     let header = ["Groups", "Name", "Variance", "Std.Dev.", "Corr"].map(String::from);
     let all: Vec<&[String; 5]> = std::iter::once(&header).chain(rows.iter()).collect();
     let w: Vec<usize> = (0..5)
