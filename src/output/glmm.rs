@@ -3,7 +3,8 @@
 //! same, plus `family`, `link`, `nagq`, `nb_theta` and `dispersion`).
 
 use super::text::{
-    column_decimals, correlation_table, format_p_values, quantile, random_table, sig, stars, table,
+    column_decimals, correlation_table, format_p_values, observations, quantile, random_table, sig,
+    stars, table,
 };
 use mixspec_engine::family::Family;
 use mixspec_engine::fit::glmm::GlmmFit;
@@ -54,17 +55,7 @@ pub fn summary(fit: &GlmmFit, formula: &str, data: &str) -> String {
     );
     let _ = writeln!(s, "Random effects:");
     s.push_str(&random_table(&fit.random, None));
-    let groups: Vec<String> = fit
-        .groups()
-        .iter()
-        .map(|(g, n)| format!("{g}, {n}"))
-        .collect();
-    let _ = writeln!(
-        s,
-        "Number of obs: {}, groups:  {}\n",
-        fit.n_obs,
-        groups.join("; ")
-    );
+    s.push_str(&observations(fit.n_obs, &fit.groups()));
     let _ = writeln!(s, "Fixed effects:");
     s.push_str(&fixed_table(fit));
     if fit.beta.len() > 1 {

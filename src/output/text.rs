@@ -69,21 +69,7 @@ pub fn summary(fit: &LmmFit, formula: &str, data: &str) -> String {
             params.join(", ")
         );
     }
-    let groups: Vec<String> = fit
-        .groups()
-        .iter()
-        .map(|(g, n)| format!("{g}, {n}"))
-        .collect();
-    if groups.is_empty() {
-        let _ = writeln!(s, "Number of obs: {}\n", fit.n_obs);
-    } else {
-        let _ = writeln!(
-            s,
-            "Number of obs: {}, groups:  {}\n",
-            fit.n_obs,
-            groups.join("; ")
-        );
-    }
+    s.push_str(&observations(fit.n_obs, &fit.groups()));
 
     let _ = writeln!(s, "Fixed effects:");
     s.push_str(&fixed_table(fit));
@@ -262,6 +248,15 @@ pub(super) fn correlation_table(names: &[String], vcov: &[f64], se: &[f64]) -> S
         })
         .collect();
     table(&short[1..], &cols)
+}
+
+/// lme4's line of observations and levels per grouping factor, and the blank line after it.
+pub(super) fn observations(n_obs: usize, groups: &[(String, usize)]) -> String {
+    if groups.is_empty() {
+        return format!("Number of obs: {n_obs}\n\n");
+    }
+    let groups: Vec<String> = groups.iter().map(|(g, n)| format!("{g}, {n}")).collect();
+    format!("Number of obs: {n_obs}, groups:  {}\n\n", groups.join("; "))
 }
 
 /// A right-aligned table with row names.

@@ -286,13 +286,7 @@ impl LmmFit {
 
     /// Levels per grouping factor, each factor once, in term order (lme4's `ngrps`).
     pub fn groups(&self) -> Vec<(String, usize)> {
-        let mut out: Vec<(String, usize)> = Vec::new();
-        for r in &self.random {
-            if !out.iter().any(|(g, _)| *g == r.group) {
-                out.push((r.group.clone(), r.levels.len()));
-            }
-        }
-        out
+        groups(&self.random)
     }
 
     /// Variance components in the shape of lme4's `as.data.frame(VarCorr(fit))`.
@@ -343,4 +337,16 @@ pub fn varcorr_rows(random: &[RandomEffects]) -> Vec<VarCorrRow> {
         }
     }
     rows
+}
+
+/// Levels per grouping factor of `random`, each factor once, in term order (lme4's
+/// `ngrps`): for linear and generalized fits alike.
+pub(crate) fn groups(random: &[RandomEffects]) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for r in random {
+        if !out.iter().any(|(g, _)| *g == r.group) {
+            out.push((r.group.clone(), r.levels.len()));
+        }
+    }
+    out
 }

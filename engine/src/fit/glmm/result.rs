@@ -83,13 +83,7 @@ impl GlmmFit {
 
     /// Levels per grouping factor, each factor once, in term order (lme4's `ngrps`).
     pub fn groups(&self) -> Vec<(String, usize)> {
-        let mut out: Vec<(String, usize)> = Vec::new();
-        for r in &self.random {
-            if !out.iter().any(|(g, _)| *g == r.group) {
-                out.push((r.group.clone(), r.levels.len()));
-            }
-        }
-        out
+        crate::fit::result::groups(&self.random)
     }
 }
 
