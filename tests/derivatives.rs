@@ -3,10 +3,11 @@
 //! type, one and several grouping factors — nested or crossed, scalar and vector terms —
 //! on and off the boundary) and the Jacobian of (R_X R_X')⁻¹ behind Satterthwaite's degrees
 //! of freedom. The data in `tests/data/derivatives/` are `benches/make_issue19_data.py
-//! tests/data/derivatives small`.
+//! tests/data/derivatives small`. With a residual structure (AR(1), CAR(1), compound
+//! symmetry, varident) the gradient and Jacobian run over θ and then φ.
 
 use mixspec_engine::fit::Problem;
-use mixspec_engine::spec::CovarianceType;
+use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 use mixspec_engine::{read_csv, Design};
 
 fn problem(file: &str, formula: &str, kind: CovarianceType, reml: bool) -> Problem {
@@ -22,12 +23,26 @@ fn problem_in(
     kind: Option<CovarianceType>,
     reml: bool,
 ) -> Problem {
+    with_residual(dir, file, formula, kind, None, reml)
+}
+
+/// [`problem_in`] with a residual structure (`ar1(g)`, `car1(t | g)`, `cs(g)`,
+/// `varident(f)`).
+fn with_residual(
+    dir: &str,
+    file: &str,
+    formula: &str,
+    kind: Option<CovarianceType>,
+    residual: Option<&str>,
+    reml: bool,
+) -> Problem {
     let path = format!("{}/tests/data/{dir}/{file}", env!("CARGO_MANIFEST_DIR"));
     let data = read_csv(std::fs::File::open(&path).unwrap(), &path).unwrap();
     let mut spec = mixspec_dsl::parse_formula(formula).unwrap();
     if let Some(kind) = kind {
         spec.random.iter_mut().for_each(|r| r.covariance = kind);
     }
+    spec.residual = residual.map(|r| ResidualSpec::parse(r).unwrap());
     let problem = Problem::new(Design::build(&spec, &data).unwrap(), reml).unwrap();
     assert!(problem.has_gradient(), "{formula}");
     problem
@@ -235,4 +250,126 @@ fn uncorrelated_vector_terms() {
     let n = p.n_theta();
     let theta: Vec<f64> = (0..n).map(|i| 0.1 + 0.07 * i as f64).collect();
     check(p, &theta, "kb07-shaped ||");
+}
+
+fn residual(dir: &str, file: &str, formula: &str, structure: &str, reml: bool) -> Problem {
+    with_residual(dir, file, formula, None, Some(structure), reml)
+}
+
+const OVARY: &str = "follicles ~ sin2pt + cos2pt + (1 | Mare)";
+const ORTHODONT: &str = "distance ~ age * Sex + (age | Subject)";
+
+#[test]
+fn ar1_and_car1_residuals() {
+    for reml in [false, true] {
+        let what = format!("reml={reml}");
+        let p = residual("reference/residual", "ovary.csv", OVARY, "ar1(Mare)", reml);
+        check(p, &[0.8, 0.5], &format!("ovary AR(1) {what}"));
+        let p = residual("reference/residual", "ovary.csv", OVARY, "ar1(Mare)", reml);
+        check(p, &[0.3, -0.4], &format!("ovary AR(1), φ < 0 {what}"));
+        // Times 0.05 apart: ρ = φ^Δt with Δt < 1.
+        let p = residual(
+            "reference/residual",
+            "ovary.csv",
+            OVARY,
+            "car1(Time | Mare)",
+            reml,
+        );
+        check(p, &[0.8, 0.2], &format!("ovary CAR(1) {what}"));
+        // A vector random term.
+        let p = residual(
+            "reference/residual",
+            "orthodont.csv",
+            ORTHODONT,
+            "car1(age | Subject)",
+            reml,
+        );
+        check(
+            p,
+            &[0.9, 0.05, 0.1, 0.4],
+            &format!("orthodont CAR(1) {what}"),
+        );
+    }
+    // On the boundary of the random slope's SD.
+    let p = residual(
+        "reference/residual",
+        "orthodont.csv",
+        ORTHODONT,
+        "car1(age | Subject)",
+        true,
+    );
+    check(p, &[0.9, 0.05, 0.0, 0.4], "orthodont CAR(1), slope SD 0");
+}
+
+#[test]
+fn compound_symmetry_and_varident_residuals() {
+    for reml in [false, true] {
+        let what = format!("reml={reml}");
+        let p = residual(
+            "reference",
+            "sleepstudy.csv",
+            "Reaction ~ Days + (Days | Subject)",
+            "cs(Subject)",
+            reml,
+        );
+        check(p, &[0.9, 0.05, 0.25, 0.3], &format!("sleepstudy CS {what}"));
+        let p = residual(
+            "reference",
+            "orthodont.csv",
+            "distance ~ age * Sex + (1 | Subject)",
+            "varident(Sex)",
+            reml,
+        );
+        check(p, &[0.7, 1.8], &format!("orthodont varident {what}"));
+        // Ten ratios, one per mare but the first.
+        let p = residual(
+            "reference/residual",
+            "ovary.csv",
+            OVARY,
+            "varident(Mare)",
+            reml,
+        );
+        let ratios = (0..10).map(|i| 0.6 + 0.1 * i as f64);
+        let params: Vec<f64> = std::iter::once(0.8).chain(ratios).collect();
+        check(p, &params, &format!("ovary varident by mare {what}"));
+    }
+}
+
+#[test]
+fn residual_structures_without_random_effects() {
+    for reml in [false, true] {
+        let what = format!("reml={reml}");
+        let p = residual(
+            "reference",
+            "sleepstudy.csv",
+            "Reaction ~ Days",
+            "ar1(Subject)",
+            reml,
+        );
+        check(p, &[0.6], &format!("gls AR(1) {what}"));
+        let p = residual(
+            "reference",
+            "orthodont.csv",
+            "distance ~ age * Sex",
+            "car1(age | Subject)",
+            reml,
+        );
+        check(p, &[0.5], &format!("gls CAR(1) {what}"));
+        let p = residual(
+            "reference",
+            "sleepstudy.csv",
+            "Reaction ~ Days",
+            "cs(Subject)",
+            reml,
+        );
+        check(p, &[0.4], &format!("gls CS {what}"));
+        let p = residual(
+            "reference",
+            "orthodont.csv",
+            "distance ~ age",
+            "varident(Sex)",
+            reml,
+        );
+        check(p, &[1.5], &format!("gls varident {what}"));
+    }
 }

@@ -75,6 +75,8 @@ pub struct Problem {
 struct Residual {
     model: ResidualModel,
     whitened: Design,
+    /// Scratch of the design's shape for `∂W/∂φ·design` (the φ derivatives).
+    derivative: Design,
     /// Σᵢ log|Cᵢ| at the last factorisation.
     log_det: f64,
 }
@@ -85,6 +87,7 @@ impl Problem {
             Some(cols) => Some(Residual {
                 model: ResidualModel::new(cols, &design)?,
                 whitened: design.clone(),
+                derivative: design.clone(),
                 log_det: 0.0,
             }),
             None => None,
@@ -248,10 +251,13 @@ impl Problem {
             + self.residual_log_det()
     }
 
-    /// Whether [`Problem::derivatives`] is available: random effects and no residual
-    /// structure.
+    /// Whether [`Problem::derivatives`] is available: random effects without a residual
+    /// structure, or a residual structure with one grouping factor or none.
     pub fn has_gradient(&self) -> bool {
-        self.residual.is_none() && Factor::has_derivatives(&self.blocks)
+        match self.residual {
+            None => Factor::has_derivatives(&self.blocks),
+            Some(_) => self.blocks.layout.q_rest == 0,
+        }
     }
 
     /// Factorises at θ and returns the analytic derivatives there (see [`Derivatives`]);
@@ -275,13 +281,30 @@ impl Problem {
     }
 
     /// [`Problem::derivatives`] over the internal parameters.
-    fn derivatives_internal(&mut self, theta: &[f64], vcov: bool) -> Option<Derivatives> {
-        if !self.has_gradient() || !self.factorise_internal(theta) {
+    fn derivatives_internal(&mut self, params: &[f64], vcov: bool) -> Option<Derivatives> {
+        if !self.has_gradient() || !self.factorise_internal(params) {
             return None;
         }
-        Some(
-            self.factor
-                .derivatives(&self.blocks, theta, self.reml, vcov),
+        let (theta, phi) = params.split_at(self.n_theta());
+        let Some(r) = &mut self.residual else {
+            return Some(
+                self.factor
+                    .derivatives(&self.blocks, theta, self.reml, vcov),
+            );
+        };
+        let whitened = derivatives::Whitened {
+            model: &r.model,
+            phi,
+            raw: &self.design,
+            white: &r.whitened,
+            z_scale: self.z_scale.first().map_or(&[], |s| &s[..]),
+        };
+        self.factor.whitened_derivatives(
+            &self.blocks,
+            theta,
+            (self.reml, vcov),
+            &whitened,
+            &mut r.derivative,
         )
     }
 
@@ -303,7 +326,7 @@ impl Problem {
         let (n, p) = (self.design.n(), self.design.p());
         let dof = if self.reml { n - p } else { n } as f64;
         d.at_sigma2(self.factor.pwrss / dof, grad);
-        self.factor.objective(self.reml, n, p)
+        self.objective_here()
     }
 
     /// Minimises the objective from `start`: by quasi-Newton steps on the analytic gradient

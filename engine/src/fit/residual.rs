@@ -133,9 +133,53 @@ impl ResidualModel {
     /// Writes `W·source` into `out` (same shapes: y, X, random-effect values) and returns
     /// `Σᵢ log|Cᵢ|`, or `None` for φ outside the admissible range.
     pub fn whiten(&self, phi: &[f64], source: &Design, out: &mut Design) -> Option<f64> {
+        self.transform(phi, Apply::Whiten, &mut |visit| {
+            for_each_column(source, out, visit)
+        })
+    }
+
+    /// Writes `∂W/∂φₖ · source` into `out` and returns `∂ Σᵢ log|Cᵢ| / ∂φₖ`, or `None` for
+    /// φ outside the admissible range: what the analytic gradient over φ needs
+    /// (`fit::derivatives`).
+    pub fn whiten_derivative(
+        &self,
+        phi: &[f64],
+        k: usize,
+        source: &Design,
+        out: &mut Design,
+    ) -> Option<f64> {
+        self.transform(phi, Apply::Derivative(k), &mut |visit| {
+            for_each_column(source, out, visit)
+        })
+    }
+
+    /// `W·v` (or `∂W/∂φₖ · v`) for one column `v` over the rows, into `out`.
+    pub fn apply_to(&self, phi: &[f64], apply: Apply, v: &[f64], out: &mut [f64]) -> Option<f64> {
+        self.transform(phi, apply, &mut |visit| {
+            visit(&|r| v[r], &mut |r, x| out[r] = x)
+        })
+    }
+
+    /// Runs `W` (or its derivative in one φ) group by group over the columns `columns` hands
+    /// to the visitor, and returns `Σᵢ log|Cᵢ|` (or its derivative).
+    ///
+    /// AR(1) and CAR(1): row i of a group is `(xᵢ − ρᵢxᵢ₋₁)/sᵢ` with `sᵢ = √(1 − ρᵢ²)` (ρ = φ,
+    /// or φ^Δt for CAR(1)), whose derivative is `ρᵢ'(ρᵢxᵢ − xᵢ₋₁)/sᵢ³`; varident divides
+    /// row i by its level's ratio δ; compound symmetry is `aI + bJ` per group of size m, with
+    /// `a = (1 − ρ)^{−½}` and `b = ((1 + (m − 1)ρ)^{−½} − a)/m`.
+    fn transform(
+        &self,
+        phi: &[f64],
+        apply: Apply,
+        columns: &mut dyn FnMut(&mut ColumnVisitor<'_>),
+    ) -> Option<f64> {
+        let derivative = match apply {
+            Apply::Whiten => None,
+            Apply::Derivative(k) => Some(k),
+        };
         let mut log_det = 0.0;
-        // Per group, each output row is `scale·(row + w·previous row)`: AR(1), CAR(1) and
-        // varident are all of that form; compound symmetry uses the group total instead.
+        // Per group, each output row is `a·row + b·previous row` (AR(1), CAR(1), varident);
+        // compound symmetry uses the group total instead.
         let mut steps: Vec<Step> = Vec::new();
         for g in &self.groups {
             steps.clear();
@@ -143,32 +187,55 @@ impl ResidualModel {
                 Kind::Ar1 | Kind::Car1(_) => {
                     let mut prev: Option<usize> = None;
                     for &i in g {
-                        let rho = match (&self.kind, prev) {
-                            (_, None) => 0.0,
-                            (Kind::Car1(t), Some(p)) => phi[0].powf(t[i] - t[p]),
-                            (_, Some(_)) => phi[0],
+                        let (rho, slope) = match (&self.kind, prev) {
+                            (_, None) => (0.0, 0.0),
+                            (Kind::Car1(t), Some(p)) => {
+                                let dt = t[i] - t[p];
+                                // The slope is unbounded at φ = 0 for Δt < 1; a huge finite
+                                // one keeps the projected search's sign tests working.
+                                let at = phi[0].max(f64::MIN_POSITIVE);
+                                (phi[0].powf(dt), dt * at.powf(dt - 1.0))
+                            }
+                            (_, Some(_)) => (phi[0], 1.0),
                         };
                         let s = (1.0 - rho * rho).sqrt();
                         if s.is_nan() || s <= 0.0 {
                             return None;
                         }
-                        log_det += 2.0 * s.ln();
-                        steps.push((i, prev.map(|p| (p, -rho)), 1.0 / s));
+                        let step = match derivative {
+                            None => {
+                                log_det += 2.0 * s.ln();
+                                (i, 1.0 / s, prev.map(|p| (p, -rho / s)))
+                            }
+                            Some(_) => {
+                                let s3 = s * s * s;
+                                log_det -= 2.0 * rho * slope / (s * s);
+                                (i, rho * slope / s3, prev.map(|p| (p, -slope / s3)))
+                            }
+                        };
+                        steps.push(step);
                         prev = Some(i);
                     }
                 }
                 Kind::VarIdent(codes, _) => {
                     let i = g[0];
-                    let delta = if codes[i] == 0 {
-                        1.0
-                    } else {
-                        phi[codes[i] as usize - 1]
-                    };
+                    let level = codes[i] as usize;
+                    let delta = if level == 0 { 1.0 } else { phi[level - 1] };
                     if delta.is_nan() || delta <= 0.0 {
                         return None;
                     }
-                    log_det += 2.0 * delta.ln();
-                    steps.push((i, None, 1.0 / delta));
+                    let a = match derivative {
+                        None => {
+                            log_det += 2.0 * delta.ln();
+                            1.0 / delta
+                        }
+                        Some(k) if k + 1 == level => {
+                            log_det += 2.0 / delta;
+                            -1.0 / (delta * delta)
+                        }
+                        Some(_) => 0.0,
+                    };
+                    steps.push((i, a, None));
                 }
                 Kind::CompoundSymmetry => {
                     let m = g.len() as f64;
@@ -176,11 +243,21 @@ impl ResidualModel {
                     if u.is_nan() || v.is_nan() || u <= 0.0 || v <= 0.0 {
                         return None;
                     }
-                    log_det += (m - 1.0) * u.ln() + v.ln();
                     // Symmetric inverse square root of (1−ρ)I + ρJ: a·I + b·J.
-                    let a = 1.0 / u.sqrt();
-                    let b = (1.0 / v.sqrt() - a) / m;
-                    for_each_column(source, out, &mut |get, set| {
+                    let (a, b) = match derivative {
+                        None => {
+                            log_det += (m - 1.0) * u.ln() + v.ln();
+                            let a = 1.0 / u.sqrt();
+                            (a, (1.0 / v.sqrt() - a) / m)
+                        }
+                        Some(_) => {
+                            log_det += (m - 1.0) * (1.0 / v - 1.0 / u);
+                            let da = 0.5 / (u * u.sqrt());
+                            let dv = -0.5 * (m - 1.0) / (v * v.sqrt());
+                            (da, (dv - da) / m)
+                        }
+                    };
+                    columns(&mut |get, set| {
                         let total: f64 = g.iter().map(|&r| get(r)).sum();
                         for &r in g {
                             set(r, a * get(r) + b * total);
@@ -189,9 +266,9 @@ impl ResidualModel {
                     continue;
                 }
             }
-            for_each_column(source, out, &mut |get, set| {
-                for &(i, prev, scale) in &steps {
-                    set(i, scale * (get(i) + prev.map_or(0.0, |(p, w)| w * get(p))));
+            columns(&mut |get, set| {
+                for &(i, a, prev) in &steps {
+                    set(i, a * get(i) + prev.map_or(0.0, |(p, b)| b * get(p)));
                 }
             });
         }
@@ -199,8 +276,17 @@ impl ResidualModel {
     }
 }
 
-/// One output row of an AR-type transform: `scale·(row + w·previous row)`.
-type Step = (usize, Option<(usize, f64)>, f64);
+/// Which matrix [`ResidualModel::apply_to`] applies: the whitening `W` or its derivative in
+/// one parameter φₖ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Apply {
+    Whiten,
+    Derivative(usize),
+}
+
+/// One output row of an AR-type transform: `a·row + b·previous row` as `(row, a, (previous,
+/// b))`.
+type Step = (usize, f64, Option<(usize, f64)>);
 
 /// Receives a reader of a source column and a writer of the matching output column.
 type ColumnVisitor<'a> = dyn FnMut(&dyn Fn(usize) -> f64, &mut dyn FnMut(usize, f64)) + 'a;

@@ -22,12 +22,16 @@
 
 mod blocked;
 mod one_factor;
+mod residual;
 
 use super::blocks::Blocks;
 use super::factor::Factor;
+use crate::design::Design;
+pub(super) use residual::Whitened;
 
-/// The derivatives at one θ, split so that σ can be profiled out or held fixed.
-#[derive(Debug, Clone)]
+/// The derivatives at one θ (then φ, with a residual structure), split so that σ can be
+/// profiled out or held fixed.
+#[derive(Debug, Clone, Default)]
 pub struct Derivatives {
     /// ∂/∂θₖ of the log-determinants: `log|V|`, plus `log|X'V⁻¹X|` for REML.
     pub log_det: Vec<f64>,
@@ -91,6 +95,30 @@ impl Factor {
         } else {
             self.blocked_derivatives(blocks, theta, reml, vcov)
         }
+    }
+
+    /// [`Factor::derivatives`] of a model with a residual structure, over θ then φ, at the
+    /// last successful update of its whitened problem (`blocks`); one grouping factor or
+    /// none ([`residual`]). `scratch` has the design's shape. `None` for φ outside the
+    /// admissible range.
+    pub(super) fn whitened_derivatives(
+        &mut self,
+        blocks: &Blocks,
+        theta: &[f64],
+        (reml, vcov): (bool, bool),
+        residual: &Whitened,
+        scratch: &mut Design,
+    ) -> Option<Derivatives> {
+        let mut d = if Factor::has_derivatives(blocks) {
+            self.derivatives(blocks, theta, reml, vcov)
+        } else {
+            Derivatives::default()
+        };
+        let phi = self.residual_derivatives(blocks, residual, scratch, reml, vcov)?;
+        d.log_det.extend(phi.log_det);
+        d.pwrss.extend(phi.pwrss);
+        d.unscaled_vcov.extend(phi.unscaled_vcov);
+        Some(d)
     }
 }
 
