@@ -32,13 +32,13 @@ print("  %-6s %4s evaluations  objective %.6f  converged %s" % (c.get("optimizer
 
 printf 'uptime: %s\ndata: %s (%s rows)\n' "$(uptime)" "$data" "$(($(wc -l <"$data") - 1))"
 for model in \
-  "gaf ~ months + (1 | patient)|car1(months | patient)" \
-  "gaf ~ months + (1 | patient)|ar1(patient)" \
-  "gaf ~ months + (months | patient)|car1(months | patient)" \
-  "gaf ~ months + (1 | patient)|cs(patient)" \
-  "gaf ~ months + (1 | patient)|varident(version)" \
-  "gaf ~ months|car1(months | patient)"; do
-  formula=${model%|*}; residual=${model##*|}
+  "gaf ~ months + (1 | patient);car1(months | patient)" \
+  "gaf ~ months + (1 | patient);ar1(patient)" \
+  "gaf ~ months + (months | patient);car1(months | patient)" \
+  "gaf ~ months + (1 | patient);cs(patient)" \
+  "gaf ~ months + (1 | patient);varident(version)" \
+  "gaf ~ months;car1(months | patient)"; do
+  formula=${model%;*}; residual=${model#*;}
   printf '\n== %s, --residual "%s" (REML)\n' "$formula" "$residual"
   printf '%-8s ' this; fit "$bin" "$formula" "$residual"
   if [[ -n ${BEFORE:-} ]]; then printf '%-8s ' before; fit "$BEFORE" "$formula" "$residual"; fi

@@ -54,9 +54,7 @@ impl Factor {
         let c = self.unscaled_vcov(blocks);
 
         // The conditional residual e (in the data's units), W e and, per φₖ, ∂W e.
-        let e = self.conditional_residual(blocks, w);
-        let mut we = vec![0.0; n];
-        w.model.apply_to(w.phi, Apply::Whiten, &e, &mut we)?;
+        let [e, we] = self.conditional_residuals(blocks, w);
         let mut dwe = vec![0.0; n];
 
         // Per level: P = L⁻¹T' and V = P'·L⁻¹F (q × p), both column-major.
@@ -219,34 +217,38 @@ impl Factor {
         Some(out)
     }
 
-    /// `y − Xβ̂ − Zb̂` in the data's units, from the factor of the whitened problem.
-    fn conditional_residual(&self, blocks: &Blocks, w: &Whitened) -> Vec<f64> {
+    /// `e = y − Xβ̂ − Zb̂` in the data's units and `W e` (the same from the whitened
+    /// design), from the factor of the whitened problem.
+    fn conditional_residuals(&self, blocks: &Blocks, w: &Whitened) -> [Vec<f64>; 2] {
         let (n, q) = (w.raw.n(), blocks.q1);
         let (beta, u) = self.solve(blocks);
-        let mut e = w.raw.y.clone();
-        for (c, b) in beta.iter().enumerate() {
-            e.iter_mut()
-                .zip(&w.raw.x[c * n..(c + 1) * n])
-                .for_each(|(v, x)| *v -= b * x);
-        }
-        let Some(term) = w.raw.random.first() else {
-            return e;
-        };
         // b = Λu per level, in the units of the columns as given.
-        let t = &self.lambda.t[0];
-        let b: Vec<f64> = (0..blocks.levels1 * q)
-            .map(|i| {
-                let (j, a) = (i / q, i % q);
-                let tu: f64 = (0..=a).map(|c| t[c * q + a] * u[j * q + c]).sum();
-                tu / w.z_scale[a]
-            })
-            .collect();
-        for (r, v) in e.iter_mut().enumerate() {
-            let j = term.codes[r] as usize;
-            *v -= (0..q)
-                .map(|a| term.values[r * q + a] * b[j * q + a])
-                .sum::<f64>();
-        }
-        e
+        let b: Vec<f64> = match self.lambda.t.first() {
+            Some(t) => (0..blocks.levels1 * q)
+                .map(|i| {
+                    let (j, a) = (i / q, i % q);
+                    let tu: f64 = (0..=a).map(|c| t[c * q + a] * u[j * q + c]).sum();
+                    tu / w.z_scale[a]
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        [w.raw, w.white].map(|design| {
+            let mut e = design.y.clone();
+            for (c, beta) in beta.iter().enumerate() {
+                e.iter_mut()
+                    .zip(&design.x[c * n..(c + 1) * n])
+                    .for_each(|(v, x)| *v -= beta * x);
+            }
+            if let Some(term) = design.random.first() {
+                for (r, v) in e.iter_mut().enumerate() {
+                    let j = term.codes[r] as usize;
+                    *v -= (0..q)
+                        .map(|a| term.values[r * q + a] * b[j * q + a])
+                        .sum::<f64>();
+                }
+            }
+            e
+        })
     }
 }
