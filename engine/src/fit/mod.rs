@@ -11,6 +11,7 @@ pub(crate) mod optimize;
 mod quasi_newton;
 mod residual;
 mod result;
+mod sparse;
 mod start;
 
 pub use optimize::BOUNDARY_TOLERANCE;
@@ -98,7 +99,8 @@ impl Problem {
         if let Some(r) = &residual {
             scale.resize(scale.len() + r.model.n_params(), 1.0);
         }
-        let factor = Factor::new(&blocks, lambda);
+        // With a residual structure every evaluation factorises re-whitened cross-products.
+        let factor = Factor::new(&blocks, lambda, residual.is_none());
         Ok(Problem {
             design,
             residual,
