@@ -262,6 +262,8 @@ fn sparse_dense_block() {
     ];
     for (file, formula, theta, lme4) in cases {
         for (reml, lme4) in [(true, lme4[0]), (false, lme4[1])] {
+            let p = simulated(file, formula, None, reml);
+            assert!(p.sparse_dense_block(), "{file}: the sparse path");
             check(
                 simulated(file, formula, None, reml),
                 theta,
@@ -272,7 +274,7 @@ fn sparse_dense_block() {
             let what = format!("{file} reml={reml}, a later SD at 0");
             check(simulated(file, formula, None, reml), &at_zero, &what);
 
-            let design = simulated(file, formula, None, reml).design;
+            let design = p.design;
             let options = FitOptions {
                 reml,
                 ..FitOptions::default()

@@ -250,6 +250,13 @@ impl Problem {
             + self.residual_log_det()
     }
 
+    /// Whether the dense block (the random effects after the first term, `X` and `y`) is
+    /// factorised as a sparse matrix (`fit/sparse.rs`) rather than a dense one: the same
+    /// results either way, so this only tells tests and benchmarks which path ran.
+    pub fn sparse_dense_block(&self) -> bool {
+        self.factor.sparse.is_some()
+    }
+
     /// Whether [`Problem::derivatives`] is available: random effects and no residual
     /// structure.
     pub fn has_gradient(&self) -> bool {
