@@ -40,7 +40,8 @@ run() {
   done
   rows+=("$(awk -v c="$class" -v m="$model" -v e="$evals" -v a="$ours" -v b="$theirs" \
     -v oa="$obj_ours" -v ob="$obj_theirs" -v l="$load" 'BEGIN {
-      printf "| %s | %s | %s | %.2f s | %.2f s | %.1f× | %s / %s | %s |", c, m, e, a, b, b / a, oa, ob, l }')")
+      r = (a > 0) ? sprintf("%.1f×", b / a) : "— (below the timer)"
+      printf "| %s | %s | %s | %.2f s | %.2f s | %s | %s / %s | %s |", c, m, e, a, b, r, oa, ob, l }')")
 }
 
 run "one factor" "cohort, 20,000 patients, \`gaf ~ months + (months \\| patient)\`, ML" \

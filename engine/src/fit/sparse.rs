@@ -74,7 +74,10 @@ pub(super) struct SparseBlock {
     /// `(a, b)` for `b ≤ a` in order, from `down_ptr[j]`.
     down_ptr: Vec<usize>,
     down_pos: Vec<usize>,
-    /// B, then W = L_A⁻¹PB: `nr × m`, column-major, rows in the permuted order.
+    /// The same pairs' positions in L_A's pattern (where the selected inverse holds them).
+    level_sigma_pos: Vec<usize>,
+    /// B, then W = L_A⁻¹PB: `nr × m`, row-major (a row's `m` values together, as the
+    /// downdate and the solves touch them), rows in the permuted order.
     w: Vec<f64>,
     /// C, then L_C: `m × m`, column-major, lower triangle.
     c: Vec<f64>,
@@ -231,6 +234,20 @@ impl SparseBlock {
             }
             down_ptr.push(down_pos.len());
         }
+        let (l_ptr, l_idx) = (symbolic.col_ptr(), symbolic.row_idx());
+        let l_position = |r: usize, s: usize| {
+            let (i, j) = (pinv[r], pinv[s]);
+            let (row, col) = (i.max(j), i.min(j));
+            let rows = &l_idx[l_ptr[col]..l_ptr[col + 1]];
+            l_ptr[col] + rows.binary_search(&row).expect("A's pattern within L's")
+        };
+        let mut level_sigma_pos = Vec::with_capacity(down_pos.len());
+        for j in 0..blocks.levels1 {
+            let rows = random_rows(j);
+            for (a, &r) in rows.iter().enumerate() {
+                level_sigma_pos.extend(rows[..=a].iter().map(|&s| l_position(r, s)));
+            }
+        }
         let l_len = symbolic.len_val();
         let values = vec![0.0; row_idx.len()];
         Some(SparseBlock {
@@ -251,6 +268,7 @@ impl SparseBlock {
             zz,
             down_ptr,
             down_pos,
+            level_sigma_pos,
             w: vec![0.0; nr * m],
             c: vec![0.0; m * m],
             sigma: Vec::new(),
@@ -299,7 +317,7 @@ impl SparseBlock {
                     let src = &blocks.a22[(nr + c) * d + o..(nr + c) * d + o + q];
                     for a in 0..q {
                         let v: f64 = (a..q).map(|b| t[a * q + b] * src[b]).sum();
-                        self.w[c * nr + self.pinv[o + a]] = v;
+                        self.w[self.pinv[o + a] * m + c] = v;
                     }
                 }
             }
@@ -323,11 +341,14 @@ impl SparseBlock {
                     self.values[at] -= dot(row(a), row(b));
                 }
             }
+            for b in 0..nrand {
+                let w = &mut self.w[self.pinv[rows[b]] * m..][..m];
+                for a in nrand..rows.len() {
+                    w[rows[a] - nr] -= dot(row(a), row(b));
+                }
+            }
             for a in nrand..rows.len() {
                 let x = rows[a] - nr;
-                for b in 0..nrand {
-                    self.w[x * nr + self.pinv[rows[b]]] -= dot(row(a), row(b));
-                }
                 for b in nrand..=a {
                     self.c[(rows[b] - nr) * m + x] -= dot(row(a), row(b));
                 }
@@ -352,13 +373,12 @@ impl SparseBlock {
             log_det += 2.0 * self.l[col_ptr[j]].ln();
         }
         // W = L_A⁻¹ B, then C − W'W.
-        for c in 0..m {
-            self.forward(c);
-        }
-        for c in 0..m {
-            for r in c..m {
-                self.c[c * m + r] -=
-                    dot(&self.w[r * nr..(r + 1) * nr], &self.w[c * nr..(c + 1) * nr]);
+        self.forward();
+        for row in self.w.chunks_exact(m) {
+            for c in 0..m {
+                for r in c..m {
+                    self.c[c * m + r] -= row[r] * row[c];
+                }
             }
         }
         log_det.is_finite().then_some(log_det)
@@ -374,27 +394,44 @@ impl SparseBlock {
         &self.c
     }
 
-    /// Column `c` of W in place: `w ← L_A⁻¹ w`.
-    fn forward(&mut self, c: usize) {
+    /// `W ← L_A⁻¹ W`, all `m` columns at once.
+    fn forward(&mut self) {
         let (col_ptr, row_idx) = (self.symbolic.col_ptr(), self.symbolic.row_idx());
-        let x = &mut self.w[c * self.nr..(c + 1) * self.nr];
+        let m = self.m;
+        let mut xj = vec![0.0; m];
         for j in 0..self.nr {
             let (lo, hi) = (col_ptr[j], col_ptr[j + 1]);
-            let xj = x[j] / self.l[lo];
-            x[j] = xj;
+            let ljj = self.l[lo];
+            for (x, v) in xj.iter_mut().zip(&mut self.w[j * m..(j + 1) * m]) {
+                *v /= ljj;
+                *x = *v;
+            }
             for e in lo + 1..hi {
-                x[row_idx[e]] -= self.l[e] * xj;
+                let lij = self.l[e];
+                let row = &mut self.w[row_idx[e] * m..(row_idx[e] + 1) * m];
+                row.iter_mut().zip(&xj).for_each(|(v, x)| *v -= lij * x);
             }
         }
     }
 
-    /// `x ← L_A⁻ᵀ x` (permuted order).
-    fn backward(&self, x: &mut [f64]) {
+    /// `X ← L_A⁻ᵀ X` for row-major `nr × k` X (permuted order).
+    fn backward(&self, x: &mut [f64], k: usize) {
         let (col_ptr, row_idx) = (self.symbolic.col_ptr(), self.symbolic.row_idx());
+        let mut s = vec![0.0; k];
         for j in (0..self.nr).rev() {
             let (lo, hi) = (col_ptr[j], col_ptr[j + 1]);
-            let s: f64 = (lo + 1..hi).map(|e| self.l[e] * x[row_idx[e]]).sum();
-            x[j] = (x[j] - s) / self.l[lo];
+            s.copy_from_slice(&x[j * k..(j + 1) * k]);
+            for e in lo + 1..hi {
+                let (lij, i) = (self.l[e], row_idx[e]);
+                s.iter_mut()
+                    .zip(&x[i * k..(i + 1) * k])
+                    .for_each(|(s, v)| *s -= lij * v);
+            }
+            let ljj = self.l[lo];
+            x[j * k..(j + 1) * k]
+                .iter_mut()
+                .zip(&s)
+                .for_each(|(v, s)| *v = s / ljj);
         }
     }
 
@@ -410,9 +447,12 @@ impl SparseBlock {
             beta[c] = (beta[c] - acc) / l(c, c);
         }
         let mut x: Vec<f64> = (0..nr)
-            .map(|i| self.w[p * nr + i] - (0..p).map(|c| self.w[c * nr + i] * beta[c]).sum::<f64>())
+            .map(|i| {
+                let w = &self.w[i * m..(i + 1) * m];
+                w[p] - (0..p).map(|c| w[c] * beta[c]).sum::<f64>()
+            })
             .collect();
-        self.backward(&mut x);
+        self.backward(&mut x, 1);
         let mut out: Vec<f64> = (0..nr).map(|r| x[self.pinv[r]]).collect();
         out.extend(beta);
         out
@@ -421,15 +461,12 @@ impl SparseBlock {
     /// `L22⁻ᵀ L_[Xy]'` as the gradient needs it (row-major `nr × m`, unpermuted rows): the
     /// columns of W back-substituted through `L_A'`.
     pub(super) fn back_substituted_w(&self) -> Vec<f64> {
-        let (nr, m) = (self.nr, self.m);
-        let mut out = vec![0.0; nr * m];
-        let mut x = vec![0.0; nr];
-        for c in 0..m {
-            x.copy_from_slice(&self.w[c * nr..(c + 1) * nr]);
-            self.backward(&mut x);
-            for (r, o) in out.chunks_exact_mut(m).enumerate() {
-                o[c] = x[self.pinv[r]];
-            }
+        let m = self.m;
+        let mut x = self.w.clone();
+        self.backward(&mut x, m);
+        let mut out = Vec::with_capacity(x.len());
+        for &i in &self.pinv {
+            out.extend_from_slice(&x[i * m..(i + 1) * m]);
         }
         out
     }
@@ -481,6 +518,14 @@ impl SparseBlock {
     /// The nonzero `(row, value)` of column `c` of `Z'Z`'s random part.
     pub(super) fn coupling(&self, c: usize) -> &[(usize, f64)] {
         &self.zz[self.zz_ptr[c]..self.zz_ptr[c + 1]]
+    }
+
+    /// `Σ22[rows[a], rows[b]]` for `b ≤ a` in that order, `rows` the random rows that level
+    /// `j` of the first term touches (after [`SparseBlock::selected_inverse`]).
+    pub(super) fn level_sigma(&self, j: usize) -> impl Iterator<Item = f64> + '_ {
+        self.level_sigma_pos[self.down_ptr[j]..self.down_ptr[j + 1]]
+            .iter()
+            .map(|&at| self.sigma[at])
     }
 
     /// `Σ22[x, y]` (unpermuted indices) after [`SparseBlock::selected_inverse`], for x and y

@@ -320,7 +320,7 @@ impl Factor {
         // Yⱼ = Σ22[rows, rows] L21ⱼ (nrand × q1, row-major) and yⱼ'yⱼ = L21ⱼ'Yⱼ (q1 × q1).
         let yy = match &self.sparse {
             None => self.coupling_dense(rows, l21, q1, nr, w),
-            Some(sparse) => coupling_sparse(sparse, rows, l21, q1, w),
+            Some(sparse) => coupling_sparse(sparse, j, rows.len(), l21, q1, w),
         };
         // Λ_rest'A21ⱼ and Kⱼ = A21ⱼT₁L11ⱼ⁻ᵀ (nrand × q1, row-major).
         w.ta21.clear();
@@ -500,17 +500,18 @@ impl Factor {
 /// from the selected inverse: the few entries of Σ22 between the rows level j touches.
 fn coupling_sparse(
     sparse: &SparseBlock,
-    rows: &[usize],
+    j: usize,
+    n: usize,
     l21: &[f64],
     q1: usize,
     w: &mut LevelScratch,
 ) -> Vec<f64> {
-    let n = rows.len();
     w.y.clear();
     w.y.resize(n * n, 0.0);
+    let mut sigma = sparse.level_sigma(j);
     for a in 0..n {
         for b in 0..=a {
-            let s = sparse.sigma(rows[a], rows[b]);
+            let s = sigma.next().expect("one entry per pair of rows");
             w.y[a * n + b] = s;
             w.y[b * n + a] = s;
         }
