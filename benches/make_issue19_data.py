@@ -2,7 +2,7 @@
 """Simulated data sets shaped like issue 19's benchmark models (vector random terms on
 several grouping factors), deterministic for a seed, pure Python (no numpy).
 
-Usage: benches/make_issue19_data.py OUTDIR [small]
+Usage: benches/make_issue19_data.py OUTDIR [small|sparse]
   therapist.csv  200 therapists x 15 patients x 10 months (small: 12 x 5 x 5):
                  y ~ months + (months | therapist) + (months | therapist:patient)
   kb07.csv       56 subjects x 32 items, 1,789 rows (small: 16 x 8, 120 rows), three
@@ -12,7 +12,12 @@ Usage: benches/make_issue19_data.py OUTDIR [small]
   star_like.csv  only with `small` (the full STAR comes from mlmRev, benches/star.R):
                  students in teachers in schools, yrs 0..3:
                  math ~ yrs + (yrs | id) + (1 | tch) + (yrs | sch)
-The small versions are the test data of tests/derivatives.rs.
+  sparse:        star_sparse.csv (24 schools x 6 teachers x 3 students, a new teacher
+                 each year, one move in ten to the next school) and
+                 therapist_sparse.csv (70 therapists x 3 patients x 4 months): just large
+                 enough (over 128 random effects after the first term) for the sparse
+                 factor of the dense block (engine/src/fit/sparse.rs).
+The small and sparse versions are the test data of tests/derivatives.rs.
 """
 import math
 import os
@@ -61,20 +66,35 @@ def kb07(rng, n_subj, n_item, n_rows):
     return ["subj", "item", "spkr", "prec", "load", "rt"], rows
 
 
-def star_like(rng, n_sch, n_tch, n_id):
+def star_like(rng, n_sch, n_tch, n_id, moves=False):
+    """With `moves`, as in STAR a student has a new teacher each year (of their school
+    with probability 0.9, else of the next school), so teachers are crossed with students
+    and a few schools are coupled."""
     rows = []
+    bs = [mvn(rng, [8.0, 2.0], 0.3) for _ in range(n_sch)] if moves else None
+    bt = [[rng.gauss(0, 6) for _ in range(n_tch)] for _ in range(n_sch)] if moves else None
     for s in range(1, n_sch + 1):
-        bs = mvn(rng, [8.0, 2.0], 0.3)
+        if not moves:
+            bs_s = mvn(rng, [8.0, 2.0], 0.3)
         for t in range(1, n_tch + 1):
-            bt = rng.gauss(0, 6)
+            if not moves:
+                bt_t = rng.gauss(0, 6)
             for i in range(1, n_id + 1):
                 bi = mvn(rng, [20.0, 4.0], 0.4)
                 for yrs in range(4):
                     if rng.random() < 0.15:
                         continue
-                    y = 500 + bs[0] + bt + bi[0] + (25 + bs[1] + bi[1]) * yrs + rng.gauss(0, 15)
-                    rows.append(("s%d.i%d.%d" % (s, t, i), "s%d.t%d" % (s, t), "s%d" % s, yrs,
-                                 round(y, 2)))
+                    sch, tch = s, t
+                    if moves:
+                        if yrs > 0:
+                            if rng.random() < 0.1:
+                                sch = s % n_sch + 1
+                            tch = rng.randrange(1, n_tch + 1)
+                        bs_s, bt_t = bs[sch - 1], bt[sch - 1][tch - 1]
+                    y = 500 + bs_s[0] + bt_t + bi[0] + (25 + bs_s[1] + bi[1]) * yrs
+                    y += rng.gauss(0, 15)
+                    rows.append(("s%d.i%d.%d" % (s, t, i), "s%d.t%d" % (sch, tch), "s%d" % sch,
+                                 yrs, round(y, 2)))
     return ["id", "tch", "sch", "yrs", "math"], rows
 
 
@@ -87,10 +107,13 @@ def write(path, header, rows):
 
 def main():
     out = sys.argv[1]
-    small = len(sys.argv) > 2 and sys.argv[2] == "small"
+    size = sys.argv[2] if len(sys.argv) > 2 else ""
     os.makedirs(out, exist_ok=True)
     rng = random.Random(19)
-    if small:
+    if size == "sparse":
+        write(os.path.join(out, "star_sparse.csv"), *star_like(rng, 24, 6, 3, moves=True))
+        write(os.path.join(out, "therapist_sparse.csv"), *therapist(rng, 70, 3, 4))
+    elif size == "small":
         write(os.path.join(out, "therapist.csv"), *therapist(rng, 12, 5, 5))
         write(os.path.join(out, "kb07.csv"), *kb07(rng, 16, 8, 120))
         write(os.path.join(out, "star_like.csv"), *star_like(rng, 6, 3, 4))

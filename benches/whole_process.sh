@@ -27,8 +27,10 @@ measure() {
 
 printf 'uptime: %s\n' "$(uptime)"
 read -r ours ours_mb < <(measure "$bin" fit --data "$data" --formula "$formula" "${ml[@]}" --format json)
-ours_obj=$(python3 -c 'import json,sys; print("%.6f" % json.load(open(sys.argv[1]))["objective"])' "$out.stdout")
-printf '%-34s %8.2fs %7s MB  objective %s\n' "mixspec fit --format json" "$ours" "$ours_mb" "$ours_obj"
+read -r ours_obj ours_evals < <(python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))
+print("%.6f" % j["objective"], j["convergence"].get("evaluations", "-"))' "$out.stdout")
+printf '%-34s %8.2fs %7s MB  objective %s  evaluations %s\n' "mixspec fit --format json" "$ours" \
+  "$ours_mb" "$ours_obj" "$ours_evals"
 for mode in lme4 lmertest; do
   [[ $which == both || $which == "$mode" ]] || continue
   package=$([[ $mode == lme4 ]] && echo lme4 || echo lmerTest)

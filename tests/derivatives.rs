@@ -373,3 +373,55 @@ fn residual_structures_without_random_effects() {
         check(p, &[1.5], &format!("gls varident {what}"));
     }
 }
+
+/// The dense block as a sparse factor (`engine/src/fit/sparse.rs`: over 128 random effects
+/// after the first term, coupled to few of each other — teachers crossed with students
+/// within schools, therapists): the gradient and Jacobian against differences, on and off
+/// the boundary, and the optimum against lme4's (`sparse_reference.R` and `.txt` there).
+#[test]
+fn sparse_dense_block() {
+    use mixspec_engine::fit::{fit, FitOptions};
+    let star = [1.3, 0.1, 0.1, 0.35, 0.5, 0.03, 0.1];
+    let therapist = [1.3, 0.14, 0.16, 0.6, 0.08, 0.09];
+    let cases = [
+        (
+            "star_sparse.csv",
+            STAR,
+            &star[..],
+            [13426.579307, 13430.378617],
+        ),
+        (
+            "therapist_sparse.csv",
+            THERAPIST,
+            &therapist[..],
+            [4775.535311, 4772.893177],
+        ),
+    ];
+    for (file, formula, theta, lme4) in cases {
+        for (reml, lme4) in [(true, lme4[0]), (false, lme4[1])] {
+            let p = simulated(file, formula, None, reml);
+            assert!(p.sparse_dense_block(), "{file}: the sparse path");
+            check(
+                simulated(file, formula, None, reml),
+                theta,
+                &format!("{file} reml={reml}"),
+            );
+            let mut at_zero = theta.to_vec();
+            at_zero[3] = 0.0;
+            let what = format!("{file} reml={reml}, a later SD at 0");
+            check(simulated(file, formula, None, reml), &at_zero, &what);
+
+            let design = p.design;
+            let options = FitOptions {
+                reml,
+                ..FitOptions::default()
+            };
+            let fitted = fit(design, &options).unwrap();
+            assert!(
+                fitted.objective <= lme4 + 1e-6 && fitted.objective > lme4 - 1e-3,
+                "{file} reml={reml}: objective {} vs lme4's {lme4}",
+                fitted.objective
+            );
+        }
+    }
+}

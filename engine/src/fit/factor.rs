@@ -6,6 +6,7 @@
 
 use super::blocks::Blocks;
 use super::levels::{LevelWork, SMALL_DENSE};
+use super::sparse::SparseBlock;
 use crate::spec::CovarianceType;
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
@@ -275,7 +276,10 @@ pub struct Factor {
     /// Same layout as `Blocks::a21`: the coupling rows of the factor.
     pub l21: Vec<f64>,
     /// `d × d` column-major; after `update` its lower triangle holds the dense factor.
+    /// Empty when `sparse` holds the dense block instead.
     pub dense: Vec<f64>,
+    /// The dense block as a sparse factor, where its random part is sparse enough.
+    pub(super) sparse: Option<SparseBlock>,
     buffer: MemBuffer,
     levels: LevelWork,
     /// Small scratch buffers, sized on first use and reused after.
@@ -292,14 +296,23 @@ pub struct Factor {
 }
 
 impl Factor {
-    pub fn new(blocks: &Blocks, lambda: Lambda) -> Factor {
-        let d = blocks.layout.d();
+    /// The workspace for `blocks`. `fixed_blocks`: every evaluation will factorise these
+    /// same cross-products (not re-whitened or reweighted copies), so the dense block's
+    /// sparsity can be analysed once and used ([`SparseBlock`]) where it pays.
+    pub fn new(blocks: &Blocks, lambda: Lambda, fixed_blocks: bool) -> Factor {
+        let sparse = fixed_blocks.then(|| SparseBlock::new(blocks)).flatten();
+        // The dense factor's size: the whole block, or only [X y]'s with a sparse one.
+        let d = match sparse {
+            Some(_) => blocks.layout.p + 1,
+            None => blocks.layout.d(),
+        };
         let req = cholesky_in_place_scratch::<f64>(d, Par::rayon(0), Default::default());
         Factor {
             lambda,
             l11: vec![0.0; blocks.a11.len()],
             l21: vec![0.0; blocks.a21.len()],
-            dense: vec![0.0; d * d],
+            dense: vec![0.0; if sparse.is_some() { 0 } else { d * d }],
+            sparse,
             buffer: MemBuffer::new(req),
             levels: LevelWork::new(blocks),
             lam_diag: Vec::with_capacity(blocks.layout.d()),
@@ -314,6 +327,9 @@ impl Factor {
     /// Factorises at θ. Returns `false` when the matrix is numerically not positive definite.
     pub fn update(&mut self, blocks: &Blocks, theta: &[f64]) -> bool {
         self.lambda.set(theta);
+        if self.sparse.is_some() {
+            return self.update_sparse(blocks);
+        }
         let q1 = blocks.q1;
         let lay = &blocks.layout;
         let d = lay.d();
@@ -388,18 +404,8 @@ impl Factor {
             }
         }
 
-        if d <= SMALL_CHOLESKY {
-            if !small_cholesky(&mut self.dense, d) {
-                return false;
-            }
-        } else {
-            let stack = MemStack::new(&mut self.buffer);
-            let mat = MatMut::from_column_major_slice_mut(&mut self.dense, d, d);
-            // Threads pay off only once the dense block is large (many crossed random effects).
-            let par = if d >= 256 { Par::rayon(0) } else { Par::Seq };
-            if cholesky_in_place(mat, Default::default(), par, stack, Default::default()).is_err() {
-                return false;
-            }
+        if !dense_cholesky(&mut self.dense, d, &mut self.buffer) {
+            return false;
         }
         for r in 0..lay.q_rest {
             ld_l2 += 2.0 * self.dense[r * d + r].ln();
@@ -410,6 +416,32 @@ impl Factor {
         self.ld_l2 = ld_l2;
         let r_yy = self.dense[(d - 1) * d + d - 1];
         self.pwrss = r_yy * r_yy;
+        self.pwrss.is_finite() && self.ld_l2.is_finite()
+    }
+
+    /// [`Factor::update`] with the sparse dense block: the first term's levels, then
+    /// `L_A`, `W` and `C − W'W` ([`SparseBlock::update`]), then `L_C` here.
+    fn update_sparse(&mut self, blocks: &Blocks) -> bool {
+        let Some(sparse) = self.sparse.as_mut() else {
+            return false;
+        };
+        let Some(ld_first) =
+            self.levels
+                .factor(blocks, &self.lambda, &mut self.l11, &mut self.l21, &mut [])
+        else {
+            return false;
+        };
+        let Some(ld_rest) = sparse.update(blocks, &self.lambda, &self.l21) else {
+            return false;
+        };
+        let (m, c) = sparse.fixed_part();
+        if !dense_cholesky(c, m, &mut self.buffer) {
+            return false;
+        }
+        let p = m - 1;
+        self.ld_l2 = ld_first + ld_rest;
+        self.ld_rx2 = (0..p).map(|r| 2.0 * c[r * m + r].ln()).sum();
+        self.pwrss = c[p * m + p] * c[p * m + p];
         self.pwrss.is_finite() && self.ld_l2.is_finite()
     }
 
@@ -461,6 +493,9 @@ impl Factor {
 
     /// `[u_rest; β̂]`: `L_D' s = l_y` solved over the dense block (without y's row).
     pub(super) fn dense_solution(&self, d: usize) -> Vec<f64> {
+        if let Some(sparse) = &self.sparse {
+            return sparse.solution();
+        }
         let l = |r: usize, c: usize| self.dense[c * d + r];
         let m = d - 1;
         let mut s: Vec<f64> = (0..m).map(|c| l(d - 1, c)).collect();
@@ -474,16 +509,21 @@ impl Factor {
     /// (R_X R_X')⁻¹, the unscaled covariance of β̂ (row-major p × p).
     pub fn unscaled_vcov(&self, blocks: &Blocks) -> Vec<f64> {
         let lay = &blocks.layout;
-        let (d, p, o) = (lay.d(), lay.p, lay.q_rest);
+        let p = lay.p;
+        // R_X: the fixed-effect rows and columns of the dense factor, or of L_C.
+        let (l, d, o) = match &self.sparse {
+            Some(sparse) => (sparse.l_c(), p + 1, 0),
+            None => (&self.dense[..], lay.d(), lay.q_rest),
+        };
         // Inverse of the lower-triangular R_X block, column by column.
         let mut inv = vec![0.0; p * p];
         for c in 0..p {
             for r in c..p {
                 let rhs = if r == c { 1.0 } else { 0.0 };
                 let acc: f64 = (c..r)
-                    .map(|k| self.dense[(o + k) * d + o + r] * inv[k * p + c])
+                    .map(|k| l[(o + k) * d + o + r] * inv[k * p + c])
                     .sum();
-                inv[r * p + c] = (rhs - acc) / self.dense[(o + r) * d + o + r];
+                inv[r * p + c] = (rhs - acc) / l[(o + r) * d + o + r];
             }
         }
         // (L L')⁻¹ = L⁻ᵀ L⁻¹
@@ -495,6 +535,19 @@ impl Factor {
         }
         v
     }
+}
+
+/// In-place lower Cholesky factor of a dense `n × n` column-major block (the lower
+/// triangle is read and written); `false` when it is not positive definite.
+fn dense_cholesky(m: &mut [f64], n: usize, buffer: &mut MemBuffer) -> bool {
+    if n <= SMALL_CHOLESKY {
+        return small_cholesky(m, n);
+    }
+    let stack = MemStack::new(buffer);
+    let mat = MatMut::from_column_major_slice_mut(m, n, n);
+    // Threads pay off only once the dense block is large (many crossed random effects).
+    let par = if n >= 256 { Par::rayon(0) } else { Par::Seq };
+    cholesky_in_place(mat, Default::default(), par, stack, Default::default()).is_ok()
 }
 
 /// `out = T' A T` for symmetric `A` and lower-triangular `T`, both `q × q` column-major.

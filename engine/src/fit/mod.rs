@@ -11,6 +11,7 @@ pub(crate) mod optimize;
 mod quasi_newton;
 mod residual;
 mod result;
+mod sparse;
 mod start;
 
 pub use optimize::BOUNDARY_TOLERANCE;
@@ -101,7 +102,8 @@ impl Problem {
         if let Some(r) = &residual {
             scale.resize(scale.len() + r.model.n_params(), 1.0);
         }
-        let factor = Factor::new(&blocks, lambda);
+        // With a residual structure every evaluation factorises re-whitened cross-products.
+        let factor = Factor::new(&blocks, lambda, residual.is_none());
         Ok(Problem {
             design,
             residual,
@@ -249,6 +251,13 @@ impl Problem {
         self.factor
             .objective(self.reml, self.design.n(), self.design.p())
             + self.residual_log_det()
+    }
+
+    /// Whether the dense block (the random effects after the first term, `X` and `y`) is
+    /// factorised as a sparse matrix (`fit/sparse.rs`) rather than a dense one: the same
+    /// results either way, so this only tells tests and benchmarks which path ran.
+    pub fn sparse_dense_block(&self) -> bool {
+        self.factor.sparse.is_some()
     }
 
     /// Whether [`Problem::derivatives`] is available: random effects without a residual

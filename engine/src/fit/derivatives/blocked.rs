@@ -17,10 +17,15 @@
 //! terms' blocks; the rest of theirs are a few entries of Σ22 each (A between dense terms
 //! is sparse). The cost is one triangular inversion of L22 (about one factorisation of the
 //! dense block) and two sparse products per level of the first term.
+//!
+//! When the dense block is held as a sparse factor ([`SparseBlock`]), Σ22 is not formed: its
+//! selected inverse holds every entry of it where A is nonzero, which is all the above
+//! reads (`Yⱼ = Σ22[rowsⱼ, rowsⱼ]L21ⱼ`, `yⱼ'yⱼ = L21ⱼ'Yⱼ`).
 
 use super::{Derivatives, LevelSums};
 use crate::fit::blocks::Blocks;
 use crate::fit::factor::{left_mul_t_transpose, Factor};
+use crate::fit::sparse::SparseBlock;
 use faer::linalg::triangular_inverse::invert_lower_triangular;
 use faer::{MatMut, MatRef, Par};
 use rayon::prelude::*;
@@ -78,12 +83,17 @@ impl Factor {
         let lay = &blocks.layout;
         let (d, p, nr) = (lay.d(), lay.p, lay.q_rest);
         let parallel = nr >= PARALLEL_SIZE;
-        self.inverse.resize(nr * nr, 0.0);
-        invert_lower_triangular(
-            MatMut::from_column_major_slice_mut(&mut self.inverse, nr, nr),
-            MatRef::from_column_major_slice(&self.dense, d, d).submatrix(0, 0, nr, nr),
-            if parallel { Par::rayon(0) } else { Par::Seq },
-        );
+        match &mut self.sparse {
+            Some(sparse) => sparse.selected_inverse(),
+            None => {
+                self.inverse.resize(nr * nr, 0.0);
+                invert_lower_triangular(
+                    MatMut::from_column_major_slice_mut(&mut self.inverse, nr, nr),
+                    MatRef::from_column_major_slice(&self.dense, d, d).submatrix(0, 0, nr, nr),
+                    if parallel { Par::rayon(0) } else { Par::Seq },
+                );
+            }
+        }
         let this = &*self;
         let beta = this.dense_solution(d)[nr..].to_vec();
         let gy = this.adjusted_cross_products(blocks);
@@ -174,23 +184,28 @@ impl Factor {
         let lay = &blocks.layout;
         let (d, p, nr, q1, n1) = (lay.d(), lay.p, lay.q_rest, blocks.q1, blocks.levels1);
         let m = p + 1;
-        let linv = &self.inverse;
         let nq = n1 * q1 + nr;
         // H = L_Z⁻ᵀ L_[Xy]': the dense part first (L22⁻ᵀ times the factor's [X y] rows).
-        let lxy: Vec<f64> = (0..nr)
-            .flat_map(|k| (0..m).map(move |c| (k, c)))
-            .map(|(k, c)| self.dense[k * d + nr + c])
-            .collect();
         let mut h = vec![0.0; nq * m];
         let (h1, h2) = h.split_at_mut(n1 * q1 * m);
-        for r in 0..nr {
-            let col = &linv[r * nr..(r + 1) * nr];
-            let out = &mut h2[r * m..(r + 1) * m];
-            for k in r..nr {
-                let v = col[k];
-                out.iter_mut()
-                    .zip(&lxy[k * m..(k + 1) * m])
-                    .for_each(|(o, x)| *o += v * x);
+        match &self.sparse {
+            Some(sparse) => h2.copy_from_slice(&sparse.back_substituted_w()),
+            None => {
+                let linv = &self.inverse;
+                let lxy: Vec<f64> = (0..nr)
+                    .flat_map(|k| (0..m).map(move |c| (k, c)))
+                    .map(|(k, c)| self.dense[k * d + nr + c])
+                    .collect();
+                for r in 0..nr {
+                    let col = &linv[r * nr..(r + 1) * nr];
+                    let out = &mut h2[r * m..(r + 1) * m];
+                    for k in r..nr {
+                        let v = col[k];
+                        out.iter_mut()
+                            .zip(&lxy[k * m..(k + 1) * m])
+                            .for_each(|(o, x)| *o += v * x);
+                    }
+                }
             }
         }
         // Then each first-term level: L11ⱼ' hⱼ = L_[Xy]ⱼ' − L21ⱼ' h2[rowsⱼ].
@@ -264,15 +279,12 @@ impl Factor {
             }
         }
         for s in 0..nr {
-            let col = &blocks.a22[s * d..s * d + d];
             let lhs = &lh2[s * m..(s + 1) * m];
-            for (r, &v) in col[..nr].iter().enumerate() {
-                if v != 0.0 {
-                    for c in 0..m {
-                        o2[r * m + c] -= v * lhs[c];
-                    }
+            self.for_each_coupling(blocks, s, |r, v| {
+                for c in 0..m {
+                    o2[r * m + c] -= v * lhs[c];
                 }
-            }
+            });
         }
         for r in 0..nr {
             for c in 0..m {
@@ -295,7 +307,6 @@ impl Factor {
     ) {
         let lay = &blocks.layout;
         let (nr, q1) = (lay.q_rest, blocks.q1);
-        let linv = &self.inverse;
         let t1 = &self.lambda.t[0];
         let l = &self.l11[j * q1 * q1..(j + 1) * q1 * q1];
         let a11 = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
@@ -306,29 +317,11 @@ impl Factor {
         let l21 = &self.l21[lo * q1..(lo + nrand) * q1];
         let a21 = &blocks.a21[lo * q1..(lo + nrand) * q1];
 
-        // yⱼ = L22⁻¹ L21ⱼ (nr × q1, column-major), nonzero from the first row touched.
-        let first = rows.first().copied().unwrap_or(nr);
-        w.y.clear();
-        w.y.resize(q1 * nr, 0.0);
-        for (e, &r) in rows.iter().enumerate() {
-            let col = &linv[r * nr + r..(r + 1) * nr];
-            for a in 0..q1 {
-                let v = l21[e * q1 + a];
-                w.y[a * nr + r..(a + 1) * nr]
-                    .iter_mut()
-                    .zip(col)
-                    .for_each(|(o, x)| *o += v * x);
-            }
-        }
-        // Yⱼ = L22⁻ᵀ[rows, ·] yⱼ (nrand × q1, row-major).
-        w.big_y.clear();
-        for &r in rows {
-            let col = &linv[r * nr + r..(r + 1) * nr];
-            for a in 0..q1 {
-                let ya = &w.y[a * nr + r..(a + 1) * nr];
-                w.big_y.push(col.iter().zip(ya).map(|(x, y)| x * y).sum());
-            }
-        }
+        // Yⱼ = Σ22[rows, rows] L21ⱼ (nrand × q1, row-major) and yⱼ'yⱼ = L21ⱼ'Yⱼ (q1 × q1).
+        let yy = match &self.sparse {
+            None => self.coupling_dense(rows, l21, q1, nr, w),
+            Some(sparse) => coupling_sparse(sparse, j, rows.len(), l21, q1, w),
+        };
         // Λ_rest'A21ⱼ and Kⱼ = A21ⱼT₁L11ⱼ⁻ᵀ (nrand × q1, row-major).
         w.ta21.clear();
         w.ta21.extend_from_slice(a21);
@@ -364,14 +357,6 @@ impl Factor {
                 w.z[b * q + a] = (w.z[b * q + a] - acc) / l[a * q + a];
             }
         }
-        let yy = |a: usize, k: usize| -> f64 {
-            w.y[a * nr + first..(a + 1) * nr]
-                .iter()
-                .zip(&w.y[k * nr + first..(k + 1) * nr])
-                .map(|(x, y)| x * y)
-                .sum()
-        };
-        let yy: Vec<f64> = (0..q * q).map(|i| yy(i % q, i / q)).collect();
         let mut tm = vec![0.0; q * q];
         for b in 0..q {
             for a in 0..q {
@@ -409,28 +394,72 @@ impl Factor {
         }
     }
 
+    /// With the dense factor, `Yⱼ` (into `w.big_y`) and `yⱼ'yⱼ` from the columns of L22⁻¹:
+    /// `yⱼ = L22⁻¹L21ⱼ` (nr × q1, nonzero from the first row touched), `Yⱼ = L22⁻ᵀ[rows, ·]yⱼ`.
+    fn coupling_dense(
+        &self,
+        rows: &[usize],
+        l21: &[f64],
+        q1: usize,
+        nr: usize,
+        w: &mut LevelScratch,
+    ) -> Vec<f64> {
+        let linv = &self.inverse;
+        let first = rows.first().copied().unwrap_or(nr);
+        w.y.clear();
+        w.y.resize(q1 * nr, 0.0);
+        for (e, &r) in rows.iter().enumerate() {
+            let col = &linv[r * nr + r..(r + 1) * nr];
+            for a in 0..q1 {
+                let v = l21[e * q1 + a];
+                w.y[a * nr + r..(a + 1) * nr]
+                    .iter_mut()
+                    .zip(col)
+                    .for_each(|(o, x)| *o += v * x);
+            }
+        }
+        w.big_y.clear();
+        for &r in rows {
+            let col = &linv[r * nr + r..(r + 1) * nr];
+            for a in 0..q1 {
+                let ya = &w.y[a * nr + r..(a + 1) * nr];
+                w.big_y.push(col.iter().zip(ya).map(|(x, y)| x * y).sum());
+            }
+        }
+        let yy = |a: usize, k: usize| -> f64 {
+            w.y[a * nr + first..(a + 1) * nr]
+                .iter()
+                .zip(&w.y[k * nr + first..(k + 1) * nr])
+                .map(|(x, y)| x * y)
+                .sum()
+        };
+        (0..q1 * q1).map(|i| yy(i % q1, i / q1)).collect()
+    }
+
+    /// `Σ22[x, y]` for dense rows x, y that A couples (or equal).
+    fn sigma22(&self, x: usize, y: usize, nr: usize) -> f64 {
+        match &self.sparse {
+            Some(sparse) => sparse.sigma(x, y),
+            None => {
+                let (linv, from) = (&self.inverse, x.max(y));
+                linv[x * nr + from..(x + 1) * nr]
+                    .iter()
+                    .zip(&linv[y * nr + from..(y + 1) * nr])
+                    .map(|(a, b)| a * b)
+                    .sum()
+            }
+        }
+    }
+
     /// For the dense level whose rows are `o..o+q`: `Σ22[g, ·](Λ_rest'A)[·, g]`
     /// (q × q, column-major), over the few dense rows A couples with g.
     fn dense_level(&self, blocks: &Blocks, o: usize, q: usize) -> Vec<f64> {
         let lay = &blocks.layout;
-        let (d, nr) = (lay.d(), lay.q_rest);
-        let linv = &self.inverse;
-        let sigma = |x: usize, y: usize| -> f64 {
-            let from = x.max(y);
-            linv[x * nr + from..(x + 1) * nr]
-                .iter()
-                .zip(&linv[y * nr + from..(y + 1) * nr])
-                .map(|(a, b)| a * b)
-                .sum()
-        };
+        let nr = lay.q_rest;
+        let sigma = |x: usize, y: usize| self.sigma22(x, y, nr);
         let mut out = vec![0.0; q * q];
         for b in 0..q {
-            let c = o + b;
-            let col = &blocks.a22[c * d..c * d + nr];
-            for (s, &v) in col.iter().enumerate() {
-                if v == 0.0 {
-                    continue;
-                }
+            self.for_each_coupling(blocks, o + b, |s, v| {
                 // A[s, c] reaches (Λ'A)[s', c] = Σ_{s ≥ s'} T[s, s'] A[s, c] for s' ≤ s in s's level.
                 let h = lay.term_of(s).expect("a random row of the dense block");
                 let (off, qh, _) = lay.terms[h];
@@ -445,15 +474,68 @@ impl Factor {
                         out[b * q + a] += sigma(o + a, sp) * coef;
                     }
                 }
-            }
+            });
         }
         out
     }
+
+    /// Calls `f(r, A[r, c])` for every random row r that `Z'Z` couples with random row `c`.
+    fn for_each_coupling(&self, blocks: &Blocks, c: usize, mut f: impl FnMut(usize, f64)) {
+        match &self.sparse {
+            Some(sparse) => sparse.coupling(c).iter().for_each(|&(r, v)| f(r, v)),
+            None => {
+                let (d, nr) = (blocks.layout.d(), blocks.layout.q_rest);
+                let col = &blocks.a22[c * d..c * d + nr];
+                for (r, &v) in col.iter().enumerate() {
+                    if v != 0.0 {
+                        f(r, v);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// With the sparse factor, `Yⱼ = Σ22[rows, rows]L21ⱼ` (into `w.big_y`) and `yⱼ'yⱼ = L21ⱼ'Yⱼ`
+/// from the selected inverse: the few entries of Σ22 between the rows level j touches.
+fn coupling_sparse(
+    sparse: &SparseBlock,
+    j: usize,
+    n: usize,
+    l21: &[f64],
+    q1: usize,
+    w: &mut LevelScratch,
+) -> Vec<f64> {
+    w.y.clear();
+    w.y.resize(n * n, 0.0);
+    let mut sigma = sparse.level_sigma(j);
+    for a in 0..n {
+        for b in 0..=a {
+            let s = sigma.next().expect("one entry per pair of rows");
+            w.y[a * n + b] = s;
+            w.y[b * n + a] = s;
+        }
+    }
+    w.big_y.clear();
+    for a in 0..n {
+        for c in 0..q1 {
+            w.big_y
+                .push((0..n).map(|f| w.y[a * n + f] * l21[f * q1 + c]).sum());
+        }
+    }
+    let mut yy = vec![0.0; q1 * q1];
+    for k in 0..q1 {
+        for a in 0..q1 {
+            yy[k * q1 + a] = (0..n).map(|e| l21[e * q1 + a] * w.big_y[e * q1 + k]).sum();
+        }
+    }
+    yy
 }
 
 /// Per-level scratch of [`Factor::first_level`], reused across levels.
 #[derive(Default)]
 struct LevelScratch {
+    /// `yⱼ` with the dense factor, `Σ22[rows, rows]` with the sparse one.
     y: Vec<f64>,
     big_y: Vec<f64>,
     ta21: Vec<f64>,

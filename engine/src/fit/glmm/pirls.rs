@@ -40,7 +40,8 @@ impl Weighted {
         // linear problem): the GLMM's own parameters are searched by its own problem.
         let unit: Vec<Vec<f64>> = design.random.iter().map(|b| vec![1.0; b.q()]).collect();
         let blocks = Blocks::new(&design, &unit);
-        let factor = Factor::new(&blocks, lambda);
+        // PIRLS reweights the cross-products at every step: no sparse analysis of one set.
+        let factor = Factor::new(&blocks, lambda, false);
         Weighted {
             design,
             blocks,
