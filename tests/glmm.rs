@@ -9,7 +9,8 @@
 //! converged (`tolPwrss = 1e-10`, the `_converged` references): with its default 1e-7,
 //! glmer's finite-difference Hessian differentiates the roughness PIRLS's early stop leaves
 //! in the deviance, and its SEs fall up to 1.3% short (cbpp) or, where the optimizer also
-//! stops short, 3% (toenail). docs/glmm.md has the numbers.
+//! stops short, 3% (toenail); Poisson ones by up to 0.5% (epil's V4). docs/glmm.md has the
+//! numbers.
 
 mod common;
 
@@ -201,7 +202,11 @@ fn cbpp_quadrature() {
 
 #[test]
 fn epil_poisson() {
-    check("epil_poisson", 2e-3);
+    // Against glmer with PIRLS converged (its default SE of V4 is 0.5% short), and at
+    // least glmer's default log-likelihood.
+    let f = check("epil_poisson_converged", 2e-3);
+    let d = reference("epil_poisson");
+    assert!(f.loglik >= d["loglik"].as_f64().unwrap() - 1e-6);
 }
 
 #[test]

@@ -20,15 +20,16 @@ ctrl <- glmerControl(tolPwrss = 1e-10, optimizer = "bobyqa", optCtrl = list(rhoe
 fe_rows <- function(co) lapply(seq_len(nrow(co)), function(i) list(term = rownames(co)[i],
   estimate = unname(co[i, 1]), std_error = unname(co[i, 2]), z = unname(co[i, 3]), p = unname(co[i, 4])))
 
-case <- function(name, data, formula) {
+case <- function(name, data, formula, family = "binomial", link = "logit") {
   d <- read.csv(file.path(dir, data), stringsAsFactors = TRUE)
-  m0 <- glmer(as.formula(formula), data = d, family = binomial)
-  m <- glmer(as.formula(formula), data = d, family = binomial, control = ctrl)
+  fam <- get(family)(link = link)
+  m0 <- glmer(as.formula(formula), data = d, family = fam)
+  m <- glmer(as.formula(formula), data = d, family = fam, control = ctrl)
   dev <- update(m, devFunOnly = TRUE)
   par <- c(getME(m, "theta"), fixef(m))
   h <- numDeriv::hessian(dev, par)
   vc <- as.data.frame(VarCorr(m))
-  res <- list(case = name, data = data, formula = formula, family = "binomial", link = "logit", nagq = 1,
+  res <- list(case = name, data = data, formula = formula, family = family, link = link, nagq = 1,
     lme4_version = as.character(packageVersion("lme4")), control = "tolPwrss = 1e-10, bobyqa rhoend = 1e-10",
     n_obs = nobs(m), loglik = as.numeric(logLik(m)), aic = AIC(m), bic = BIC(m),
     theta = unname(getME(m, "theta")), singular = isSingular(m),
@@ -47,3 +48,4 @@ case <- function(name, data, formula) {
 
 case("cbpp_binomial_laplace_converged", "cbpp.csv", "cbind(incidence, size - incidence) ~ period + (1 | herd)")
 case("toenail_laplace_converged", "toenail.csv", "moderate_severe ~ treatment * time + (1 | patientID)")
+case("epil_poisson_converged", "epil.csv", "y ~ lbase * trt + lage + V4 + (1 | subject)", "poisson", "log")
