@@ -207,12 +207,13 @@ pub fn modes_csv(fit: &GlmmFit) -> Vec<u8> {
                     Some(b0) if effect == "(Intercept)" => fit.link.mean(b0 + mode).0.to_string(),
                     _ => String::new(),
                 };
+                let mode = mode.to_string();
                 w.write_record([
                     re.label.as_str(),
-                    level,
-                    effect,
-                    &mode.to_string(),
-                    &response,
+                    level.as_str(),
+                    effect.as_str(),
+                    mode.as_str(),
+                    response.as_str(),
                 ])
                 .expect("writing to memory cannot fail");
             }
