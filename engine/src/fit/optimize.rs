@@ -313,9 +313,8 @@ fn check<D: Derivatives>(
     }
 }
 
-/// Central-difference gradient over the `free` coordinates, and the Hessian unless `known`:
-/// lme4's `deriv12` (step 1e-4, four evaluations per off-diagonal pair).
-pub(crate) fn derivatives(
+/// Central-difference gradient over the `free` coordinates, and the Hessian unless `known`.
+fn derivatives(
     f: &mut impl FnMut(&[f64]) -> f64,
     x: &[f64],
     f0: f64,

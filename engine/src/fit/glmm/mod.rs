@@ -18,7 +18,7 @@
 //! trust-region radius suits every coefficient), with the negative binomial's log θ joined
 //! to it as glmmTMB does. The optimizer ([`super::optimize`]) sees only a function of a
 //! vector. Standard errors come, as lme4's, from the Hessian of the deviance over all the
-//! parameters (lme4's `deriv12` central differences): `Var(β̂) = 2 H⁻¹` on β's block.
+//! parameters (numDeriv's Richardson differences): `Var(β̂) = 2 H⁻¹` on β's block.
 
 mod bootstrap;
 mod pirls;

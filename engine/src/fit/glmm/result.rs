@@ -4,8 +4,9 @@ use super::GlmmProblem;
 use crate::error::ModelError;
 use crate::family::{Family, Link};
 use crate::fit::factor::{cholesky_solve, small_cholesky};
-use crate::fit::optimize::{derivatives, Optimum, BOUNDARY_TOLERANCE};
+use crate::fit::optimize::{Optimum, BOUNDARY_TOLERANCE};
 use crate::fit::{Convergence, RandomEffects, VarCorrRow};
+use crate::inference::numderiv;
 
 /// A fitted generalized linear mixed model.
 #[derive(Debug, Clone)]
@@ -101,18 +102,12 @@ pub(super) fn assemble(
     let p = problem.p;
     let k = params.len();
     // Var(β̂) = 2 H⁻¹ on β's block, H the deviance's Hessian over every parameter by
-    // lme4's deriv12: central differences with step 1e-4 (the deviance is even in each
-    // diagonal θ, so differences across θ = 0 need no one-sided step). With PIRLS
-    // converged to rounding this agrees with numDeriv's Richardson Hessian to about 1e-6.
+    // Richardson-extrapolated differences (numDeriv's). lme4's own deriv12 (plain central
+    // differences with step 1e-4) gave standard errors several times too small on this
+    // deviance in a trial: its second differences divide by 1e-8 whatever rounding is left
+    // in PIRLS's modes, which the extrapolation from larger steps does not.
+    let hessian = numderiv::hessian(|x| problem.deviance(x), &params);
     let objective = problem.deviance(&params);
-    let all: Vec<usize> = (0..k).collect();
-    let (_, hessian) = derivatives(
-        &mut |x: &[f64]| problem.deviance(x),
-        &params,
-        objective,
-        &all,
-        None,
-    );
     if !objective.is_finite() {
         return Err(ModelError::Numerical {
             reason: "PIRLS failed at the optimum".into(),
