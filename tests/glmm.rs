@@ -1,19 +1,25 @@
 //! Generalized linear mixed models against lme4's `glmer` (and glmmTMB) references in
-//! `tests/data/glmm/` (made by `/work/shared/tools/glmer_reference.R`, see its README):
-//! Laplace log-likelihood at the reference's or higher, adaptive quadrature within 2e-3 of
-//! the exact marginal log-likelihood, estimates within 2e-3 of max(|β|, SE), standard errors
-//! within 5e-3, variance components within 1e-2, log10 p within 2%, nb_theta within 5e-3.
+//! `tests/data/glmm/` (made by `/work/shared/tools/glmer_reference.R`, see its README, and
+//! by `tests/data/glmm/converged_pirls.R`): Laplace log-likelihood at the reference's or
+//! higher, adaptive quadrature within 2e-3 of the exact marginal log-likelihood, estimates
+//! within 2e-3 of max(|β|, SE), standard errors within 5e-3 relative, variance components
+//! within 1e-2, log10 p within 2%, nb_theta within 5e-3.
 //!
-//! Standard errors are within 5e-3 absolutely, not relatively: ours come from a
-//! Richardson-extrapolated Hessian of a deviance whose modes are converged to rounding,
-//! lme4's from plain differences with step 1e-4 of one whose modes stop at PIRLS's
-//! tolerance, and the two differ by up to 0.5% (cbpp's intercept: 0.2325 against 0.2312).
+//! Binary and binomial Laplace standard errors are checked against glmer run with PIRLS
+//! converged (`tolPwrss = 1e-10`, the `_converged` references): with its default 1e-7,
+//! glmer's finite-difference Hessian differentiates the roughness PIRLS's early stop leaves
+//! in the deviance, and its SEs fall up to 1.3% short (cbpp) or, where the optimizer also
+//! stops short, 3% (toenail); Poisson ones by up to 0.5% (epil's V4). docs/glmm.md has the
+//! numbers.
 
 mod common;
 
 use common::{assert_error, mixspec, scratch};
+use mixspec_engine::design::GlmResponse;
 use mixspec_engine::family::{Family, Link};
-use mixspec_engine::fit::glmm::{fit_glmm, GlmmFit, GlmmOptions, GlmmProblem};
+use mixspec_engine::fit::glmm::{
+    bootstrap_intervals, fit_glmm, nakagawa, GlmmFit, GlmmOptions, GlmmProblem,
+};
 use mixspec_engine::{read_csv, Design};
 use serde_json::Value;
 use std::path::Path;
@@ -27,17 +33,23 @@ fn reference(case: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// Our fit, and our deviance at the reference's estimates (θ, β).
-fn fit_reference(r: &Value) -> (GlmmFit, f64) {
-    let file = data_dir().join(r["data"].as_str().unwrap());
+/// A model of the test data: its design, response and options.
+fn model(
+    data: &str,
+    formula: &str,
+    family: &str,
+    link: &str,
+    nagq: usize,
+) -> (Design, GlmResponse, GlmmOptions) {
+    let file = data_dir().join(data);
     let data = read_csv(
         std::fs::File::open(&file).unwrap(),
         &file.display().to_string(),
     )
     .unwrap();
-    let spec = mixspec_dsl::parse_formula(r["formula"].as_str().unwrap()).unwrap();
+    let spec = mixspec_dsl::parse_formula(formula).unwrap();
     let (design, response) = Design::build_glmm(&spec, &data).unwrap();
-    let family = match r["family"].as_str().unwrap() {
+    let family = match family {
         "binomial" => Family::Binomial,
         "poisson" => Family::Poisson,
         "negative-binomial" => Family::NegativeBinomial { theta: 1.0 },
@@ -45,10 +57,22 @@ fn fit_reference(r: &Value) -> (GlmmFit, f64) {
     };
     let options = GlmmOptions {
         family,
-        link: Link::parse(r["link"].as_str().unwrap()).unwrap(),
-        nagq: r["nagq"].as_u64().unwrap() as usize,
+        link: Link::parse(link).unwrap(),
+        nagq,
         max_evaluations: 100_000,
     };
+    (design, response, options)
+}
+
+/// Our fit, and our deviance at the reference's estimates (θ, β).
+fn fit_reference(r: &Value) -> (GlmmFit, f64) {
+    let (design, response, options) = model(
+        r["data"].as_str().unwrap(),
+        r["formula"].as_str().unwrap(),
+        r["family"].as_str().unwrap(),
+        r["link"].as_str().unwrap(),
+        r["nagq"].as_u64().unwrap() as usize,
+    );
     let mut params: Vec<f64> = match &r["theta"] {
         Value::Array(a) => a.iter().map(|v| v.as_f64().unwrap()).collect(),
         v => vec![v.as_f64().unwrap()],
@@ -110,7 +134,7 @@ fn check(case: &str, estimate_tolerance: f64) -> GlmmFit {
             f.beta[j]
         );
         assert!(
-            (tests[j].std_error - se).abs() <= 5e-3,
+            (tests[j].std_error - se).abs() <= 5e-3 * se,
             "{case}: {term} SE {} vs {se}",
             tests[j].std_error
         );
@@ -152,14 +176,25 @@ fn check(case: &str, estimate_tolerance: f64) -> GlmmFit {
 }
 
 #[test]
-#[ignore = "open: our Hessian-based SEs exceed lme4's by up to 1.3% (periodp4 0.4274 vs 0.4220)"]
 fn cbpp_laplace() {
-    let f = check("cbpp_binomial_laplace", 2e-3);
-    let r = reference("cbpp_binomial_laplace");
+    let f = check("cbpp_binomial_laplace_converged", 2e-3);
+    let r = reference("cbpp_binomial_laplace_converged");
     assert!((f.aic - r["aic"].as_f64().unwrap()).abs() < 1e-3);
     assert!((f.bic - r["bic"].as_f64().unwrap()).abs() < 1e-3);
+    // Against glmer's defaults: the same optimum (a log-likelihood as high, estimates within
+    // 2e-3), and SEs above its by the documented 0.5-1.3%.
+    let d = reference("cbpp_binomial_laplace");
+    assert!(f.loglik >= d["loglik"].as_f64().unwrap() - 1e-6);
+    for (j, row) in d["fixed_effects"].as_array().unwrap().iter().enumerate() {
+        let (est, se) = (
+            row["estimate"].as_f64().unwrap(),
+            row["std_error"].as_f64().unwrap(),
+        );
+        assert!((f.beta[j] - est).abs() <= 2e-3 * est.abs().max(se));
+        let ratio = f.std_errors()[j] / se;
+        assert!((1.004..1.014).contains(&ratio), "SE ratio {ratio}");
+    }
 }
-
 #[test]
 fn cbpp_quadrature() {
     check("cbpp_binomial_agq25", 2e-3);
@@ -167,7 +202,11 @@ fn cbpp_quadrature() {
 
 #[test]
 fn epil_poisson() {
-    check("epil_poisson", 2e-3);
+    // Against glmer with PIRLS converged (its default SE of V4 is 0.5% short), and at
+    // least glmer's default log-likelihood.
+    let f = check("epil_poisson_converged", 2e-3);
+    let d = reference("epil_poisson");
+    assert!(f.loglik >= d["loglik"].as_f64().unwrap() - 1e-6);
 }
 
 #[test]
@@ -176,13 +215,79 @@ fn grouseticks_observation_level() {
 }
 
 #[test]
-#[ignore = "open: lme4 stops short on toenail; our intercept SE 0.788 vs lme4's 0.764"]
 fn toenail_binary() {
-    // lme4 stops short on toenail's flat Laplace surface: our optimum is higher, and the
-    // intercept differs from lme4's by 1.8% of its standard error.
-    let f = check("toenail_laplace", 2e-2);
-    let r = reference("toenail_laplace");
-    assert!(f.loglik > r["loglik"].as_f64().unwrap() + 1e-3);
+    let f = check("toenail_laplace_converged", 2e-3);
+    // glmer's defaults stop short on toenail's flat Laplace surface: our optimum is higher.
+    let d = reference("toenail_laplace");
+    assert!(
+        f.loglik > d["loglik"].as_f64().unwrap() + 1e-3,
+        "{}",
+        f.loglik
+    );
+}
+
+/// Nakagawa's R² against performance::r2_nakagawa (tests/data/glmm/r2_nakagawa.R):
+/// binomial logit and probit, Poisson and the negative binomial (glmmTMB), whose
+/// distribution-specific variance comes from a refitted null model.
+#[test]
+fn r2_nakagawa_matches_performance() {
+    for r in reference("r2_nakagawa").as_array().unwrap() {
+        let (design, response, options) = model(
+            r["data"].as_str().unwrap(),
+            r["formula"].as_str().unwrap(),
+            r["family"].as_str().unwrap(),
+            r["link"].as_str().unwrap(),
+            1,
+        );
+        let fit = fit_glmm(design.clone(), response.clone(), &options).unwrap();
+        let r2 = nakagawa(&design, &response, &options, &fit).unwrap();
+        for (ours, key) in [
+            (r2.marginal, "r2_marginal"),
+            (r2.conditional, "r2_conditional"),
+        ] {
+            let theirs = r[key].as_f64().unwrap();
+            assert!(
+                (ours - theirs).abs() <= 2e-3 * theirs,
+                "{} {}: {key} {ours} vs {theirs}",
+                r["family"],
+                r["link"]
+            );
+        }
+    }
+}
+
+/// A parametric bootstrap of cbpp: the same seed gives the same intervals, each interval
+/// holds its estimate, and the percentile intervals are close to the Wald ones
+/// (β̂ ± 1.96 SE) for this well-determined model.
+#[test]
+fn bootstrap_cbpp() {
+    let (design, response, options) = model(
+        "cbpp.csv",
+        "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+        "binomial",
+        "logit",
+        1,
+    );
+    let fit = fit_glmm(design.clone(), response.clone(), &options).unwrap();
+    let run =
+        |seed| bootstrap_intervals(&design, &response, &options, &fit, 200, seed, &|| {}).unwrap();
+    let a = run(7);
+    assert_eq!(a.intervals, run(7).intervals);
+    assert_eq!(a.failed, 0);
+    assert_eq!(a.intervals.len(), 5);
+    let sd = fit.theta[0];
+    assert!(a.intervals[0].lower < sd && sd < a.intervals[0].upper);
+    for (j, se) in fit.std_errors().iter().enumerate() {
+        let i = &a.intervals[1 + j];
+        let b = fit.beta[j];
+        assert!(i.lower < b && b < i.upper, "{:?}", i);
+        let width = i.upper - i.lower;
+        assert!(
+            (width / (2.0 * 1.96 * se) - 1.0).abs() < 0.3,
+            "{:?} vs SE {se}",
+            i
+        );
+    }
 }
 
 /// The JSON contract from the command line: the linear contract's fields plus the family's.
@@ -314,6 +419,19 @@ fn cli_bad_input() {
     let mut args = fit_args(&data, "y ~ 1 + (1 | g)", "poisson");
     args.extend(["--link", "logit"]);
     check(args, &["does not take the logit link"]);
+    // Quadrature nodes out of lme4's range.
+    for nagq in ["0", "26"] {
+        let mut args = fit_args(&data, "y ~ 1 + (1 | g)", "poisson");
+        args.extend(["--nagq", nagq]);
+        check(
+            args,
+            &[&format!("--nagq {nagq} is out of range"), "up to 25"],
+        );
+    }
+    // Profile intervals are not offered for generalized models.
+    let mut args = fit_args(&data, "y ~ 1 + (1 | g)", "poisson");
+    args.push("--profile");
+    check(args, &["--profile is not available with --family"]);
     // cbind() without a family.
     check(
         vec![
@@ -325,4 +443,134 @@ fn cli_bad_input() {
         ],
         &["needs a binomial family"],
     );
+}
+
+/// Non-integer Poisson counts are fitted with a warning, as R's.
+#[test]
+fn cli_fractional_counts_warn() {
+    let dir = scratch("glmm_fractional");
+    let mut rows = String::from("y,g\n");
+    for i in 0..40 {
+        rows.push_str(&format!("{},g{}\n", (i % 5) as f64 + 0.5, i % 8));
+    }
+    let data = write(&dir, "d.csv", &rows);
+    let mut args = fit_args(&data, "y ~ 1 + (1 | g)", "poisson");
+    args.extend(["--format", "json"]);
+    let o = mixspec(&args);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(common::stderr(&o).contains("40 non-integer counts"));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["warnings"][0].as_str().unwrap().contains("non-integer"));
+}
+
+/// Complete separation: y = 1 exactly when x > 0. There is no finite estimate of x's
+/// coefficient; the fit says so and is not reported as converged.
+#[test]
+fn separation_is_not_a_success() {
+    let mut text = String::from("y,x,g\n");
+    for i in 0..120 {
+        let x = (i as f64 - 59.5) / 10.0 + 0.3 * ((i * 7) % 5) as f64;
+        text.push_str(&format!("{},{x},g{}\n", u8::from(x > 0.0), i % 12));
+    }
+    let data = read_csv(text.as_bytes(), "separated.csv").unwrap();
+    let spec = mixspec_dsl::parse_formula("y ~ x + (1 | g)").unwrap();
+    let (design, response) = Design::build_glmm(&spec, &data).unwrap();
+    let options = GlmmOptions {
+        family: Family::Binomial,
+        link: Link::Logit,
+        nagq: 1,
+        max_evaluations: 100_000,
+    };
+    match fit_glmm(design, response, &options) {
+        Ok(f) => {
+            assert!(!f.convergence.converged);
+            assert!(
+                f.warnings
+                    .iter()
+                    .any(|w| w.contains("separation") && w.contains("x")),
+                "{:?}",
+                f.warnings
+            );
+        }
+        Err(e) => assert!(e.to_string().contains("separation"), "{e}"),
+    }
+}
+
+/// `--predictions`, `--modes`, R² and `--bootstrap` from the command line, against
+/// glmer's `predict()` and `ranef()` (tests/data/glmm/cbpp_predictions.R).
+#[test]
+fn cli_predictions_modes_r2_bootstrap() {
+    let dir = scratch("glmm_predictions");
+    let (pred, modes) = (dir.join("p.csv"), dir.join("m.csv"));
+    let o = mixspec(&[
+        "fit",
+        "--data",
+        "tests/data/glmm/cbpp.csv",
+        "--formula",
+        "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+        "--family",
+        "binomial",
+        "--format",
+        "json",
+        "--bootstrap",
+        "20",
+        "--seed",
+        "3",
+        "--predictions",
+        pred.to_str().unwrap(),
+        "--modes",
+        modes.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let r2 = &reference("r2_nakagawa")[0];
+    for key in ["r2_marginal", "r2_conditional"] {
+        let (ours, theirs) = (v[key].as_f64().unwrap(), r2[key].as_f64().unwrap());
+        assert!((ours - theirs).abs() <= 2e-3 * theirs, "{key}");
+    }
+    assert_eq!(v["bootstrap"]["replicates"], 20);
+    assert_eq!(v["bootstrap_ci"].as_array().unwrap().len(), 5);
+    let r = reference("cbpp_predictions");
+    let column = |key: &str| -> Vec<f64> {
+        r[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let text = std::fs::read_to_string(&pred).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "row,eta,mu,eta_population,mu_population"
+    );
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 56);
+    for (k, key) in ["eta", "mu", "eta_population", "mu_population"]
+        .iter()
+        .enumerate()
+    {
+        for (row, theirs) in rows.iter().zip(column(key)) {
+            assert!(
+                (row[k + 1] - theirs).abs() < 1e-3,
+                "{key}: {row:?} vs {theirs}"
+            );
+        }
+    }
+    let text = std::fs::read_to_string(&modes).unwrap();
+    let levels = r["levels"].as_array().unwrap();
+    let theirs = column("modes");
+    let mut n = 0;
+    for line in text.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        let l = levels.iter().position(|x| x == cells[1]).unwrap();
+        assert_eq!((cells[0], cells[2]), ("herd", "(Intercept)"));
+        let mode: f64 = cells[3].parse().unwrap();
+        assert!((mode - theirs[l]).abs() < 1e-3, "{line} vs {}", theirs[l]);
+        n += 1;
+    }
+    assert_eq!(n, 15);
 }

@@ -3,7 +3,7 @@
 use crate::output::{self, Format};
 use miette::{NamedSource, Report};
 use mixspec_engine::family::{Family, Link};
-use mixspec_engine::fit::glmm::{fit_glmm, GlmmOptions};
+use mixspec_engine::fit::glmm::{fit_glmm, nakagawa, GlmmOptions};
 use mixspec_engine::inference::{anova, anova_kenward_roger, DfRule, KenwardRoger};
 use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 use mixspec_engine::{fit, Design, FitOptions};
@@ -48,6 +48,14 @@ pub struct FitArgs {
     /// random effect only, as lme4).
     #[arg(long, default_value_t = 1, requires = "family")]
     nagq: usize,
+    /// With --family: write each observation's linear predictor and mean, at the
+    /// conditional modes and at the random effects' zero, to this CSV file.
+    #[arg(long, value_name = "FILE", requires = "family")]
+    predictions: Option<PathBuf>,
+    /// With --family: write the conditional modes of the random effects (link and
+    /// response scale) to this CSV file.
+    #[arg(long, value_name = "FILE", requires = "family")]
+    modes: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -162,8 +170,8 @@ fn run_glmm(
     if args.kr {
         return refuse("--kr (Kenward–Roger)");
     }
-    if args.intervals.requested() {
-        return refuse("--profile and --bootstrap");
+    if args.intervals.wants_profile() {
+        return refuse("--profile");
     }
     let family = match family {
         FamilyArg::Binomial => Family::Binomial,
@@ -177,7 +185,7 @@ fn run_glmm(
         max_evaluations: 100_000,
     };
     let (design, response) = Design::build_glmm(spec, data)?;
-    let fit = fit_glmm(design, response, &options)?;
+    let fit = fit_glmm(design.clone(), response.clone(), &options)?;
     for w in &fit.warnings {
         errln!("warning: {w}");
     }
@@ -187,11 +195,33 @@ fn run_glmm(
             fit.convergence.status
         );
     }
-    let text = match args.format {
-        Format::Text => output::glmm::summary(&fit, &spec.formula, source),
-        Format::Json => serde_json::to_string_pretty(&output::glmm::value(&fit, &spec.formula))
-            .expect("JSON of plain values cannot fail"),
+    let r2 = nakagawa(&design, &response, &options, &fit)?;
+    let intervals = super::intervals::Intervals {
+        profile: None,
+        bootstrap: args
+            .intervals
+            .glmm_bootstrap(&design, &response, &options, &fit)?,
     };
+    let text = match args.format {
+        Format::Text => {
+            output::glmm::summary(&fit, &spec.formula, source)
+                + output::glmm::r_squared_text(&r2).as_str()
+                + output::intervals::text(&intervals).as_str()
+        }
+        Format::Json => {
+            let mut value = output::glmm::value(&fit, &spec.formula);
+            value["r2_marginal"] = r2.marginal.into();
+            value["r2_conditional"] = r2.conditional.into();
+            output::intervals::add_json(&mut value, None, intervals.bootstrap.as_ref());
+            serde_json::to_string_pretty(&value).expect("JSON of plain values cannot fail")
+        }
+    };
+    if let Some(path) = &args.predictions {
+        crate::report::write::write_file(path, &output::glmm::predictions_csv(&fit))?;
+    }
+    if let Some(path) = &args.modes {
+        crate::report::write::write_file(path, &output::glmm::modes_csv(&fit))?;
+    }
     outln!("{text}");
     Ok(())
 }

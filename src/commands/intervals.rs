@@ -1,6 +1,8 @@
 //! The interval options of `mixspec fit`: profile likelihood and parametric bootstrap.
 
 use indicatif::{ProgressBar, ProgressStyle};
+use mixspec_engine::design::GlmResponse;
+use mixspec_engine::fit::glmm::{self, GlmmFit, GlmmOptions};
 use mixspec_engine::inference::{
     bootstrap_intervals, profile_intervals, Bootstrap, Interval, REPLICATES,
 };
@@ -22,9 +24,9 @@ pub struct IntervalArgs {
 }
 
 impl IntervalArgs {
-    /// Whether any interval was asked for.
-    pub fn requested(&self) -> bool {
-        self.profile || self.bootstrap.is_some()
+    /// Whether profile intervals were asked for.
+    pub fn wants_profile(&self) -> bool {
+        self.profile
     }
 }
 
@@ -47,6 +49,39 @@ pub fn progress_bar(label: &str, n: usize) -> ProgressBar {
     }
 }
 
+impl IntervalArgs {
+    /// `--bootstrap` of a generalized model: the refits of lme4's `bootMer`.
+    pub fn glmm_bootstrap(
+        &self,
+        design: &Design,
+        response: &GlmResponse,
+        options: &GlmmOptions,
+        fit: &GlmmFit,
+    ) -> miette::Result<Option<Bootstrap>> {
+        let Some(n) = self.bootstrap else {
+            return Ok(None);
+        };
+        let bar = bootstrap_bar(n);
+        let result =
+            glmm::bootstrap_intervals(design, response, options, fit, n, self.seed, &|| {
+                bar.inc(1)
+            })?;
+        bar.finish_and_clear();
+        warn_failed(&result, n);
+        Ok(Some(result))
+    }
+}
+
+/// Refits that failed are left out of the intervals: say how many.
+fn warn_failed(result: &Bootstrap, n: usize) {
+    if result.failed > 0 {
+        errln!(
+            "warning: {} of {n} bootstrap refits failed and are left out",
+            result.failed
+        );
+    }
+}
+
 /// The intervals asked for.
 pub struct Intervals {
     pub profile: Option<Vec<Interval>>,
@@ -65,12 +100,7 @@ impl IntervalArgs {
                 let bar = bootstrap_bar(n);
                 let result = bootstrap_intervals(design, fit, n, self.seed, &|| bar.inc(1))?;
                 bar.finish_and_clear();
-                if result.failed > 0 {
-                    errln!(
-                        "warning: {} of {n} bootstrap refits failed and are left out",
-                        result.failed
-                    );
-                }
+                warn_failed(&result, n);
                 Some(result)
             }
             None => None,

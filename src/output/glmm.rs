@@ -8,6 +8,7 @@ use super::text::{
 };
 use mixspec_engine::family::Family;
 use mixspec_engine::fit::glmm::GlmmFit;
+use mixspec_engine::inference::RSquared;
 use serde_json::{json, Map, Value};
 use std::fmt::Write;
 
@@ -87,6 +88,15 @@ pub fn summary(fit: &GlmmFit, formula: &str, data: &str) -> String {
     s.trim_end().to_string()
 }
 
+/// Nakagawa's R² as a line after the summary.
+pub fn r_squared_text(r2: &RSquared) -> String {
+    format!(
+        "\nR² (Nakagawa, performance::r2_nakagawa): marginal {}, conditional {}\n",
+        sig(r2.marginal, 4),
+        sig(r2.conditional, 4)
+    )
+}
+
 fn fixed_table(fit: &GlmmFit) -> String {
     let tests = fit.z_tests();
     let se: Vec<f64> = tests.iter().map(|t| t.std_error).collect();
@@ -151,4 +161,63 @@ pub fn value(fit: &GlmmFit, formula: &str) -> Value {
         "random_effects": fit.varcorr(),
         "convergence": fit.convergence,
     })
+}
+
+/// `--predictions`: one row per observation used, with the linear predictor and the mean
+/// (per trial, for the binomial) at the conditional modes and with the random effects at
+/// zero — lme4's `predict(fit)`, `predict(fit, type = "response")`, and the same with
+/// `re.form = NA`. `row` is the data set's row, counting from 1.
+pub fn predictions_csv(fit: &GlmmFit) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = ["row", "eta", "mu", "eta_population", "mu_population"];
+    w.write_record(header)
+        .expect("writing to memory cannot fail");
+    for i in 0..fit.n_obs {
+        w.write_record([
+            (fit.rows[i] + 1).to_string(),
+            fit.eta[i].to_string(),
+            fit.fitted[i].to_string(),
+            fit.eta_fixed[i].to_string(),
+            fit.link.mean(fit.eta_fixed[i]).0.to_string(),
+        ])
+        .expect("writing to memory cannot fail");
+    }
+    w.into_inner().expect("writing to memory cannot fail")
+}
+
+/// `--modes`: the conditional modes of the random effects, on the link scale (lme4's
+/// `ranef(fit)`), one row per group level and effect, and on the response scale the mean
+/// at the fixed-effect intercept plus the mode (`g⁻¹(β₀ + b)`, for random intercepts of a
+/// model with an intercept; empty otherwise).
+pub fn modes_csv(fit: &GlmmFit) -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["group", "level", "effect", "mode", "mode_response"])
+        .expect("writing to memory cannot fail");
+    let intercept = fit
+        .fixed_names
+        .iter()
+        .position(|n| n == "(Intercept)")
+        .map(|j| fit.beta[j]);
+    for re in &fit.random {
+        let q = re.names.len();
+        for (l, level) in re.levels.iter().enumerate() {
+            for (c, effect) in re.names.iter().enumerate() {
+                let mode = re.modes[l * q + c];
+                let response = match intercept {
+                    Some(b0) if effect == "(Intercept)" => fit.link.mean(b0 + mode).0.to_string(),
+                    _ => String::new(),
+                };
+                let mode = mode.to_string();
+                w.write_record([
+                    re.label.as_str(),
+                    level.as_str(),
+                    effect.as_str(),
+                    mode.as_str(),
+                    response.as_str(),
+                ])
+                .expect("writing to memory cannot fail");
+            }
+        }
+    }
+    w.into_inner().expect("writing to memory cannot fail")
 }

@@ -8,7 +8,7 @@ mod markdown;
 mod power;
 mod svg;
 pub mod tables;
-mod write;
+pub(crate) mod write;
 
 pub use write::{write_all, write_file};
 

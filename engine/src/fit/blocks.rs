@@ -60,28 +60,34 @@ pub struct Blocks {
     /// γ: the least-squares coefficients of `y` on `X`, subtracted from `y` before the
     /// cross-products are formed (see [`residualise`]); β̂ = β̂(y − Xγ) + γ.
     pub gamma: Vec<f64>,
+    /// The observations grouped by level of the first term: level `l`'s are
+    /// `order[level_start[l]..level_start[l + 1]]`.
+    order: Vec<usize>,
+    level_start: Vec<usize>,
 }
 
 impl Blocks {
     /// The cross-products of a design whose random-effect columns are divided by
     /// `z_scale` (per term, per column; see [`column_scales`]).
     pub fn new(design: &Design, z_scale: &[Vec<f64>]) -> Blocks {
+        let mut blocks = Blocks::layout(design);
+        blocks.refill(design, z_scale);
+        blocks
+    }
+
+    /// Where the non-zero cross-products of a design lie: which dense rows each level of
+    /// the first term touches, and the observations of each level. These depend only on
+    /// the grouping codes, so they are found once per model; the values follow in
+    /// [`Blocks::refill`].
+    fn layout(design: &Design) -> Blocks {
         let n = design.n();
         let p = design.p();
         // Without random effects (a gls model) all observations form one pseudo-level with
         // no random effects of its own, and the dense block holds everything.
         let no_codes = vec![0u32; if design.random.is_empty() { n } else { 0 }];
-        let inverse: Vec<Vec<f64>> = z_scale
-            .iter()
-            .map(|d| d.iter().map(|d| 1.0 / d).collect())
-            .collect();
-        let (inverse1, inverse_rest) = match inverse.split_first() {
-            Some((first, rest)) => (&first[..], rest),
-            None => (&[][..], &[][..]),
-        };
-        let (q1, levels1, codes1, values1, rest) = match design.random.split_first() {
-            Some((b, rest)) => (b.q(), b.levels.len(), &b.codes[..], &b.values[..], rest),
-            None => (0, 1, &no_codes[..], &[][..], &[][..]),
+        let (q1, levels1, codes1, rest) = match design.random.split_first() {
+            Some((b, rest)) => (b.q(), b.levels.len(), &b.codes[..], rest),
+            None => (0, 1, &no_codes[..], &[][..]),
         };
         let mut terms = Vec::new();
         let mut off = 0;
@@ -95,100 +101,50 @@ impl Blocks {
             p,
         };
         let d = layout.d();
-        let (y, gamma) = residualise(design);
-
-        // The sparse row of the dense block for observation i: (dense index, value).
-        let mut entries: Vec<(usize, f64)> = Vec::with_capacity(d.min(64));
-        let row_of = |i: usize, out: &mut Vec<(usize, f64)>| {
-            out.clear();
-            for (t, b) in rest.iter().enumerate() {
-                let (o, q, _) = layout.terms[t];
-                let base = o + b.codes[i] as usize * q;
-                for c in 0..q {
-                    out.push((base + c, b.values[i * q + c] * inverse_rest[t][c]));
-                }
-            }
-            for j in 0..p {
-                out.push((layout.q_rest + j, design.x[j * n + i]));
-            }
-            out.push((d - 1, y[i]));
-        };
 
         // Observations grouped by level of the first term (counting sort).
-        let mut start = vec![0usize; levels1 + 1];
+        let mut level_start = vec![0usize; levels1 + 1];
         for &c in codes1 {
-            start[c as usize + 1] += 1;
+            level_start[c as usize + 1] += 1;
         }
         for l in 0..levels1 {
-            start[l + 1] += start[l];
+            level_start[l + 1] += level_start[l];
         }
         let mut order = vec![0usize; n];
-        let mut fill = start.clone();
+        let mut fill = level_start.clone();
         for (i, &c) in codes1.iter().enumerate() {
             order[fill[c as usize]] = i;
             fill[c as usize] += 1;
         }
 
-        let mut a11 = vec![0.0; levels1 * q1 * q1];
-        let mut a22 = vec![0.0; d * d];
+        // Per level, the dense rows its observations touch: every component of each other
+        // term's level they belong to (so that the relative covariance factor can be applied
+        // per level later), the fixed effects and the response.
         let mut row_ptr = Vec::with_capacity(levels1 + 1);
         let mut row_idx = Vec::new();
-        let mut a21 = Vec::new();
-        // Scratch accumulator for one level's coupling rows, reset through `touched`.
-        let mut acc = vec![0.0; d * q1];
-        let mut z1 = vec![0.0; q1];
         let mut seen = vec![false; d];
         let mut touched: Vec<usize> = Vec::new();
         row_ptr.push(0);
         for l in 0..levels1 {
-            let block = &mut a11[l * q1 * q1..(l + 1) * q1 * q1];
-            for &i in &order[start[l]..start[l + 1]] {
-                for ((z, v), s) in z1.iter_mut().zip(&values1[i * q1..]).zip(inverse1) {
-                    *z = v * s;
-                }
-                for a in 0..q1 {
-                    for b in 0..q1 {
-                        block[b * q1 + a] += z1[a] * z1[b];
-                    }
-                }
-                row_of(i, &mut entries);
-                for &(r, v) in &entries {
+            for &i in &order[level_start[l]..level_start[l + 1]] {
+                let rows = rest
+                    .iter()
+                    .zip(&layout.terms)
+                    .flat_map(|(b, &(o, q, _))| {
+                        let base = o + b.codes[i] as usize * q;
+                        base..base + q
+                    })
+                    .chain(layout.q_rest..d);
+                for r in rows {
                     if !seen[r] {
                         seen[r] = true;
                         touched.push(r);
                     }
-                    for a in 0..q1 {
-                        acc[r * q1 + a] += v * z1[a];
-                    }
-                }
-                for &(r, vr) in &entries {
-                    for &(s, vs) in &entries {
-                        a22[s * d + r] += vr * vs;
-                    }
-                }
-            }
-            // Keep every component of a touched random-effect level together, so that the
-            // relative covariance factor can be applied per level later.
-            let extra: Vec<usize> = touched
-                .iter()
-                .filter_map(|&r| layout.term_of(r).map(|t| (r, t)))
-                .flat_map(|(r, t)| {
-                    let (o, q, _) = layout.terms[t];
-                    let base = o + (r - o) / q * q;
-                    base..base + q
-                })
-                .collect();
-            for r in extra {
-                if !seen[r] {
-                    seen[r] = true;
-                    touched.push(r);
                 }
             }
             touched.sort_unstable();
             for &r in &touched {
                 row_idx.push(r);
-                a21.extend_from_slice(&acc[r * q1..(r + 1) * q1]);
-                acc[r * q1..(r + 1) * q1].iter_mut().for_each(|v| *v = 0.0);
                 seen[r] = false;
             }
             touched.clear();
@@ -217,15 +173,94 @@ impl Blocks {
         Blocks {
             q1,
             levels1,
-            a11,
+            a11: vec![0.0; levels1 * q1 * q1],
+            a21: vec![0.0; row_idx.len() * q1],
             row_ptr,
             row_idx,
-            a21,
-            a22,
+            a22: vec![0.0; d * d],
             by_row_ptr,
             by_row,
             layout,
-            gamma,
+            gamma: vec![0.0; p],
+            order,
+            level_start,
+        }
+    }
+
+    /// Recomputes the cross-products in place for a design with the same grouping codes as
+    /// the one these blocks were made from, and new values (reweighted rows, a new
+    /// response): what PIRLS and the whitened residual structures need at every step,
+    /// without reallocating or re-deriving the layout.
+    pub fn refill(&mut self, design: &Design, z_scale: &[Vec<f64>]) {
+        let n = design.n();
+        let (q1, d, p) = (self.q1, self.layout.d(), self.layout.p);
+        let inverse: Vec<Vec<f64>> = z_scale
+            .iter()
+            .map(|d| d.iter().map(|d| 1.0 / d).collect())
+            .collect();
+        let (inverse1, inverse_rest) = match inverse.split_first() {
+            Some((first, rest)) => (&first[..], rest),
+            None => (&[][..], &[][..]),
+        };
+        let (values1, rest) = match design.random.split_first() {
+            Some((b, rest)) => (&b.values[..], rest),
+            None => (&[][..], &[][..]),
+        };
+        let layout = &self.layout;
+        let (y, gamma) = residualise(design);
+        self.gamma = gamma;
+
+        // The sparse row of the dense block for observation i: (dense index, value).
+        let mut entries: Vec<(usize, f64)> = Vec::with_capacity(d.min(64));
+        let row_of = |i: usize, out: &mut Vec<(usize, f64)>| {
+            out.clear();
+            for (t, b) in rest.iter().enumerate() {
+                let (o, q, _) = layout.terms[t];
+                let base = o + b.codes[i] as usize * q;
+                for c in 0..q {
+                    out.push((base + c, b.values[i * q + c] * inverse_rest[t][c]));
+                }
+            }
+            for j in 0..p {
+                out.push((layout.q_rest + j, design.x[j * n + i]));
+            }
+            out.push((d - 1, y[i]));
+        };
+
+        self.a11.iter_mut().for_each(|v| *v = 0.0);
+        self.a22.iter_mut().for_each(|v| *v = 0.0);
+        // Scratch accumulator for one level's coupling rows, emptied through `row_idx`
+        // (which holds every row the level's observations touch).
+        let mut acc = vec![0.0; d * q1];
+        let mut z1 = vec![0.0; q1];
+        for l in 0..self.levels1 {
+            let block = &mut self.a11[l * q1 * q1..(l + 1) * q1 * q1];
+            for &i in &self.order[self.level_start[l]..self.level_start[l + 1]] {
+                for ((z, v), s) in z1.iter_mut().zip(&values1[i * q1..]).zip(inverse1) {
+                    *z = v * s;
+                }
+                for a in 0..q1 {
+                    for b in 0..q1 {
+                        block[b * q1 + a] += z1[a] * z1[b];
+                    }
+                }
+                row_of(i, &mut entries);
+                for &(r, v) in &entries {
+                    for a in 0..q1 {
+                        acc[r * q1 + a] += v * z1[a];
+                    }
+                }
+                for &(r, vr) in &entries {
+                    for &(s, vs) in &entries {
+                        self.a22[s * d + r] += vr * vs;
+                    }
+                }
+            }
+            for e in self.row_ptr[l]..self.row_ptr[l + 1] {
+                let r = self.row_idx[e];
+                self.a21[e * q1..(e + 1) * q1].copy_from_slice(&acc[r * q1..(r + 1) * q1]);
+                acc[r * q1..(r + 1) * q1].iter_mut().for_each(|v| *v = 0.0);
+            }
         }
     }
 }

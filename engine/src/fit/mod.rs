@@ -216,7 +216,7 @@ impl Problem {
                 Some(log_det) => r.log_det = log_det,
                 None => return false,
             }
-            self.blocks = Blocks::new(&r.whitened, &self.z_scale);
+            self.blocks.refill(&r.whitened, &self.z_scale);
         }
         let ok = self.factor.update(&self.blocks, theta);
         if ok {
@@ -445,7 +445,7 @@ impl Problem {
         self.design.y = y;
         self.factorised_at.clear();
         if self.residual.is_none() {
-            self.blocks = Blocks::new(&self.design, &self.z_scale);
+            self.blocks.refill(&self.design, &self.z_scale);
         }
     }
 

@@ -11,7 +11,7 @@ use super::interval::{parameters, require_plain_residual, values, Interval};
 use super::sdcor;
 use crate::design::Design;
 use crate::error::ModelError;
-use crate::fit::{LmmFit, Problem};
+use crate::fit::{LmmFit, Problem, RandomEffects};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -57,19 +57,7 @@ pub fn bootstrap_intervals(
     require_plain_residual(design, "the parametric bootstrap")?;
     // Built once here so that a design the problem refuses is an error, not a worker's panic.
     Problem::new(design.clone(), fit.reml)?;
-    let factors: Vec<Vec<f64>> = fit
-        .random
-        .iter()
-        .map(|r| {
-            let q = r.names.len();
-            // Row-major, as `add_random_draws` takes it.
-            sdcor::cholesky(&r.covariance, q)
-                .map(|l| (0..q * q).map(|k| l[(k % q) * q + k / q]).collect())
-        })
-        .collect::<Option<_>>()
-        .ok_or_else(|| ModelError::Numerical {
-            reason: "the estimated random-effect covariance is not positive semi-definite".into(),
-        })?;
+    let factors = draw_factors(&fit.random)?;
     let mean = linear_predictor(design, &fit.beta);
     let simulate = |r: usize| {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -112,8 +100,24 @@ pub fn bootstrap_intervals(
     })
 }
 
+/// Each term's lower Cholesky factor of its estimated covariance, row-major as
+/// [`add_random_draws`] takes it.
+pub(crate) fn draw_factors(random: &[RandomEffects]) -> Result<Vec<Vec<f64>>, ModelError> {
+    random
+        .iter()
+        .map(|r| {
+            let q = r.names.len();
+            sdcor::cholesky(&r.covariance, q)
+                .map(|l| (0..q * q).map(|k| l[(k % q) * q + k / q]).collect())
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| ModelError::Numerical {
+            reason: "the estimated random-effect covariance is not positive semi-definite".into(),
+        })
+}
+
 /// `Xβ`.
-fn linear_predictor(design: &Design, beta: &[f64]) -> Vec<f64> {
+pub(crate) fn linear_predictor(design: &Design, beta: &[f64]) -> Vec<f64> {
     let n = design.n();
     let mut eta = vec![0.0; n];
     for (b, col) in beta.iter().zip(design.x.chunks_exact(n)) {
@@ -142,7 +146,7 @@ fn refit(problem: &mut Problem, design: &Design, y: Vec<f64>, start: &[f64]) -> 
 /// The `p` quantile of ascending `sorted` as the boot package's percentile interval takes
 /// it: order statistic `(R + 1)p`, interpolated linearly between neighbours and clamped to
 /// the sample; NaN for an empty sample.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     let n = sorted.len();
     if n == 0 {
         return f64::NAN;

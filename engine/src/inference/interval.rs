@@ -5,7 +5,7 @@
 use super::sdcor;
 use crate::design::Design;
 use crate::error::ModelError;
-use crate::fit::LmmFit;
+use crate::fit::{LmmFit, RandomEffects};
 
 /// A parameter on lme4's reporting scale.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,8 +37,23 @@ pub struct Interval {
 
 /// The parameters of a fit in `confint`'s order.
 pub(crate) fn parameters(fit: &LmmFit, design: &Design) -> Vec<Parameter> {
+    let mut out = random_parameters(design, &fit.random);
+    out.push(Parameter::Sd {
+        group: "Residual".into(),
+        var1: None,
+    });
+    out.extend(
+        fit.fixed_names
+            .iter()
+            .map(|term| Parameter::Fixed { term: term.clone() }),
+    );
+    out
+}
+
+/// Each random-effect term's standard deviations and correlations, in `confint`'s order.
+pub(crate) fn random_parameters(design: &Design, random: &[RandomEffects]) -> Vec<Parameter> {
     let mut out = Vec::new();
-    for (block, effects) in design.random.iter().zip(&fit.random) {
+    for (block, effects) in design.random.iter().zip(random) {
         for (a, b) in sdcor::entries(block.q(), block.covariance) {
             let group = effects.label.clone();
             out.push(if a == b {
@@ -55,15 +70,6 @@ pub(crate) fn parameters(fit: &LmmFit, design: &Design) -> Vec<Parameter> {
             });
         }
     }
-    out.push(Parameter::Sd {
-        group: "Residual".into(),
-        var1: None,
-    });
-    out.extend(
-        fit.fixed_names
-            .iter()
-            .map(|term| Parameter::Fixed { term: term.clone() }),
-    );
     out
 }
 
@@ -74,13 +80,19 @@ pub(crate) fn values(
     sigma: f64,
     beta: &[f64],
 ) -> Vec<f64> {
+    let mut out = random_values(design, covariances);
+    out.push(sigma);
+    out.extend_from_slice(beta);
+    out
+}
+
+/// The values of [`random_parameters`] from each term's covariance matrix.
+pub(crate) fn random_values(design: &Design, covariances: &[Vec<f64>]) -> Vec<f64> {
     let mut out = Vec::new();
     for (block, cov) in design.random.iter().zip(covariances) {
         let q = block.q();
         out.extend(sdcor::values(cov, q, &sdcor::entries(q, block.covariance)));
     }
-    out.push(sigma);
-    out.extend_from_slice(beta);
     out
 }
 

@@ -16,10 +16,13 @@ mod sdcor;
 
 pub use anova::{anova, anova_kenward_roger, FTest};
 pub use bootstrap::{add_random_draws, bootstrap_intervals, Bootstrap, REPLICATES};
+pub(crate) use bootstrap::{draw_factors, linear_predictor, percentile};
 pub use chi_square::chi_square_upper_tail;
 pub use distributions::{beta_inc, f_upper_tail, t_two_sided_p, t_upper_tail};
+pub(crate) use interval::{random_parameters, random_values};
 pub use interval::{Interval, Parameter};
 pub use kenward_roger::KenwardRoger;
 pub use profile::profile_intervals;
+pub(crate) use r_squared::{fixed_variance, random_variance};
 pub use r_squared::{r_squared, RSquared};
 pub use satterthwaite::{satterthwaite, DfRule, Satterthwaite, TTest};

@@ -18,14 +18,40 @@ pub struct RSquared {
 }
 
 pub fn r_squared(design: &Design, beta: &[f64], random: &[RandomEffects], sigma: f64) -> RSquared {
+    RSquared::from_variances(
+        fixed_variance(design, beta),
+        random_variance(design, random),
+        sigma * sigma,
+    )
+}
+
+impl RSquared {
+    /// From σ²_f, σ²_r and the residual (or, for a generalized model, distribution-specific)
+    /// variance.
+    pub fn from_variances(fixed: f64, random: f64, residual: f64) -> RSquared {
+        let total = fixed + random + residual;
+        RSquared {
+            marginal: fixed / total,
+            conditional: (fixed + random) / total,
+        }
+    }
+}
+
+/// σ²_f: the sample variance (n − 1) of the fixed-effect predictions Xβ.
+pub(crate) fn fixed_variance(design: &Design, beta: &[f64]) -> f64 {
     let n = design.n();
     let mut eta = vec![0.0; n];
     for (b, col) in beta.iter().zip(design.x.chunks_exact(n.max(1))) {
         eta.iter_mut().zip(col).for_each(|(e, x)| *e += b * x);
     }
     let mean = eta.iter().sum::<f64>() / n as f64;
-    let var_fixed = eta.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
-    let var_random: f64 = design
+    eta.iter().map(|e| (e - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0)
+}
+
+/// σ²_r: over random-effect terms, the mean over observations of zᵢ'Σzᵢ.
+pub(crate) fn random_variance(design: &Design, random: &[RandomEffects]) -> f64 {
+    let n = design.n();
+    design
         .random
         .iter()
         .zip(random)
@@ -46,10 +72,5 @@ pub fn r_squared(design: &Design, beta: &[f64], random: &[RandomEffects], sigma:
                 .sum();
             quad / n as f64
         })
-        .sum();
-    let total = var_fixed + var_random + sigma * sigma;
-    RSquared {
-        marginal: var_fixed / total,
-        conditional: (var_fixed + var_random) / total,
-    }
+        .sum()
 }

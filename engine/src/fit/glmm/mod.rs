@@ -20,14 +20,18 @@
 //! vector. Standard errors come, as lme4's, from the Hessian of the deviance over all the
 //! parameters (numDeriv's Richardson differences): `Var(β̂) = 2 H⁻¹` on β's block.
 
+mod bootstrap;
 mod pirls;
 mod quadrature;
+mod r_squared;
 mod result;
 
+pub use bootstrap::bootstrap_intervals;
+pub use r_squared::nakagawa;
 pub use result::GlmmFit;
 
 use super::factor::Lambda;
-use super::optimize;
+use super::optimize::{self, Optimum};
 use crate::design::{Design, GlmResponse};
 use crate::error::ModelError;
 use crate::family::{Family, Link};
@@ -71,6 +75,11 @@ impl GlmmProblem {
             .unwrap_or(f64::INFINITY)
     }
 
+    /// Replaces the response counts (a simulated response), keeping the design and trials.
+    fn set_counts(&mut self, y: Vec<f64>) {
+        self.pirls.set_counts(y);
+    }
+
     /// The `nAGQ = 0` objective: θ alone, β estimated inside PIRLS.
     fn joint_deviance(&mut self, theta: &[f64]) -> f64 {
         self.pirls.deviance(theta, None).unwrap_or(f64::INFINITY)
@@ -107,7 +116,6 @@ pub fn fit_glmm(
     options: &GlmmOptions,
 ) -> Result<GlmmFit, ModelError> {
     let (mut problem, mut warnings) = GlmmProblem::new(design, &response, options)?;
-    let (n_theta, p) = (problem.n_theta, problem.p);
     let (theta_lower, theta_upper) = problem.pirls.lambda.bounds();
     let start = problem.pirls.lambda.start();
 
@@ -128,41 +136,18 @@ pub fn fit_glmm(
         });
     }
     problem.joint_deviance(&stage1.theta);
-    let beta0 = problem.pirls.beta.clone();
-    let scale = problem.pirls.joint_standard_errors();
-
-    // Stage 2: the full problem over (θ, δ) with β = β₀ + s∘δ, and log θ_NB.
     let mut x0 = stage1.theta.clone();
-    x0.extend(std::iter::repeat_n(0.0, p));
-    let mut lower = theta_lower.clone();
-    let mut upper = theta_upper.clone();
-    lower.extend(std::iter::repeat_n(f64::NEG_INFINITY, p));
-    upper.extend(std::iter::repeat_n(f64::INFINITY, p));
+    x0.extend_from_slice(&problem.pirls.beta);
     if let Family::NegativeBinomial { theta } = options.family {
         x0.push(theta.ln());
-        lower.push(-12.0);
-        upper.push(12.0);
     }
-    let unscale = |x: &[f64]| -> Vec<f64> {
-        let mut out = x.to_vec();
-        for j in 0..p {
-            out[n_theta + j] = beta0[j] + scale[j] * x[n_theta + j];
-        }
-        out
-    };
-    let stage2 = optimize::minimise(
-        |x| problem.deviance(&unscale(x)),
-        &x0,
-        &lower,
-        &upper,
-        options.max_evaluations,
-    );
+    let scale = problem.pirls.joint_standard_errors();
+    let (params, stage2) = problem.optimise(&x0, &scale, options.max_evaluations);
     if !stage2.objective.is_finite() {
         return Err(ModelError::Numerical {
             reason: "PIRLS failed at the fixed effects of the first stage".into(),
         });
     }
-    let params = unscale(&stage2.theta);
     warnings.extend(
         stage1
             .warnings
@@ -170,6 +155,57 @@ pub fn fit_glmm(
             .map(|w| format!("first stage (nAGQ = 0): {w}")),
     );
     result::assemble(problem, params, stage2, warnings)
+}
+
+impl GlmmProblem {
+    /// The full problem (lme4's second stage) from `x0 = [θ, β, (log θ_NB)]`, searched over
+    /// (θ, δ) with β = β₀ + s∘δ, `s` the scale of each coefficient (its standard error), so
+    /// that one trust-region radius suits every coefficient. Returns the optimum's
+    /// parameters in the unscaled form, and the optimizer's report.
+    fn optimise(
+        &mut self,
+        x0: &[f64],
+        scale: &[f64],
+        max_evaluations: usize,
+    ) -> (Vec<f64>, Optimum) {
+        let (n_theta, p) = (self.n_theta, self.p);
+        let (mut lower, mut upper) = self.pirls.lambda.bounds();
+        lower.extend(std::iter::repeat_n(f64::NEG_INFINITY, p));
+        upper.extend(std::iter::repeat_n(f64::INFINITY, p));
+        if self.negative_binomial {
+            lower.push(-12.0);
+            upper.push(12.0);
+        }
+        let beta0 = &x0[n_theta..n_theta + p];
+        let unscale = |x: &[f64]| -> Vec<f64> {
+            let mut out = x.to_vec();
+            for j in 0..p {
+                out[n_theta + j] = beta0[j] + scale[j] * x[n_theta + j];
+            }
+            out
+        };
+        let mut start = x0.to_vec();
+        start[n_theta..n_theta + p]
+            .iter_mut()
+            .for_each(|d| *d = 0.0);
+        let optimum = optimize::minimise(
+            |x| self.deviance(&unscale(x)),
+            &start,
+            &lower,
+            &upper,
+            max_evaluations,
+        );
+        (unscale(&optimum.theta), optimum)
+    }
+}
+
+/// `offset + Xβ` per observation: the linear predictor with the random effects at zero.
+fn population_eta(design: &Design, beta: &[f64]) -> Vec<f64> {
+    let mut eta = crate::inference::linear_predictor(design, beta);
+    eta.iter_mut()
+        .zip(&design.offset)
+        .for_each(|(e, o)| *e += o);
+    eta
 }
 
 /// What a generalized model cannot have: a residual structure (there is no residual

@@ -71,7 +71,7 @@ impl Weighted {
         for i in 0..n {
             self.design.y[i] = r[i] * sw[i];
         }
-        self.blocks = Blocks::new(&self.design, &self.unit);
+        self.blocks.refill(&self.design, &self.unit);
         self.factor.update(&self.blocks, theta)
     }
 }
@@ -134,6 +134,15 @@ impl Pirls {
             rule: gauss_hermite(options.nagq),
             design,
         }
+    }
+
+    /// Replaces the response counts (successes, for the binomial; the trials stay), and
+    /// forgets the last solution: a bootstrap refit.
+    pub fn set_counts(&mut self, y: Vec<f64>) {
+        assert_eq!(y.len(), self.y.len(), "one count per observation");
+        self.y = y;
+        self.started = false;
+        self.u.iter_mut().for_each(|v| *v = 0.0);
     }
 
     /// `Zb` with `b = Λu`, per observation.

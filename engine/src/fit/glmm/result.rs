@@ -37,9 +37,13 @@ pub struct GlmmFit {
     pub singular: bool,
     pub convergence: Convergence,
     pub warnings: Vec<String>,
-    /// Linear predictor and fitted mean (μ per trial) at the conditional modes.
+    /// Linear predictor and fitted mean (μ per trial) at the conditional modes: lme4's
+    /// `predict(fit)` and `predict(fit, type = "response")`.
     pub eta: Vec<f64>,
     pub fitted: Vec<f64>,
+    /// `offset + Xβ̂`, the linear predictor with every random effect at zero: lme4's
+    /// `predict(fit, re.form = NA)`.
+    pub eta_fixed: Vec<f64>,
     /// `(y − mμ) / √(m V(μ))` at the conditional modes (glmer's "scaled residuals").
     pub pearson_residuals: Vec<f64>,
     pub rows: Vec<usize>,
@@ -97,7 +101,11 @@ pub(super) fn assemble(
     let n_theta = problem.n_theta;
     let p = problem.p;
     let k = params.len();
-    // Var(β̂) = 2 H⁻¹ on β's block, H the deviance's Hessian over every parameter.
+    // Var(β̂) = 2 H⁻¹ on β's block, H the deviance's Hessian over every parameter by
+    // Richardson-extrapolated differences (numDeriv's). lme4's own deriv12 (plain central
+    // differences with step 1e-4) gave standard errors several times too small on this
+    // deviance in a trial: its second differences divide by 1e-8 whatever rounding is left
+    // in PIRLS's modes, which the extrapolation from larger steps does not.
     let hessian = numderiv::hessian(|x| problem.deviance(x), &params);
     let objective = problem.deviance(&params);
     if !objective.is_finite() {
@@ -178,24 +186,33 @@ pub(super) fn assemble(
         warnings.push("boundary (singular) fit: see help('isSingular')".into());
     }
     let fitted: Vec<f64> = pirls.eta.iter().map(|&e| pirls.link.mean(e).0).collect();
-    if pirls.family == Family::Binomial {
-        let extreme = fitted
+    let diverging = diverging_coefficients(&mut problem, &params, objective);
+    let pirls = &problem.pirls;
+    let design = &pirls.design;
+    if !diverging.is_empty() {
+        let names: Vec<&str> = diverging
             .iter()
-            .filter(|&&m| !(1e-10..=1.0 - 1e-10).contains(&m))
-            .count();
-        if extreme > 0 {
-            warnings.push(format!(
-                "fitted probabilities numerically 0 or 1 for {extreme} observation(s): \
-                 (quasi-)complete separation; estimates and standard errors of the coefficients \
-                 involved are not reliable"
-            ));
-        }
+            .map(|&j| design.x_names[j].as_str())
+            .collect();
+        warnings.push(format!(
+            "the likelihood keeps rising as {} move{} further from zero: (quasi-)complete \
+             separation, no finite maximum-likelihood estimate; the estimates and standard \
+             errors of {} are not meaningful",
+            names.join(", "),
+            if names.len() == 1 { "s" } else { "" },
+            if names.len() == 1 {
+                "this coefficient"
+            } else {
+                "these coefficients"
+            },
+        ));
     }
     let n_par = k as f64;
     let pearson_residuals = pirls.pearson_residuals();
     let chi2: f64 = pearson_residuals.iter().map(|r| r * r).sum();
     let dispersion = chi2 / (n as f64 - n_par);
-    let converged = opt.converged;
+    let converged = opt.converged && diverging.is_empty();
+    let eta_fixed = super::population_eta(design, &beta);
     Ok(GlmmFit {
         family: pirls.family,
         link: pirls.link,
@@ -224,10 +241,44 @@ pub(super) fn assemble(
         },
         warnings,
         eta: pirls.eta.clone(),
+        eta_fixed,
         pearson_residuals,
         fitted,
         rows: design.rows.clone(),
     })
+}
+
+/// The fixed effects with no finite estimate (separation): those for which shifting the
+/// linear predictor by 10 per standard deviation of the coefficient's column (10 for an
+/// intercept), further from zero, raises the deviance by less than 0.01. At a finite
+/// optimum such a shift moves fitted probabilities or rates by orders of magnitude and the
+/// deviance by far more; where the data are separated the optimizer has only stopped
+/// somewhere along a ridge that keeps falling to its limit.
+fn diverging_coefficients(problem: &mut GlmmProblem, params: &[f64], objective: f64) -> Vec<usize> {
+    let (n_theta, p) = (problem.n_theta, problem.p);
+    let n = problem.pirls.design.n();
+    let sds: Vec<f64> = problem
+        .pirls
+        .design
+        .x
+        .chunks_exact(n.max(1))
+        .map(|col| {
+            let mean = col.iter().sum::<f64>() / n as f64;
+            (col.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64).sqrt()
+        })
+        .collect();
+    let diverging = (0..p)
+        .filter(|&j| {
+            let beta = params[n_theta + j];
+            let unit = if sds[j] > 0.0 { sds[j] } else { 1.0 };
+            let mut shifted = params.to_vec();
+            shifted[n_theta + j] += beta.signum() * 10.0 / unit;
+            beta != 0.0 && problem.deviance(&shifted) < objective + 1e-2
+        })
+        .collect();
+    // Leave the PIRLS state at the optimum.
+    problem.deviance(params);
+    diverging
 }
 
 /// The inverse of a symmetric positive-definite `k × k` matrix; `None` if it is not one.
