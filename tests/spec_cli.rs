@@ -985,6 +985,52 @@ fn remission_spec_reports_odds_ratios_and_probabilities() {
         );
         assert_eq!(m["converged"], "TRUE", "{m:?}");
     }
+    // `remission_outcome` against glmer with nAGQ = 10 on the same rows
+    // (tests/data/glmm/make_mbt_remission.R): log-likelihood within 2e-3 of the exact
+    // marginal one, estimates within 2e-3 of max(|β|, SE), standard errors within 5e-3.
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/glmm/mbt_remission_outcome_agq10.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let fitted = models
+        .iter()
+        .find(|m| m["model"] == "remission_outcome")
+        .unwrap();
+    assert_eq!(fitted["n_obs"], "901");
+    let exact = reference["loglik_exact"].as_f64().unwrap();
+    assert!(
+        (number(fitted, "loglik") - exact).abs() <= 2e-3,
+        "{fitted:?} vs {exact}"
+    );
+    let fixed = read_csv(&out.join("remission-models-fixed.csv"));
+    for fe in reference["fixed_effects"].as_array().unwrap() {
+        let term = fe["term"].as_str().unwrap();
+        let row = fixed
+            .iter()
+            .find(|r| r["model"] == "remission_outcome" && r["term"] == term)
+            .unwrap_or_else(|| panic!("{term}"));
+        let (est, se) = (
+            fe["estimate"].as_f64().unwrap(),
+            fe["std_error"].as_f64().unwrap(),
+        );
+        assert!(
+            (number(row, "estimate") - est).abs() <= 2e-3 * est.abs().max(se),
+            "{row:?} vs {est}"
+        );
+        assert!(
+            (number(row, "std_error") - se).abs() <= 5e-3,
+            "{row:?} vs {se}"
+        );
+        assert_eq!(row["t"], "NA");
+        assert!(
+            (number(row, "z") - fe["z"].as_f64().unwrap()).abs() < 0.05,
+            "{row:?}"
+        );
+    }
     let odds = read_csv(&out.join("remission_odds.csv"));
     assert!(odds.iter().all(|r| r["ratio_kind"] == "odds_ratio"));
     let slope = odds

@@ -22,8 +22,6 @@ use std::path::Path;
 use mixspec_dsl::spec::{parse_spec, Diagnostics, ModelDef, PowerSourceDef, Spec, SpecError};
 use mixspec_engine::{DataFrame, LmmFit};
 
-use crate::fit::Fit;
-
 pub use compare::{parameters, Basis, Comparison, ComparisonRow, LikelihoodRatio};
 pub use describe::{DescribedVariable, Descriptives, Summary, TTest};
 pub use explained::{ExplainedRow, ExplainedVariance, ReferenceFit};

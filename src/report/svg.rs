@@ -300,9 +300,15 @@ pub fn trajectories(panels: &[Trajectories]) -> String {
         );
     }
     let note_y = TOP + 20.0 + 20.0 * labels.len() as f64;
+    // A generalized model's curves and points are on its response scale (the caption).
+    let (lines, points) = if caption.is_empty() {
+        ("predicted means", "observed means")
+    } else {
+        ("predicted, b = 0", "observed")
+    };
     let _ = writeln!(
         s,
-        r##"<text x="{lx:.1}" y="{note_y:.1}" font-size="10" fill="#555">lines: predicted means</text><text x="{lx:.1}" y="{:.1}" font-size="10" fill="#555">points: observed means</text>"##,
+        r##"<text x="{lx:.1}" y="{note_y:.1}" font-size="10" fill="#555">lines: {lines}</text><text x="{lx:.1}" y="{:.1}" font-size="10" fill="#555">points: {points}</text>"##,
         note_y + 14.0
     );
     s.push_str("</svg>\n");

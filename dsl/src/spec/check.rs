@@ -759,7 +759,10 @@ impl Checker<'_> {
             Some(l) => l,
             None => family.default_link(),
         };
-        if let Some(at) = written("method").filter(|_| out.reml) {
+        let reml_written = options
+            .iter()
+            .find(|o| o.key.text == "method" && o.value.text.eq_ignore_ascii_case("REML"));
+        if let Some(at) = reml_written.map(|o| o.key.span.to(o.value.span)) {
             problems.push((at, "REML is not defined for generalized models".to_string(), "with `family`",
                 "a generalized model is fitted by maximum likelihood (Laplace or quadrature), as glmer: write `method ML` or leave `method` out".to_string()));
         }
@@ -941,10 +944,12 @@ impl Checker<'_> {
         let first = resolved[0];
         for (m, name) in resolved.iter().zip(&x.models).skip(1) {
             if m.family.is_some() != first.family.is_some() {
-                let kind = |d: &ModelDef| match d.family {
-                    Some(g) => format!("a generalized model ({})", g.family.name()),
-                    None => "a linear model".to_string(),
-                };
+                fn kind(d: &ModelDef) -> String {
+                    match d.family {
+                        Some(g) => format!("a generalized model ({})", g.family.name()),
+                        None => "a linear model".to_string(),
+                    }
+                }
                 self.push(
                     SpecDiagnostic::new(
                         SpecErrorKind::Comparison,
