@@ -1,6 +1,7 @@
 //! Generalized linear mixed models against lme4's `glmer` (and glmmTMB) references in
 //! `tests/data/glmm/` (made by `/work/shared/tools/glmer_reference.R`, see its README, and
-//! by `tests/data/glmm/converged_pirls.R`): Laplace log-likelihood at the reference's or
+//! by `tests/data/glmm/converged_pirls.R`, the negative binomial's by
+//! `tests/data/glmm/make_epil_nbinom2.R`): Laplace log-likelihood at the reference's or
 //! higher, adaptive quadrature within 2e-3 of the exact marginal log-likelihood, estimates
 //! within 2e-3 of max(|β|, SE), standard errors within 5e-3 relative, variance components
 //! within 1e-2, log10 p within 2%, nb_theta within 5e-3.
@@ -198,6 +199,22 @@ fn cbpp_laplace() {
 #[test]
 fn cbpp_quadrature() {
     check("cbpp_binomial_agq25", 2e-3);
+}
+
+/// The negative binomial (NB2) of the epilepsy trial against glmmTMB's `nbinom2`
+/// (`tests/data/glmm/make_epil_nbinom2.R`): log-likelihood at glmmTMB's or higher, estimates
+/// within 2e-3 of max(|β|, SE), SEs within 5e-3, θ_NB within 5e-3 (relative).
+#[test]
+fn epil_negative_binomial() {
+    let f = check("epil_nbinom2", 2e-3);
+    let r = reference("epil_nbinom2");
+    assert!(
+        (f.loglik - r["loglik"].as_f64().unwrap()).abs() <= 2e-3,
+        "loglik {} vs glmmTMB {}",
+        f.loglik,
+        r["loglik"]
+    );
+    assert_eq!(f.n_parameters, 8);
 }
 
 #[test]

@@ -84,7 +84,8 @@ fn every_example_spec_runs_and_writes_its_reports() {
                 serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
             assert!(value["models"].as_array().is_some_and(|m| !m.is_empty()));
             let fixed = std::fs::read_to_string(out.join(md.replace(".md", "-fixed.csv"))).unwrap();
-            assert!(fixed.starts_with("model,term,estimate,std_error,df,t,p,df_kr,p_kr\n"));
+            // `z`: a generalized model's Wald statistic (NA for linear models, whose is `t`).
+            assert!(fixed.starts_with("model,term,estimate,std_error,df,t,p,df_kr,p_kr,z\n"));
         }
         for svg in files.iter().filter(|f| f.ends_with(".svg")) {
             let text = std::fs::read_to_string(out.join(svg)).unwrap();
@@ -859,4 +860,199 @@ fn power_writes_its_csv_svg_and_report_tables() {
         ],
     );
     assert!(!bad.exists());
+}
+
+/// Runs `specs/NAME.spec` into a scratch folder: its stdout and output folder.
+fn run_example(name: &str) -> (String, PathBuf) {
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("specs/{name}.spec"));
+    let out = scratch(&format!("example-{name}"));
+    let o = mixspec(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{name}: {}", stderr(&o));
+    (String::from_utf8_lossy(&o.stdout).into_owned(), out)
+}
+
+/// The epilepsy trial: the negative binomial agrees with glmmTMB's `nbinom2` (the reference
+/// of `tests/glmm.rs`), the Poisson with glmer's, and the likelihood-ratio test of the two
+/// is a boundary test with half the χ²₁ p-value; the rate ratios are exp of the estimates.
+#[test]
+fn epilepsy_spec_tests_poisson_against_negative_binomial() {
+    let (stdout, out) = run_example("epilepsy");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/glmm");
+    let reference = |case: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(data.join(format!("{case}.json"))).unwrap())
+            .unwrap()
+    };
+    let (nb, poisson) = (reference("epil_nbinom2"), reference("epil_poisson"));
+    let comparisons = read_csv(&out.join("epilepsy-models-comparisons.csv"));
+    assert_eq!(comparisons.len(), 2);
+    let row = |model: &str| comparisons.iter().find(|r| r["model"] == model).unwrap();
+    let (p_row, nb_row) = (row("poisson"), row("negbin"));
+    assert_eq!(p_row["npar"], "7");
+    assert_eq!(nb_row["npar"], "8");
+    let loglik = |v: &serde_json::Value| v["loglik"].as_f64().unwrap();
+    // Our optimum is the references' or higher, by no more than their stopping error.
+    for (ours, theirs) in [
+        (number(p_row, "loglik"), loglik(&poisson)),
+        (number(nb_row, "loglik"), loglik(&nb)),
+    ] {
+        assert!(
+            ours >= theirs - 1e-6 && ours - theirs < 2e-3,
+            "{ours} vs {theirs}"
+        );
+    }
+    let chisq = number(nb_row, "chisq");
+    let expected = nb["lrt_chisq"].as_f64().unwrap();
+    assert!((chisq - expected).abs() < 4e-3, "{chisq} vs {expected}");
+    assert_eq!(nb_row["df"], "1");
+    assert_eq!(nb_row["p_reference"], "half chi-square mixture (boundary)");
+    let p = number(nb_row, "p");
+    let expected_p = nb["lrt_p_boundary"].as_f64().unwrap();
+    assert!(
+        (p.log10() - expected_p.log10()).abs() < 0.02 * expected_p.log10().abs(),
+        "{p} vs {expected_p}"
+    );
+    assert!(
+        stdout.contains("boundary: half chi-square mixture"),
+        "{stdout}"
+    );
+    let md = std::fs::read_to_string(out.join("epilepsy-models.md")).unwrap();
+    assert!(md.contains("half the χ²₁ upper tail"), "{md}");
+
+    let ratios = read_csv(&out.join("rate_ratios.csv"));
+    let coefficient = |model: &str, term: &str| {
+        ratios
+            .iter()
+            .find(|r| r["model"] == model && r["term"] == term)
+            .unwrap_or_else(|| panic!("{model} {term}"))
+    };
+    for fe in nb["fixed_effects"].as_array().unwrap() {
+        let row = coefficient("negbin", fe["term"].as_str().unwrap());
+        let (est, se) = (
+            fe["estimate"].as_f64().unwrap(),
+            fe["std_error"].as_f64().unwrap(),
+        );
+        let ours = number(row, "estimate");
+        assert!(
+            (ours - est).abs() <= 2e-3 * est.abs().max(se),
+            "{row:?} vs {est}"
+        );
+        assert!(
+            (number(row, "std_error") - se).abs() <= 5e-3,
+            "{row:?} vs {se}"
+        );
+        assert_eq!(row["ratio_kind"], "rate_ratio");
+        close(number(row, "ratio"), ours.exp(), "rate ratio");
+        let half_width = 1.959_963_984_540_054 * number(row, "std_error");
+        close(
+            number(row, "ratio_lower"),
+            (ours - half_width).exp(),
+            "lower",
+        );
+        close(
+            number(row, "ratio_upper"),
+            (ours + half_width).exp(),
+            "upper",
+        );
+    }
+    assert!(
+        stdout.contains("## rate_ratios") && stdout.contains("Rate ratio (95% CI)"),
+        "{stdout}"
+    );
+    let svg = std::fs::read_to_string(out.join("seizures.svg")).unwrap();
+    assert!(
+        svg.contains("expected y") && svg.contains("inverse log link"),
+        "{svg}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+/// Remission in the bundled cohort: a logistic model by adaptive quadrature, a table of
+/// odds ratios and a figure of probabilities.
+#[test]
+fn remission_spec_reports_odds_ratios_and_probabilities() {
+    let (stdout, out) = run_example("mbt_remission");
+    let models = read_csv(&out.join("remission-models-models.csv"));
+    assert_eq!(models.len(), 3);
+    for m in &models {
+        assert_eq!(
+            (m["family"].as_str(), m["link"].as_str(), m["nagq"].as_str()),
+            ("binomial", "logit", "10")
+        );
+        assert_eq!(m["converged"], "TRUE", "{m:?}");
+    }
+    // `remission_outcome` against glmer with nAGQ = 10 on the same rows
+    // (tests/data/glmm/make_mbt_remission.R): log-likelihood within 2e-3 of the exact
+    // marginal one, estimates within 2e-3 of max(|β|, SE), standard errors within 5e-3.
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data/glmm/mbt_remission_outcome_agq10.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let fitted = models
+        .iter()
+        .find(|m| m["model"] == "remission_outcome")
+        .unwrap();
+    assert_eq!(fitted["n_obs"], "901");
+    let exact = reference["loglik_exact"].as_f64().unwrap();
+    assert!(
+        (number(fitted, "loglik") - exact).abs() <= 2e-3,
+        "{fitted:?} vs {exact}"
+    );
+    let fixed = read_csv(&out.join("remission-models-fixed.csv"));
+    for fe in reference["fixed_effects"].as_array().unwrap() {
+        let term = fe["term"].as_str().unwrap();
+        let row = fixed
+            .iter()
+            .find(|r| r["model"] == "remission_outcome" && r["term"] == term)
+            .unwrap_or_else(|| panic!("{term}"));
+        let (est, se) = (
+            fe["estimate"].as_f64().unwrap(),
+            fe["std_error"].as_f64().unwrap(),
+        );
+        assert!(
+            (number(row, "estimate") - est).abs() <= 2e-3 * est.abs().max(se),
+            "{row:?} vs {est}"
+        );
+        assert!(
+            (number(row, "std_error") - se).abs() <= 5e-3,
+            "{row:?} vs {se}"
+        );
+        assert_eq!(row["t"], "NA");
+        assert!(
+            (number(row, "z") - fe["z"].as_f64().unwrap()).abs() < 0.05,
+            "{row:?}"
+        );
+    }
+    let odds = read_csv(&out.join("remission_odds.csv"));
+    assert!(odds.iter().all(|r| r["ratio_kind"] == "odds_ratio"));
+    let slope = odds
+        .iter()
+        .find(|r| r["model"] == "remission_outcome" && r["term"] == "months")
+        .unwrap();
+    // Remission grows over months in the good-outcome group.
+    assert!(
+        number(slope, "ratio") > 1.0 && number(slope, "p") < 0.001,
+        "{slope:?}"
+    );
+    assert!(stdout.contains("Odds ratio (95% CI)"), "{stdout}");
+    let svg = std::fs::read_to_string(out.join("remission.svg")).unwrap();
+    assert!(
+        svg.contains("P(remission)") && svg.contains("inverse logit link"),
+        "{svg}"
+    );
+    // Probabilities: every predicted point within (0, 1).
+    let t = std::fs::read_to_string(out.join("remission-models.md")).unwrap();
+    assert!(
+        t.contains("adaptive Gauss–Hermite quadrature with 10 nodes"),
+        "{t}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
 }

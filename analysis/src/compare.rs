@@ -4,12 +4,18 @@
 //! Likelihoods are comparable only on the same observations, and REML likelihoods only
 //! between models with the same fixed effects; otherwise the REML fits are refitted by
 //! maximum likelihood first, as `anova()` does.
+//!
+//! Generalized models are fitted by maximum likelihood, so their likelihoods compare
+//! directly. A Poisson model tested against a negative binomial one is the boundary case
+//! θ_NB → ∞ of the latter: its statistic is referred to the 50:50 mixture of χ² with one
+//! degree of freedom fewer and χ² with the difference, as glmmTMB users do (Self and Liang,
+//! 1987), which for a pure test of overdispersion halves the χ²₁ p-value.
 
 use mixspec_dsl::spec::{Compare, ModelDef, SpecDiagnostic};
+use mixspec_engine::family::Family;
 use mixspec_engine::inference::chi_square_upper_tail;
-use mixspec_engine::LmmFit;
 
-use crate::fit::FittedModel;
+use crate::fit::{Fit, FittedModel};
 use crate::samples::different_observations;
 
 /// Which likelihood the test uses.
@@ -53,22 +59,67 @@ pub struct LikelihoodRatio {
     pub chi_square: f64,
     /// Difference in the number of parameters.
     pub df: usize,
-    /// Upper tail of χ²(df); `NaN` when `df` is 0.
+    /// Upper tail of χ²(df), or of the boundary mixture (see `boundary`); `NaN` when `df`
+    /// is 0.
     pub p: f64,
+    /// The simpler model is the Poisson limit θ_NB → ∞ of the richer negative binomial
+    /// one: `p` is that of ½χ²(df − 1) + ½χ²(df) (half χ²₁'s for df = 1).
+    pub boundary: bool,
     /// AIC and BIC minus those of the row before: negative when this model is better.
     pub delta_aic: f64,
     pub delta_bic: f64,
 }
 
-/// Number of estimated parameters of a fit: lme4's `npar` plus a residual structure's.
-pub fn parameters(fit: &LmmFit) -> usize {
-    fit.beta.len()
-        + fit.theta.len()
-        + fit
-            .residual_structure
-            .as_ref()
-            .map_or(0, |r| r.values.len())
-        + 1
+/// Number of estimated parameters of a fit: lme4's `npar` plus a residual structure's
+/// (glmer's and glmmTMB's `df` of `logLik` for a generalized one).
+pub fn parameters(fit: &Fit) -> usize {
+    match fit {
+        Fit::Linear(fit) => {
+            fit.beta.len()
+                + fit.theta.len()
+                + fit
+                    .residual_structure
+                    .as_ref()
+                    .map_or(0, |r| r.values.len())
+                + 1
+        }
+        Fit::Generalized(fit) => fit.n_parameters,
+    }
+}
+
+/// Whether `simpler` is the Poisson limit of the negative binomial `richer`, so that the
+/// test of the two is on the boundary of the richer model's parameter space.
+fn poisson_in_negative_binomial(simpler: &Fit, richer: &Fit) -> bool {
+    matches!(
+        (simpler.generalized(), richer.generalized()),
+        (Some(s), Some(r)) if s.family == Family::Poisson
+            && matches!(r.family, Family::NegativeBinomial { .. })
+    )
+}
+
+/// The p-value of a likelihood-ratio statistic on `df` degrees of freedom, where
+/// `boundary` says one of them (the negative binomial's 1/θ) is tested at its bound: the
+/// 50:50 mixture of χ²(df − 1) and χ²(df), χ²(0) being a point mass at zero.
+fn lrt_p(chi_square: f64, df: usize, boundary: bool) -> f64 {
+    if df == 0 {
+        return f64::NAN;
+    }
+    let tail = |k: usize| {
+        if k == 0 {
+            if chi_square > 0.0 {
+                0.0
+            } else {
+                1.0
+            }
+        } else {
+            chi_square_upper_tail(chi_square, k as f64)
+        }
+    };
+    if boundary {
+        0.5 * tail(df - 1) + 0.5 * tail(df)
+    } else {
+        tail(df)
+    }
 }
 
 /// Reports models of a comparison fitted to different observations (a variable missing on
@@ -97,7 +148,7 @@ pub(crate) fn basis(models: &[(&ModelDef, &FittedModel)]) -> Basis {
     let (_, first) = models[0];
     let same_fixed = models
         .iter()
-        .all(|(_, f)| f.fit.fixed_names == first.fit.fixed_names);
+        .all(|(_, f)| f.fit.fixed_names() == first.fit.fixed_names());
     if models.iter().all(|(m, _)| !m.reml) {
         Basis::MaximumLikelihood
     } else if same_fixed && models.iter().all(|(m, _)| m.reml) {
@@ -108,37 +159,60 @@ pub(crate) fn basis(models: &[(&ModelDef, &FittedModel)]) -> Basis {
 }
 
 /// The table for `fits` (by the likelihood of `basis`), named `names`.
-pub(crate) fn table(names: &[&str], fits: &[&LmmFit], basis: Basis) -> Comparison {
-    let mut rows: Vec<ComparisonRow> = names
+pub(crate) fn table(names: &[&str], fits: &[&Fit], basis: Basis) -> Comparison {
+    let mut order: Vec<usize> = (0..fits.len()).collect();
+    order.sort_by_key(|&i| parameters(fits[i]));
+    let rows: Vec<ComparisonRow> = order
         .iter()
-        .zip(fits)
-        .map(|(name, fit)| ComparisonRow {
-            model: name.to_string(),
-            parameters: parameters(fit),
-            aic: fit.aic,
-            bic: fit.bic,
-            loglik: fit.loglik,
-            deviance: fit.objective,
-            test: None,
+        .map(|&i| {
+            let fit = fits[i];
+            ComparisonRow {
+                model: names[i].to_string(),
+                parameters: parameters(fit),
+                aic: fit.aic(),
+                bic: fit.bic(),
+                loglik: fit.loglik(),
+                deviance: fit.objective(),
+                test: None,
+            }
         })
         .collect();
-    rows.sort_by_key(|r| r.parameters);
+    let mut rows = rows;
     for i in 1..rows.len() {
         let (before, row) = (&rows[i - 1], &rows[i]);
         let chi_square = (2.0 * (row.loglik - before.loglik)).max(0.0);
         let df = row.parameters - before.parameters;
-        let p = if df == 0 {
-            f64::NAN
-        } else {
-            chi_square_upper_tail(chi_square, df as f64)
-        };
+        let boundary = poisson_in_negative_binomial(fits[order[i - 1]], fits[order[i]]);
+        let p = lrt_p(chi_square, df, boundary);
         rows[i].test = Some(LikelihoodRatio {
             chi_square,
             df,
             p,
+            boundary,
             delta_aic: row.aic - before.aic,
             delta_bic: row.bic - before.bic,
         });
     }
     Comparison { basis, rows }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lrt_p;
+    use mixspec_engine::inference::chi_square_upper_tail;
+
+    #[test]
+    fn boundary_mixture_halves_one_df() {
+        // R: pchisq(81.0353422651272, 1, lower.tail = FALSE) / 2 (epil_nbinom2.json).
+        let p = lrt_p(81.0353422651272, 1, true);
+        assert!((p / 1.10858395615471e-19 - 1.0).abs() < 1e-6, "{p}");
+        assert_eq!(lrt_p(0.0, 1, true), 1.0);
+        // Two df, one on the boundary: ½χ²₁ + ½χ²₂.
+        let mixed = lrt_p(4.0, 2, true);
+        let expected =
+            0.5 * chi_square_upper_tail(4.0, 1.0) + 0.5 * chi_square_upper_tail(4.0, 2.0);
+        assert!((mixed - expected).abs() < 1e-15);
+        assert_eq!(lrt_p(4.0, 2, false), chi_square_upper_tail(4.0, 2.0));
+        assert!(lrt_p(1.0, 0, true).is_nan());
+    }
 }

@@ -1,17 +1,127 @@
 //! Fitting a model of the spec to its rows of the prepared data, with the inference its
-//! options ask for.
+//! options ask for: a linear mixed model by the linear engine, a generalized one (`[family
+//! …]`) by the GLMM engine (Laplace or adaptive quadrature, as glmer).
 
 use mixspec_dsl::spec::{ModelDef, SpecDiagnostic, SpecErrorKind};
+use mixspec_engine::fit::glmm::{fit_glmm, GlmmFit, GlmmOptions};
+use mixspec_engine::fit::VarCorrRow;
 use mixspec_engine::inference::{
     anova, anova_kenward_roger, bootstrap_intervals, profile_intervals, Bootstrap, FTest, Interval,
     KenwardRoger, TTest,
 };
 use mixspec_engine::{fit, DataFrame, Design, FitOptions, LmmFit, ModelError};
 
+/// The optimizer's budget for a generalized model, as `mixspec fit --family`'s.
+const GLMM_EVALUATIONS: usize = 100_000;
+
+/// A model's fit: linear (lme4's `lmer`) or generalized (`glmer`, glmmTMB's `nbinom2`).
+/// What only one kind has is reached through [`Fit::linear`] or [`Fit::generalized`];
+/// what both have, through the methods here.
+#[derive(Debug, Clone)]
+pub enum Fit {
+    Linear(LmmFit),
+    Generalized(GlmmFit),
+}
+
+impl Fit {
+    pub fn linear(&self) -> Option<&LmmFit> {
+        match self {
+            Fit::Linear(f) => Some(f),
+            Fit::Generalized(_) => None,
+        }
+    }
+
+    pub fn generalized(&self) -> Option<&GlmmFit> {
+        match self {
+            Fit::Generalized(f) => Some(f),
+            Fit::Linear(_) => None,
+        }
+    }
+
+    pub fn n_obs(&self) -> usize {
+        match self {
+            Fit::Linear(f) => f.n_obs,
+            Fit::Generalized(f) => f.n_obs,
+        }
+    }
+
+    pub fn loglik(&self) -> f64 {
+        match self {
+            Fit::Linear(f) => f.loglik,
+            Fit::Generalized(f) => f.loglik,
+        }
+    }
+
+    /// −2 log-likelihood (ML fits), or the REML criterion.
+    pub fn objective(&self) -> f64 {
+        match self {
+            Fit::Linear(f) => f.objective,
+            Fit::Generalized(f) => f.objective,
+        }
+    }
+
+    pub fn aic(&self) -> f64 {
+        match self {
+            Fit::Linear(f) => f.aic,
+            Fit::Generalized(f) => f.aic,
+        }
+    }
+
+    pub fn bic(&self) -> f64 {
+        match self {
+            Fit::Linear(f) => f.bic,
+            Fit::Generalized(f) => f.bic,
+        }
+    }
+
+    pub fn fixed_names(&self) -> &[String] {
+        match self {
+            Fit::Linear(f) => &f.fixed_names,
+            Fit::Generalized(f) => &f.fixed_names,
+        }
+    }
+
+    pub fn beta(&self) -> &[f64] {
+        match self {
+            Fit::Linear(f) => &f.beta,
+            Fit::Generalized(f) => &f.beta,
+        }
+    }
+
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            Fit::Linear(f) => &f.warnings,
+            Fit::Generalized(f) => &f.warnings,
+        }
+    }
+
+    pub fn converged(&self) -> bool {
+        match self {
+            Fit::Linear(f) => f.convergence.converged,
+            Fit::Generalized(f) => f.convergence.converged,
+        }
+    }
+
+    /// Levels per grouping factor, in lme4's term order.
+    pub fn groups(&self) -> Vec<(String, usize)> {
+        match self {
+            Fit::Linear(f) => f.groups(),
+            Fit::Generalized(f) => f.groups(),
+        }
+    }
+
+    pub fn varcorr(&self) -> Vec<VarCorrRow> {
+        match self {
+            Fit::Linear(f) => f.varcorr(),
+            Fit::Generalized(f) => f.varcorr(),
+        }
+    }
+}
+
 /// A model of the spec, fitted.
 #[derive(Debug, Clone)]
 pub struct FittedModel {
-    pub fit: LmmFit,
+    pub fit: Fit,
     /// The rows of the prepared data the fit used: those its `where` keeps that have every
     /// model variable. (`fit.rows` counts within the kept rows.)
     pub rows: Vec<usize>,
@@ -54,6 +164,23 @@ pub(crate) fn fit_model(
     reml: bool,
     purpose: Purpose<'_>,
 ) -> Result<FittedModel, SpecDiagnostic> {
+    if let Some(g) = model.family {
+        // Maximum likelihood whatever `reml` asks: the checks rule REML out for these.
+        let (design, response) = Design::build_glmm(&model.spec, &frame.select(rows))
+            .map_err(|e| cannot_fit(model, &e))?;
+        let options = GlmmOptions {
+            family: g.family,
+            link: g.link,
+            nagq: g.nagq,
+            max_evaluations: GLMM_EVALUATIONS,
+        };
+        let fit = fit_glmm(design, response, &options).map_err(|e| cannot_fit(model, &e))?;
+        return Ok(FittedModel {
+            rows: fit.rows.iter().map(|&r| rows[r]).collect(),
+            fit: Fit::Generalized(fit),
+            inference: Tests::default(),
+        });
+    }
     let design =
         Design::build(&model.spec, &frame.select(rows)).map_err(|e| cannot_fit(model, &e))?;
     let results = matches!(purpose, Purpose::Results { .. });
@@ -72,7 +199,7 @@ pub(crate) fn fit_model(
     };
     Ok(FittedModel {
         rows: fit.rows.iter().map(|&r| rows[r]).collect(),
-        fit,
+        fit: Fit::Linear(fit),
         inference,
     })
 }

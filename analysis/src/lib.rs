@@ -26,10 +26,12 @@ pub use compare::{parameters, Basis, Comparison, ComparisonRow, LikelihoodRatio}
 pub use describe::{DescribedVariable, Descriptives, Summary, TTest};
 pub use explained::{ExplainedRow, ExplainedVariance, ReferenceFit};
 use fit::Purpose;
-pub use fit::{FittedModel, KenwardRogerTests, Tests};
+pub use fit::{Fit, FittedModel, KenwardRogerTests, Tests};
 pub use power::{clopper_pearson, PowerCurve, PowerRow};
 pub use prepare::instrument::Plugins;
-pub use table::{Coefficient, ModelTable, TableEffect, TableLine};
+pub use table::{
+    Coefficient, ModelTable, RatioCoefficient, RatioLine, RatioTable, TableEffect, TableLine,
+};
 pub use trajectory::{ObservedMean, Trajectories, TrajectoryGroup};
 
 /// A spec that passed every check, with its data prepared: ready to fit.
@@ -105,8 +107,10 @@ pub struct Results {
     pub explained: Vec<Vec<ExplainedVariance>>,
     /// One per `plot`, one per panel (model) of it.
     pub trajectories: Vec<Vec<Trajectories>>,
-    /// One per `table`.
+    /// One per `table` of linear models.
     pub tables: Vec<ModelTable>,
+    /// One per `table` of generalized models.
+    pub ratio_tables: Vec<RatioTable>,
     /// One per `describe`.
     pub descriptives: Vec<Descriptives>,
     /// One per `power` statement.
@@ -264,7 +268,7 @@ impl Checked {
                             .ok();
                 }
             }
-            let used: Option<Vec<&LmmFit>> = index
+            let used: Option<Vec<&Fit>> = index
                 .iter()
                 .map(|&i| {
                     let f = if refitted(i) { &ml_refits[i] } else { &fits[i] };
@@ -279,17 +283,18 @@ impl Checked {
         let refits = self.reference_refits(&fits, &mut d);
         // The reference's fit on the rows of `model`'s: its own when they are the same rows,
         // else its refit to them; `None` when either could not be fitted.
+        // (Linear models only: `explained` and the references of tables are.)
         let reference_on = |r: usize, model: &FittedModel| -> Option<(&LmmFit, bool)> {
             let own = fits[r].as_ref()?;
             if own.rows == model.rows {
-                return Some((&own.fit, false));
+                return Some((own.fit.linear()?, false));
             }
             refits
                 .iter()
                 .find(|(k, rows, _)| *k == r && *rows == model.rows)?
                 .2
                 .as_ref()
-                .map(|f| (&f.fit, true))
+                .and_then(|f| Some((f.fit.linear()?, true)))
         };
         let explained = self
             .spec
@@ -305,7 +310,7 @@ impl Checked {
                         let (reference, refitted) = reference_on(r, fit)?;
                         Some(explained::explained(
                             &n.text,
-                            &fit.fit,
+                            fit.fit.linear()?,
                             &statement.reference.text,
                             reference,
                             refitted,
@@ -338,10 +343,35 @@ impl Checked {
             })
             .collect();
         let time = self.spec.data.as_ref().and_then(|s| s.time.as_ref());
+        let generalized = |t: &&mixspec_dsl::spec::Table| {
+            t.rows.iter().any(|r| {
+                self.spec.models[self.model_index(&r.model.text)]
+                    .family
+                    .is_some()
+            })
+        };
+        let ratio_tables = self
+            .spec
+            .tables
+            .iter()
+            .filter(generalized)
+            .filter_map(|t| {
+                let rows: Option<Vec<_>> = t
+                    .rows
+                    .iter()
+                    .map(|row| {
+                        let i = self.model_index(&row.model.text);
+                        Some((&self.spec.models[i], fits[i].as_ref()?.fit.generalized()?))
+                    })
+                    .collect();
+                Some(table::ratios(t, &rows?))
+            })
+            .collect();
         let tables = self
             .spec
             .tables
             .iter()
+            .filter(|t| !generalized(t))
             .filter_map(|t| {
                 let rows: Option<Vec<table::FittedRow<'_>>> = t
                     .rows
@@ -389,6 +419,7 @@ impl Checked {
             explained,
             trajectories,
             tables,
+            ratio_tables,
             descriptives: self.descriptives.clone(),
         })
     }

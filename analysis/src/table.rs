@@ -8,8 +8,14 @@
 //! is an effect on the slope, paired with the effect on the intercept of the same name
 //! without the time (`months:outcomepoor` with `outcomepoor`). A factor with several
 //! contrasts gives one line per contrast, so no predictor is hard-wired.
+//!
+//! A table of generalized models ([`RatioTable`]) shows, per model, every coefficient with
+//! its 95% Wald interval, exponentiated where the link makes it a ratio: odds ratios for
+//! a logit link, rate ratios for a log link.
 
 use mixspec_dsl::spec::{ModelDef, Table, TableRow};
+use mixspec_engine::family::Link;
+use mixspec_engine::fit::glmm::GlmmFit;
 use mixspec_engine::LmmFit;
 
 use crate::explained::{explained, subjects, ReferenceFit};
@@ -80,6 +86,109 @@ fn coefficient(fit: &LmmFit, name: &str) -> Option<Coefficient> {
         df: test.map_or(f64::NAN, |t| t.df),
         p: test.map_or(f64::NAN, |t| t.p),
     })
+}
+
+/// The standard normal's 97.5% quantile (R's `qnorm(0.975)`): 95% Wald intervals.
+const Z_975: f64 = 1.959_963_984_540_054;
+
+/// A `table` of generalized models: one block of coefficients per model.
+#[derive(Debug, Clone)]
+pub struct RatioTable {
+    pub name: String,
+    pub rows: Vec<RatioLine>,
+}
+
+/// One model of a [`RatioTable`].
+#[derive(Debug, Clone)]
+pub struct RatioLine {
+    pub label: String,
+    pub model: String,
+    /// As `mixspec fit --family` names it.
+    pub family: String,
+    pub link: String,
+    /// `odds ratio` (logit link) or `rate ratio` (log link): the coefficients are shown
+    /// exponentiated; `None` (probit, cloglog): shown as they are.
+    pub ratio: Option<&'static str>,
+    pub coefficients: Vec<RatioCoefficient>,
+    /// The negative binomial's θ (Var(y) = μ + μ²/θ).
+    pub nb_theta: Option<f64>,
+    pub aic: f64,
+    pub n_obs: usize,
+    /// Levels of the first grouping factor (the subjects).
+    pub n_subjects: usize,
+}
+
+/// A coefficient on the link scale with its Wald test and 95% interval; the table shows
+/// `exp()` of the estimate and bounds when its line has a ratio.
+#[derive(Debug, Clone)]
+pub struct RatioCoefficient {
+    pub name: String,
+    /// For readers: a factor's contrast as `variable = level`.
+    pub label: String,
+    pub estimate: f64,
+    pub std_error: f64,
+    pub z: f64,
+    pub p: f64,
+    /// β ± 1.96 SE.
+    pub lower: f64,
+    pub upper: f64,
+}
+
+/// What exponentiating a coefficient of this link gives.
+fn ratio_of(link: Link) -> Option<&'static str> {
+    match link {
+        Link::Logit => Some("odds ratio"),
+        Link::Log => Some("rate ratio"),
+        Link::Probit | Link::Cloglog => None,
+    }
+}
+
+fn ratio_line(row: &TableRow, def: &ModelDef, fit: &GlmmFit) -> RatioLine {
+    let columns = def.spec.columns();
+    let coefficients = fit
+        .fixed_names
+        .iter()
+        .zip(&fit.beta)
+        .zip(fit.z_tests())
+        .map(|((name, &estimate), t)| RatioCoefficient {
+            name: name.clone(),
+            label: readable(name, &columns),
+            estimate,
+            std_error: t.std_error,
+            z: t.z,
+            p: t.p,
+            lower: estimate - Z_975 * t.std_error,
+            upper: estimate + Z_975 * t.std_error,
+        })
+        .collect();
+    RatioLine {
+        label: row
+            .label
+            .as_ref()
+            .map_or_else(|| row.model.text.clone(), |l| l.text.clone()),
+        model: row.model.text.clone(),
+        family: fit.family.name().to_string(),
+        link: fit.link.name().to_string(),
+        ratio: ratio_of(fit.link),
+        coefficients,
+        nb_theta: fit.nb_theta,
+        aic: fit.aic,
+        n_obs: fit.n_obs,
+        n_subjects: fit.groups().first().map_or(0, |(_, n)| *n),
+    }
+}
+
+/// `models` are the table's rows, in order; every one generalized (as checked).
+pub(crate) fn ratios(table: &Table, models: &[(&ModelDef, &GlmmFit)]) -> RatioTable {
+    RatioTable {
+        name: table.name.text.clone(),
+        rows: table
+            .rows
+            .iter()
+            .zip(models)
+            .map(|(row, (def, fit))| ratio_line(row, def, fit))
+            .collect(),
+    }
 }
 
 /// The coefficient's name without the time among its `:` parts, and whether it had it.
@@ -153,7 +262,10 @@ pub(crate) fn compute(table: &Table, time: &str, models: &[FittedRow<'_>]) -> Mo
         .iter()
         .zip(models)
         .map(|(row, (def, fitted, on_these_rows))| {
-            let fit = &fitted.fit;
+            let fit = fitted
+                .fit
+                .linear()
+                .expect("checked: tables of linear models have linear rows");
             let mut line = TableLine {
                 label: row
                     .label
@@ -239,5 +351,20 @@ mod tests {
             without_time("months2:age", "months"),
             ("months2:age".into(), false)
         );
+    }
+}
+
+#[cfg(test)]
+mod ratio_tests {
+    use super::{ratio_of, Z_975};
+    use mixspec_engine::family::Link;
+
+    #[test]
+    fn wald_quantile_and_ratios() {
+        // R: qnorm(0.975).
+        assert!((Z_975 - 1.959_963_984_540_054).abs() < 1e-15);
+        assert_eq!(ratio_of(Link::Logit), Some("odds ratio"));
+        assert_eq!(ratio_of(Link::Log), Some("rate ratio"));
+        assert_eq!(ratio_of(Link::Probit), None);
     }
 }

@@ -5,11 +5,20 @@
 //! only) averaged over the group's observations with their time set to `t`: for a model of
 //! time and group alone that is the group's line; with further covariates it is the group's
 //! mean prediction for its own covariate values.
+//!
+//! A generalized model's curves are on the response scale: the inverse link of each
+//! observation's population-level linear predictor (random effects at zero), averaged over
+//! the group's observations — a probability for a binomial model, an expected count for a
+//! Poisson or negative binomial one. Its points are the observed proportions (successes over
+//! trials) or mean counts. The curve is that of a subject with random effects at zero, not
+//! the population-averaged proportion, which a non-linear link pulls towards the middle:
+//! the figure's caption says so.
 
 use mixspec_dsl::spec::{suggest, ModelDef, Plot, Span, Spec, SpecDiagnostic, SpecErrorKind};
+use mixspec_engine::family::{Family, Link};
 use mixspec_engine::{Column, DataFrame, Design};
 
-use crate::fit::FittedModel;
+use crate::fit::{Fit, FittedModel};
 
 /// Points of the predicted curves.
 const GRID: usize = 25;
@@ -19,8 +28,11 @@ const MAX_GROUPS: usize = 12;
 #[derive(Debug, Clone)]
 pub struct Trajectories {
     pub model: String,
-    /// The response's label, for the y axis.
+    /// The response's label, for the y axis (for a generalized model, its scale:
+    /// `P(remission)`, `expected y`).
     pub response: String,
+    /// For a generalized model, what the curves and points are (the figure's caption).
+    pub scale_note: Option<String>,
     /// The time column, for the x axis.
     pub time: String,
     /// The `by` variables, joined by ` × `.
@@ -40,8 +52,26 @@ pub struct TrajectoryGroup {
 #[derive(Debug, Clone, Copy)]
 pub struct ObservedMean {
     pub time: f64,
+    /// The mean response; for a binomial model the proportion of successes among trials.
     pub mean: f64,
     pub n: usize,
+}
+
+/// The response-scale label and caption of a generalized model's figure.
+fn generalized_scale(response: &str, family: Family, link: Link, cbind: bool) -> (String, String) {
+    let (label, points) = match family {
+        Family::Binomial if cbind => (
+            format!("proportion {response}"),
+            "observed proportions (successes over trials)",
+        ),
+        Family::Binomial => (format!("P({response})"), "observed proportions"),
+        _ => (format!("expected {response}"), "observed mean counts"),
+    };
+    let note = format!(
+        "{label}: lines are the inverse {} link of the population-level prediction (random effects at zero), averaged over each group's observations; points are {points} at each time",
+        link.name()
+    );
+    (label, note)
 }
 
 /// Checks, before fitting, that the `by` variables exist and have few combinations of
@@ -153,25 +183,56 @@ pub(crate) fn compute(
     let by: Vec<&str> = plot.by.iter().map(|b| b.text.as_str()).collect();
     let (group_of, labels) = groups(frame, &by);
     let rows = &fitted.rows;
-    let fit = &fitted.fit;
+    let cannot = |reason: String| {
+        SpecDiagnostic::new(
+            SpecErrorKind::Plot,
+            plot.models
+                .iter()
+                .find(|m| m.text == model.name.text)
+                .map_or(plot.kind.span, |m| m.span),
+            format!(
+                "cannot predict trajectories of `{}`: {reason}",
+                model.name.text
+            ),
+            "this model",
+        )
+    };
 
-    // Observed means per group and time point.
-    let response: Vec<f64> = fit
-        .fitted
-        .iter()
-        .zip(&fit.residuals)
-        .map(|(f, r)| f + r)
-        .collect();
-    let mut observed: Vec<Vec<(f64, f64, usize)>> = vec![Vec::new(); labels.len()];
+    // Each row's response and its number of trials (1 but for a `cbind()` response).
+    let (response, trials): (Vec<f64>, Vec<f64>) = match &fitted.fit {
+        Fit::Linear(fit) => (
+            fit.fitted
+                .iter()
+                .zip(&fit.residuals)
+                .map(|(f, r)| f + r)
+                .collect(),
+            vec![1.0; rows.len()],
+        ),
+        Fit::Generalized(_) => {
+            let (_, y) = Design::build_glmm(&model.spec, &frame.select(rows))
+                .map_err(|e| cannot(e.to_string()))?;
+            if y.counts.len() != rows.len() {
+                return Err(cannot("its response changed since the fit".to_string()));
+            }
+            let trials = match &y.failures {
+                Some(f) => y.counts.iter().zip(f).map(|(s, f)| s + f).collect(),
+                None => vec![1.0; rows.len()],
+            };
+            (y.counts, trials)
+        }
+    };
+    // Observed means (successes over trials) per group and time point.
+    let mut observed: Vec<Vec<(f64, f64, f64, usize)>> = vec![Vec::new(); labels.len()];
     for (k, &r) in rows.iter().enumerate() {
         let Some(g) = group_of[r] else { continue };
         let t = time[r];
-        match observed[g].iter_mut().find(|(ot, _, _)| *ot == t) {
+        match observed[g].iter_mut().find(|(ot, _, _, _)| *ot == t) {
             Some(cell) => {
                 cell.1 += response[k];
-                cell.2 += 1;
+                cell.2 += trials[k];
+                cell.3 += 1;
             }
-            None => observed[g].push((t, response[k], 1)),
+            None => observed[g].push((t, response[k], trials[k], 1)),
         }
     }
 
@@ -193,20 +254,7 @@ pub(crate) fn compute(
         &group_of,
         labels.len(),
     )
-    .map_err(|reason| {
-        SpecDiagnostic::new(
-            SpecErrorKind::Plot,
-            plot.models
-                .iter()
-                .find(|m| m.text == model.name.text)
-                .map_or(plot.kind.span, |m| m.span),
-            format!(
-                "cannot predict trajectories of `{}`: {reason}",
-                model.name.text
-            ),
-            "this model",
-        )
-    })?;
+    .map_err(cannot)?;
 
     let groups = labels
         .into_iter()
@@ -220,25 +268,39 @@ pub(crate) fn compute(
                 predicted: grid.iter().copied().zip(predicted).collect(),
                 observed: obs
                     .into_iter()
-                    .map(|(time, sum, n)| ObservedMean {
+                    .map(|(time, sum, trials, n)| ObservedMean {
                         time,
-                        mean: sum / n as f64,
+                        mean: sum / trials,
                         n,
                     })
                     .collect(),
             }
         })
         .collect();
+    let (response, scale_note) = match fitted.fit.generalized() {
+        Some(g) => {
+            let (label, note) = generalized_scale(
+                &model.spec.response.label,
+                g.family,
+                g.link,
+                model.spec.failures.is_some(),
+            );
+            (label, Some(note))
+        }
+        None => (model.spec.response.label.clone(), None),
+    };
     Ok(Trajectories {
         model: model.name.text.clone(),
-        response: model.spec.response.label.clone(),
+        response,
+        scale_note,
         time: time_name,
         by: (!by.is_empty()).then(|| by.join(" × ")),
         groups,
     })
 }
 
-/// Per group, the mean population-level prediction at each grid time.
+/// Per group, the mean population-level prediction at each grid time (of a generalized
+/// model, the mean of its inverse link).
 ///
 /// The model's rows, followed by one copy of them per grid time with the time replaced, go
 /// through the model's own design: the original rows keep the coding and the rank of the
@@ -278,12 +340,17 @@ fn predict(
         times[(g + 1) * m..(g + 2) * m].fill(*t);
     }
     stacked.insert(time, Column::Numeric(times));
-    let design = Design::build_with_basis(&model.spec, &stacked, m).map_err(|e| e.to_string())?;
-    if design.x_names != fitted.fit.fixed_names || design.n() != stacked_rows.len() {
+    let link = fitted.fit.generalized().map(|g| g.link);
+    let design = match link {
+        Some(_) => Design::build_glmm_with_basis(&model.spec, &stacked, m).map(|(d, _)| d),
+        None => Design::build_with_basis(&model.spec, &stacked, m),
+    }
+    .map_err(|e| e.to_string())?;
+    if design.x_names != fitted.fit.fixed_names() || design.n() != stacked_rows.len() {
         return Err("the model's design changes with time".to_string());
     }
     let n = design.n();
-    let beta = &fitted.fit.beta;
+    let beta = fitted.fit.beta();
     let mut sums = vec![vec![0.0; grid.len()]; n_groups];
     let mut counts = vec![vec![0usize; grid.len()]; n_groups];
     for i in m..n {
@@ -291,12 +358,14 @@ fn predict(
         let Some(group) = group_of[rows[k]] else {
             continue;
         };
-        let value = design.offset[i]
+        let eta = design.offset[i]
             + beta
                 .iter()
                 .enumerate()
                 .map(|(j, b)| b * design.x[j * n + i])
                 .sum::<f64>();
+        // On the response scale for a generalized model.
+        let value = link.map_or(eta, |l| l.mean(eta).0);
         sums[group][g] += value;
         counts[group][g] += 1;
     }

@@ -209,7 +209,7 @@ explained quadratic vs slope
     assert!((test.chi_square - chi).abs() < 1e-12);
     assert_eq!(test.p, chi_square_upper_tail(chi, 1.0));
     // The REML fits themselves are left as they are.
-    assert!(results.fits[0].fit.reml);
+    assert!(results.fits[0].fit.linear().unwrap().reml);
 
     let reml = &results.comparisons[1];
     assert_eq!(reml.basis, Basis::Reml);
@@ -263,7 +263,7 @@ fn trajectories_average_the_fixed_part_per_group_over_time() {
     let results = c.run().unwrap();
     let t = &results.trajectories[0][0];
     assert_eq!(t.groups.len(), 2);
-    let fit = &results.fits[0].fit;
+    let fit = results.fits[0].fit.linear().unwrap();
     let beta = |name: &str| fit.beta[fit.fixed_names.iter().position(|n| n == name).unwrap()];
     // Girls (the reference level): intercept + age slope; boys add their differences.
     for (g, male) in t.groups.iter().zip([0.0, 1.0]) {

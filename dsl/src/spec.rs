@@ -9,6 +9,7 @@ mod expr;
 mod parse;
 mod power;
 
+use mixspec_engine::family::{Family, Link};
 use mixspec_engine::spec::ModelSpec;
 
 pub use crate::formula::ColumnUse;
@@ -63,7 +64,11 @@ pub struct ModelDef {
     pub span: Span,
     pub formula: Name,
     pub spec: ModelSpec,
+    /// REML; always `false` for a generalized model (fitted by maximum likelihood).
     pub reml: bool,
+    /// `[family …, link …, nagq …]`: a generalized linear mixed model; `None` for a linear
+    /// one.
+    pub family: Option<Generalized>,
     /// What the model's results include beyond Satterthwaite's tests.
     pub inference: Inference,
     /// `where`: the rows this model is fitted to.
@@ -84,6 +89,16 @@ pub struct Inference {
     pub profile: bool,
     /// 95% parametric-bootstrap percentile intervals.
     pub bootstrap: Option<BootstrapOptions>,
+}
+
+/// A generalized model's options, as `mixspec fit --family --link --nagq` takes them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Generalized {
+    /// A negative binomial's θ here is only where its estimation starts.
+    pub family: Family,
+    pub link: Link,
+    /// 1: Laplace; more: adaptive Gauss–Hermite quadrature with that many nodes.
+    pub nagq: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -402,3 +402,133 @@ power arms: score ~ months * arm + (months | patient) [test "months:arm", statis
     );
     assert!((d.covariance[1] + 0.5).abs() < 1e-12);
 }
+
+/// Each problem's message and the text its span covers.
+fn located(src: &str) -> Vec<(String, String)> {
+    let (_, d) = parse_spec(src);
+    d.iter()
+        .map(|p| {
+            let s = p.span();
+            (p.message().to_string(), src[s.start..s.end].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn family_options_lower_to_a_generalized_model() {
+    let src = r#"data "d.csv" { subject id; time t }
+model a: y ~ t + (1 | id)  [family poisson]
+model b: y ~ t + (1 | id)  [family binomial, link probit, nagq 10]
+model c: y ~ t + (t | id)  [family negative-binomial, method ML]
+model d: cbind(s, f) ~ t + (1 | id)  [family binomial]
+"#;
+    let (spec, problems) = check(src);
+    assert_eq!(problems, "");
+    let g: Vec<_> = spec.models.iter().map(|m| m.family.unwrap()).collect();
+    use mixspec_engine::family::{Family, Link};
+    assert_eq!(
+        (g[0].family, g[0].link, g[0].nagq),
+        (Family::Poisson, Link::Log, 1)
+    );
+    assert_eq!(
+        (g[1].family, g[1].link, g[1].nagq),
+        (Family::Binomial, Link::Probit, 10)
+    );
+    assert!(matches!(g[2].family, Family::NegativeBinomial { .. }));
+    assert_eq!(g[3].link, Link::Logit);
+    // Generalized models are fitted by maximum likelihood.
+    assert!(spec.models.iter().all(|m| !m.reml));
+}
+
+#[test]
+fn family_options_are_checked_where_written() {
+    let src = r#"data "d.csv" { subject id; time t }
+model a: y ~ t + (1 | id)  [family poison]
+model b: y ~ t + (1 | id)  [family binomial, link lgit]
+model c: y ~ t + (1 | id)  [family poisson, link logit]
+model d: y ~ t + (t | id)  [family binomial, nagq 10]
+model e: y ~ t + (1 | id) + (1 | site)  [family binomial, nagq 5]
+model f: y ~ t + (1 | id)  [family poisson, residual "ar1(id)"]
+model g: y ~ t + (1 | id)  [family poisson, method REML]
+model h: y ~ t + (1 | id)  [link logit]
+model i: y ~ t + (1 | id)  [family binomial, nagq 30]
+model j: cbind(s, f) ~ t + (1 | id)  [family poisson]
+model k: y ~ t + (1 | id)  [family poisson, intervals profile]
+model l: y ~ t + (1 | id)  [family gaussian]
+"#;
+    let problems = located(src);
+    let find = |text: &str| {
+        problems
+            .iter()
+            .find(|(m, _)| m.contains(text))
+            .unwrap_or_else(|| panic!("no problem with {text:?} in {problems:#?}"))
+            .1
+            .clone()
+    };
+    assert_eq!(find("`poison` is not a valid family"), "poison");
+    assert_eq!(find("`lgit` is not a valid link"), "lgit");
+    assert_eq!(find("does not take the logit link"), "link logit");
+    assert_eq!(find("`nagq 10`"), "nagq 10");
+    assert_eq!(find("`nagq 5`"), "nagq 5");
+    assert_eq!(find("not offered with the poisson family"), "\"ar1(id)\"");
+    assert_eq!(find("REML is not defined"), "method REML");
+    assert_eq!(find("this model has no `family`"), "link logit");
+    assert_eq!(find("`30` is not a valid nagq"), "30");
+    assert!(find("is a binomial response").starts_with("cbind(s, f)"));
+    assert_eq!(
+        find("`intervals` is not available for generalized"),
+        "intervals profile"
+    );
+    assert_eq!(find("`gaussian` is not a valid family"), "gaussian");
+    assert_eq!(problems.len(), 12, "{problems:#?}");
+    let (_, rendered) = check(src);
+    assert!(rendered.contains("did you mean `poisson`?"), "{rendered}");
+    assert!(rendered.contains("did you mean `logit`?"), "{rendered}");
+    assert!(rendered.contains("leave `family` out"), "{rendered}");
+}
+
+#[test]
+fn generalized_models_in_comparisons_tables_and_power() {
+    let src = r#"data "d.csv" { subject id; time t }
+model lin: y ~ t + (1 | id)
+model glm: y ~ t + (1 | id)  [family poisson]
+model glm2: y ~ t + x + (1 | id)  [family poisson]
+compare lin, glm
+explained glm2 vs glm
+table "mixed" { glm; lin }
+table "marked" { glm ref; glm2 }
+power p from glm [test "t" = 0.1, subjects 10, 20]
+"#;
+    let problems = located(src);
+    let messages: Vec<&str> = problems.iter().map(|(m, _)| m.as_str()).collect();
+    assert!(
+        messages.contains(&"`glm` is a generalized model (poisson) but `lin` is a linear model"),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("explained variance is not available for generalized models")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(&"`lin` is a linear model in a table of generalized models"),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(&"`ref` is not used in a table of generalized models"),
+        "{messages:?}"
+    );
+    assert!(
+        messages.contains(&"power from `glm` is not available: it is a generalized model"),
+        "{messages:?}"
+    );
+    // A table of generalized models alone, without `ref`, is fine.
+    let ok = r#"data "d.csv" { subject id; time t }
+model glm: y ~ t + (1 | id)  [family poisson]
+model glm2: y ~ t + x + (1 | id)  [family negative-binomial]
+compare glm, glm2
+table "ratios" { "Poisson": glm; glm2 }
+"#;
+    assert_eq!(check(ok).1, "");
+}

@@ -43,6 +43,9 @@ pub fn run(args: &RunArgs) -> miette::Result<()> {
     for t in &results.descriptives {
         outln!("{}", report::tables::descriptives(t));
     }
+    for t in &results.ratio_tables {
+        outln!("{}", report::generalized::ratio_table(t));
+    }
     for t in &results.tables {
         outln!("{}", report::tables::model_table(t));
     }
@@ -58,22 +61,28 @@ fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
     let mut s = String::new();
     for (m, f) in spec.models.iter().zip(&results.fits) {
         let fit = &f.fit;
-        let flags = if fit.warnings.is_empty() {
+        let warnings = fit.warnings().len();
+        let mut flags = if warnings == 0 {
             String::new()
         } else {
             format!(
-                "  ({} warning{})",
-                fit.warnings.len(),
-                if fit.warnings.len() == 1 { "" } else { "s" }
+                "  ({warnings} warning{})",
+                if warnings == 1 { "" } else { "s" }
             )
         };
+        if !fit.converged() {
+            flags += "  NOT CONVERGED";
+        }
+        if let Some(g) = m.family {
+            flags = format!("  {} ({}){flags}", g.family.name(), g.link.name());
+        }
         s += &format!(
             "  {}  {:4}  n = {:<6} logLik {:>10}  AIC {:>10}{flags}\n",
             pad::left(&m.name.text, width),
             if m.reml { "REML" } else { "ML" },
-            fit.n_obs,
-            format::criterion(fit.loglik),
-            format::criterion(fit.aic),
+            fit.n_obs(),
+            format::criterion(fit.loglik()),
+            format::criterion(fit.aic()),
         );
     }
     for (c, table) in spec.comparisons.iter().zip(&results.comparisons) {
@@ -84,11 +93,16 @@ fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
             .filter_map(|r| {
                 let t = r.test?;
                 Some(format!(
-                    "{}: Chisq({}) = {:.2}, p = {}",
+                    "{}: Chisq({}) = {:.2}, p = {}{}",
                     r.model,
                     t.df,
                     t.chi_square,
-                    format::p_value(t.p)
+                    format::p_value(t.p),
+                    if t.boundary {
+                        " (boundary: half chi-square mixture)"
+                    } else {
+                        ""
+                    }
                 ))
             })
             .collect();

@@ -1,7 +1,7 @@
 //! A report's tables as CSV in long format (one row per estimate, with the model's name), so
 //! they can be read back with `read.csv()` and filtered or pivoted there.
 
-use mixspec_analysis::Basis;
+use mixspec_analysis::{Basis, Fit};
 use mixspec_engine::inference::DfRule;
 
 use super::format::cell;
@@ -69,24 +69,59 @@ fn models(r: &Report) -> String {
             .iter()
             .map(|(g, n)| format!("{g}:{n}"))
             .collect();
+        let na = || "NA".to_string();
+        // What only one kind of model has: (n_dropped, sigma, singular, R², family, link,
+        // nagq, nb_theta, dispersion).
+        let own: [String; 10] = match fit {
+            Fit::Linear(f) => [
+                f.n_dropped.to_string(),
+                cell(f.sigma),
+                f.singular.to_string().to_uppercase(),
+                cell(f.r_squared.marginal),
+                cell(f.r_squared.conditional),
+                "gaussian".into(),
+                "identity".into(),
+                na(),
+                na(),
+                na(),
+            ],
+            Fit::Generalized(g) => [
+                g.n_dropped.to_string(),
+                na(),
+                g.singular.to_string().to_uppercase(),
+                na(),
+                na(),
+                g.family.name().into(),
+                g.link.name().into(),
+                g.nagq.to_string(),
+                g.nb_theta.map_or_else(na, cell),
+                cell(g.dispersion),
+            ],
+        };
+        let [dropped, sigma, singular, r2m, r2c, family, link, nagq, nb_theta, dispersion] = own;
         vec![
             def.name.text.clone(),
             def.spec.formula.clone(),
             r.checked.filter_text(def).unwrap_or("").to_string(),
             if def.reml { "REML" } else { "ML" }.to_string(),
-            fit.n_obs.to_string(),
-            fit.n_dropped.to_string(),
+            fit.n_obs().to_string(),
+            dropped,
             groups.join(";"),
             mixspec_analysis::parameters(fit).to_string(),
-            cell(fit.loglik),
-            cell(fit.aic),
-            cell(fit.bic),
-            cell(fit.objective),
-            cell(fit.sigma),
-            fit.convergence.converged.to_string().to_uppercase(),
-            fit.singular.to_string().to_uppercase(),
-            cell(fit.r_squared.marginal),
-            cell(fit.r_squared.conditional),
+            cell(fit.loglik()),
+            cell(fit.aic()),
+            cell(fit.bic()),
+            cell(fit.objective()),
+            sigma,
+            fit.converged().to_string().to_uppercase(),
+            singular,
+            r2m,
+            r2c,
+            family,
+            link,
+            nagq,
+            nb_theta,
+            dispersion,
         ]
     });
     write(
@@ -108,6 +143,11 @@ fn models(r: &Report) -> String {
             "singular",
             "r2_marginal",
             "r2_conditional",
+            "family",
+            "link",
+            "nagq",
+            "nb_theta",
+            "dispersion",
         ],
         rows,
     )
@@ -115,24 +155,62 @@ fn models(r: &Report) -> String {
 
 fn fixed(r: &Report) -> String {
     let rows = r.models.iter().flat_map(|(def, fitted)| {
-        let fit = &fitted.fit;
-        let se = fit.std_errors();
         let kr = fitted.inference.kenward_roger.as_ref();
-        (0..fit.beta.len()).map(move |j| {
-            let test = fit.t_tests.as_ref().map(|t| t[j]);
-            let kr = kr.map(|k| k.coefficients[j]);
-            vec![
-                def.name.text.clone(),
-                fit.fixed_names[j].clone(),
-                cell(fit.beta[j]),
-                cell(se[j]),
-                test.map_or("NA".into(), |t| cell(t.df)),
-                cell(fit.beta[j] / se[j]),
-                test.map_or("NA".into(), |t| cell(t.p)),
-                kr.map_or("NA".into(), |t| cell(t.df)),
-                kr.map_or("NA".into(), |t| cell(t.p)),
-            ]
-        })
+        // Per coefficient: estimate, SE, df, t, p and z (a generalized model's Wald test).
+        let tests: Vec<[String; 6]> = match &fitted.fit {
+            Fit::Linear(fit) => {
+                let se = fit.std_errors();
+                (0..fit.beta.len())
+                    .map(|j| {
+                        let test = fit.t_tests.as_ref().map(|t| t[j]);
+                        [
+                            cell(fit.beta[j]),
+                            cell(se[j]),
+                            test.map_or("NA".into(), |t| cell(t.df)),
+                            cell(fit.beta[j] / se[j]),
+                            test.map_or("NA".into(), |t| cell(t.p)),
+                            "NA".into(),
+                        ]
+                    })
+                    .collect()
+            }
+            Fit::Generalized(fit) => fit
+                .beta
+                .iter()
+                .zip(fit.z_tests())
+                .map(|(b, t)| {
+                    [
+                        cell(*b),
+                        cell(t.std_error),
+                        "NA".into(),
+                        "NA".into(),
+                        cell(t.p),
+                        cell(t.z),
+                    ]
+                })
+                .collect(),
+        };
+        let names = fitted.fit.fixed_names().to_vec();
+        tests
+            .into_iter()
+            .zip(names)
+            .enumerate()
+            .map(move |(j, (test, name))| {
+                let kr = kr.map(|k| k.coefficients[j]);
+                let [estimate, se, df, t, p, z] = test;
+                vec![
+                    def.name.text.clone(),
+                    name,
+                    estimate,
+                    se,
+                    df,
+                    t,
+                    p,
+                    kr.map_or("NA".into(), |t| cell(t.df)),
+                    kr.map_or("NA".into(), |t| cell(t.p)),
+                    z,
+                ]
+            })
     });
     write(
         &[
@@ -145,6 +223,7 @@ fn fixed(r: &Report) -> String {
             "p",
             "df_kr",
             "p_kr",
+            "z",
         ],
         rows,
     )
@@ -154,7 +233,7 @@ fn fixed(r: &Report) -> String {
 fn anova(r: &Report) -> String {
     let rows = r.models.iter().flat_map(|(def, fitted)| {
         let tests = &fitted.inference;
-        let rule = match fitted.fit.df_rule() {
+        let rule = match fitted.fit.linear().and_then(|f| f.df_rule()) {
             Some(DfRule::Residual) => "Residual",
             _ => "Satterthwaite",
         };
@@ -256,6 +335,13 @@ fn comparisons(r: &Report) -> String {
                 or_na(&|t| cell(t.p)),
                 or_na(&|t| cell(t.delta_aic)),
                 or_na(&|t| cell(t.delta_bic)),
+                or_na(&|t| {
+                    if t.boundary {
+                        "half chi-square mixture (boundary)".into()
+                    } else {
+                        "chi-square".into()
+                    }
+                }),
             ]
         })
     });
@@ -274,6 +360,7 @@ fn comparisons(r: &Report) -> String {
             "p",
             "delta_aic",
             "delta_bic",
+            "p_reference",
         ],
         rows,
     )

@@ -3,7 +3,7 @@
 //! comparisons, explained variances and plot files. Missing numbers (NaN) are `null`, as
 //! serde_json writes them.
 
-use mixspec_analysis::Basis;
+use mixspec_analysis::{Basis, Fit};
 use serde_json::{json, Value};
 
 use super::Report;
@@ -17,7 +17,10 @@ pub fn report(r: &Report) -> String {
         .map(|(def, fitted)| {
             // The model in `mixspec fit --format json`'s contract, with what its options
             // asked for as `fit --kr --profile --bootstrap` adds it.
-            let mut fit = fit_value(&fitted.fit, &def.spec.formula);
+            let mut fit = match &fitted.fit {
+                Fit::Linear(f) => fit_value(f, &def.spec.formula),
+                Fit::Generalized(g) => crate::output::glmm::value(g, &def.spec.formula),
+            };
             let tests = &fitted.inference;
             let kr = tests
                 .kenward_roger
@@ -52,6 +55,8 @@ pub fn report(r: &Report) -> String {
                         "p": row.test.map(|t| t.p),
                         "delta_aic": row.test.map(|t| t.delta_aic),
                         "delta_bic": row.test.map(|t| t.delta_bic),
+                        // The Poisson limit of a negative binomial: p from ½χ²(df−1) + ½χ²(df).
+                        "boundary": row.test.map(|t| t.boundary),
                     })
                 })
                 .collect();

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use mixspec_analysis::{parameters, Basis, Comparison, FittedModel};
+use mixspec_analysis::{parameters, Basis, Comparison, Fit, FittedModel};
 use mixspec_dsl::spec::ModelDef;
 
 use super::format::{criterion, estimate, p_value, stars};
@@ -107,6 +107,9 @@ pub fn report(r: &Report) -> String {
                 t.time,
                 models.join(", ")
             );
+            for note in panels.iter().filter_map(|p| p.scale_note.as_deref()) {
+                let _ = writeln!(s, "{note}.\n");
+            }
         }
     }
     super::power::markdown(&mut s, r.powers);
@@ -132,7 +135,7 @@ fn groups(fitted: &FittedModel) -> String {
 }
 
 /// Text for a table cell: pipes escaped, in code style.
-fn code(text: &str) -> String {
+pub(super) fn code(text: &str) -> String {
     format!("`{}`", text.replace('|', "\\|"))
 }
 
@@ -149,12 +152,13 @@ fn overview(s: &mut String, r: &Report) {
             def.name.text.clone(),
             code(&def.spec.formula),
             r.checked.filter_text(def).map_or("all".to_string(), code),
-            method(def.reml).to_string(),
-            fit.n_obs.to_string(),
+            fit.generalized()
+                .map_or_else(|| method(def.reml).to_string(), super::generalized::method),
+            fit.n_obs().to_string(),
             groups(fitted),
-            criterion(fit.loglik),
-            criterion(fit.aic),
-            criterion(fit.bic),
+            criterion(fit.loglik()),
+            criterion(fit.aic()),
+            criterion(fit.bic()),
         ]);
     }
     table(
@@ -165,7 +169,12 @@ fn overview(s: &mut String, r: &Report) {
 }
 
 fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
-    let fit = &fitted.fit;
+    let fit = match &fitted.fit {
+        Fit::Linear(f) => f,
+        Fit::Generalized(g) => {
+            return super::generalized::model(s, r, def, &groups(fitted), g);
+        }
+    };
     let _ = writeln!(s, "## {}\n", def.name.text);
     let rows = r
         .checked
@@ -187,7 +196,7 @@ fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
         criterion(fit.loglik),
         criterion(fit.aic),
         criterion(fit.bic),
-        parameters(fit)
+        parameters(&fitted.fit)
     );
     let tests = fit.t_tests.as_deref();
     let _ = writeln!(
@@ -294,7 +303,8 @@ fn anova(s: &mut String, fitted: &FittedModel) {
         "Type III tests of the fixed-effect terms ({}{}):\n",
         fitted
             .fit
-            .df_rule()
+            .linear()
+            .and_then(|f| f.df_rule())
             .map_or("Satterthwaite's degrees of freedom", DfRule::describe),
         if kr.is_some() {
             "; Kenward–Roger's F and df beside"
@@ -413,6 +423,16 @@ fn comparison(s: &mut String, names: &[&str], c: &Comparison) {
             false, true, true, true, true, true, true, true, true, true, true,
         ],
     );
+    for row in c.rows.iter().filter(|r| r.test.is_some_and(|t| t.boundary)) {
+        let _ = writeln!(
+            s,
+            "{}: the Poisson model above it is this negative binomial's limit θ → ∞, on the \
+             boundary of its parameter space, so p is from the 50:50 mixture of χ² with one \
+             degree of freedom fewer and χ² with the difference (Self and Liang, 1987): for \
+             the one parameter θ, half the χ²₁ upper tail.\n",
+            row.model
+        );
+    }
 }
 
 /// A Markdown table; the first row is the header, `right` aligns numeric columns.

@@ -3,6 +3,7 @@
 
 mod csv;
 pub mod format;
+pub mod generalized;
 mod json;
 mod markdown;
 mod power;
@@ -86,6 +87,13 @@ pub fn files(checked: &Checked, results: &Results, default_name: &str) -> Vec<Fi
         .tables
         .iter()
         .map(|t| (&t.name, tables::model_table(t), tables::model_table_csv(t)))
+        .chain(results.ratio_tables.iter().map(|t| {
+            (
+                &t.name,
+                generalized::ratio_table(t),
+                generalized::ratio_table_csv(t),
+            )
+        }))
         .chain(results.descriptives.iter().map(|d| {
             (
                 &d.name,

@@ -99,6 +99,21 @@ fn y_axis(lo: f64, hi: f64) -> (Vec<f64>, usize, f64, f64) {
     (ticks, decimals, min, max)
 }
 
+/// `text` in lines of at most `width` characters, broken at spaces.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= width.max(20) => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
+}
+
 /// A figure of one panel per model, side by side; the groups keep their colour in every
 /// panel. The panels share the y axis when their values overlap (subscales of one
 /// questionnaire, so levels compare at a glance) and each has its own when they do not
@@ -142,12 +157,32 @@ pub fn trajectories(panels: &[Trajectories]) -> String {
         COLOURS[i % COLOURS.len()]
     };
 
+    // A generalized model's scale (what its curves and points are), as a caption below.
+    let mut notes: Vec<&str> = Vec::new();
+    for n in panels.iter().filter_map(|t| t.scale_note.as_deref()) {
+        if !notes.contains(&n) {
+            notes.push(n);
+        }
+    }
+    let caption: Vec<String> = notes
+        .iter()
+        .flat_map(|n| wrap(n, (width / 6.2) as usize))
+        .collect();
+    let height = HEIGHT + 15.0 * caption.len() as f64;
     let mut s = String::new();
     let _ = writeln!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{HEIGHT}" viewBox="0 0 {width} {HEIGHT}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
     );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    for (i, line) in caption.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            r##"<text x="{LEFT}" y="{:.1}" font-size="11" fill="#444">{}</text>"##,
+            HEIGHT + 4.0 + 15.0 * i as f64,
+            escape(line)
+        );
+    }
     let first = panels.first();
     let responses: Vec<&str> = panels.iter().map(|t| t.response.as_str()).collect();
     let models: Vec<&str> = panels.iter().map(|t| t.model.as_str()).collect();
@@ -265,9 +300,15 @@ pub fn trajectories(panels: &[Trajectories]) -> String {
         );
     }
     let note_y = TOP + 20.0 + 20.0 * labels.len() as f64;
+    // A generalized model's curves and points are on its response scale (the caption).
+    let (lines, points) = if caption.is_empty() {
+        ("predicted means", "observed means")
+    } else {
+        ("predicted, b = 0", "observed")
+    };
     let _ = writeln!(
         s,
-        r##"<text x="{lx:.1}" y="{note_y:.1}" font-size="10" fill="#555">lines: predicted means</text><text x="{lx:.1}" y="{:.1}" font-size="10" fill="#555">points: observed means</text>"##,
+        r##"<text x="{lx:.1}" y="{note_y:.1}" font-size="10" fill="#555">lines: {lines}</text><text x="{lx:.1}" y="{:.1}" font-size="10" fill="#555">points: {points}</text>"##,
         note_y + 14.0
     );
     s.push_str("</svg>\n");

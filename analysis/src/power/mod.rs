@@ -375,11 +375,15 @@ pub(crate) fn run(
                 built,
             )
         }
-        (PowerSourceDef::Model(_), Some((model, fit))) => {
+        (PowerSourceDef::Model(_), Some((model, fitted))) => {
+            let fit = fitted
+                .fit
+                .linear()
+                .expect("checked: power is simulated from linear models");
             let subject = subject_column(spec, model).expect("checked");
-            let data = frame.select(&fit.rows);
+            let data = frame.select(&fitted.rows);
             let built = Design::build(&model.spec, &data).map_err(|e| failed(e.to_string()))?;
-            let mut beta = fit.fit.beta.clone();
+            let mut beta = fit.beta.clone();
             if let Some((value, _)) = def.value {
                 let j = built
                     .x_names
@@ -398,7 +402,7 @@ pub(crate) fn run(
                     .sum();
             }
             let mut terms = Vec::new();
-            for r in &fit.fit.random {
+            for r in &fit.random {
                 let q = r.names.len();
                 let l = mixspec_dsl::spec::cholesky(&r.covariance, q)
                     .or_else(|| (q == 1 && r.covariance[0] == 0.0).then(|| vec![0.0]))
@@ -410,7 +414,7 @@ pub(crate) fn run(
                 Source::Model { subjects, mean },
                 &model.spec,
                 RandomTerms(terms),
-                fit.fit.sigma,
+                fit.sigma,
                 def.reml.unwrap_or(model.reml),
                 model.name.text.clone(),
                 built,

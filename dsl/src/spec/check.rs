@@ -2,6 +2,8 @@
 //! expand, valid model options, unique names, models that exist wherever they are used,
 //! comparisons that make sense, and aggregates that have the subject and time they need.
 
+use mixspec_engine::family::{Family, Link};
+use mixspec_engine::fit::glmm::MAX_NAGQ;
 use mixspec_engine::inference::REPLICATES;
 use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 
@@ -9,18 +11,18 @@ use mixspec_engine::spec::ModelSpec;
 
 use super::ast::{
     Aggregate, Compare, Data, Explained, Expr, ExprKind, Function, Model, Name, Plot, PowerSource,
-    Prepare, Report, Setting, Span, Statement, StatementKind, Table,
+    Prepare, Report, Setting, Span, Statement, StatementKind, Table, TableRow,
 };
 use super::diagnostic::{suggest, Diagnostics, SpecDiagnostic, SpecErrorKind};
 use super::parse::Parsed;
-use super::{BootstrapOptions, ColumnUse, DataSource, Inference, ModelDef, Spec};
+use super::{BootstrapOptions, ColumnUse, DataSource, Generalized, Inference, ModelDef, Spec};
 use crate::formula;
 pub(super) use crate::formula::column_uses;
 
 /// The kinds of plot there are.
 const PLOTS: [&str; 1] = ["trajectories"];
 const DATA_SETTINGS: [&str; 2] = ["subject", "time"];
-const MODEL_OPTIONS: [&str; 7] = [
+const MODEL_OPTIONS: [&str; 10] = [
     "method",
     "covariance",
     "residual",
@@ -28,7 +30,13 @@ const MODEL_OPTIONS: [&str; 7] = [
     "intervals",
     "bootstrap",
     "seed",
+    "family",
+    "link",
+    "nagq",
 ];
+/// The families of generalized models, as `mixspec fit --family` names them.
+const FAMILIES: [&str; 3] = ["binomial", "poisson", "negative-binomial"];
+const LINKS: [&str; 4] = ["logit", "probit", "cloglog", "log"];
 const DF_METHODS: [&str; 2] = ["satterthwaite", "kenward-roger"];
 const INTERVALS: [&str; 1] = ["profile"];
 /// The seed of a bootstrap without `seed`, as `mixspec fit`'s default.
@@ -41,6 +49,19 @@ struct Options {
     /// With where it was written.
     residual: Option<(ResidualSpec, Span)>,
     inference: Inference,
+    /// `[family …]` (with `link` and `nagq`), and where `nagq` was written.
+    generalized: Option<(Generalized, Option<Span>)>,
+}
+
+/// A family by its name in `[family …]`.
+fn family_named(name: &str) -> Option<Family> {
+    match name {
+        "binomial" => Some(Family::Binomial),
+        "poisson" => Some(Family::Poisson),
+        // θ = 1 is where the estimation of the negative binomial's θ starts, as `fit`'s.
+        "negative-binomial" => Some(Family::NegativeBinomial { theta: 1.0 }),
+        _ => None,
+    }
 }
 
 pub(super) struct Checker<'a> {
@@ -358,6 +379,7 @@ impl Checker<'_> {
                 covariance,
                 residual,
                 inference,
+                generalized,
             }),
             true,
             None,
@@ -387,6 +409,10 @@ impl Checker<'_> {
             }));
             spec.residual = Some(residual);
         }
+        if !self.generalized_model(m, &spec, generalized) {
+            self.broken_models.push(m.name.text.clone());
+            return None;
+        }
         if spec.random.is_empty() && spec.residual.is_none() {
             self.push(
                 SpecDiagnostic::new(
@@ -410,16 +436,86 @@ impl Checker<'_> {
         if let Some(kind) = covariance {
             spec.random.iter_mut().for_each(|r| r.covariance = kind);
         }
+        // A binomial response may be a two-level factor (its first level is failure, as
+        // in R); `cbind()`'s counts stay numbers.
+        if matches!(generalized, Some((g, _)) if g.family == Family::Binomial)
+            && spec.failures.is_none()
+        {
+            for c in columns.iter_mut().filter(|c| c.name == spec.response.label) {
+                c.numeric = false;
+            }
+        }
         Some(ModelDef {
             name: m.name.clone(),
             span,
             formula: m.formula.clone(),
             spec,
-            reml,
+            // A generalized model is fitted by maximum likelihood.
+            reml: reml && generalized.is_none(),
+            family: generalized.map(|(g, _)| g),
             inference,
             filter: m.filter.clone(),
             columns,
         })
+    }
+
+    /// What a generalized model's formula must be: quadrature needs one scalar random
+    /// effect (lme4's rule), and a `cbind(successes, failures)` response needs the binomial
+    /// family. `false` after reporting a problem.
+    fn generalized_model(
+        &mut self,
+        m: &Model,
+        spec: &ModelSpec,
+        generalized: Option<(Generalized, Option<Span>)>,
+    ) -> bool {
+        let mut ok = true;
+        let binomial = matches!(generalized, Some((g, _)) if g.family == Family::Binomial);
+        if let (Some(failures), false) = (&spec.failures, binomial) {
+            self.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Setting,
+                    m.formula.span,
+                    format!(
+                        "`cbind({}, {})` is a binomial response (successes, failures), but model `{}` {}",
+                        spec.response.label,
+                        failures.label,
+                        m.name.text,
+                        match generalized {
+                            Some((g, _)) => format!("has the {} family", g.family.name()),
+                            None => "is linear".to_string(),
+                        }
+                    ),
+                    "a binomial response",
+                )
+                .help("add `[family binomial]` to the model's options"),
+            );
+            ok = false;
+        }
+        if let Some((g, Some(at))) = generalized.filter(|(g, _)| g.nagq > 1) {
+            let scalar_one = spec.random.len() == 1
+                && spec.random[0].terms.intercept
+                && spec.random[0].terms.terms.is_empty();
+            if !scalar_one {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Setting,
+                        at,
+                        format!(
+                            "adaptive quadrature (`nagq {}`) needs exactly one random-effect term with one random effect per level, but model `{}` has {} random-effect term{}{}",
+                            g.nagq,
+                            m.name.text,
+                            spec.random.len(),
+                            if spec.random.len() == 1 { "" } else { "s" },
+                            if spec.random.len() == 1 { " with more than an intercept" } else { "" },
+                        ),
+                        "more than one scalar random effect",
+                    )
+                    .help("lme4's rule: nAGQ > 1 only for a single random intercept `(1 | group)`, whose integral factorises over the groups; leave `nagq` out (the Laplace approximation) for this model"),
+                );
+                ok = false;
+            }
+        }
+        ok
     }
 
     /// Expands a formula of the file, reporting its problems where they are in the file.
@@ -449,7 +545,11 @@ impl Checker<'_> {
             covariance: None,
             residual: None,
             inference: Inference::default(),
+            generalized: None,
         };
+        let mut family: Option<Family> = None;
+        let mut link: Option<Link> = None;
+        let mut nagq: Option<(usize, Span)> = None;
         let mut seed: Option<(u64, &Name)> = None;
         let mut ok = true;
         let mut seen: Vec<&Name> = Vec::new();
@@ -546,6 +646,38 @@ impl Checker<'_> {
                         "the seed of the bootstrap's random numbers: the same seed gives the same intervals",
                     )),
                 },
+                "family" => match family_named(&lower) {
+                    Some(f) => {
+                        family = Some(f);
+                        None
+                    }
+                    None if lower == "gaussian" => Some(bad_value("binomial, poisson or negative-binomial").help(
+                        "a linear (Gaussian) mixed model is the default: leave `family` out",
+                    )),
+                    None => Some(bad_value("binomial, poisson or negative-binomial").help(format!(
+                        "{}; binomial for 0/1 or cbind(successes, failures) responses, poisson and negative-binomial for counts",
+                        suggest(&lower, "family", &FAMILIES)
+                    ))),
+                },
+                "link" => match Link::parse(&lower) {
+                    Some(l) => {
+                        link = Some(l);
+                        None
+                    }
+                    None => Some(bad_value("logit, probit, cloglog or log").help(format!(
+                        "{}; binomial takes logit (the default), probit or cloglog, poisson and negative-binomial take log",
+                        suggest(&lower, "link", &LINKS)
+                    ))),
+                },
+                "nagq" => match value.text.parse::<usize>() {
+                    Ok(n) if (1..=MAX_NAGQ).contains(&n) => {
+                        nagq = Some((n, key.span.to(value.span)));
+                        None
+                    }
+                    _ => Some(bad_value(&format!("a whole number of quadrature nodes from 1 to {MAX_NAGQ}")).help(
+                        "1 is the Laplace approximation (the default, as lme4's nAGQ = 1); more nodes integrate a single random intercept by adaptive Gauss–Hermite quadrature",
+                    )),
+                },
                 _ => Some(
                     SpecDiagnostic::new(
                         SpecErrorKind::Setting,
@@ -579,7 +711,93 @@ impl Checker<'_> {
             _ => {}
         }
         ok &= self.combinations(&out, options);
+        match self.family_options(family, link, nagq, &out, options) {
+            Some(generalized) => out.generalized = generalized,
+            None => ok = false,
+        }
         ok.then_some(out)
+    }
+
+    /// A generalized model's options, checked against each other and against the options
+    /// that belong to linear models: `Some(None)` for a linear model, `None` after
+    /// reporting a problem.
+    fn family_options(
+        &mut self,
+        family: Option<Family>,
+        link: Option<Link>,
+        nagq: Option<(usize, Span)>,
+        out: &Options,
+        options: &[Setting],
+    ) -> Option<Option<(Generalized, Option<Span>)>> {
+        let written = |name: &str| {
+            options
+                .iter()
+                .find(|o| o.key.text == name)
+                .map(|o| o.key.span.to(o.value.span))
+        };
+        let mut problems: Vec<(Span, String, &str, String)> = Vec::new();
+        let Some(family) = family else {
+            // A valid link or nagq without a family (an invalid one is reported already).
+            for (option, given) in [("link", link.is_some()), ("nagq", nagq.is_some())] {
+                if let (Some(at), true) = (written(option), given) {
+                    problems.push((at, format!("`{option}` is an option of generalized models, but this model has no `family`"),
+                        "without `family`", "add the response's family, e.g. `[family binomial, link probit]`; a linear model has neither link nor quadrature".to_string()));
+                }
+            }
+            return self.setting_problems(problems).then_some(None);
+        };
+        let link = match link {
+            Some(l) if !family.allows(l) => {
+                problems.push((
+                    written("link").expect("set by the link option"),
+                    format!("the {} family does not take the {} link", family.name(), l.name()),
+                    "not a link of this family",
+                    "binomial takes logit (the default), probit or cloglog; poisson and negative-binomial take log".to_string(),
+                ));
+                l
+            }
+            Some(l) => l,
+            None => family.default_link(),
+        };
+        let reml_written = options
+            .iter()
+            .find(|o| o.key.text == "method" && o.value.text.eq_ignore_ascii_case("REML"));
+        if let Some(at) = reml_written.map(|o| o.key.span.to(o.value.span)) {
+            problems.push((at, "REML is not defined for generalized models".to_string(), "with `family`",
+                "a generalized model is fitted by maximum likelihood (Laplace or quadrature), as glmer: write `method ML` or leave `method` out".to_string()));
+        }
+        if let Some((r, at)) = &out.residual {
+            problems.push((*at, format!("a residual structure ({}) is not offered with the {} family", r.describe(), family.name()), "with `family`",
+                "a generalized model has no residual variance to correlate; model the dependence with random effects, e.g. (1 | subject)".to_string()));
+        }
+        for option in ["df", "intervals", "bootstrap"] {
+            let asked = match option {
+                "df" => out.inference.kenward_roger,
+                "intervals" => out.inference.profile,
+                _ => out.inference.bootstrap.is_some(),
+            };
+            if let (true, Some(at)) = (asked, written(option)) {
+                problems.push((at, format!("`{option}` is not available for generalized models"), "with `family`",
+                    "a generalized model's coefficients get Wald z-tests (glmer's summary()); profile and bootstrap intervals are not implemented for them yet".to_string()));
+            }
+        }
+        self.setting_problems(problems).then_some(Some((
+            Generalized {
+                family,
+                link,
+                nagq: nagq.map_or(1, |(n, _)| n),
+            },
+            nagq.map(|(_, at)| at),
+        )))
+    }
+
+    /// Reports each (span, message, label, help); `true` when there were none.
+    fn setting_problems(&mut self, problems: Vec<(Span, String, &str, String)>) -> bool {
+        let ok = problems.is_empty();
+        for (at, message, label, help) in problems {
+            self.push(SpecDiagnostic::new(SpecErrorKind::Setting, at, message, label).help(help));
+        }
+        ok
     }
 
     /// Inference options the rest of the model's options rule out; `false` when any is.
@@ -725,6 +943,25 @@ impl Checker<'_> {
         }
         let first = resolved[0];
         for (m, name) in resolved.iter().zip(&x.models).skip(1) {
+            if m.family.is_some() != first.family.is_some() {
+                fn kind(d: &ModelDef) -> String {
+                    match d.family {
+                        Some(g) => format!("a generalized model ({})", g.family.name()),
+                        None => "a linear model".to_string(),
+                    }
+                }
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Comparison,
+                        name.span,
+                        format!("`{}` is {} but `{}` is {}", m.name.text, kind(m), first.name.text, kind(first)),
+                        "another kind of model",
+                    )
+                    .also(x.models[0].span, "compared with this one")
+                    .help("a likelihood-ratio test compares likelihoods of the same kind: compare linear models with linear ones, generalized with generalized"),
+                );
+                return false;
+            }
             if self.filter_text(m) != self.filter_text(first) {
                 self.push(
                     SpecDiagnostic::new(
@@ -753,7 +990,13 @@ impl Checker<'_> {
         };
         let mut ok = true;
         for (m, name) in listed.iter().zip(&x.models) {
-            let problem = if m.name.text == reference.name.text {
+            let problem = if let Some(g) = [*m, reference].iter().find(|d| d.family.is_some()) {
+                Some((
+                    format!("explained variance is not available for generalized models (`{}`)", g.name.text),
+                    "a generalized model".to_string(),
+                    "explained variance compares random-effect variances of linear models, whose residual variance is estimated; a generalized model's variances are on its link scale".to_string(),
+                ))
+            } else if m.name.text == reference.name.text {
                 Some((
                     format!("`{}` is its own reference", m.name.text),
                     "also the reference".to_string(),
@@ -842,6 +1085,14 @@ impl Checker<'_> {
     /// reference is and adds fixed-effect terms to the reference's, and the reference has a
     /// slope on the data's time.
     fn table(&mut self, x: &Table, data: Option<&DataSource>, models: &[ModelDef]) -> bool {
+        if let Some(g) = x.rows.iter().find_map(|r| {
+            models
+                .iter()
+                .find(|m| m.name.text == r.model.text && m.family.is_some())
+                .map(|_| r)
+        }) {
+            return self.ratio_table(x, g, models);
+        }
         let mut ok = self.output_name(&x.name);
         let time = data.and_then(|d| d.time.as_ref()).map(|t| t.text.clone());
         if let Some(data) = data.filter(|d| d.time.is_none()) {
@@ -954,6 +1205,53 @@ impl Checker<'_> {
                     d = d.also(span, "reference");
                 }
                 self.push(d);
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// A table of generalized models (`first` is one of its rows that is): each row shows
+    /// every coefficient of its model, exponentiated where the link makes that a ratio, so
+    /// every row's model must be generalized and no row is a reference.
+    fn ratio_table(&mut self, x: &Table, first: &TableRow, models: &[ModelDef]) -> bool {
+        let mut ok = self.output_name(&x.name);
+        for (i, row) in x.rows.iter().enumerate() {
+            if let Some(before) = x.rows[..i].iter().find(|r| r.model.text == row.model.text) {
+                self.push(SpecDiagnostic::listed_twice(
+                    "model",
+                    &row.model,
+                    &before.model,
+                ));
+                ok = false;
+                continue;
+            }
+            let Some(m) = self.resolve(&row.model, models) else {
+                ok = false;
+                continue;
+            };
+            if m.family.is_none() {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Comparison,
+                        row.model.span,
+                        format!("`{}` is a linear model in a table of generalized models", m.name.text),
+                        "a linear model",
+                    )
+                    .also(first.model.span, "a generalized model")
+                    .help("a table of generalized models shows odds or rate ratios; put linear models in a table of their own"),
+                );
+                ok = false;
+            } else if row.reference {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Comparison,
+                        row.model.span,
+                        "`ref` is not used in a table of generalized models",
+                        "marked `ref`",
+                    )
+                    .help(format!("each row of such a table shows every coefficient of its model as a ratio with its 95% interval; compare models with `compare`, and remove `ref` after `{}`", row.model.text)),
+                );
                 ok = false;
             }
         }

@@ -226,6 +226,13 @@ impl Checker<'_> {
                     );
                     ok = false;
                 }
+                if let Some(model) = model.filter(|m| m.family.is_some()) {
+                    self.push(
+                        invalid(m.span, format!("power from `{}` is not available: it is a generalized model", model.name.text), "a generalized model")
+                            .help("power is simulated from linear mixed models (y = Xβ + Zb + ε); simulate from a linear model"),
+                    );
+                    ok = false;
+                }
                 model.map(|_| PowerSourceDef::Model(m.clone()))
             }
             PowerSource::Design {

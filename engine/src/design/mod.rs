@@ -111,7 +111,17 @@ impl Design {
         spec: &ModelSpec,
         data: &DataFrame,
     ) -> Result<(Design, GlmResponse), ModelError> {
-        Self::build_for(spec, data, data.n_rows(), true)
+        Self::build_glmm_with_basis(spec, data, data.n_rows())
+    }
+
+    /// [`Design::build_glmm`] for rows that follow a fit's, as [`Design::build_with_basis`]:
+    /// predictions of a generalized model on the fit's own `scale()` and `poly()` columns.
+    pub fn build_glmm_with_basis(
+        spec: &ModelSpec,
+        data: &DataFrame,
+        basis: usize,
+    ) -> Result<(Design, GlmResponse), ModelError> {
+        Self::build_for(spec, data, basis, true)
     }
 
     fn build_for(
