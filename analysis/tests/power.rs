@@ -737,3 +737,25 @@ power baseline: y ~ time * group + age + smoker + (time | id) [test "age", simul
         "{rendered}"
     );
 }
+
+/// Kenward–Roger's test on request: for the balanced design both it and Satterthwaite's are
+/// the two-sample t-test of the subjects' slopes (N − 2 df), so the same cohorts reject
+/// alike; with a residual structure it is refused.
+#[test]
+fn kenward_roger_tests_on_request() {
+    let spec = DESIGN
+        .replace("simulations 2000", "simulations 150")
+        .replace("subjects 40, 80, 120", "subjects 40");
+    let satterthwaite = &curves(&spec)[0];
+    let kr = &curves(&spec.replace("seed 11]", "seed 11, statistic kenward-roger]"))[0];
+    assert_eq!(kr.statistic, "kenward-roger");
+    assert_eq!(kr.method, "REML");
+    eprintln!("{:?}\n{:?}", satterthwaite.rows, kr.rows);
+    assert!((kr.rows[0].power - satterthwaite.rows[0].power).abs() <= 0.02);
+    assert!((kr.rows[0].mean_estimate - satterthwaite.rows[0].mean_estimate).abs() < 1e-5);
+    let refused = problems(&AR1_DESIGN.replace("seed 5]", "seed 5, statistic kenward-roger]"));
+    assert!(
+        refused.contains("not available with a residual structure"),
+        "{refused}"
+    );
+}

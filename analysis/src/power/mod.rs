@@ -509,7 +509,12 @@ pub(crate) fn run(
         }
         (PowerSourceDef::Model(_), None) => unreachable!("power from a model runs after its fit"),
     };
-    let reml = reml && def.statistic == PowerStatistic::Satterthwaite;
+    // Likelihood-ratio tests compare ML fits; Kenward–Roger's needs REML.
+    let reml = match def.statistic {
+        PowerStatistic::LikelihoodRatio => false,
+        PowerStatistic::KenwardRoger => true,
+        _ => reml,
+    };
     let target = target(def, &term_labels(model_spec), &template)?;
     // One cohort's response drawn, its model refitted and tested.
     let simulate_linear = |built: Design,
@@ -643,6 +648,7 @@ pub(crate) fn run(
             PowerStatistic::Satterthwaite => "satterthwaite",
             PowerStatistic::LikelihoodRatio => "lrt",
             PowerStatistic::Wald => "wald",
+            PowerStatistic::KenwardRoger => "kenward-roger",
         },
         method: match (&model, reml) {
             (Model::Generalized(_), _) => "ML (Laplace)",

@@ -11,9 +11,9 @@ use mixspec_engine::family::{Family, Link};
 use mixspec_engine::fit::glmm::{fit_glmm, GlmmOptions};
 use mixspec_engine::fit::{Problem, ResidualModel};
 use mixspec_engine::inference::{
-    add_random_draws, add_random_effects, chi_square_upper_tail, Satterthwaite,
+    add_random_draws, add_random_effects, chi_square_upper_tail, KenwardRoger, Satterthwaite,
 };
-use mixspec_engine::Design;
+use mixspec_engine::{Design, FitOptions};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, Poisson, StandardNormal, StandardUniform};
 
@@ -268,6 +268,20 @@ pub(crate) fn test(
         }
     };
     match statistic {
+        PowerStatistic::KenwardRoger => {
+            // pbkrtest's adjustment needs the fit's variance components: a whole REML fit.
+            let options = FitOptions {
+                reml: true,
+                max_evaluations: MAX_EVALUATIONS,
+                satterthwaite: false,
+            };
+            let fit = mixspec_engine::fit(problem.design.clone(), &options)
+                .ok()
+                .filter(|f| f.convergence.converged)?;
+            let kr = KenwardRoger::new(&problem.design, &fit.random, fit.sigma)?;
+            let t = kr.coefficient_tests(&fit.beta)[cols[0]];
+            t.p.is_finite().then(|| (t.p < alpha, fit.beta[cols[0]]))
+        }
         PowerStatistic::Satterthwaite | PowerStatistic::Wald => {
             let theta = fitted(problem)?;
             let c = problem.conditional_at(&theta)?;

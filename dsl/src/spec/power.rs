@@ -23,7 +23,7 @@ const OPTIONS: [&str; 7] = [
     "statistic",
     "method",
 ];
-const STATISTICS: [&str; 3] = ["satterthwaite", "wald", "lrt"];
+const STATISTICS: [&str; 4] = ["satterthwaite", "kenward-roger", "wald", "lrt"];
 const STRUCTURES: [&str; 4] = ["ar1", "car1", "cs", "varident"];
 const FAMILIES: [&str; 3] = ["binomial", "poisson", "negative-binomial"];
 const DEFAULT_ALPHA: f64 = 0.05;
@@ -68,6 +68,9 @@ pub enum PowerStatistic {
     /// The Wald z-test of the coefficient, as glmer's `summary()`: a generalized model's own
     /// test.
     Wald,
+    /// The Kenward–Roger t-test of the coefficient (pbkrtest's adjusted Var(β̂) and df), on
+    /// REML fits of a linear model without a residual structure.
+    KenwardRoger,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -249,10 +252,12 @@ impl Checker<'_> {
             self.duplicate("power statement", &p.name, &first.name);
             ok = false;
         }
+        let mut structured = false;
         let options = self.power_options(p);
         let source = match &p.source {
             PowerSource::Model(m) => {
                 let model = self.resolve(m, models);
+                structured = model.is_some_and(|m| m.spec.residual.is_some());
                 model.map(|_| PowerSourceDef::Model(m.clone()))
             }
             PowerSource::Design {
@@ -321,6 +326,13 @@ impl Checker<'_> {
                 );
                 return None;
             }
+            (true, PowerStatistic::KenwardRoger, Some(at)) => {
+                self.push(
+                    invalid(at, "Kenward–Roger's test is for linear models", "with a `family`")
+                        .help("a generalized model's coefficients are tested by Wald's z (`statistic wald`, the default) or by the likelihood ratio (`statistic lrt`)"),
+                );
+                return None;
+            }
             (false, PowerStatistic::Wald, Some(at)) => {
                 self.push(
                     invalid(at, "Wald's z-test is for generalized models", "without a `family`")
@@ -329,6 +341,29 @@ impl Checker<'_> {
                 return None;
             }
             _ => {}
+        }
+        if def.statistic == PowerStatistic::KenwardRoger {
+            let at = option_at("statistic").expect("the statistic was given");
+            structured |=
+                matches!(&def.source, PowerSourceDef::Design(d) if d.spec.residual.is_some());
+            if structured {
+                self.push(
+                    invalid(at, "Kenward–Roger's test is not available with a residual structure", "with `residual`")
+                        .help("pbkrtest's adjustment assumes independent residuals: keep Satterthwaite's test (the default)"),
+                );
+                return None;
+            }
+            if def.reml == Some(false) {
+                self.push(
+                    invalid(
+                        at,
+                        "Kenward–Roger's test needs REML fits",
+                        "with `method ML`",
+                    )
+                    .help("leave out `method ML`: each cohort is then fitted by REML"),
+                );
+                return None;
+            }
         }
         if let (true, Some(true), Some(at)) = (generalized, def.reml, option_at("method")) {
             self.push(
@@ -436,12 +471,16 @@ impl Checker<'_> {
                         def.statistic = PowerStatistic::Wald;
                         Ok(())
                     }
+                    "kenward-roger" | "kr" => {
+                        def.statistic = PowerStatistic::KenwardRoger;
+                        Ok(())
+                    }
                     "lrt" => {
                         def.statistic = PowerStatistic::LikelihoodRatio;
                         Ok(())
                     }
-                    lower => Err(invalid(value.span, format!("`{}` is not a test statistic", value.text), "expected satterthwaite, wald or lrt")
-                        .help(format!("{}; satterthwaite: the t-test of the coefficient (a linear model's default), wald: the z-test (a generalized model's default), lrt: the likelihood-ratio test against the model without it", suggest(lower, "statistic", &STATISTICS)))),
+                    lower => Err(invalid(value.span, format!("`{}` is not a test statistic", value.text), "expected satterthwaite, kenward-roger, wald or lrt")
+                        .help(format!("{}; satterthwaite: the t-test of the coefficient (a linear model's default), kenward-roger: its t-test with Kenward–Roger's df, wald: the z-test (a generalized model's default), lrt: the likelihood-ratio test against the model without it", suggest(lower, "statistic", &STATISTICS)))),
                 },
                 "method" => match value.text.to_ascii_uppercase().as_str() {
                     "REML" => {
