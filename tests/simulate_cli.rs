@@ -87,3 +87,34 @@ fn a_bad_parameter_file_names_the_key_and_writes_nothing() {
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "only bad.toml");
     }
 }
+
+/// `data/therapist_cohort.csv` (specs/therapist_effects.spec) is the simulator's output for
+/// its bundled parameter file, bit for bit, with therapists in its last column.
+#[test]
+fn the_bundled_therapist_cohort_is_regenerated_bit_for_bit() {
+    let dir = scratch("therapists");
+    let out = dir.join("therapists.csv");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let params = format!("{root}/data/therapist_params.toml");
+    let o = mixspec(&[
+        "simulate",
+        "--patients",
+        "400",
+        "--seed",
+        "7",
+        "--params",
+        &params,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let made = std::fs::read(&out).unwrap();
+    let bundled = std::fs::read(format!("{root}/data/therapist_cohort.csv")).unwrap();
+    assert!(
+        made == bundled,
+        "data/therapist_cohort.csv differs from `mixspec simulate --patients 400 --seed 7 --params data/therapist_params.toml`"
+    );
+    let header = String::from_utf8_lossy(&made[..made.iter().position(|&b| b == b'\n').unwrap()])
+        .into_owned();
+    assert!(header.ends_with(",therapist"), "{header}");
+}

@@ -1055,4 +1055,85 @@ fn remission_spec_reports_odds_ratios_and_probabilities() {
         "{t}"
     );
     let _ = std::fs::remove_dir_all(&out);
+
+/// specs/therapist_effects.spec: its likelihood ratios, boundary-mixture p-values and the
+/// therapist share of slope variance as lme4 1.1-31 gives them on the same data
+/// (tests/data/therapist/lme4_therapist.R, output beside it), and the report says how the
+/// p-values were computed.
+#[test]
+fn therapist_effects_match_lme4_with_boundary_p_values() {
+    let out = scratch("therapist-effects");
+    let o = mixspec(&[
+        "run",
+        "specs/therapist_effects.spec",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows = read_csv(&out.join("therapist-effects-comparisons.csv"));
+    // lme4_therapist.txt: logLik, χ² and ½χ²(df − 1) + ½χ²(df) p-values.
+    for (model, loglik, chisq, p) in [
+        ("no_therapist", -1516.345806, f64::NAN, f64::NAN),
+        ("therapist_intercept", -1509.239026, 14.213560, 8.159513e-05),
+        ("therapist_slope", -1501.319017, 15.840018, 2.161641e-04),
+    ] {
+        let row = rows.iter().find(|r| r["model"] == model).unwrap();
+        assert!((number(row, "loglik") - loglik).abs() < 1e-5, "{model}");
+        if p.is_nan() {
+            continue;
+        }
+        assert!((number(row, "chisq") - chisq).abs() < 1e-5, "{model}");
+        assert!(
+            (number(row, "p") / p - 1.0).abs() < 1e-5,
+            "{model}: {}",
+            row["p"]
+        );
+    }
+    let random = read_csv(&out.join("therapist-effects-random.csv"));
+    let variance = |group: &str| {
+        let row = random
+            .iter()
+            .find(|r| {
+                r["model"] == "therapist_slope"
+                    && r["grp"] == group
+                    && r["var1"] == "months"
+                    && r["var2"] == "NA"
+            })
+            .unwrap_or_else(|| panic!("{group}"));
+        number(row, "vcov")
+    };
+    let share = variance("therapist") / (variance("therapist") + variance("patient"));
+    assert!((share - 0.216127).abs() < 1e-4, "{share}");
+    let markdown = std::fs::read_to_string(out.join("therapist-effects.md")).unwrap();
+    assert!(
+        markdown.contains("50:50 mixture of χ²(Df − 1) and χ²(Df)"),
+        "{markdown}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("therapist-effects.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["comparisons"][0]["boundary"], true);
+}
+
+/// `[boundary]` is refused where the mixture does not hold: fixed effects that differ, or a
+/// step of more than one random effect.
+#[test]
+fn a_boundary_test_of_models_that_differ_otherwise_is_refused() {
+    let dir = scratch("boundary");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/therapist_cohort.csv");
+    let spec = format!(
+        "data \"{}\" {{ subject patient; time months }}\ninstrument \"wai-s\" when version == \"S\"\ninstrument \"wai-sr\" when version == \"SR\"\nmodel a: TASKS ~ months + (1 | patient)\nmodel b: TASKS ~ months + (months | patient) + (1 | therapist)\nmodel c: TASKS ~ 1 + (months | patient)\ncompare a, b [boundary]\ncompare c, b [boundary]\n",
+        data.display()
+    );
+    let o = run_spec(&dir, "boundary.spec", &spec, &dir.join("out"));
+    assert_eq!(o.status.code(), Some(1));
+    let message = stderr(&o);
+    assert!(
+        message.contains("the boundary mixture is for adding one at a time"),
+        "{message}"
+    );
+    assert!(
+        message.contains("these models' fixed effects differ"),
+        "{message}"
+    );
 }

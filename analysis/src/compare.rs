@@ -11,7 +11,7 @@
 //! degree of freedom fewer and χ² with the difference, as glmmTMB users do (Self and Liang,
 //! 1987), which for a pure test of overdispersion halves the χ²₁ p-value.
 
-use mixspec_dsl::spec::{Compare, ModelDef, SpecDiagnostic};
+use mixspec_dsl::spec::{Compare, ModelDef, Span, SpecDiagnostic, SpecErrorKind};
 use mixspec_engine::family::Family;
 use mixspec_engine::inference::chi_square_upper_tail;
 
@@ -35,6 +35,9 @@ pub enum Basis {
 #[derive(Debug, Clone)]
 pub struct Comparison {
     pub basis: Basis,
+    /// `[boundary]`: every test adds one random effect, and its p-value is the boundary
+    /// mixture's (see [`lrt_p`]).
+    pub boundary: bool,
     /// By increasing number of parameters (ties in the order written).
     pub rows: Vec<ComparisonRow>,
 }
@@ -62,8 +65,10 @@ pub struct LikelihoodRatio {
     /// Upper tail of χ²(df), or of the boundary mixture (see `boundary`); `NaN` when `df`
     /// is 0.
     pub p: f64,
-    /// The simpler model is the Poisson limit θ_NB → ∞ of the richer negative binomial
-    /// one: `p` is that of ½χ²(df − 1) + ½χ²(df) (half χ²₁'s for df = 1).
+    /// The simpler model is on the boundary of the richer one's parameter space (the
+    /// Poisson limit θ_NB → ∞ of a negative binomial, or, with `[boundary]`, a random
+    /// effect's variance at zero): `p` is that of ½χ²(df − 1) + ½χ²(df) (half χ²₁'s for
+    /// df = 1).
     pub boundary: bool,
     /// AIC and BIC minus those of the row before: negative when this model is better.
     pub delta_aic: f64,
@@ -98,8 +103,10 @@ fn poisson_in_negative_binomial(simpler: &Fit, richer: &Fit) -> bool {
 }
 
 /// The p-value of a likelihood-ratio statistic on `df` degrees of freedom, where
-/// `boundary` says one of them (the negative binomial's 1/θ) is tested at its bound: the
-/// 50:50 mixture of χ²(df − 1) and χ²(df), χ²(0) being a point mass at zero.
+/// `boundary` says one of them is tested at its bound (the negative binomial's 1/θ, or a
+/// random effect's variance whose `df − 1` covariances go with it): the 50:50 mixture of
+/// χ²(df − 1) and χ²(df) (Self & Liang 1987; Stram & Lee 1994), χ²(0) being a point mass
+/// at zero. Half the naive χ²(df) p-value or less.
 fn lrt_p(chi_square: f64, df: usize, boundary: bool) -> f64 {
     if df == 0 {
         return f64::NAN;
@@ -158,8 +165,18 @@ pub(crate) fn basis(models: &[(&ModelDef, &FittedModel)]) -> Basis {
     }
 }
 
-/// The table for `fits` (by the likelihood of `basis`), named `names`.
-pub(crate) fn table(names: &[&str], fits: &[&Fit], basis: Basis) -> Comparison {
+/// Number of random effects of a fit (columns of Z per level, over every term).
+pub(crate) fn random_effects(fit: &Fit) -> usize {
+    let random = match fit {
+        Fit::Linear(f) => &f.random,
+        Fit::Generalized(f) => &f.random,
+    };
+    random.iter().map(|r| r.names.len()).sum()
+}
+
+/// The table for `fits` (by the likelihood of `basis`), named `names`; with `boundary`
+/// (`[boundary]`) every p-value is the boundary mixture's.
+pub(crate) fn table(names: &[&str], fits: &[&Fit], basis: Basis, boundary: bool) -> Comparison {
     let mut order: Vec<usize> = (0..fits.len()).collect();
     order.sort_by_key(|&i| parameters(fits[i]));
     let rows: Vec<ComparisonRow> = order
@@ -182,18 +199,55 @@ pub(crate) fn table(names: &[&str], fits: &[&Fit], basis: Basis) -> Comparison {
         let (before, row) = (&rows[i - 1], &rows[i]);
         let chi_square = (2.0 * (row.loglik - before.loglik)).max(0.0);
         let df = row.parameters - before.parameters;
-        let boundary = poisson_in_negative_binomial(fits[order[i - 1]], fits[order[i]]);
-        let p = lrt_p(chi_square, df, boundary);
+        let on_bound =
+            boundary || poisson_in_negative_binomial(fits[order[i - 1]], fits[order[i]]);
+        let p = lrt_p(chi_square, df, on_bound);
         rows[i].test = Some(LikelihoodRatio {
             chi_square,
             df,
             p,
-            boundary,
+            boundary: on_bound,
             delta_aic: row.aic - before.aic,
             delta_bic: row.bic - before.bic,
         });
     }
-    Comparison { basis, rows }
+    Comparison {
+        basis,
+        boundary,
+        rows,
+    }
+}
+
+/// The boundary mixture holds when the models share their fixed effects and each, by its
+/// number of parameters, adds exactly one random effect (with its covariances) to the one
+/// before: otherwise `[boundary]` is refused at its span.
+pub(crate) fn boundary_applies(
+    statement: &Compare,
+    models: &[(&ModelDef, &FittedModel)],
+    at: Span,
+) -> Result<(), SpecDiagnostic> {
+    let (_, first) = models[0];
+    if models
+        .iter()
+        .any(|(_, f)| f.fit.fixed_names() != first.fit.fixed_names())
+    {
+        return Err(SpecDiagnostic::new(SpecErrorKind::Comparison, at, "a boundary test compares random effects, but these models' fixed effects differ", "not a test of random effects")
+            .help("give the models the same fixed effects, or leave out `[boundary]` for ordinary χ² tests"));
+    }
+    let mut sorted: Vec<(usize, usize, &str)> = models
+        .iter()
+        .zip(&statement.models)
+        .map(|((_, f), n)| (parameters(&f.fit), random_effects(&f.fit), n.text.as_str()))
+        .collect();
+    sorted.sort_by_key(|(p, ..)| *p);
+    for pair in sorted.windows(2) {
+        let ((_, before, a), (_, after, b)) = (pair[0], pair[1]);
+        if after != before + 1 {
+            return Err(SpecDiagnostic::new(SpecErrorKind::Comparison, at, format!("`{b}` has {after} random effects and `{a}` {before}: the boundary mixture is for adding one at a time"), "not one random effect more")
+                .help("compare the models in steps of one random effect (e.g. `(1 | therapist)` then `(months | therapist)`), or leave out `[boundary]`"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -257,6 +257,12 @@ impl Checked {
                 d.push(p);
                 continue;
             }
+            if let Some(at) = statement.boundary {
+                if let Err(p) = compare::boundary_applies(statement, &pairs, at) {
+                    d.push(p);
+                    continue;
+                }
+            }
             let basis = compare::basis(&pairs);
             let refitted = |i: usize| basis == Basis::RefittedMl && self.spec.models[i].reml;
             for &i in index.iter().filter(|&&i| refitted(i)) {
@@ -277,7 +283,12 @@ impl Checked {
                 .collect();
             let names: Vec<&str> = statement.models.iter().map(|n| n.text.as_str()).collect();
             if let Some(used) = used {
-                comparisons.push(compare::table(&names, &used, basis));
+                comparisons.push(compare::table(
+                    &names,
+                    &used,
+                    basis,
+                    statement.boundary.is_some(),
+                ));
             }
         }
         let refits = self.reference_refits(&fits, &mut d);

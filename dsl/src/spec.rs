@@ -20,7 +20,10 @@ pub use ast::{
 pub use diagnostic::{
     closest, quoted_list, suggest, Diagnostics, SpecDiagnostic, SpecError, SpecErrorKind,
 };
-pub use power::{cholesky, Arm, PowerDef, PowerDesign, PowerSourceDef, PowerStatistic};
+pub use power::{
+    cholesky, Arm, Covariate, CovariateDistribution, PowerDef, PowerDesign, PowerSourceDef,
+    PowerStatistic,
+};
 
 /// A spec file after parsing and the checks that need no data. Statements with problems are
 /// left out; their problems are in the [`Diagnostics`] returned beside it.

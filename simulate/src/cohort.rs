@@ -77,6 +77,14 @@ impl Cohort {
             .collect()
     }
 
+    /// The therapist labels (`T1`, `T2`, … zero-padded so that text order is therapist
+    /// order), one per therapist, when the cohort has therapists: the last column.
+    fn therapist_ids(&self) -> Option<Vec<String>> {
+        let count = self.patients.iter().filter_map(|p| p.therapist).max()? + 1;
+        let width = count.to_string().len();
+        Some((1..=count).map(|t| format!("T{t:0width$}")).collect())
+    }
+
     /// Every row's numeric cells (NaN = empty) in `column_names` order, without `patient`
     /// and `version`; with the patient index and WAI form of the row.
     fn rows(
@@ -146,6 +154,16 @@ impl Cohort {
             Column::Factor(Factor::from_labels(version.iter().copied())),
         ));
         columns.extend(names[3..].iter().cloned().zip(numeric.map(Column::Numeric)));
+        if let Some(therapists) = self.therapist_ids() {
+            let labels = self.rows(latent).map(|(k, ..)| {
+                let t = self.patients[k].therapist.expect("every patient has one");
+                Some(therapists[t].as_str())
+            });
+            columns.push((
+                "therapist".to_string(),
+                Column::Factor(Factor::from_labels(labels)),
+            ));
+        }
         DataFrame::new("<simulated>", columns)
     }
 
@@ -153,7 +171,12 @@ impl Cohort {
     /// Rust's shortest round-trip form (integers without a decimal point).
     pub fn write_csv(&self, latent: bool, out: &mut dyn Write) -> std::io::Result<()> {
         let ids = self.ids();
-        writeln!(out, "{}", column_names(latent).join(","))?;
+        let therapists = self.therapist_ids();
+        let mut header = column_names(latent).join(",");
+        if therapists.is_some() {
+            header.push_str(",therapist");
+        }
+        writeln!(out, "{header}")?;
         let mut line = String::new();
         for (k, version, cells) in self.rows(latent) {
             line.clear();
@@ -165,6 +188,10 @@ impl Cohort {
             for &x in &cells[1..] {
                 line.push(',');
                 push_number(&mut line, x);
+            }
+            if let (Some(ids), Some(t)) = (&therapists, self.patients[k].therapist) {
+                line.push(',');
+                line.push_str(&ids[t]);
             }
             line.push('\n');
             out.write_all(line.as_bytes())?;

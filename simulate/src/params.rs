@@ -19,6 +19,23 @@ pub struct Params {
     pub wsas: Trajectory,
     pub bsi: Trajectory,
     pub baseline: Baseline,
+    /// Optional, so that parameter files written before therapists existed still read:
+    /// without it there are none.
+    #[serde(default)]
+    pub therapists: Therapists,
+}
+
+/// Patients nested in therapists, each therapist shifting the latent WAI subscales of their
+/// patients by a random intercept and slope (`params.toml`). With `count = 0` (the default)
+/// there are none, and the cohort is what it was without them, bit for bit.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Therapists {
+    /// Number of therapists; patient k (from 1) is seen by therapist ((k − 1) mod count) + 1.
+    pub count: usize,
+    pub sd_intercept: f64,
+    pub sd_slope: f64,
+    pub correlation: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -228,6 +245,31 @@ impl Params {
         ] {
             check.trajectory(name, tr);
         }
+        let th = &self.therapists;
+        check.rule(
+            "therapists.count",
+            th.count as f64,
+            th.count <= 1_000_000,
+            "must be at most 1,000,000",
+        );
+        check.rule(
+            "therapists.sd_intercept",
+            th.sd_intercept,
+            th.sd_intercept >= 0.0,
+            "must be 0 or more",
+        );
+        check.rule(
+            "therapists.sd_slope",
+            th.sd_slope,
+            th.sd_slope >= 0.0,
+            "must be 0 or more",
+        );
+        check.rule(
+            "therapists.correlation",
+            th.correlation,
+            th.correlation.abs() <= 1.0,
+            "must be a correlation, −1 to 1",
+        );
         check.group("baseline.good", &self.baseline.good);
         check.group("baseline.poor", &self.baseline.poor);
         check.first.map_or(Ok(()), Err)

@@ -94,6 +94,8 @@ pub struct Patient {
     pub admission: f64,
     pub characteristics: Characteristics,
     pub occasions: Vec<Occasion>,
+    /// The patient's therapist (0-based), when the cohort has therapists.
+    pub therapist: Option<usize>,
 }
 
 /// What a trajectory depends on besides time.
@@ -323,10 +325,18 @@ pub fn draw(params: &Params, seed: u64, index: usize) -> Result<Patient, Simulat
 
     // WAI: the three subscales' latent series at every WAI occasion (baseline has none).
     let wai_times = &times[1..];
-    let latent: Vec<Vec<f64>> = [&params.wai.tasks, &params.wai.goals, &params.wai.bonds]
+    let mut latent: Vec<Vec<f64>> = [&params.wai.tasks, &params.wai.goals, &params.wai.bonds]
         .iter()
         .map(|tr| tr.draw_series(&covariates, wai_times, rng))
         .collect();
+    let therapist = (params.therapists.count > 0).then(|| index % params.therapists.count);
+    if let Some(t) = therapist {
+        for (series, (a, b)) in latent.iter_mut().zip(therapist_lines(params, seed, t)) {
+            for (value, &months) in series.iter_mut().zip(wai_times) {
+                *value += a + b * months;
+            }
+        }
+    }
     let mut wai = vec![None; n];
     let mut wai_latent = vec![None; n];
     let mut versions = vec![None; n];
@@ -401,6 +411,26 @@ pub fn draw(params: &Params, seed: u64, index: usize) -> Result<Patient, Simulat
         admission,
         characteristics,
         occasions,
+        therapist,
+    })
+}
+
+/// Therapist `t`'s intercept and slope on TASKS, GOALS and BONDS: three independent
+/// bivariate normal draws from the therapist's own stream (the streams past 2⁶³, which no
+/// patient uses), so every patient of a therapist shares them and no patient's own draws
+/// move.
+fn therapist_lines(params: &Params, seed: u64, t: usize) -> [(f64, f64); 3] {
+    let th = &params.therapists;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream((1u64 << 63) | t as u64);
+    let r = th.correlation;
+    [(); 3].map(|()| {
+        let z1 = normal(&mut rng);
+        let z2 = normal(&mut rng);
+        (
+            th.sd_intercept * z1,
+            th.sd_slope * (r * z1 + (1.0 - r * r).sqrt() * z2),
+        )
     })
 }
 

@@ -228,3 +228,70 @@ fn items_are_in_range_and_each_form_keys_its_items() {
         }
     }
 }
+
+/// Therapists change only the WAI: each patient keeps every other draw, the therapist's
+/// intercept and slope are shared by their patients (the latent TASKS of two patients of one
+/// therapist differ from their no-therapist values by the same line), and the CSV gains a
+/// last `therapist` column. Without the section the cohort is the one before therapists.
+#[test]
+fn therapists_shift_their_patients_wai_and_nothing_else() {
+    let plain = Params::default();
+    let mut with = plain.clone();
+    with.therapists.count = 3;
+    with.therapists.sd_intercept = 0.5;
+    with.therapists.sd_slope = 0.05;
+    with.therapists.correlation = 0.3;
+    let (a, b) = (
+        simulate(&plain, 60, 5).unwrap(),
+        simulate(&with, 60, 5).unwrap(),
+    );
+    let mut shifts: Vec<Vec<(f64, f64)>> = vec![Vec::new(); 3];
+    for (k, (p, q)) in a.patients.iter().zip(&b.patients).enumerate() {
+        assert_eq!(p.therapist, None);
+        assert_eq!(q.therapist, Some(k % 3));
+        assert_eq!(
+            format!("{:?}", p.characteristics),
+            format!("{:?}", q.characteristics)
+        );
+        for (o, r) in p.occasions.iter().zip(&q.occasions) {
+            assert_eq!(
+                (o.months, o.gaf, o.wsas, o.bsi),
+                (r.months, r.gaf, r.wsas, r.bsi)
+            );
+            if let (Some(x), Some(y)) = (o.wai_latent, r.wai_latent) {
+                shifts[k % 3].push((o.months, y[0] - x[0]));
+            }
+        }
+    }
+    for lines in &shifts {
+        // Every shift of one therapist lies on one line a + b·months.
+        let (t0, s0) = lines[0];
+        let (t1, s1) = *lines.iter().find(|(t, _)| *t != t0).unwrap();
+        let slope = (s1 - s0) / (t1 - t0);
+        for (t, s) in lines {
+            assert!((s - (s0 + slope * (t - t0))).abs() < 1e-9);
+        }
+    }
+    let mut csv = Vec::new();
+    b.write_csv(false, &mut csv).unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    let mut lines = text.lines();
+    assert!(lines.next().unwrap().ends_with(",eq5d_ad,therapist"));
+    assert!(lines.next().unwrap().ends_with(",T1"));
+    let frame = b.to_data_frame(false);
+    assert!(frame.column("therapist").is_some());
+    assert!(a.to_data_frame(false).column("therapist").is_none());
+    let toml = mixspec_simulate::DEFAULT_TOML;
+    let without = toml[..toml.find("[therapists]").unwrap()].to_string();
+    let old = Params::from_toml(&without, "old.toml").unwrap();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    simulate(&old, 40, 2)
+        .unwrap()
+        .write_csv(true, &mut x)
+        .unwrap();
+    simulate(&plain, 40, 2)
+        .unwrap()
+        .write_csv(true, &mut y)
+        .unwrap();
+    assert_eq!(x, y);
+}

@@ -62,6 +62,7 @@ pub fn report(r: &Report) -> String {
                 .collect();
             json!({
                 "models": names,
+                "boundary": c.boundary,
                 "basis": match c.basis {
                     Basis::MaximumLikelihood => "ML",
                     Basis::Reml => "REML",

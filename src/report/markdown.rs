@@ -391,6 +391,15 @@ fn comparison(s: &mut String, names: &[&str], c: &Comparison) {
         s,
         "Likelihood-ratio tests of each model against the one above it, on {basis}.\n"
     );
+    if c.boundary {
+        let _ = writeln!(
+            s,
+            "Boundary tests: each model adds one random effect (its variance and its Df − 1 \
+             covariances) to the one above, whose variance is 0 under the null, on the edge of \
+             its range; p is from the 50:50 mixture of χ²(Df − 1) and χ²(Df) (Self & Liang \
+             1987; Stram & Lee 1994; χ²(0) is the point mass at 0): at most half the naive χ²(Df) p.\n"
+        );
+    }
     let mut rows = vec![[
         "Model", "npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "p", "ΔAIC", "ΔBIC",
     ]

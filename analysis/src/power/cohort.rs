@@ -1,11 +1,12 @@
 //! The cohorts a power simulation fits: for a design, its subjects allocated to groups with
-//! every visit, less those lost to dropout and missed visits; for a model, its subjects drawn
-//! with replacement, each with its own rows (covariates and visits) of the data.
+//! every visit and their covariates drawn, less the visits lost to dropout and missed
+//! visits; for a model, its subjects drawn with replacement, each with its own rows
+//! (covariates and visits) of the data.
 
-use mixspec_dsl::spec::PowerDesign;
+use mixspec_dsl::spec::{CovariateDistribution, PowerDesign};
 use mixspec_engine::{Column, DataFrame, Factor};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardUniform};
+use rand_distr::{Distribution, StandardNormal, StandardUniform};
 
 /// The subject labels of a simulated cohort: zero-padded so that byte order is R's order.
 fn subject_factor(per_row: Vec<u32>, n: usize) -> Factor {
@@ -37,9 +38,12 @@ pub(crate) fn allocate(shares: &[f64], n: usize) -> Vec<usize> {
 /// A design's cohort of one size with every visit made: the data a simulation starts from.
 pub(crate) struct DesignCohort {
     pub frame: DataFrame,
-    /// Per row: its subject's group (index into the design's arms) and its visit's index.
+    /// Per row: its subject's group (index into the design's arms), its visit's index and
+    /// its subject.
     pub arm: Vec<usize>,
     pub visit: Vec<usize>,
+    pub subject: Vec<usize>,
+    pub subjects: usize,
 }
 
 impl DesignCohort {
@@ -60,6 +64,7 @@ impl DesignCohort {
             }
         }
         let rows = arm.len();
+        let subjects: Vec<usize> = subject.iter().map(|&s| s as usize).collect();
         let mut columns = vec![
             (
                 design.subject.text.clone(),
@@ -80,30 +85,64 @@ impl DesignCohort {
             let codes = arm.iter().map(|&a| a as u32).collect();
             columns.push((group.clone(), Column::Factor(Factor { codes, levels })));
         }
+        // Covariates vary over the subjects here, so that the model matrix this template
+        // builds has their columns; each simulation draws its own (`draw`).
+        for c in &design.covariates {
+            let values = subjects
+                .iter()
+                .map(|&s| match c.distribution {
+                    CovariateDistribution::Normal { mean, sd } => mean + sd * (s % 3) as f64 - sd,
+                    CovariateDistribution::Binary(_) => (s % 2) as f64,
+                })
+                .collect();
+            columns.push((c.name.clone(), Column::Numeric(values)));
+        }
         DesignCohort {
             frame: DataFrame::new("<power design>", columns),
             arm,
             visit,
+            subject: subjects,
+            subjects: n,
         }
     }
 
-    /// Whether every subject makes every visit in every simulation.
-    pub(crate) fn complete(design: &PowerDesign) -> bool {
-        design
-            .arms
-            .iter()
-            .all(|a| a.dropout == 0.0 && a.missed == 0.0)
+    /// Whether every simulation has the same rows and predictors: every subject makes every
+    /// visit and there are no covariates to draw.
+    pub(crate) fn fixed(design: &PowerDesign) -> bool {
+        design.covariates.is_empty()
+            && design
+                .arms
+                .iter()
+                .all(|a| a.dropout == 0.0 && a.missed == 0.0)
     }
 
-    /// The cohort with this simulation's missed visits: their responses missing, so that the
-    /// design leaves them out. Per subject, each visit after the first is lost when the
-    /// subject has dropped out (at that visit or before: monotone), or else missed.
-    pub(crate) fn with_missing(
+    /// This simulation's cohort: first each covariate's value per subject (in subject order,
+    /// covariate by covariate), then the missed visits, whose responses are made missing so
+    /// that the design leaves them out. Per subject, each visit after the first is lost when
+    /// the subject has dropped out (at that visit or before: monotone), or else missed.
+    pub(crate) fn draw(
         &self,
         design: &PowerDesign,
         response: &str,
         rng: &mut ChaCha8Rng,
     ) -> DataFrame {
+        let mut frame = self.frame.clone();
+        for c in &design.covariates {
+            let per_subject: Vec<f64> = (0..self.subjects)
+                .map(|_| match c.distribution {
+                    CovariateDistribution::Normal { mean, sd } => {
+                        let z: f64 = StandardNormal.sample(rng);
+                        mean + sd * z
+                    }
+                    CovariateDistribution::Binary(p) => {
+                        let u: f64 = StandardUniform.sample(rng);
+                        f64::from(u8::from(u < p))
+                    }
+                })
+                .collect();
+            let values = self.subject.iter().map(|&s| per_subject[s]).collect();
+            frame.insert(&c.name, Column::Numeric(values));
+        }
         let mut y = vec![0.0; self.arm.len()];
         let mut dropped = false;
         for (i, yi) in y.iter_mut().enumerate() {
@@ -120,7 +159,6 @@ impl DesignCohort {
                 *yi = f64::NAN;
             }
         }
-        let mut frame = self.frame.clone();
         frame.insert(response, Column::Numeric(y));
         frame
     }

@@ -16,8 +16,10 @@ use mixspec_dsl::spec::{
     closest, Diagnostics, ModelDef, PowerDef, PowerDesign, PowerSourceDef, PowerStatistic, Spec,
     SpecDiagnostic, SpecErrorKind,
 };
-use mixspec_engine::fit::Problem;
-use mixspec_engine::{DataFrame, Design};
+use mixspec_engine::fit::glmm::GlmmOptions;
+use mixspec_engine::fit::{Problem, ResidualModel};
+use mixspec_engine::spec::ResidualSpec;
+use mixspec_engine::{DataFrame, Design, ModelError, ModelSpec};
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -135,7 +137,7 @@ fn check_design(def: &PowerDef, design: &PowerDesign) -> Result<Design, Vec<Spec
         return Err(problems);
     }
     let cohort = DesignCohort::new(design, largest);
-    let built = Design::build(&design.spec, &cohort.frame).map_err(|e| {
+    let built = build(&design.spec, &cohort.frame, design.family.is_some()).map_err(|e| {
         vec![SpecDiagnostic::new(
             SpecErrorKind::Power,
             design.formula.span,
@@ -295,6 +297,22 @@ pub(crate) fn check(spec: &Spec, frame: &DataFrame, rows: &[Vec<usize>], d: &mut
                 if frame.column(&subject).is_none() {
                     continue;
                 }
+                // Resampled subjects are relabelled, so a residual structure must group by
+                // the subject: a group of its own would join copies of one subject.
+                if let Some(group) = model.spec.residual.as_ref().and_then(|r| match r {
+                    ResidualSpec::VarIdent { .. } => None,
+                    ResidualSpec::Ar1 { group }
+                    | ResidualSpec::Car1 { group, .. }
+                    | ResidualSpec::CompoundSymmetry { group } => Some(group),
+                }) {
+                    if *group != subject {
+                        d.push(
+                            SpecDiagnostic::new(SpecErrorKind::Power, name.span, format!("power from `{}` resamples subjects (`{subject}`), but its residual structure groups by `{group}`", model.name.text), "residuals not grouped by subject")
+                                .help(format!("power from a model with a residual correlation needs it within subjects: `residual \"ar1({subject})\"`")),
+                        );
+                        continue;
+                    }
+                }
                 // A model that cannot be built is reported by its own checks and fit.
                 let Ok(built) = Design::build(&model.spec, &frame.select(model_rows)) else {
                     continue;
@@ -322,7 +340,38 @@ enum Source<'a> {
         subjects: Subjects,
         /// `Xβ` per row of the subjects' data, with the tested coefficient at its value.
         mean: Vec<f64>,
+        /// A fitted varident structure's SD ratio per row of the subjects' data.
+        ratio: Option<Vec<f64>>,
     },
+}
+
+/// How each cohort's response is drawn and refitted: a linear model's residual SD and
+/// structure, or a generalized model's family.
+enum Model<'a> {
+    Linear { sigma: f64, phi: &'a [f64] },
+    Generalized(GlmmOptions),
+}
+
+/// The model's design on `data`: as `glmer` builds it for a generalized model.
+fn build(spec: &ModelSpec, data: &DataFrame, generalized: bool) -> Result<Design, ModelError> {
+    if generalized {
+        Design::build_glmm(spec, data).map(|(d, _)| d)
+    } else {
+        Design::build(spec, data)
+    }
+}
+
+/// `Xβ` per row of `design`.
+fn linear_predictor(design: &Design, beta: &[f64]) -> Vec<f64> {
+    let rows = design.n();
+    (0..rows)
+        .map(|i| {
+            beta.iter()
+                .enumerate()
+                .map(|(j, b)| b * design.x[j * rows + i])
+                .sum()
+        })
+        .collect()
 }
 
 /// The simulations of one power statement, `progress` called once per simulation.
@@ -341,14 +390,19 @@ pub(crate) fn run(
             "this power statement",
         )
     };
-    let (source, model_spec, terms, sigma, reml, source_name, template) = match (
+    let (source, model_spec, terms, model, reml, source_name, template) = match (
         &def.source,
         fitted,
     ) {
         (PowerSourceDef::Design(design), _) => {
             let largest = *def.subjects.iter().max().expect("at least one size");
-            let built = Design::build(&design.spec, &DesignCohort::new(design, largest).frame)
-                .map_err(|e| failed(e.to_string()))?;
+            let generalized = design.family.is_some();
+            let built = build(
+                &design.spec,
+                &DesignCohort::new(design, largest).frame,
+                generalized,
+            )
+            .map_err(|e| failed(e.to_string()))?;
             let beta = built
                 .x_names
                 .iter()
@@ -365,12 +419,24 @@ pub(crate) fn run(
                 .ok_or_else(|| {
                     failed("a random-effect covariance is not positive definite".into())
                 })?;
+            let model = match design.family {
+                Some((family, link)) => Model::Generalized(GlmmOptions {
+                    family,
+                    link,
+                    nagq: 1,
+                    max_evaluations: simulate::MAX_EVALUATIONS,
+                }),
+                None => Model::Linear {
+                    sigma: design.residual_sd,
+                    phi: &design.residual_phi,
+                },
+            };
             (
                 Source::Design { design, beta },
                 &design.spec,
                 terms,
-                design.residual_sd,
-                def.reml.unwrap_or(true),
+                model,
+                def.reml.unwrap_or(!generalized),
                 "design".to_string(),
                 built,
             )
@@ -392,14 +458,9 @@ pub(crate) fn run(
                     .expect("checked to be a coefficient");
                 beta[j] = value;
             }
-            let n = built.n();
             let mut mean = vec![f64::NAN; data.n_rows()];
-            for (i, &row) in built.rows.iter().enumerate() {
-                mean[row] = beta
-                    .iter()
-                    .enumerate()
-                    .map(|(j, b)| b * built.x[j * n + i])
-                    .sum();
+            for (i, m) in linear_predictor(&built, &beta).into_iter().enumerate() {
+                mean[built.rows[i]] = m;
             }
             let mut terms = Vec::new();
             for r in &fit.random {
@@ -409,12 +470,41 @@ pub(crate) fn run(
                     .ok_or_else(|| failed(format!("the fitted covariance of `{}` is singular; simulate from a model whose random effects are estimated away from the boundary", r.group)))?;
                 terms.push((r.group.clone(), r.names.clone(), l));
             }
+            let phi: &[f64] = fit
+                .residual_structure
+                .as_ref()
+                .map_or(&[], |r| r.values.as_slice());
+            // A varident structure's levels may be missing from a resampled cohort, so its
+            // SD ratios travel with the rows rather than as φ.
+            let ratio = match (&model.spec.residual, &built.residual) {
+                (Some(ResidualSpec::VarIdent { .. }), Some(columns)) => {
+                    let structure =
+                        ResidualModel::new(columns, &built).map_err(|e| failed(e.to_string()))?;
+                    let mut per_row = vec![1.0; built.n()];
+                    structure.colour(phi, &mut per_row).ok_or_else(|| {
+                        failed("the fitted variance ratios are not positive".into())
+                    })?;
+                    let mut ratio = vec![f64::NAN; data.n_rows()];
+                    for (i, r) in per_row.into_iter().enumerate() {
+                        ratio[built.rows[i]] = r;
+                    }
+                    Some(ratio)
+                }
+                _ => None,
+            };
             let subjects = Subjects::new(data, &subject);
             (
-                Source::Model { subjects, mean },
+                Source::Model {
+                    subjects,
+                    mean,
+                    ratio,
+                },
                 &model.spec,
                 RandomTerms(terms),
-                fit.sigma,
+                Model::Linear {
+                    sigma: fit.sigma,
+                    phi,
+                },
                 def.reml.unwrap_or(model.reml),
                 model.name.text.clone(),
                 built,
@@ -422,8 +512,40 @@ pub(crate) fn run(
         }
         (PowerSourceDef::Model(_), None) => unreachable!("power from a model runs after its fit"),
     };
-    let reml = reml && def.statistic == PowerStatistic::Satterthwaite;
+    // Likelihood-ratio tests compare ML fits; Kenward–Roger's needs REML.
+    let reml = match def.statistic {
+        PowerStatistic::LikelihoodRatio => false,
+        PowerStatistic::KenwardRoger => true,
+        _ => reml,
+    };
     let target = target(def, &term_labels(model_spec), &template)?;
+    // One cohort's response drawn, its model refitted and tested.
+    let simulate_linear = |built: Design,
+                           mean: Vec<f64>,
+                           ratio: Option<Vec<f64>>,
+                           sigma: f64,
+                           phi: &[f64],
+                           rng: &mut ChaCha8Rng| {
+        let mut problem = Problem::new(built, reml).ok()?;
+        let residuals = match (&ratio, problem.residual_model()) {
+            (Some(r), _) => simulate::Residuals::Scaled(r),
+            (None, Some(structure)) => simulate::Residuals::Structured(structure, phi),
+            (None, None) => simulate::Residuals::Independent,
+        };
+        let y = simulate::response(&problem.design, &terms, sigma, residuals, mean, rng);
+        problem.set_response(y);
+        simulate::test(&mut problem, &target, def.statistic, def.alpha)
+    };
+    let simulate_cohort = |built: Design,
+                           mean: Vec<f64>,
+                           ratio: Option<Vec<f64>>,
+                           rng: &mut ChaCha8Rng| match &model {
+        Model::Linear { sigma, phi } => simulate_linear(built, mean, ratio, *sigma, phi, rng),
+        Model::Generalized(options) => {
+            let counts = simulate::counts(&built, &terms, options.family, options.link, mean, rng);
+            simulate::test_glmm(built, counts, options, &target, def.statistic, def.alpha)
+        }
+    };
     let mut rows = Vec::new();
     for (k, &n) in def.subjects.iter().enumerate() {
         let stream = |r: usize| {
@@ -434,22 +556,15 @@ pub(crate) fn run(
         let outcomes: Vec<simulate::Outcome> = match &source {
             Source::Design { design, beta } => {
                 let cohort = DesignCohort::new(design, n);
-                let mean_of = |d: &Design| -> Vec<f64> {
-                    let rows = d.n();
-                    (0..rows)
-                        .map(|i| {
-                            beta.iter()
-                                .enumerate()
-                                .map(|(j, b)| b * d.x[j * rows + i])
-                                .sum()
-                        })
-                        .collect()
-                };
-                if DesignCohort::complete(design) {
+                let generalized = design.family.is_some();
+                if DesignCohort::fixed(design) && !generalized {
                     let built = Design::build(model_spec, &cohort.frame)
                         .map_err(|e| failed(e.to_string()))?;
                     Problem::new(built.clone(), reml).map_err(|e| failed(e.to_string()))?;
-                    let mean = mean_of(&built);
+                    let mean = linear_predictor(&built, beta);
+                    let Model::Linear { sigma, phi } = &model else {
+                        unreachable!("a linear design")
+                    };
                     (0..def.simulations)
                         .into_par_iter()
                         .map_init(
@@ -459,10 +574,17 @@ pub(crate) fn run(
                             },
                             |problem, r| {
                                 let mut rng = stream(r);
+                                let residuals = match problem.residual_model() {
+                                    Some(structure) => {
+                                        simulate::Residuals::Structured(structure, phi)
+                                    }
+                                    None => simulate::Residuals::Independent,
+                                };
                                 let y = simulate::response(
                                     &built,
                                     &terms,
-                                    sigma,
+                                    *sigma,
+                                    residuals,
                                     mean.clone(),
                                     &mut rng,
                                 );
@@ -476,40 +598,44 @@ pub(crate) fn run(
                         .collect()
                 } else {
                     let response = design.spec.response.label.clone();
+                    let fixed = DesignCohort::fixed(design);
                     (0..def.simulations)
                         .into_par_iter()
                         .map(|r| {
                             let mut rng = stream(r);
-                            let data = cohort.with_missing(design, &response, &mut rng);
-                            let outcome = Design::build(model_spec, &data).ok().and_then(|built| {
-                                let y = simulate::response(
-                                    &built,
-                                    &terms,
-                                    sigma,
-                                    mean_of(&built),
-                                    &mut rng,
-                                );
-                                let mut problem = Problem::new(built, reml).ok()?;
-                                problem.set_response(y);
-                                simulate::test(&mut problem, &target, def.statistic, def.alpha)
-                            });
+                            let data = if fixed {
+                                cohort.frame.clone()
+                            } else {
+                                cohort.draw(design, &response, &mut rng)
+                            };
+                            let outcome =
+                                build(model_spec, &data, generalized)
+                                    .ok()
+                                    .and_then(|built| {
+                                        let mean = linear_predictor(&built, beta);
+                                        simulate_cohort(built, mean, None, &mut rng)
+                                    });
                             progress();
                             outcome
                         })
                         .collect()
                 }
             }
-            Source::Model { subjects, mean } => (0..def.simulations)
+            Source::Model {
+                subjects,
+                mean,
+                ratio,
+            } => (0..def.simulations)
                 .into_par_iter()
                 .map(|r| {
                     let mut rng = stream(r);
                     let (data, source) = subjects.draw(n, &mut rng);
                     let outcome = Design::build(model_spec, &data).ok().and_then(|built| {
                         let eta = built.rows.iter().map(|&i| mean[source[i]]).collect();
-                        let y = simulate::response(&built, &terms, sigma, eta, &mut rng);
-                        let mut problem = Problem::new(built, reml).ok()?;
-                        problem.set_response(y);
-                        simulate::test(&mut problem, &target, def.statistic, def.alpha)
+                        let ratio = ratio
+                            .as_ref()
+                            .map(|r| built.rows.iter().map(|&i| r[source[i]]).collect());
+                        simulate_cohort(built, eta, ratio, &mut rng)
                     });
                     progress();
                     outcome
@@ -524,8 +650,14 @@ pub(crate) fn run(
         statistic: match def.statistic {
             PowerStatistic::Satterthwaite => "satterthwaite",
             PowerStatistic::LikelihoodRatio => "lrt",
+            PowerStatistic::Wald => "wald",
+            PowerStatistic::KenwardRoger => "kenward-roger",
         },
-        method: if reml { "REML" } else { "ML" },
+        method: match (&model, reml) {
+            (Model::Generalized(_), _) => "ML (Laplace)",
+            (_, true) => "REML",
+            (_, false) => "ML",
+        },
         alpha: def.alpha,
         seed: def.seed,
         source: source_name,

@@ -1,16 +1,24 @@
 //! One simulated cohort's response, its fit and its test: `y = Xβ + Zb + ε` with `b` drawn
-//! per level of each random-effect term from that term's covariance and `ε ~ N(0, σ²)`, the
-//! model refitted, and the tested coefficient's Satterthwaite t-test (or a likelihood-ratio
-//! test against the model without it).
+//! per level of each random-effect term from that term's covariance and `ε ~ N(0, σ²C)`
+//! (`C` the residual structure's correlation, the identity without one), the model
+//! refitted, and the tested coefficient's Satterthwaite t-test (or a likelihood-ratio test
+//! against the model without it). A generalized model draws `y` from its family at the
+//! mean `g⁻¹(Xβ + Zb)`, and is tested by Wald's z (or the likelihood ratio).
 
 use mixspec_dsl::spec::{cholesky, PowerStatistic};
-use mixspec_engine::fit::Problem;
-use mixspec_engine::inference::{add_random_draws, chi_square_upper_tail, Satterthwaite};
-use mixspec_engine::Design;
+use mixspec_engine::design::GlmResponse;
+use mixspec_engine::family::{Family, Link};
+use mixspec_engine::fit::glmm::{fit_glmm, GlmmOptions};
+use mixspec_engine::fit::{Problem, ResidualModel};
+use mixspec_engine::inference::{
+    add_random_draws, add_random_effects, chi_square_upper_tail, KenwardRoger, Satterthwaite,
+};
+use mixspec_engine::{Design, FitOptions};
 use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Gamma, Poisson, StandardNormal, StandardUniform};
 
 /// Budget of objective evaluations for one fit, as the bootstrap's refits.
-const MAX_EVALUATIONS: usize = 100_000;
+pub(crate) const MAX_EVALUATIONS: usize = 100_000;
 
 /// The covariance of each random-effect term the simulated designs have, by its grouping
 /// factor and effects, as a lower Cholesky factor.
@@ -56,25 +64,91 @@ impl RandomTerms {
     }
 }
 
-/// Adds `Zb + ε` to `mean` (one value per row of `design`), drawing from `rng`.
+/// How a cohort's residuals are drawn.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Residuals<'a> {
+    /// Independent, `N(0, σ²)`.
+    Independent,
+    /// Correlated as the refit's residual structure at φ (bound to the cohort's rows).
+    Structured(&'a ResidualModel, &'a [f64]),
+    /// Independent with a per-row SD ratio (a fitted varident model's, carried to the
+    /// resampled rows).
+    Scaled(&'a [f64]),
+}
+
+/// Adds `Zb + ε` to `mean` (one value per row of `design`), drawing from `rng`: the random
+/// effects, then one standard normal per row, in row order, made into `ε` by the residual
+/// structure (independent residuals draw exactly as the parametric bootstrap does).
 pub(crate) fn response(
     design: &Design,
     terms: &RandomTerms,
     sigma: f64,
+    residuals: Residuals<'_>,
     mut y: Vec<f64>,
     rng: &mut ChaCha8Rng,
 ) -> Vec<f64> {
-    add_random_draws(
+    let factor = |k: usize| {
+        let block = &design.random[k];
+        terms.factor(&block.group, &block.names)
+    };
+    if let Residuals::Independent = residuals {
+        add_random_draws(design, factor, sigma, &mut y, rng);
+        return y;
+    }
+    add_random_effects(design, factor, &mut y, rng);
+    let mut e: Vec<f64> = (0..y.len()).map(|_| StandardNormal.sample(rng)).collect();
+    match residuals {
+        Residuals::Structured(model, phi) => {
+            model
+                .colour(phi, &mut e)
+                .expect("φ is checked to be admissible");
+        }
+        Residuals::Scaled(ratio) => e.iter_mut().zip(ratio).for_each(|(e, r)| *e *= r),
+        Residuals::Independent => unreachable!("returned above"),
+    }
+    y.iter_mut().zip(&e).for_each(|(y, e)| *y += sigma * e);
+    y
+}
+
+/// A generalized model's response: the linear predictor `mean + Zb`, then per row a draw
+/// from the family at `μ = g⁻¹(η)` — a 0/1 outcome, a Poisson count, or a negative binomial
+/// count as a Poisson of a gamma-distributed rate (shape θ, mean μ).
+pub(crate) fn counts(
+    design: &Design,
+    terms: &RandomTerms,
+    family: Family,
+    link: Link,
+    mut eta: Vec<f64>,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f64> {
+    add_random_effects(
         design,
         |k| {
             let block = &design.random[k];
             terms.factor(&block.group, &block.names)
         },
-        sigma,
-        &mut y,
+        &mut eta,
         rng,
     );
-    y
+    let poisson = |lambda: f64, rng: &mut ChaCha8Rng| -> f64 {
+        Poisson::new(lambda).map_or(0.0, |d| d.sample(rng))
+    };
+    eta.iter()
+        .map(|&e| {
+            let (mu, _) = link.mean(e);
+            match family {
+                Family::Binomial => {
+                    let u: f64 = StandardUniform.sample(rng);
+                    f64::from(u8::from(u < mu))
+                }
+                Family::Poisson => poisson(mu, rng),
+                Family::NegativeBinomial { theta } => {
+                    let rate = Gamma::new(theta, mu / theta).map_or(0.0, |g| g.sample(rng));
+                    poisson(rate, rng)
+                }
+            }
+        })
+        .collect()
 }
 
 /// What is tested in each simulated cohort.
@@ -129,6 +203,51 @@ fn without(design: &Design, drop: &[usize]) -> Design {
     reduced
 }
 
+/// Fits a generalized model's cohort (`design` with the simulated `counts`) and tests
+/// `target` by Wald's z or the likelihood ratio at level `alpha`. `None` when a fit fails or
+/// does not converge.
+pub(crate) fn test_glmm(
+    design: Design,
+    counts: Vec<f64>,
+    options: &GlmmOptions,
+    target: &Target,
+    statistic: PowerStatistic,
+    alpha: f64,
+) -> Outcome {
+    let cols = columns(&design, target);
+    if cols.is_empty() {
+        return None;
+    }
+    let response = GlmResponse {
+        name: "simulated response".into(),
+        source_name: "<power design>".into(),
+        lines: (1..=counts.len() as u64).collect(),
+        counts,
+        failures: None,
+        levels: None,
+    };
+    let reduced = (statistic == PowerStatistic::LikelihoodRatio).then(|| without(&design, &cols));
+    let full = fit_glmm(design, response.clone(), options)
+        .ok()
+        .filter(|f| f.convergence.converged)?;
+    let estimate = if cols.len() == 1 {
+        full.beta[cols[0]]
+    } else {
+        f64::NAN
+    };
+    let p = match reduced {
+        Some(reduced) => {
+            let fit0 = fit_glmm(reduced, response, options)
+                .ok()
+                .filter(|f| f.convergence.converged)?;
+            let chi_square = (fit0.objective - full.objective).max(0.0);
+            chi_square_upper_tail(chi_square, cols.len() as f64)
+        }
+        None => full.z_tests()[cols[0]].p,
+    };
+    p.is_finite().then_some((p < alpha, estimate))
+}
+
 /// Fits the cohort in `problem` (whose response is already set) and tests `target` at level
 /// `alpha`.
 pub(crate) fn test(
@@ -149,7 +268,21 @@ pub(crate) fn test(
         }
     };
     match statistic {
-        PowerStatistic::Satterthwaite => {
+        PowerStatistic::KenwardRoger => {
+            // pbkrtest's adjustment needs the fit's variance components: a whole REML fit.
+            let options = FitOptions {
+                reml: true,
+                max_evaluations: MAX_EVALUATIONS,
+                satterthwaite: false,
+            };
+            let fit = mixspec_engine::fit(problem.design.clone(), &options)
+                .ok()
+                .filter(|f| f.convergence.converged)?;
+            let kr = KenwardRoger::new(&problem.design, &fit.random, fit.sigma)?;
+            let t = kr.coefficient_tests(&fit.beta)[cols[0]];
+            t.p.is_finite().then(|| (t.p < alpha, fit.beta[cols[0]]))
+        }
+        PowerStatistic::Satterthwaite | PowerStatistic::Wald => {
             let theta = fitted(problem)?;
             let c = problem.conditional_at(&theta)?;
             let sigma = (c.deviance.pwrss / c.deviance.dof).sqrt();

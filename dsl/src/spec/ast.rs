@@ -86,6 +86,9 @@ pub struct Model {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Compare {
     pub models: Vec<Name>,
+    /// `[boundary]`: each model adds one random effect to the one before, whose variance
+    /// is zero under the null (on the boundary), so the p-values are Stram & Lee's mixture.
+    pub boundary: Option<Span>,
 }
 
 /// `explained a, b vs reference`
@@ -218,6 +221,13 @@ pub enum PowerItemKind {
         variable: Name,
         shares: Vec<(Name, Name)>,
     },
+    /// `covariate age normal 40 10` or `covariate smoker binary 0.3`: a per-subject
+    /// covariate, its distribution and its parameters.
+    Covariate {
+        name: Name,
+        distribution: Name,
+        values: Vec<Name>,
+    },
     /// `fixed "(Intercept)" 0, "time" 0.5`
     Fixed(Vec<(Name, Name)>),
     /// `random id sd "(Intercept)" 1, "time" 0.3 cor 0`
@@ -226,8 +236,17 @@ pub enum PowerItemKind {
         sds: Vec<(Name, Name)>,
         cors: Vec<Name>,
     },
-    /// `residual sd 1`
-    Residual(Name),
+    /// `residual sd 1 [ar1 0.5 | varident "b" 1.5, …]`: the SD, then the structure's name
+    /// and its parameters (one number, or level–ratio pairs).
+    Residual {
+        sd: Name,
+        structure: Option<ResidualStructureItem>,
+    },
+    /// `family negative-binomial theta 2 [link log]`: the family, then `key value` pairs.
+    Family {
+        family: Name,
+        settings: Vec<(Name, Name)>,
+    },
     /// `dropout ["level"] 0.1 per visit` or `dropout ["level"] 0.3 by end`.
     Dropout {
         level: Option<Name>,
@@ -247,11 +266,22 @@ impl PowerItemKind {
             PowerItemKind::Groups { .. } => "groups",
             PowerItemKind::Fixed(_) => "fixed",
             PowerItemKind::Random { .. } => "random",
-            PowerItemKind::Residual(_) => "residual",
+            PowerItemKind::Residual { .. } => "residual",
+            PowerItemKind::Family { .. } => "family",
+            PowerItemKind::Covariate { .. } => "covariate",
             PowerItemKind::Dropout { .. } => "dropout",
             PowerItemKind::Missed { .. } => "missed",
         }
     }
+}
+
+/// A design's residual structure as written: `ar1 0.5`, `varident "b" 1.5, "c" 2`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResidualStructureItem {
+    pub kind: Name,
+    pub value: Option<Name>,
+    pub ratios: Vec<(Name, Name)>,
+    pub span: Span,
 }
 
 /// An expression of derive, `when` and `where`, evaluated per row of the data.

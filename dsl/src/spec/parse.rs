@@ -11,8 +11,8 @@ use crate::tokens::{tokens, Dialect};
 
 use super::ast::{
     Compare, Data, Describe, DescribeItem, Explained, Model, Name, Plot, Power, PowerItem,
-    PowerItemKind, PowerOption, PowerSource, Prepare, Report, Setting, Span, Statement,
-    StatementKind, Table, TableRow,
+    PowerItemKind, PowerOption, PowerSource, Prepare, Report, ResidualStructureItem, Setting, Span,
+    Statement, StatementKind, Table, TableRow,
 };
 use super::diagnostic::{suggest, Diagnostics, SpecDiagnostic, SpecErrorKind};
 use super::expr;
@@ -303,6 +303,7 @@ fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
         }
         Rule::compare => StatementKind::Compare(Compare {
             models: names(next()),
+            boundary: parts.next().map(|b| span_of(&b)),
         }),
         Rule::explained => StatementKind::Explained(Explained {
             models: names(next()),
@@ -473,6 +474,9 @@ fn power_item(pair: Pair<'_, Rule>) -> PowerItem {
                     | Rule::p_cor
                     | Rule::p_by_end
                     | Rule::p_per_visit
+                    | Rule::p_structure
+                    | Rule::word
+                    | Rule::p_family_setting
             )
         })
         .collect();
@@ -520,6 +524,11 @@ fn power_item(pair: Pair<'_, Rule>) -> PowerItem {
             shares: pairs(&parts, Rule::p_share),
         },
         Rule::p_fixed => PowerItemKind::Fixed(pairs(&parts, Rule::p_value)),
+        Rule::p_covariate => PowerItemKind::Covariate {
+            name: name(parts[0].clone()),
+            distribution: value(parts[1].clone()),
+            values: numbers(&parts),
+        },
         Rule::p_random => PowerItemKind::Random {
             group: name(parts[0].clone()),
             sds: pairs(&parts, Rule::p_value),
@@ -535,7 +544,34 @@ fn power_item(pair: Pair<'_, Rule>) -> PowerItem {
                 })
                 .unwrap_or_default(),
         },
-        Rule::p_residual => PowerItemKind::Residual(numbers(&parts).remove(0)),
+        Rule::p_residual => PowerItemKind::Residual {
+            sd: numbers(&parts).remove(0),
+            structure: parts
+                .iter()
+                .find(|p| p.as_rule() == Rule::p_structure)
+                .map(|p| {
+                    let inner: Vec<Pair<'_, Rule>> = p.clone().into_inner().collect();
+                    ResidualStructureItem {
+                        kind: value(inner[0].clone()),
+                        value: numbers(&inner).into_iter().next(),
+                        ratios: pairs(&inner, Rule::p_value),
+                        span: span_of(p),
+                    }
+                }),
+        },
+        Rule::p_family => PowerItemKind::Family {
+            family: value(parts[0].clone()),
+            settings: parts
+                .iter()
+                .filter(|p| p.as_rule() == Rule::p_family_setting)
+                .map(|p| {
+                    let mut inner = p.clone().into_inner();
+                    let key = value(inner.next().expect("a setting has a key"));
+                    let v = value(inner.next().expect("a setting has a value"));
+                    (key, v)
+                })
+                .collect(),
+        },
         Rule::p_dropout => PowerItemKind::Dropout {
             level: text(&parts),
             value: numbers(&parts).remove(0),
@@ -777,8 +813,12 @@ fn describe_expected(positives: &[Rule]) -> String {
             | Rule::p_fixed
             | Rule::p_random
             | Rule::p_residual
+            | Rule::p_family
+            | Rule::p_covariate
             | Rule::p_dropout
-            | Rule::p_missed => push("a design line (`subjects`, `times`, `groups`, `fixed`, `random`, `residual`, `dropout` or `missed`)"),
+            | Rule::p_missed => push("a design line (`subjects`, `times`, `groups`, `fixed`, `random`, `residual`, `family`, `covariate`, `dropout` or `missed`)"),
+            Rule::p_structure => push("a residual structure (`ar1`, `car1`, `cs` or `varident`)"),
+            Rule::p_family_setting => push("`theta` or `link` and its value"),
             Rule::p_share | Rule::p_value => push("a quoted name and a number"),
             Rule::p_cor | Rule::kw_cor => push("`cor`"),
             Rule::kw_sd => push("`sd`"),

@@ -4,9 +4,12 @@
 //! coefficients and random effects depend on the model matrix, so the analysis checks them
 //! against the design it builds (`mixspec_analysis::power`).
 
-use mixspec_engine::spec::ModelSpec;
+use mixspec_engine::family::{Family, Link};
+use mixspec_engine::spec::{ModelSpec, ResidualSpec};
 
-use super::ast::{Name, Power, PowerItem, PowerItemKind, PowerOption, PowerSource, Span};
+use super::ast::{
+    Name, Power, PowerItem, PowerItemKind, PowerOption, PowerSource, ResidualStructureItem, Span,
+};
 use super::check::Checker;
 use super::diagnostic::{suggest, SpecDiagnostic, SpecErrorKind};
 use super::ModelDef;
@@ -20,7 +23,9 @@ const OPTIONS: [&str; 7] = [
     "statistic",
     "method",
 ];
-const STATISTICS: [&str; 2] = ["satterthwaite", "lrt"];
+const STATISTICS: [&str; 4] = ["satterthwaite", "kenward-roger", "wald", "lrt"];
+const STRUCTURES: [&str; 4] = ["ar1", "car1", "cs", "varident"];
+const FAMILIES: [&str; 3] = ["binomial", "poisson", "negative-binomial"];
 const DEFAULT_ALPHA: f64 = 0.05;
 const DEFAULT_SIMULATIONS: usize = 1000;
 const DEFAULT_SEED: u64 = 1;
@@ -60,6 +65,12 @@ pub enum PowerStatistic {
     /// The likelihood-ratio test against the model without the coefficient (or term), both
     /// fitted by ML.
     LikelihoodRatio,
+    /// The Wald z-test of the coefficient, as glmer's `summary()`: a generalized model's own
+    /// test.
+    Wald,
+    /// The Kenward–Roger t-test of the coefficient (pbkrtest's adjusted Var(β̂) and df), on
+    /// REML fits of a linear model without a residual structure.
+    KenwardRoger,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,15 +96,41 @@ pub struct PowerDesign {
     pub group: Option<String>,
     /// One per group (one in all without groups), in the order written.
     pub arms: Vec<Arm>,
+    /// Per-subject covariates, drawn anew for each simulated cohort.
+    pub covariates: Vec<Covariate>,
     /// Each coefficient's value, by name as written.
     pub fixed: Vec<(Name, f64)>,
     /// The random effects' names as written, in the order of `sd`.
     pub random: Vec<Name>,
     /// Their covariance, row-major, positive definite.
     pub covariance: Vec<f64>,
+    /// The residual SD (of the first group with `varident`); unused with a family.
     pub residual_sd: f64,
+    /// The residual structure's parameters φ in the engine's order (AR(1)'s φ, compound
+    /// symmetry's ρ, varident's ratios of the later groups' SDs to the first's); the
+    /// structure itself is `spec.residual`, which the refits use too.
+    pub residual_phi: Vec<f64>,
+    /// A generalized model's family and link (`family binomial`); `None` for a linear one.
+    pub family: Option<(Family, Link)>,
     /// The block, for problems found against the model matrix.
     pub span: Span,
+}
+
+/// A covariate of a design: one value per subject, the same at each of its visits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Covariate {
+    pub name: String,
+    pub distribution: CovariateDistribution,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CovariateDistribution {
+    Normal {
+        mean: f64,
+        sd: f64,
+    },
+    /// 1 with probability `p`, else 0.
+    Binary(f64),
 }
 
 /// A group of the design: its share of the subjects and its visits.
@@ -215,17 +252,12 @@ impl Checker<'_> {
             self.duplicate("power statement", &p.name, &first.name);
             ok = false;
         }
+        let mut structured = false;
         let options = self.power_options(p);
         let source = match &p.source {
             PowerSource::Model(m) => {
                 let model = self.resolve(m, models);
-                if let Some(model) = model.filter(|m| m.spec.residual.is_some()) {
-                    self.push(
-                        invalid(m.span, format!("power from `{}` is not available: it has a residual structure", model.name.text), "with a residual structure")
-                            .help("power is simulated with independent residuals; simulate from a model without `residual`"),
-                    );
-                    ok = false;
-                }
+                structured = model.is_some_and(|m| m.spec.residual.is_some());
                 if let Some(model) = model.filter(|m| m.family.is_some()) {
                     self.push(
                         invalid(m.span, format!("power from `{}` is not available: it is a generalized model", model.name.text), "a generalized model")
@@ -280,6 +312,74 @@ impl Checker<'_> {
             self.push(
                 invalid(p.name.span, "power from a model needs the numbers of subjects to simulate", "no `subjects`")
                     .help("add them to the options, e.g. `[test \"months:outcomepoor\" = -0.03, subjects 100, 155, 250]`"),
+            );
+            return None;
+        }
+        // The test a generalized model has is Wald's z (glmer's summary), a linear model's
+        // Satterthwaite's t; either may be replaced by a likelihood-ratio test.
+        let option_at = |key: &str| {
+            p.options
+                .iter()
+                .find(|o| o.key.text == key)
+                .map(|o| o.values[0].span)
+        };
+        let generalized = matches!(&def.source, PowerSourceDef::Design(d) if d.family.is_some());
+        match (generalized, def.statistic, option_at("statistic")) {
+            (true, PowerStatistic::Satterthwaite, None) => def.statistic = PowerStatistic::Wald,
+            (true, PowerStatistic::Satterthwaite, Some(at)) => {
+                self.push(
+                    invalid(at, "Satterthwaite's t-test is for linear models", "with a `family`")
+                        .help("a generalized model's coefficients are tested by Wald's z (`statistic wald`, the default) or by the likelihood ratio (`statistic lrt`)"),
+                );
+                return None;
+            }
+            (true, PowerStatistic::KenwardRoger, Some(at)) => {
+                self.push(
+                    invalid(at, "Kenward–Roger's test is for linear models", "with a `family`")
+                        .help("a generalized model's coefficients are tested by Wald's z (`statistic wald`, the default) or by the likelihood ratio (`statistic lrt`)"),
+                );
+                return None;
+            }
+            (false, PowerStatistic::Wald, Some(at)) => {
+                self.push(
+                    invalid(at, "Wald's z-test is for generalized models", "without a `family`")
+                        .help("a linear model's coefficients are tested by Satterthwaite's t (the default) or by the likelihood ratio (`statistic lrt`)"),
+                );
+                return None;
+            }
+            _ => {}
+        }
+        if def.statistic == PowerStatistic::KenwardRoger {
+            let at = option_at("statistic").expect("the statistic was given");
+            structured |=
+                matches!(&def.source, PowerSourceDef::Design(d) if d.spec.residual.is_some());
+            if structured {
+                self.push(
+                    invalid(at, "Kenward–Roger's test is not available with a residual structure", "with `residual`")
+                        .help("pbkrtest's adjustment assumes independent residuals: keep Satterthwaite's test (the default)"),
+                );
+                return None;
+            }
+            if def.reml == Some(false) {
+                self.push(
+                    invalid(
+                        at,
+                        "Kenward–Roger's test needs REML fits",
+                        "with `method ML`",
+                    )
+                    .help("leave out `method ML`: each cohort is then fitted by REML"),
+                );
+                return None;
+            }
+        }
+        if let (true, Some(true), Some(at)) = (generalized, def.reml, option_at("method")) {
+            self.push(
+                invalid(
+                    at,
+                    "a generalized model is fitted by maximum likelihood",
+                    "REML",
+                )
+                .help("leave out `method`: glmer has no REML"),
             );
             return None;
         }
@@ -374,12 +474,20 @@ impl Checker<'_> {
                 "subjects" => self.sizes(values).map(|s| def.subjects = s).ok_or_else(|| invalid(value.span, "", "")),
                 "statistic" => match value.text.to_ascii_lowercase().as_str() {
                     "satterthwaite" => Ok(()),
+                    "wald" | "z" => {
+                        def.statistic = PowerStatistic::Wald;
+                        Ok(())
+                    }
+                    "kenward-roger" | "kr" => {
+                        def.statistic = PowerStatistic::KenwardRoger;
+                        Ok(())
+                    }
                     "lrt" => {
                         def.statistic = PowerStatistic::LikelihoodRatio;
                         Ok(())
                     }
-                    lower => Err(invalid(value.span, format!("`{}` is not a test statistic", value.text), "expected satterthwaite or lrt")
-                        .help(format!("{}; satterthwaite: the t-test of the coefficient (the default), lrt: the likelihood-ratio test against the model without it", suggest(lower, "statistic", &STATISTICS)))),
+                    lower => Err(invalid(value.span, format!("`{}` is not a test statistic", value.text), "expected satterthwaite, kenward-roger, wald or lrt")
+                        .help(format!("{}; satterthwaite: the t-test of the coefficient (a linear model's default), kenward-roger: its t-test with Kenward–Roger's df, wald: the z-test (a generalized model's default), lrt: the likelihood-ratio test against the model without it", suggest(lower, "statistic", &STATISTICS)))),
                 },
                 "method" => match value.text.to_ascii_uppercase().as_str() {
                     "REML" => {
@@ -483,8 +591,12 @@ impl Checker<'_> {
         let mut fixed: Option<Vec<(Name, f64)>> = None;
         let mut random: Option<(&Name, Vec<Name>, Vec<f64>)> = None;
         let mut residual = None;
+        let mut residual_at = span;
+        let mut structure: Option<(Structure, Span)> = None;
+        let mut family: Option<(Family, Link)> = None;
         let mut dropouts: Vec<(Option<&Name>, f64, bool, Span)> = Vec::new();
         let mut missed: Vec<(Option<&Name>, f64)> = Vec::new();
+        let mut covariates: Vec<(Name, CovariateDistribution)> = Vec::new();
         let mut per_level: Vec<(&'static str, &Name)> = Vec::new();
         for item in items {
             let level = match &item.kind {
@@ -493,7 +605,8 @@ impl Checker<'_> {
                 | PowerItemKind::Missed { level, .. } => level.as_ref(),
                 _ => None,
             };
-            if !general(self, item, level) {
+            let covariate = matches!(item.kind, PowerItemKind::Covariate { .. });
+            if !covariate && !general(self, item, level) {
                 ok = false;
                 continue;
             }
@@ -580,6 +693,47 @@ impl Checker<'_> {
                         }
                         groups = Some((variable, out));
                     }
+                    PowerItemKind::Covariate {
+                        name,
+                        distribution,
+                        values,
+                    } => {
+                        if let Some((first, _)) =
+                            covariates.iter().find(|(n, _)| n.text == name.text)
+                        {
+                            return Err(SpecDiagnostic::listed_twice("covariate", name, first));
+                        }
+                        let want = match distribution.text.as_str() {
+                            "normal" => 2,
+                            "binary" => 1,
+                            _ => {
+                                return Err(invalid(distribution.span, format!("`{}` is not a covariate's distribution", distribution.text), "expected normal or binary")
+                                    .help("`covariate age normal 40 10` (mean, SD) or `covariate smoker binary 0.3` (the share of 1s)"))
+                            }
+                        };
+                        if values.len() != want {
+                            return Err(invalid(item.span, format!("a {} covariate takes {want} number{}", distribution.text, if want == 1 { "" } else { "s" }), format!("expected {want}"))
+                                .help("`covariate age normal 40 10` (mean, SD) or `covariate smoker binary 0.3` (the share of 1s)"));
+                        }
+                        let d = if want == 2 {
+                            CovariateDistribution::Normal {
+                                mean: number(&values[0])?,
+                                sd: positive(&values[1], "a covariate's standard deviation")?,
+                            }
+                        } else {
+                            let p =
+                                probability(&values[0], "a binary covariate's share of 1s", false)?;
+                            if p == 0.0 {
+                                return Err(invalid(
+                                    values[0].span,
+                                    "a binary covariate's share of 1s must be above 0",
+                                    "always 0",
+                                ));
+                            }
+                            CovariateDistribution::Binary(p)
+                        };
+                        covariates.push((name.clone(), d));
+                    }
                     PowerItemKind::Fixed(values) => {
                         let mut out: Vec<(Name, f64)> = Vec::new();
                         for (name, value) in values {
@@ -641,9 +795,17 @@ impl Checker<'_> {
                         }
                         random = Some((group, names, covariance));
                     }
-                    PowerItemKind::Residual(sd) => {
-                        residual = Some(positive(sd, "the residual standard deviation")?)
+                    PowerItemKind::Residual { sd, structure: s } => {
+                        residual = Some(positive(sd, "the residual standard deviation")?);
+                        residual_at = item.span;
+                        if let Some(s) = s {
+                            structure = Some((residual_structure(s)?, s.span));
+                        }
                     }
+                    PowerItemKind::Family {
+                        family: name,
+                        settings,
+                    } => family = Some(design_family(name, settings)?),
                     PowerItemKind::Dropout { value, by_end, .. } => {
                         let what = if *by_end {
                             "the share dropped out by the last visit"
@@ -675,7 +837,7 @@ impl Checker<'_> {
             ("times", times.iter().any(|(l, _)| l.is_none()) || (!times.is_empty() && groups.is_some()), "the visits, e.g. `times 0, 1, 2, 3, 4`"),
             ("fixed", fixed.is_some(), "every coefficient's value, e.g. `fixed \"(Intercept)\" 0, \"time\" 0.5`"),
             ("random", random.is_some(), "the random effects' standard deviations, e.g. `random id sd \"(Intercept)\" 1, \"time\" 0.3 cor 0`"),
-            ("residual", residual.is_some(), "the residual standard deviation, e.g. `residual sd 1`"),
+            ("residual", residual.is_some() || family.is_some(), "the residual standard deviation, e.g. `residual sd 1`"),
         ];
         for (key, given, example) in required {
             if !given && ok {
@@ -690,12 +852,25 @@ impl Checker<'_> {
                 ok = false;
             }
         }
-        let (Some(spec), true) = (spec, ok) else {
+        if let (Some(_), Some(_)) = (family, residual) {
+            self.push(
+                invalid(
+                    residual_at,
+                    "a generalized model has no residual standard deviation",
+                    "with a `family`",
+                )
+                .help(
+                    "the family sets the variance given the random effects: leave out `residual`",
+                ),
+            );
+            ok = false;
+        }
+        let (Some(mut spec), true) = (spec, ok) else {
             return None;
         };
         let (subject, random_names, covariance) = random.expect("checked above");
         let fixed = fixed.expect("checked above");
-        let residual_sd = residual.expect("checked above");
+        let residual_sd = residual.unwrap_or(0.0);
         // Each level named by times, dropout or missed must be a group's.
         let levels: Vec<&str> = groups
             .as_ref()
@@ -726,8 +901,10 @@ impl Checker<'_> {
         let mut others: Vec<(String, Span)> = Vec::new();
         let formula_start = formula.span.start;
         for u in super::check::column_uses(&formula.text) {
-            let known =
-                u.name == response || u.name == subject.text || Some(&u.name) == group.as_ref();
+            let known = u.name == response
+                || u.name == subject.text
+                || Some(&u.name) == group.as_ref()
+                || covariates.iter().any(|(c, _)| c.text == u.name);
             if !known && !others.iter().any(|(n, _)| *n == u.name) {
                 others.push((
                     u.name,
@@ -753,6 +930,27 @@ impl Checker<'_> {
                     invalid(*at, format!("the design does not say what `{name}` is"), "not given by the design")
                         .help(format!("a design gives values to the subject (`random {}`), the group (`groups`) and the time (`times {time} …`)", subject.text)),
                 );
+                ok = false;
+            }
+        }
+        for (c, _) in &covariates {
+            let taken = if c.text == subject.text {
+                Some("the subject")
+            } else if Some(&c.text) == group.as_ref() {
+                Some("the group")
+            } else if c.text == time {
+                Some("the time")
+            } else if c.text == response {
+                Some("the response")
+            } else {
+                None
+            };
+            if let Some(what) = taken {
+                self.push(invalid(
+                    c.span,
+                    format!("`{}` is {what} variable, not a covariate", c.text),
+                    "named twice",
+                ));
                 ok = false;
             }
         }
@@ -842,6 +1040,26 @@ impl Checker<'_> {
                 dropout: hazard,
             });
         }
+        let mut residual_phi = Vec::new();
+        if let Some((s, at)) = structure {
+            let longest = arms.iter().map(|a| a.times.len()).max().unwrap_or(1);
+            let levels: Vec<&str> = arms.iter().filter_map(|a| a.level.as_deref()).collect();
+            match self.bind_structure(
+                s,
+                at,
+                &subject.text,
+                &time,
+                group.as_deref(),
+                &levels,
+                longest,
+            ) {
+                Some((r, phi)) => {
+                    spec.residual = Some(r);
+                    residual_phi = phi;
+                }
+                None => return None,
+            }
+        }
         Some(PowerDesign {
             formula: formula.clone(),
             spec,
@@ -853,6 +1071,15 @@ impl Checker<'_> {
             random: random_names,
             covariance,
             residual_sd,
+            residual_phi,
+            family,
+            covariates: covariates
+                .into_iter()
+                .map(|(n, distribution)| Covariate {
+                    name: n.text,
+                    distribution,
+                })
+                .collect(),
             span,
         })
     }
@@ -874,4 +1101,223 @@ impl Power {
 fn shown(v: f64) -> String {
     let s = format!("{v:.6}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// A design's residual structure as written, its values checked; bound to the design's
+/// variables by [`Checker::bind_structure`].
+enum Structure {
+    Ar1(f64),
+    Car1(f64),
+    CompoundSymmetry(f64, Span),
+    VarIdent(Vec<(Name, f64)>),
+}
+
+/// `ar1 0.5`, `car1 0.6`, `cs 0.3` or `varident "b" 1.5, …`, checked without the design.
+fn residual_structure(s: &ResidualStructureItem) -> Result<Structure, SpecDiagnostic> {
+    let kind = s.kind.text.to_ascii_lowercase();
+    if !STRUCTURES.contains(&kind.as_str()) {
+        return Err(invalid(
+            s.kind.span,
+            format!("`{}` is not a residual structure", s.kind.text),
+            "expected ar1, car1, cs or varident",
+        )
+        .help(format!(
+            "{}; ar1 PHI: AR(1) over each subject's visits, car1 PHI: correlation PHI per unit of time, cs RHO: compound symmetry, varident \"LEVEL\" RATIO, …: a residual SD per group",
+            suggest(&kind, "structure", &STRUCTURES)
+        )));
+    }
+    if kind == "varident" {
+        if s.ratios.is_empty() {
+            return Err(invalid(s.span, "varident needs each group's SD ratio", "no ratios")
+                .help("give the later groups' residual SDs as ratios to the first group's: `residual sd 1 varident \"b\" 1.5`"));
+        }
+        let mut out: Vec<(Name, f64)> = Vec::new();
+        for (level, ratio) in &s.ratios {
+            if let Some((first, _)) = out.iter().find(|(l, _)| l.text == level.text) {
+                return Err(SpecDiagnostic::listed_twice("level", level, first));
+            }
+            out.push((level.clone(), positive(ratio, "an SD ratio")?));
+        }
+        return Ok(Structure::VarIdent(out));
+    }
+    let Some(value) = s.value.as_ref().filter(|_| s.ratios.is_empty()) else {
+        return Err(invalid(
+            s.span,
+            format!("{kind} takes one number, its correlation"),
+            "expected one number",
+        )
+        .help(format!("e.g. `residual sd 1 {kind} 0.5`")));
+    };
+    let v = number(value)?;
+    let (ok, range) = match kind.as_str() {
+        "car1" => (v > 0.0 && v < 1.0, "above 0 and below 1"),
+        _ => (v > -1.0 && v < 1.0, "between −1 and 1 (exclusive)"),
+    };
+    if !ok {
+        return Err(invalid(
+            value.span,
+            format!("the {kind} correlation must be {range}, not {}", value.text),
+            format!("expected a correlation {range}"),
+        ));
+    }
+    Ok(match kind.as_str() {
+        "ar1" => Structure::Ar1(v),
+        "car1" => Structure::Car1(v),
+        _ => Structure::CompoundSymmetry(v, value.span),
+    })
+}
+
+/// `family binomial`, `family poisson` or `family negative-binomial theta 2`, each with an
+/// optional `link`.
+fn design_family(name: &Name, settings: &[(Name, Name)]) -> Result<(Family, Link), SpecDiagnostic> {
+    let lower = name.text.to_ascii_lowercase();
+    let mut theta: Option<f64> = None;
+    let mut link: Option<(Link, Span)> = None;
+    for (key, value) in settings {
+        match key.text.as_str() {
+            "theta" if lower == "negative-binomial" => {
+                theta = Some(positive(value, "the negative binomial's θ")?)
+            }
+            "link" => {
+                let l = Link::parse(&value.text).ok_or_else(|| {
+                    invalid(value.span, format!("`{}` is not a link", value.text), "expected logit, probit, cloglog or log")
+                })?;
+                link = Some((l, value.span));
+            }
+            other => {
+                return Err(invalid(key.span, format!("`{other}` is not a setting of family {}", name.text), "not a setting here")
+                    .help("a family takes `link LINK`, and the negative binomial its `theta T` (Var(y) = μ + μ²/θ)"))
+            }
+        }
+    }
+    let family = match lower.as_str() {
+        "binomial" => Family::Binomial,
+        "poisson" => Family::Poisson,
+        "negative-binomial" => Family::NegativeBinomial {
+            theta: theta.ok_or_else(|| {
+                invalid(name.span, "the negative binomial needs its θ", "no `theta`").help(
+                    "give the dispersion, Var(y) = μ + μ²/θ: `family negative-binomial theta 2`",
+                )
+            })?,
+        },
+        _ => {
+            return Err(invalid(
+                name.span,
+                format!("`{}` is not a family", name.text),
+                "expected binomial, poisson or negative-binomial",
+            )
+            .help(suggest(&lower, "family", &FAMILIES)))
+        }
+    };
+    let link = match link {
+        Some((l, at)) if !family.allows(l) => {
+            return Err(invalid(
+                at,
+                format!(
+                    "family {} does not take the {} link",
+                    family.name(),
+                    l.name()
+                ),
+                "not this family's link",
+            ))
+        }
+        Some((l, _)) => l,
+        None => family.default_link(),
+    };
+    Ok((family, link))
+}
+
+impl Checker<'_> {
+    /// The engine's residual structure of a design, over its subjects (AR(1), CAR(1) in its
+    /// time, compound symmetry) or its groups (varident), with φ in the engine's order.
+    #[allow(clippy::too_many_arguments)]
+    fn bind_structure(
+        &mut self,
+        s: Structure,
+        at: Span,
+        subject: &str,
+        time: &str,
+        group: Option<&str>,
+        levels: &[&str],
+        longest: usize,
+    ) -> Option<(ResidualSpec, Vec<f64>)> {
+        let group_of = || subject.to_string();
+        Some(match s {
+            Structure::Ar1(phi) => (ResidualSpec::Ar1 { group: group_of() }, vec![phi]),
+            Structure::Car1(phi) => (
+                ResidualSpec::Car1 {
+                    time: time.to_string(),
+                    group: group_of(),
+                },
+                vec![phi],
+            ),
+            Structure::CompoundSymmetry(rho, value_at) => {
+                let least = -1.0 / (longest.max(2) - 1) as f64;
+                if rho <= least {
+                    self.push(invalid(value_at, format!("with {longest} visits compound symmetry needs a correlation above {}", shown(least)), "not positive definite")
+                        .help("the correlation of m exchangeable residuals must exceed −1/(m − 1)"));
+                    return None;
+                }
+                (
+                    ResidualSpec::CompoundSymmetry { group: group_of() },
+                    vec![rho],
+                )
+            }
+            Structure::VarIdent(ratios) => {
+                let Some(group) = group else {
+                    self.push(invalid(at, "varident gives each group its residual SD, but the design has no groups", "no `groups`")
+                        .help("add `groups`, or leave out `varident`"));
+                    return None;
+                };
+                for (level, _) in &ratios {
+                    if level.text == levels[0] {
+                        self.push(
+                            invalid(
+                                level.span,
+                                format!(
+                                    "`{}` is the first group: its residual SD is `sd`",
+                                    level.text
+                                ),
+                                "the reference group",
+                            )
+                            .help(
+                                "give only the later groups' SDs, as ratios to the first group's",
+                            ),
+                        );
+                        return None;
+                    }
+                    if !levels.contains(&level.text.as_str()) {
+                        self.push(
+                            invalid(
+                                level.span,
+                                format!("`{}` is not a group of the design", level.text),
+                                "not among `groups`",
+                            )
+                            .help(suggest(
+                                &level.text,
+                                "group",
+                                levels,
+                            )),
+                        );
+                        return None;
+                    }
+                }
+                let phi = levels[1..]
+                    .iter()
+                    .map(|l| {
+                        ratios
+                            .iter()
+                            .find(|(n, _)| n.text == *l)
+                            .map_or(1.0, |(_, r)| *r)
+                    })
+                    .collect();
+                (
+                    ResidualSpec::VarIdent {
+                        factor: group.to_string(),
+                    },
+                    phi,
+                )
+            }
+        })
+    }
 }

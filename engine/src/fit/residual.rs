@@ -289,6 +289,64 @@ impl ResidualModel {
     }
 }
 
+impl ResidualModel {
+    /// Turns independent standard normal draws `e` (one per row of the design the model is
+    /// bound to) into draws with each group's correlation `Cᵢ(φ)`: `e ← W⁻¹e`, the inverse of
+    /// [`ResidualModel::whiten`]'s transform, so that simulating from a fitted structure and
+    /// fitting it use one definition of `Cᵢ`. AR(1) and CAR(1) run forwards through each
+    /// group (`xᵢ = √(1 − ρ²)·eᵢ + ρ·xᵢ₋₁`), compound symmetry takes the symmetric square
+    /// root `√(1 − ρ)·I + ((√(1 + (m − 1)ρ) − √(1 − ρ))/m)·J`, varident scales by the level's
+    /// ratio. `None` for φ outside the admissible range.
+    pub fn colour(&self, phi: &[f64], e: &mut [f64]) -> Option<()> {
+        for g in &self.groups {
+            match &self.kind {
+                Kind::Ar1 | Kind::Car1(_) => {
+                    let mut prev: Option<usize> = None;
+                    for &i in g {
+                        let rho = match (&self.kind, prev) {
+                            (_, None) => 0.0,
+                            (Kind::Car1(t), Some(p)) => phi[0].powf(t[i] - t[p]),
+                            (_, Some(_)) => phi[0],
+                        };
+                        let s = (1.0 - rho * rho).sqrt();
+                        if s.is_nan() || s <= 0.0 {
+                            return None;
+                        }
+                        e[i] = s * e[i] + prev.map_or(0.0, |p| rho * e[p]);
+                        prev = Some(i);
+                    }
+                }
+                Kind::VarIdent(codes, _) => {
+                    let i = g[0];
+                    let delta = if codes[i] == 0 {
+                        1.0
+                    } else {
+                        phi[codes[i] as usize - 1]
+                    };
+                    if delta.is_nan() || delta <= 0.0 {
+                        return None;
+                    }
+                    e[i] *= delta;
+                }
+                Kind::CompoundSymmetry => {
+                    let m = g.len() as f64;
+                    let (u, v) = (1.0 - phi[0], 1.0 + (m - 1.0) * phi[0]);
+                    if u.is_nan() || v.is_nan() || u <= 0.0 || v <= 0.0 {
+                        return None;
+                    }
+                    let a = u.sqrt();
+                    let b = (v.sqrt() - a) / m;
+                    let total: f64 = g.iter().map(|&r| e[r]).sum();
+                    for &r in g {
+                        e[r] = a * e[r] + b * total;
+                    }
+                }
+            }
+        }
+        Some(())
+    }
+}
+
 /// Which matrix [`ResidualModel::apply_to`] applies: the whitening `W` or its derivative in
 /// one parameter φₖ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

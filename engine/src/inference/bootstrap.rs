@@ -172,6 +172,22 @@ pub fn add_random_draws<'a>(
     y: &mut [f64],
     rng: &mut ChaCha8Rng,
 ) {
+    add_random_effects(design, factor, y, rng);
+    for yi in y.iter_mut() {
+        let e: f64 = StandardNormal.sample(rng);
+        *yi += sigma * e;
+    }
+}
+
+/// Adds one draw of `Zb` alone (the first part of [`add_random_draws`], the same draws in
+/// the same order): what a generalized model's linear predictor and a residual structure's
+/// correlated `ε` are added to.
+pub fn add_random_effects<'a>(
+    design: &Design,
+    factor: impl Fn(usize) -> &'a [f64],
+    y: &mut [f64],
+    rng: &mut ChaCha8Rng,
+) {
     for (k, block) in design.random.iter().enumerate() {
         let q = block.q();
         let factor = factor(k);
@@ -192,10 +208,6 @@ pub fn add_random_draws<'a>(
                 .map(|(z, b)| z * b)
                 .sum::<f64>();
         }
-    }
-    for yi in y.iter_mut() {
-        let e: f64 = StandardNormal.sample(rng);
-        *yi += sigma * e;
     }
 }
 
