@@ -5,6 +5,13 @@
 //! only) averaged over the group's observations with their time set to `t`: for a model of
 //! time and group alone that is the group's line; with further covariates it is the group's
 //! mean prediction for its own covariate values.
+//!
+//! That prediction is linear in β̂: it is x̄'β̂ for the mean x̄ of the rows of `X` averaged,
+//! so its standard error is √(x̄' Var(β̂) x̄) and its 95% confidence band x̄'β̂ ± 1.96 SE. The
+//! normal quantile (not a t with some df) is the usual large-sample band of population-level
+//! predictions of a mixed model (lme4's `predict` offers none; the delta-method band of
+//! `ggeffects` and `emmeans`' asymptotic one are the same); the band is for the fixed part
+//! only, conditional on the estimated variance components.
 
 use mixspec_dsl::spec::{suggest, ModelDef, Plot, Span, Spec, SpecDiagnostic, SpecErrorKind};
 use mixspec_engine::{Column, DataFrame, Design};
@@ -15,26 +22,42 @@ use crate::fit::FittedModel;
 const GRID: usize = 25;
 /// Most groups a plot distinguishes by colour.
 const MAX_GROUPS: usize = 12;
+/// The normal quantile of a two-sided 95% band.
+pub const Z_95: f64 = 1.959_963_984_540_054;
 
 #[derive(Debug, Clone)]
 pub struct Trajectories {
     pub model: String,
-    /// The response's label, for the y axis.
+    /// The panel's title: the model's label (`label`), else the response's.
+    pub title: String,
+    /// The response's label, else its name: the y axis.
     pub response: String,
-    /// The time column, for the x axis.
+    /// The time's label, else its name: the x axis.
     pub time: String,
-    /// The `by` variables, joined by ` × `.
+    /// The `by` variables' labels, joined by ` × `: the legend's title.
     pub by: Option<String>,
     pub groups: Vec<TrajectoryGroup>,
 }
 
 #[derive(Debug, Clone)]
 pub struct TrajectoryGroup {
-    /// The group's values of the `by` variables, joined by ` × ` (`all` without any).
+    /// The group's values of the `by` variables (their level labels), joined by ` × `
+    /// (`all` without any).
     pub label: String,
-    /// (time, predicted mean), over the range of the observed times.
-    pub predicted: Vec<(f64, f64)>,
+    /// The predicted mean over the range of the observed times, with its 95% band.
+    pub predicted: Vec<PredictedMean>,
     pub observed: Vec<ObservedMean>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PredictedMean {
+    pub time: f64,
+    pub mean: f64,
+    /// Standard error of the mean prediction, √(x̄' Var(β̂) x̄).
+    pub std_error: f64,
+    /// The 95% band, mean ∓ [`Z_95`] SE.
+    pub lower: f64,
+    pub upper: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +70,7 @@ pub struct ObservedMean {
 /// Checks, before fitting, that the `by` variables exist and have few combinations of
 /// values on the rows of the plot's models.
 pub(crate) fn check(
+    spec: &Spec,
     plot: &Plot,
     frame: &DataFrame,
     rows: &[usize],
@@ -71,7 +95,7 @@ pub(crate) fn check(
         return problems;
     }
     let by: Vec<&str> = plot.by.iter().map(|b| b.text.as_str()).collect();
-    let (group_of, _) = groups(frame, &by);
+    let (group_of, _) = groups(frame, &by, spec);
     let mut present: Vec<usize> = rows.iter().filter_map(|&r| group_of[r]).collect();
     present.sort_unstable();
     present.dedup();
@@ -102,7 +126,7 @@ pub(crate) fn check(
 
 /// The group of each row (the combination of its values of the `by` variables; missing when
 /// any is), and the groups' labels (`good × paranoid`), the first variable varying slowest.
-fn groups(frame: &DataFrame, by: &[&str]) -> (Vec<Option<usize>>, Vec<String>) {
+fn groups(frame: &DataFrame, by: &[&str], spec: &Spec) -> (Vec<Option<usize>>, Vec<String>) {
     if by.is_empty() {
         return (vec![Some(0); frame.n_rows()], vec!["all".to_string()]);
     }
@@ -121,8 +145,9 @@ fn groups(frame: &DataFrame, by: &[&str]) -> (Vec<Option<usize>>, Vec<String>) {
             .iter()
             .flat_map(|l| {
                 f.levels.iter().map(move |level| {
+                    let level = spec.level_text(b, level);
                     if l.is_empty() {
-                        level.clone()
+                        level.to_string()
                     } else {
                         format!("{l} × {level}")
                     }
@@ -151,7 +176,7 @@ pub(crate) fn compute(
         unreachable!("the time column is checked to be numeric");
     };
     let by: Vec<&str> = plot.by.iter().map(|b| b.text.as_str()).collect();
-    let (group_of, labels) = groups(frame, &by);
+    let (group_of, labels) = groups(frame, &by, spec);
     let rows = &fitted.rows;
     let fit = &fitted.fit;
 
@@ -217,7 +242,7 @@ pub(crate) fn compute(
             obs.sort_by(|a, b| a.0.total_cmp(&b.0));
             TrajectoryGroup {
                 label,
-                predicted: grid.iter().copied().zip(predicted).collect(),
+                predicted,
                 observed: obs
                     .into_iter()
                     .map(|(time, sum, n)| ObservedMean {
@@ -229,16 +254,25 @@ pub(crate) fn compute(
             }
         })
         .collect();
+    let response = spec.text(&model.spec.response.label).to_string();
     Ok(Trajectories {
         model: model.name.text.clone(),
-        response: model.spec.response.label.clone(),
-        time: time_name,
-        by: (!by.is_empty()).then(|| by.join(" × ")),
+        title: spec
+            .label(&model.name.text)
+            .map_or_else(|| response.clone(), |l| l.text.text.clone()),
+        response,
+        time: spec.text(&time_name).to_string(),
+        by: (!by.is_empty()).then(|| {
+            by.iter()
+                .map(|b| spec.text(b))
+                .collect::<Vec<_>>()
+                .join(" × ")
+        }),
         groups,
     })
 }
 
-/// Per group, the mean population-level prediction at each grid time.
+/// Per group, the mean population-level prediction at each grid time, with its band.
 ///
 /// The model's rows, followed by one copy of them per grid time with the time replaced, go
 /// through the model's own design: the original rows keep the coding and the rank of the
@@ -251,7 +285,7 @@ fn predict(
     grid: &[f64],
     group_of: &[Option<usize>],
     n_groups: usize,
-) -> Result<Vec<Vec<f64>>, String> {
+) -> Result<Vec<Vec<PredictedMean>>, String> {
     let rows = &fitted.rows;
     let m = rows.len();
     // Only the model's columns, so the copies stay small.
@@ -283,26 +317,47 @@ fn predict(
         return Err("the model's design changes with time".to_string());
     }
     let n = design.n();
-    let beta = &fitted.fit.beta;
-    let mut sums = vec![vec![0.0; grid.len()]; n_groups];
+    let fit = &fitted.fit;
+    let p = fit.beta.len();
+    // Per group and grid time: the sum of the rows of `X` and of the offsets, and the count.
+    let mut sums = vec![vec![vec![0.0; p + 1]; grid.len()]; n_groups];
     let mut counts = vec![vec![0usize; grid.len()]; n_groups];
     for i in m..n {
         let (g, k) = ((i - m) / m, (i - m) % m);
         let Some(group) = group_of[rows[k]] else {
             continue;
         };
-        let value = design.offset[i]
-            + beta
-                .iter()
-                .enumerate()
-                .map(|(j, b)| b * design.x[j * n + i])
-                .sum::<f64>();
-        sums[group][g] += value;
+        let sum = &mut sums[group][g];
+        for (j, s) in sum[..p].iter_mut().enumerate() {
+            *s += design.x[j * n + i];
+        }
+        sum[p] += design.offset[i];
         counts[group][g] += 1;
     }
     Ok(sums
         .into_iter()
         .zip(counts)
-        .map(|(s, c)| s.into_iter().zip(c).map(|(s, c)| s / c as f64).collect())
+        .map(|(s, c)| {
+            s.into_iter()
+                .zip(c)
+                .zip(grid)
+                .map(|((sum, c), &time)| {
+                    let mean_x: Vec<f64> = sum.iter().map(|v| v / c as f64).collect();
+                    let x = &mean_x[..p];
+                    let mean = mean_x[p] + x.iter().zip(&fit.beta).map(|(x, b)| x * b).sum::<f64>();
+                    let variance: f64 = (0..p)
+                        .map(|a| x[a] * (0..p).map(|b| fit.vcov[a * p + b] * x[b]).sum::<f64>())
+                        .sum();
+                    let std_error = variance.max(0.0).sqrt();
+                    PredictedMean {
+                        time,
+                        mean,
+                        std_error,
+                        lower: mean - Z_95 * std_error,
+                        upper: mean + Z_95 * std_error,
+                    }
+                })
+                .collect()
+        })
         .collect())
 }
