@@ -12,19 +12,19 @@ pub fn tables(r: &Report) -> Vec<File> {
     let mut out = vec![
         File {
             name: format!("{}-models.csv", r.name),
-            contents: models(r),
+            contents: models(r).into(),
         },
         File {
             name: format!("{}-fixed.csv", r.name),
-            contents: fixed(r),
+            contents: fixed(r).into(),
         },
         File {
             name: format!("{}-random.csv", r.name),
-            contents: random(r),
+            contents: random(r).into(),
         },
         File {
             name: format!("{}-anova.csv", r.name),
-            contents: anova(r),
+            contents: anova(r).into(),
         },
     ];
     let with_intervals = r
@@ -34,19 +34,19 @@ pub fn tables(r: &Report) -> Vec<File> {
     if with_intervals {
         out.push(File {
             name: format!("{}-intervals.csv", r.name),
-            contents: intervals(r),
+            contents: intervals(r).into(),
         });
     }
     if !r.comparisons.is_empty() {
         out.push(File {
             name: format!("{}-comparisons.csv", r.name),
-            contents: comparisons(r),
+            contents: comparisons(r).into(),
         });
     }
     if !r.explained.is_empty() {
         out.push(File {
             name: format!("{}-explained.csv", r.name),
-            contents: explained(r),
+            contents: explained(r).into(),
         });
     }
     out
@@ -120,6 +120,7 @@ fn fixed(r: &Report) -> String {
         let kr = fitted.inference.kenward_roger.as_ref();
         (0..fit.beta.len()).map(move |j| {
             let test = fit.t_tests.as_ref().map(|t| t[j]);
+            let kr_se = kr.map(|k| k.std_errors[j]);
             let kr = kr.map(|k| k.coefficients[j]);
             vec![
                 def.name.text.clone(),
@@ -129,6 +130,7 @@ fn fixed(r: &Report) -> String {
                 test.map_or("NA".into(), |t| cell(t.df)),
                 cell(fit.beta[j] / se[j]),
                 test.map_or("NA".into(), |t| cell(t.p)),
+                kr_se.map_or("NA".into(), cell),
                 kr.map_or("NA".into(), |t| cell(t.df)),
                 kr.map_or("NA".into(), |t| cell(t.p)),
             ]
@@ -143,6 +145,7 @@ fn fixed(r: &Report) -> String {
             "df",
             "t",
             "p",
+            "std_error_kr",
             "df_kr",
             "p_kr",
         ],
