@@ -246,3 +246,34 @@ fn gls_tests_on_residual_df_and_says_so() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["df_rule"], "satterthwaite");
 }
+
+/// Every command's `--help` ends with examples of its use (clap's `after_help`), each a
+/// `mixspec` command line of that command.
+#[test]
+fn every_command_shows_examples_under_help() {
+    for command in [
+        "fit",
+        "plugins",
+        "score",
+        "check",
+        "run",
+        "simulate",
+        "describe-data",
+        "recovery",
+    ] {
+        let o = mixspec(&[command, "--help"]);
+        assert!(o.status.success(), "{command}: {}", stderr(&o));
+        let help = String::from_utf8_lossy(&o.stdout);
+        let examples = help
+            .split_once("Examples:\n")
+            .unwrap_or_else(|| panic!("{command} --help has no examples:\n{help}"))
+            .1;
+        assert!(
+            examples
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .all(|l| l.trim_start().starts_with(&format!("mixspec {command}"))),
+            "{command}: {examples}"
+        );
+    }
+}
