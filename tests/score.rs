@@ -266,7 +266,7 @@ fn a_bad_when_is_refused_and_nothing_is_written() {
     std::fs::write(&data, MIXED_FORMS).unwrap();
     let out = dir.join("scored.csv");
     for (condition, needle) in [
-        ("version == \"X\"", "did you mean"),
+        ("version == \"X\"", "its values are: `S`, `SR`"),
         ("versoin == \"S\"", "unknown variable `versoin`"),
         ("version ==", "the condition cannot be read"),
         ("id > 10", "no row of the data passes the condition"),

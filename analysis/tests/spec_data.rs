@@ -357,9 +357,16 @@ plot trajectories poly, raw by Sex
     let (poly, raw) = (&results.trajectories[0][0], &results.trajectories[0][1]);
     for (p, r) in poly.groups.iter().zip(&raw.groups) {
         assert_eq!(p.predicted.len(), r.predicted.len());
-        for (&(t, a), &(u, b)) in p.predicted.iter().zip(&r.predicted) {
+        for (x, y) in p.predicted.iter().zip(&r.predicted) {
+            let (t, a, u, b) = (x.time, x.mean, y.time, y.mean);
             assert_eq!(t, u);
             assert!((a - b).abs() < 1e-6, "{}: {a} vs {b} at {t}", p.label);
+            // The same prediction has the same band in either parametrisation.
+            assert!(
+                (x.std_error - y.std_error).abs() < 1e-6,
+                "{}: SE at {t}",
+                p.label
+            );
         }
     }
 

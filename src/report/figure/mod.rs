@@ -121,12 +121,13 @@ impl Axis {
         }
     }
 
-    /// A fixed range with ticks every `step` (power's 0–1).
+    /// A fixed range with ticks every `step` (power's 0–1), padded as [`Axis::padded`] pads.
     pub fn fixed(min: f64, max: f64, step: f64, decimals: usize) -> Axis {
         let n = ((max - min) / step).round() as usize;
+        let pad = PADDING * (max - min);
         Axis {
-            min,
-            max,
+            min: min - pad,
+            max: max + pad,
             ticks: (0..=n).map(|i| min + i as f64 * step).collect(),
             decimals,
         }

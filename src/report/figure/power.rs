@@ -38,7 +38,8 @@ pub fn power_curve(curve: &PowerCurve, options: &FigureOptions) -> String {
             curve.name,
             curve.test,
             curve.statistic,
-            significant(curve.alpha, 3)
+            // As written: 0.05, not 0.0500.
+            curve.alpha
         )
     });
     c.title(left, &title);
