@@ -277,3 +277,48 @@ fn every_command_shows_examples_under_help() {
         );
     }
 }
+
+/// `--kr`'s adjusted standard errors against pbkrtest's (lmerTest's `summary(ddf =
+/// "Kenward-Roger")`, tests/data/reference/kr_std_errors.R): within lme4's optimum's
+/// tolerance, and the adjustment itself (SE_KR / SE − 1, zero for balanced designs) within 1%
+/// on the unbalanced data.
+#[test]
+fn kenward_roger_standard_errors_match_pbkrtest() {
+    let cases: Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/data/reference/kr_std_errors.json").unwrap(),
+    )
+    .unwrap();
+    for case in cases.as_array().unwrap() {
+        let data = format!("tests/data/reference/{}", case["data"].as_str().unwrap());
+        let o = fit(
+            &data,
+            case["formula"].as_str().unwrap(),
+            &["--kr", "--format", "json"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let ours: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let rows = ours["fixed_effects"].as_array().unwrap();
+        for (j, row) in rows.iter().enumerate() {
+            let name = case["name"].as_str().unwrap();
+            assert_eq!(row["term"], case["terms"][j], "{name}");
+            let (kr, se) = (
+                row["std_error_kr"].as_f64().unwrap(),
+                row["std_error"].as_f64().unwrap(),
+            );
+            let (r_kr, r_se) = (
+                case["std_error_kr"][j].as_f64().unwrap(),
+                case["std_error"][j].as_f64().unwrap(),
+            );
+            assert!((kr / r_kr - 1.0).abs() < 1e-4, "{name} {j}: {kr} vs {r_kr}");
+            let (adjustment, r_adjustment) = (kr / se - 1.0, r_kr / r_se - 1.0);
+            if r_adjustment.abs() > 1e-8 {
+                assert!(
+                    (adjustment / r_adjustment - 1.0).abs() < 0.01,
+                    "{name} {j}: adjustment {adjustment:e} vs {r_adjustment:e}"
+                );
+            } else {
+                assert!(adjustment.abs() < 1e-6, "{name} {j}: {adjustment:e}");
+            }
+        }
+    }
+}
