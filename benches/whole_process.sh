@@ -7,7 +7,7 @@
 # Usage: benches/whole_process.sh DATA.csv "FORMULA" REML|ML [lme4|lmertest|both]
 #   benches/whole_process.sh tests/data/reference/insteval.csv \
 #     "y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)" ML
-#   Rscript ../shared/tools/simulate_longitudinal.R 100000 42 /tmp/long_100k.csv
+#   Rscript benches/simulate_longitudinal.R 100000 42 /tmp/long_100k.csv
 #   benches/whole_process.sh /tmp/long_100k.csv "TASKS ~ time * outcome + (time | patient)" ML
 # MIXSPEC=path/to/mixspec picks the binary (default target/release/mixspec, built first).
 set -euo pipefail

@@ -52,26 +52,50 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Fit one linear mixed model to a data file (REML unless --ml).
+    #[command(
+        after_help = "Examples:\n  mixspec fit --data data/mbt_cohort.csv --formula \"gaf ~ months + (months | patient)\"\n  mixspec fit --data sleep.csv --formula \"Reaction ~ Days + (Days | Subject)\" --kr --format json\n  mixspec fit --data counts.csv --formula \"y ~ x + (1 | g)\" --family poisson"
+    )]
     Fit(commands::fit::FitArgs),
     /// List the instrument and predictor plugins, or run their test vectors.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  mixspec plugins list\n  mixspec plugins list --plugin-dir plugins/examples/scripts\n  mixspec plugins test wai-s wai-sr"
+    )]
     Plugins(commands::plugins::PluginsCommand),
     /// Score a questionnaire: write the data plus the instrument's scale columns.
+    #[command(
+        after_help = "Examples:\n  mixspec score --instrument wsas --data data/mbt_cohort.csv --out scored.csv\n  mixspec score --instrument wai-s --data data/mbt_cohort.csv --when 'version == \"S\"' --out wai.csv\n  mixspec score --instrument wai-sr --data wai.csv --when 'version == \"SR\"' --out wai.csv"
+    )]
     Score(commands::score::ScoreArgs),
     /// Check a .spec file without fitting: syntax, names, variables and filters against the
     /// data; every problem is reported.
+    #[command(
+        after_help = "Examples:\n  mixspec check specs/mbt_alliance.spec\n  mixspec check analysis.spec --plugin-dir my-plugins"
+    )]
     Check(commands::check::CheckArgs),
     /// Check a .spec file, fit its models and write its reports and plots (Markdown, CSV,
-    /// JSON, SVG).
+    /// JSON, SVG, PNG, PDF, HTML).
+    #[command(
+        after_help = "Examples:\n  mixspec run specs/mbt_alliance.spec            # into specs/out/mbt_alliance/\n  mixspec run specs/sleepstudy.spec --out results"
+    )]
     Run(commands::run::RunArgs),
     /// Simulate a cohort with the seed study's design (CSV or Parquet, one row per patient
     /// and assessment occasion), or print the simulator's parameters.
+    #[command(
+        after_help = "Examples:\n  mixspec simulate --patients 155 --seed 4 --out data/mbt_cohort.csv\n  mixspec simulate --patients 20000 --seed 1 --latent --out cohort_20k.csv\n  mixspec simulate --print-params > my.toml"
+    )]
     Simulate(commands::simulate::SimulateArgs),
     /// Describe a data file as mixspec reads it: each column's type, missing values, and
     /// levels (the first is the reference) or range.
+    #[command(
+        after_help = "Examples:\n  mixspec describe-data data/mbt_cohort.csv\n  mixspec describe-data data/mbt_cohort.sav"
+    )]
     DescribeData(commands::describe_data::DescribeDataArgs),
     /// Parameter recovery: simulate many cohorts, fit the generating model to each and
     /// report bias, its Monte Carlo SE and the coverage of 95% intervals.
+    #[command(
+        after_help = "Examples:\n  mixspec recovery --cohorts 200 --patients 155 --seed 1\n  mixspec recovery --cohorts 1000 --patients 155 --seed 1 --scale goals --response items"
+    )]
     Recovery(commands::recovery::RecoveryArgs),
 }
 

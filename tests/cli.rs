@@ -246,3 +246,79 @@ fn gls_tests_on_residual_df_and_says_so() {
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["df_rule"], "satterthwaite");
 }
+
+/// Every command's `--help` ends with examples of its use (clap's `after_help`), each a
+/// `mixspec` command line of that command.
+#[test]
+fn every_command_shows_examples_under_help() {
+    for command in [
+        "fit",
+        "plugins",
+        "score",
+        "check",
+        "run",
+        "simulate",
+        "describe-data",
+        "recovery",
+    ] {
+        let o = mixspec(&[command, "--help"]);
+        assert!(o.status.success(), "{command}: {}", stderr(&o));
+        let help = String::from_utf8_lossy(&o.stdout);
+        let examples = help
+            .split_once("Examples:\n")
+            .unwrap_or_else(|| panic!("{command} --help has no examples:\n{help}"))
+            .1;
+        assert!(
+            examples
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .all(|l| l.trim_start().starts_with(&format!("mixspec {command}"))),
+            "{command}: {examples}"
+        );
+    }
+}
+
+/// `--kr`'s adjusted standard errors against pbkrtest's (lmerTest's `summary(ddf =
+/// "Kenward-Roger")`, tests/data/reference/kr_std_errors.R): within lme4's optimum's
+/// tolerance, and the adjustment itself (SE_KR / SE − 1, zero for balanced designs) within 1%
+/// on the unbalanced data.
+#[test]
+fn kenward_roger_standard_errors_match_pbkrtest() {
+    let cases: Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/data/reference/kr_std_errors.json").unwrap(),
+    )
+    .unwrap();
+    for case in cases.as_array().unwrap() {
+        let data = format!("tests/data/reference/{}", case["data"].as_str().unwrap());
+        let o = fit(
+            &data,
+            case["formula"].as_str().unwrap(),
+            &["--kr", "--format", "json"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let ours: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let rows = ours["fixed_effects"].as_array().unwrap();
+        for (j, row) in rows.iter().enumerate() {
+            let name = case["name"].as_str().unwrap();
+            assert_eq!(row["term"], case["terms"][j], "{name}");
+            let (kr, se) = (
+                row["std_error_kr"].as_f64().unwrap(),
+                row["std_error"].as_f64().unwrap(),
+            );
+            let (r_kr, r_se) = (
+                case["std_error_kr"][j].as_f64().unwrap(),
+                case["std_error"][j].as_f64().unwrap(),
+            );
+            assert!((kr / r_kr - 1.0).abs() < 1e-4, "{name} {j}: {kr} vs {r_kr}");
+            let (adjustment, r_adjustment) = (kr / se - 1.0, r_kr / r_se - 1.0);
+            if r_adjustment.abs() > 1e-8 {
+                assert!(
+                    (adjustment / r_adjustment - 1.0).abs() < 0.01,
+                    "{name} {j}: adjustment {adjustment:e} vs {r_adjustment:e}"
+                );
+            } else {
+                assert!(adjustment.abs() < 1e-6, "{name} {j}: {adjustment:e}");
+            }
+        }
+    }
+}

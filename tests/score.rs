@@ -181,3 +181,109 @@ fn plugins_test_fails_when_a_vector_fails() {
     assert!(out.contains("0 passed, 1 failed"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Twelve WAI items per row, rated on the WAI-S (version S) or the WAI-SR (version SR).
+const MIXED_FORMS: &str =
+    "id,version,wai1,wai2,wai3,wai4,wai5,wai6,wai7,wai8,wai9,wai10,wai11,wai12\n\
+                           1,S,7,7,7,7,7,7,7,7,7,7,7,7\n\
+                           2,SR,7,7,7,7,7,7,7,7,7,7,7,7\n\
+                           3,SR,7,7,7,7,7,7,7,7,7,7,7,7\n";
+
+#[test]
+fn scoring_mixed_forms_with_one_form_warns_with_the_counts() {
+    let dir = scratch("mixed");
+    let data = dir.join("wai.csv");
+    std::fs::write(&data, MIXED_FORMS).unwrap();
+    let out = dir.join("scored.csv");
+    let o = score("wai-s", &data, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("warning:")
+            && err.contains("2 with version == \"SR\" (the form of wai-sr)")
+            && err.contains("--when"),
+        "{err}"
+    );
+    // Rows of one form scored with their own instrument: no warning.
+    let o = mixspec(&[
+        "score",
+        "--instrument",
+        "wai-s",
+        "--data",
+        data.to_str().unwrap(),
+        "--when",
+        "version == \"S\"",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("scored 1 rows of 3"), "{}", stderr(&o));
+}
+
+#[test]
+fn two_forms_fill_one_scale_with_when_as_a_spec_does() {
+    let dir = scratch("when");
+    let data = dir.join("wai.csv");
+    std::fs::write(&data, MIXED_FORMS).unwrap();
+    let first = dir.join("s.csv");
+    let both = dir.join("both.csv");
+    for (instrument, input, condition, out) in [
+        ("wai-s", &data, "version == \"S\"", &first),
+        ("wai-sr", &first, "version == \"SR\"", &both),
+    ] {
+        let o = mixspec(&[
+            "score",
+            "--instrument",
+            instrument,
+            "--data",
+            input.to_str().unwrap(),
+            "--when",
+            condition,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    // After the WAI-S alone, the SR rows have no scores.
+    let s = std::fs::read_to_string(&first).unwrap();
+    assert!(s.lines().nth(2).unwrap().ends_with(",NA,NA,NA"), "{s}");
+    // All 7: WAI-S reverse-keys items 4 and 10 (GOALS 4), WAI-SR none (GOALS 7).
+    let both = std::fs::read_to_string(&both).unwrap();
+    let lines: Vec<&str> = both.lines().collect();
+    assert!(lines[0].ends_with(",GOALS,BONDS,TASKS"), "{both}");
+    assert!(lines[1].ends_with(",4,7,7"), "{both}");
+    assert!(
+        lines[2].ends_with(",7,7,7") && lines[3].ends_with(",7,7,7"),
+        "{both}"
+    );
+}
+
+#[test]
+fn a_bad_when_is_refused_and_nothing_is_written() {
+    let dir = scratch("bad-when");
+    let data = dir.join("wai.csv");
+    std::fs::write(&data, MIXED_FORMS).unwrap();
+    let out = dir.join("scored.csv");
+    for (condition, needle) in [
+        ("version == \"X\"", "its values are: `S`, `SR`"),
+        ("versoin == \"S\"", "unknown variable `versoin`"),
+        ("version ==", "the condition cannot be read"),
+        ("id > 10", "no row of the data passes the condition"),
+    ] {
+        let o = mixspec(&[
+            "score",
+            "--instrument",
+            "wai-s",
+            "--data",
+            data.to_str().unwrap(),
+            "--when",
+            condition,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{condition}");
+        assert!(stderr(&o).contains(needle), "{condition}: {}", stderr(&o));
+        assert!(!out.exists());
+    }
+}

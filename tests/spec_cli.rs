@@ -85,7 +85,9 @@ fn every_example_spec_runs_and_writes_its_reports() {
             assert!(value["models"].as_array().is_some_and(|m| !m.is_empty()));
             let fixed = std::fs::read_to_string(out.join(md.replace(".md", "-fixed.csv"))).unwrap();
             // `z`: a generalized model's Wald statistic (NA for linear models, whose is `t`).
-            assert!(fixed.starts_with("model,term,estimate,std_error,df,t,p,df_kr,p_kr,z\n"));
+            assert!(fixed.starts_with(
+                "model,term,estimate,std_error,df,t,p,std_error_kr,df_kr,p_kr,z\n"
+            ));
         }
         for svg in files.iter().filter(|f| f.ends_with(".svg")) {
             let text = std::fs::read_to_string(out.join(svg)).unwrap();
@@ -274,6 +276,15 @@ fn inference_options_report_what_fit_computes() {
         (df_kr / expected - 1.0).abs() < 1e-6,
         "{df_kr} vs {expected}"
     );
+    // Kenward–Roger's adjusted SE: the one its t divides by, beside the unadjusted one.
+    let se_kr: f64 = row[column("std_error_kr")].parse().unwrap();
+    let expected = fit["fixed_effects"][1]["std_error_kr"].as_f64().unwrap();
+    assert!(
+        (se_kr / expected - 1.0).abs() < 1e-6,
+        "{se_kr} vs {expected}"
+    );
+    let se: f64 = row[column("std_error")].parse().unwrap();
+    assert!(se_kr >= se * 0.999, "{se_kr} vs unadjusted {se}");
     let anova = std::fs::read_to_string(out.join("inference-anova.csv")).unwrap();
     assert!(
         anova
@@ -605,13 +616,37 @@ fn mbt_alliance_prints_table4_from_its_fits() {
     assert!(table.iter().any(|r| r["model"] == "tasks_outcome"
         && r["coefficient"] == "months:outcomepoor"
         && r["part"] == "slope"));
-    for figure in ["figure1.svg", "figure2.svg"] {
-        let svg = std::fs::read_to_string(out.join(figure)).unwrap();
-        assert!(svg.contains("<polyline"), "{figure}");
+    for figure in ["figure1", "figure2"] {
+        let svg = std::fs::read_to_string(out.join(format!("{figure}.svg"))).unwrap();
+        // Lines, 95% bands, the labels' titles and the number observed under the axes.
+        assert!(
+            svg.contains("<polyline")
+                && svg.contains("<polygon")
+                && svg.contains("Months since baseline")
+                && svg.contains("Outcome at discharge")
+                && svg.contains("Number observed at each time point"),
+            "{figure}"
+        );
+        for (extension, magic) in [("png", &b"\x89PNG"[..]), ("pdf", &b"%PDF"[..])] {
+            let bytes = std::fs::read(out.join(format!("{figure}.{extension}"))).unwrap();
+            assert!(bytes.starts_with(magic), "{figure}.{extension}");
+        }
     }
-    // Figure 2's groups are the four outcome × paranoid PD cells.
+    // Figure 2's groups are the four outcome × paranoid PD cells, by the levels' labels.
     let svg = std::fs::read_to_string(out.join("figure2.svg")).unwrap();
-    assert!(svg.contains("poor × paranoid PD") && svg.contains("good × no paranoid PD"));
+    assert!(
+        svg.contains("Poor outcome × paranoid PD") && svg.contains("Good outcome × no paranoid PD"),
+        "{svg}"
+    );
+    // Tables as HTML for manuscripts; the time's unit in the slope's header.
+    let html = std::fs::read_to_string(out.join("table4.html")).unwrap();
+    assert!(
+        html.starts_with("<!DOCTYPE html>")
+            && html.contains("<th class=\"right\">Slope per month (SE)</th>"),
+        "{html}"
+    );
+    let table2 = std::fs::read_to_string(out.join("table2.md")).unwrap();
+    assert!(table2.contains("| Good outcome (n = "), "{table2}");
     let _ = std::fs::remove_dir_all(&out);
 }
 
@@ -830,6 +865,13 @@ fn power_writes_its_csv_svg_and_report_tables() {
     assert_eq!(lines.count(), 2);
     let svg = std::fs::read_to_string(out.join("trial_power.svg")).unwrap();
     assert!(svg.contains("80% power") && svg.ends_with("</svg>\n"));
+    // The same curve as PNG and PDF, drawn from the SVG.
+    assert!(std::fs::read(out.join("trial_power.png"))
+        .unwrap()
+        .starts_with(b"\x89PNG"));
+    assert!(std::fs::read(out.join("trial_power.pdf"))
+        .unwrap()
+        .starts_with(b"%PDF"));
     let md = std::fs::read_to_string(out.join("trial.md")).unwrap();
     assert!(md.contains("## Power") && md.contains("| 40 |"), "{md}");
     let json: serde_json::Value =
@@ -1136,4 +1178,49 @@ fn a_boundary_test_of_models_that_differ_otherwise_is_refused() {
         message.contains("these models' fixed effects differ"),
         "{message}"
     );
+
+/// A `table` uses each model's own tests (Kenward–Roger's adjusted SE and df where the model
+/// asks for them), prints non-significant estimates with `[ns show]`, heads the slope with the
+/// time's unit, and is written as HTML too.
+#[test]
+fn tables_use_each_models_tests_and_show_ns_estimates_on_request() {
+    let dir = scratch("table-options");
+    let out = dir.join("out");
+    let text = format!(
+        "data \"{}\" {{ subject Subject; time Days }}\n\
+         label Days \"Days of sleep deprivation\" unit \"day\"\n\
+         derive early = if first(Reaction) > 260 then 1 else 0\n\
+         model base: Reaction ~ Days + (Days | Subject) [df kenward-roger]\n\
+         model plus: Reaction ~ Days * early + (Days | Subject) [df kenward-roger]\n\
+         table \"t\" [ns show] {{ base ref; plus }}\n\
+         report \"r\" {{ base, plus }}\n",
+        sleepstudy()
+    );
+    let o = run_spec(&dir, "t.spec", &text, &out);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(out.join("t.md")).unwrap();
+    assert!(md.contains("| Slope per day (SE) |"), "{md}");
+    assert!(md.contains("Kenward–Roger's adjusted SE and df"), "{md}");
+    assert!(md.contains("estimates without stars: p ≥ .05"), "{md}");
+    assert!(!md.contains("| ns |"), "{md}");
+    // The table's SE and df are Kenward–Roger's, as the report's fixed effects give them.
+    let table = read_csv(&out.join("t.csv"));
+    let fixed = read_csv(&out.join("r-fixed.csv"));
+    for row in &table {
+        assert_eq!(row["df_method"], "kenward_roger");
+        let kr = fixed
+            .iter()
+            .find(|f| f["model"] == row["model"] && f["term"] == row["coefficient"])
+            .unwrap();
+        close(number(row, "std_error"), number(kr, "std_error_kr"), "SE");
+        close(number(row, "df"), number(kr, "df_kr"), "df");
+        close(number(row, "p"), number(kr, "p_kr"), "p");
+    }
+    let html = std::fs::read_to_string(out.join("t.html")).unwrap();
+    assert!(
+        html.contains("<td class=\"left\">plus: early</td>")
+            || html.contains("<td class=\"left\">plus</td>"),
+        "{html}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

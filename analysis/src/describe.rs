@@ -9,7 +9,7 @@
 //! independent-samples t-test with pooled variance (SPSS's "equal variances assumed", R's
 //! `t.test(var.equal = TRUE)`). Welch's test is computed beside it for the CSV.
 
-use mixspec_dsl::spec::{Describe, SpecDiagnostic, SpecErrorKind};
+use mixspec_dsl::spec::{Describe, Spec, SpecDiagnostic, SpecErrorKind};
 use mixspec_engine::inference::{chi_square_upper_tail, t_two_sided_p};
 use mixspec_engine::{Column, DataFrame};
 
@@ -21,6 +21,9 @@ pub struct Descriptives {
     pub by: String,
     /// The two groups' labels, in level order; differences are the first minus the second.
     pub groups: [String; 2],
+    /// The groups as the table's headers show them: their level labels (`label outcome …
+    /// levels "good" = "Good outcome"`), else `outcome = good`.
+    pub headers: [String; 2],
     /// Subjects per group.
     pub n: [usize; 2],
     pub rows: Vec<DescribedVariable>,
@@ -82,6 +85,7 @@ fn first_values(column: &Column, units: &[Vec<usize>]) -> Vec<Option<usize>> {
 /// Checks a `describe` against the data and computes it. `units` are the subjects' rows,
 /// earliest first.
 pub(crate) fn compute(
+    spec: &Spec,
     x: &Describe,
     frame: &DataFrame,
     units: &[Vec<usize>],
@@ -191,10 +195,10 @@ pub(crate) fn compute(
         };
         rows.push(DescribedVariable {
             variable: item.variable.text.clone(),
-            label: item
-                .label
-                .as_ref()
-                .map_or_else(|| item.variable.text.clone(), |l| l.text.clone()),
+            label: item.label.as_ref().map_or_else(
+                || spec.text(&item.variable.text).to_string(),
+                |l| l.text.clone(),
+            ),
             n,
             summary,
         });
@@ -205,9 +209,15 @@ pub(crate) fn compute(
         return Err(problems);
     };
     let count = |g| group_of.iter().filter(|&&c| c == Some(g)).count();
+    let by = &x.by.text;
+    let header = |level: &str| match spec.level_text(by, level) {
+        text if text != level => text.to_string(),
+        _ => format!("{} = {level}", spec.text(by)),
+    };
     Ok(Descriptives {
         name: x.name.text.clone(),
-        by: x.by.text.clone(),
+        by: by.clone(),
+        headers: [header(&labels[0]), header(&labels[1])],
         groups: labels,
         n: [count(0), count(1)],
         rows,

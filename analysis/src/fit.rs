@@ -144,6 +144,8 @@ pub struct Tests {
 #[derive(Debug, Clone)]
 pub struct KenwardRogerTests {
     pub coefficients: Vec<TTest>,
+    /// The adjusted standard errors the coefficients' t-tests use.
+    pub std_errors: Vec<f64>,
     pub anova: Vec<FTest>,
 }
 
@@ -223,6 +225,7 @@ fn tests(
         })?;
         Some(KenwardRogerTests {
             coefficients: kr.coefficient_tests(&fit.beta),
+            std_errors: kr.std_errors(),
             anova: anova_kenward_roger(design, terms, fit, &kr),
         })
     } else {

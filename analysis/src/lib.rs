@@ -10,6 +10,7 @@ mod compare;
 mod describe;
 mod explained;
 mod fit;
+mod labels;
 mod models;
 mod power;
 mod prepare;
@@ -31,8 +32,9 @@ pub use power::{clopper_pearson, PowerCurve, PowerRow};
 pub use prepare::instrument::Plugins;
 pub use table::{
     Coefficient, ModelTable, RatioCoefficient, RatioLine, RatioTable, TableEffect, TableLine,
+    TestMethod,
 };
-pub use trajectory::{ObservedMean, Trajectories, TrajectoryGroup};
+pub use trajectory::{ObservedMean, PredictedMean, Trajectories, TrajectoryGroup, Z_95};
 
 /// A spec that passed every check, with its data prepared: ready to fit.
 pub struct Checked {
@@ -70,11 +72,12 @@ pub fn check(name: &str, text: &str, base: &Path, plugins: &Plugins) -> Result<C
                     .collect();
                 plotted.sort_unstable();
                 plotted.dedup();
-                d.extend(trajectory::check(plot, &frame, &plotted, &unchecked));
+                d.extend(trajectory::check(&spec, plot, &frame, &plotted, &unchecked));
             }
+            d.extend(labels::check(&spec, &frame, &unchecked));
             let units = prepare::units(&spec, &frame, &unchecked);
             for x in &spec.describes {
-                match describe::compute(x, &frame, &units, &unchecked) {
+                match describe::compute(&spec, x, &frame, &units, &unchecked) {
                     Ok(table) => descriptives.push(table),
                     Err(problems) => d.extend(problems),
                 }
@@ -94,6 +97,27 @@ pub fn check(name: &str, text: &str, base: &Path, plugins: &Plugins) -> Result<C
         name: name.to_string(),
         text: text.to_string(),
     })
+}
+
+/// The rows of `frame` where `condition` holds (`mixspec score --when`), evaluated as a
+/// spec's `when` is; `name` names the condition in messages. No row passing is an error.
+pub fn rows_where(frame: &DataFrame, name: &str, condition: &str) -> Result<Vec<usize>, SpecError> {
+    let (parsed, mut d) = mixspec_dsl::spec::parse_condition(condition);
+    let mut rows = Vec::new();
+    if let Some(e) = parsed {
+        let context = prepare::eval::Context::new(frame, None, None, &[]);
+        match context.condition(&e, "--when") {
+            Ok(kept) if kept.is_empty() => d.push(prepare::no_rows(
+                e.span,
+                frame,
+                "no row of the data passes the condition",
+            )),
+            Ok(kept) => rows = kept,
+            Err(problems) => d.extend(problems),
+        }
+    }
+    d.finish(name, condition)?;
+    Ok(rows)
 }
 
 /// Everything a spec's statements compute, each list in the order of its statements.
@@ -399,7 +423,7 @@ impl Checked {
                     })
                     .collect();
                 let time = &time.expect("tables are checked to have a time").text;
-                Some(table::compute(t, time, &rows?))
+                Some(table::compute(&self.spec, t, time, &rows?))
             })
             .collect();
         let powers = self

@@ -13,9 +13,10 @@
 //! its 95% Wald interval, exponentiated where the link makes it a ratio: odds ratios for
 //! a logit link, rate ratios for a log link.
 
-use mixspec_dsl::spec::{ModelDef, Table, TableRow};
+use mixspec_dsl::spec::{ModelDef, Spec, Table, TableRow};
 use mixspec_engine::family::Link;
 use mixspec_engine::fit::glmm::GlmmFit;
+use mixspec_engine::inference::DfRule;
 use mixspec_engine::LmmFit;
 
 use crate::explained::{explained, subjects, ReferenceFit};
@@ -29,7 +30,35 @@ pub struct ModelTable {
     pub name: String,
     /// The time variable: the slope's coefficient.
     pub time: String,
+    /// The time as readers see it: its `label`, else its name.
+    pub time_label: String,
+    /// The time's unit (`label months "…" unit "month"`): "Slope per month".
+    pub unit: Option<String>,
+    /// `[ns show]`: estimates with p ≥ .05 printed rather than as `ns`.
+    pub show_ns: bool,
     pub rows: Vec<TableLine>,
+}
+
+/// The t-tests a row's stars come from: the model's own (`df kenward-roger` or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestMethod {
+    /// lmerTest's Satterthwaite df with the model's standard errors.
+    Satterthwaite,
+    /// pbkrtest's adjusted standard errors and Kenward–Roger df.
+    KenwardRoger,
+    /// N − p without random effects, as nlme's gls.
+    Residual,
+}
+
+impl TestMethod {
+    /// For a table's footnote.
+    pub fn describe(self) -> &'static str {
+        match self {
+            TestMethod::Satterthwaite => "t-tests with Satterthwaite's df",
+            TestMethod::KenwardRoger => "t-tests with Kenward–Roger's adjusted SE and df",
+            TestMethod::Residual => "t-tests with the residual df N − p, as gls",
+        }
+    }
 }
 
 /// One model of the table.
@@ -53,6 +82,8 @@ pub struct TableLine {
     pub n_obs: usize,
     /// Levels of the first grouping factor (the subjects).
     pub n_subjects: usize,
+    /// Where the row's SEs, df and p come from.
+    pub method: TestMethod,
 }
 
 #[derive(Debug, Clone)]
@@ -70,19 +101,34 @@ pub struct TableEffect {
 pub struct Coefficient {
     pub name: String,
     pub estimate: f64,
+    /// The model's SE, Kenward–Roger's adjusted one for a model with `df kenward-roger`.
     pub std_error: f64,
-    /// Satterthwaite's denominator df and two-sided p (lmerTest's, SPSS MIXED's).
+    /// The denominator df and two-sided p of the model's own t-test (its row's
+    /// [`TestMethod`]).
     pub df: f64,
     pub p: f64,
 }
 
-fn coefficient(fit: &LmmFit, name: &str) -> Option<Coefficient> {
+/// How `fitted`'s coefficients are tested: by Kenward–Roger where its options ask for it.
+fn method(fitted: &FittedModel) -> TestMethod {
+    match (&fitted.inference.kenward_roger, fitted.fit.df_rule()) {
+        (Some(_), _) => TestMethod::KenwardRoger,
+        (None, Some(DfRule::Residual)) => TestMethod::Residual,
+        (None, _) => TestMethod::Satterthwaite,
+    }
+}
+
+fn coefficient(fitted: &FittedModel, name: &str) -> Option<Coefficient> {
+    let fit = &fitted.fit;
     let j = fit.fixed_names.iter().position(|n| n == name)?;
-    let test = fit.t_tests.as_ref().map(|t| t[j]);
+    let (std_error, test) = match &fitted.inference.kenward_roger {
+        Some(kr) => (kr.std_errors[j], Some(kr.coefficients[j])),
+        None => (fit.std_errors()[j], fit.t_tests.as_ref().map(|t| t[j])),
+    };
     Some(Coefficient {
         name: name.to_string(),
         estimate: fit.beta[j],
-        std_error: fit.std_errors()[j],
+        std_error,
         df: test.map_or(f64::NAN, |t| t.df),
         p: test.map_or(f64::NAN, |t| t.p),
     })
@@ -215,13 +261,14 @@ fn readable(term: &str, columns: &[String]) -> String {
 
 /// The coefficients `fit` adds to `reference`, paired by predictor.
 fn added_effects(
-    fit: &LmmFit,
+    fitted: &FittedModel,
     reference: &LmmFit,
     time: &str,
     columns: &[String],
 ) -> Vec<TableEffect> {
     let mut effects: Vec<TableEffect> = Vec::new();
-    for name in fit
+    for name in fitted
+        .fit
         .fixed_names
         .iter()
         .filter(|n| !reference.fixed_names.contains(n))
@@ -239,7 +286,7 @@ fn added_effects(
                 effects.len() - 1
             }
         };
-        let c = coefficient(fit, name);
+        let c = coefficient(fitted, name);
         if on_slope {
             effects[at].slope = c;
         } else {
@@ -255,7 +302,12 @@ fn added_effects(
 pub(crate) type FittedRow<'a> = (&'a ModelDef, &'a FittedModel, Option<(&'a LmmFit, bool)>);
 
 /// `models` are the table's rows, in order.
-pub(crate) fn compute(table: &Table, time: &str, models: &[FittedRow<'_>]) -> ModelTable {
+pub(crate) fn compute(
+    spec: &Spec,
+    table: &Table,
+    time: &str,
+    models: &[FittedRow<'_>],
+) -> ModelTable {
     let mut reference: Option<&TableRow> = None;
     let rows = table
         .rows
@@ -280,14 +332,15 @@ pub(crate) fn compute(table: &Table, time: &str, models: &[FittedRow<'_>]) -> Mo
                 aic: fit.aic,
                 n_obs: fit.n_obs,
                 n_subjects: subjects(fit),
+                method: method(fitted),
             };
             if row.reference {
                 reference = Some(row);
                 line.effects.push(TableEffect {
                     term: None,
                     label: None,
-                    intercept: coefficient(fit, INTERCEPT),
-                    slope: coefficient(fit, time),
+                    intercept: coefficient(fitted, INTERCEPT),
+                    slope: coefficient(fitted, time),
                 });
                 return line;
             }
@@ -295,7 +348,7 @@ pub(crate) fn compute(table: &Table, time: &str, models: &[FittedRow<'_>]) -> Mo
             let (reference_fit, refitted) =
                 on_these_rows.expect("rows below a reference come with its fit");
             line.reference = Some(r.model.text.clone());
-            line.effects = added_effects(fit, reference_fit, time, &def.spec.columns());
+            line.effects = added_effects(fitted, reference_fit, time, &def.spec.columns());
             let variance = explained(&row.model.text, fit, &r.model.text, reference_fit, refitted);
             line.reference_fit = Some(variance.reference_fit);
             // The first grouping factor's components: the subjects'.
@@ -315,6 +368,9 @@ pub(crate) fn compute(table: &Table, time: &str, models: &[FittedRow<'_>]) -> Mo
     ModelTable {
         name: table.name.text.clone(),
         time: time.to_string(),
+        time_label: spec.text(time).to_string(),
+        unit: spec.unit(time).map(str::to_string),
+        show_ns: table.show_ns(),
         rows,
     }
 }

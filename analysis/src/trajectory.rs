@@ -13,6 +13,16 @@
 //! trials) or mean counts. The curve is that of a subject with random effects at zero, not
 //! the population-averaged proportion, which a non-linear link pulls towards the middle:
 //! the figure's caption says so.
+//!
+//! A linear model's prediction is linear in β̂: it is x̄'β̂ for the mean x̄ of the rows of
+//! `X` averaged, so its standard error is √(x̄' Var(β̂) x̄) and its 95% confidence band
+//! x̄'β̂ ± 1.96 SE. A generalized model's averaged inverse link has the gradient
+//! ā = mean of dμ/dη·x over the rows, so its delta-method standard error is √(ā' Var(β̂) ā);
+//! its band is kept inside the response's range (probabilities in [0, 1], counts ≥ 0). The
+//! normal quantile (not a t with some df) is the usual large-sample band of population-level
+//! predictions of a mixed model (lme4's `predict` offers none; the delta-method band of
+//! `ggeffects` and `emmeans`' asymptotic one are the same); the band is for the fixed part
+//! only, conditional on the estimated variance components.
 
 use mixspec_dsl::spec::{suggest, ModelDef, Plot, Span, Spec, SpecDiagnostic, SpecErrorKind};
 use mixspec_engine::family::{Family, Link};
@@ -24,29 +34,45 @@ use crate::fit::{Fit, FittedModel};
 const GRID: usize = 25;
 /// Most groups a plot distinguishes by colour.
 const MAX_GROUPS: usize = 12;
+/// The normal quantile of a two-sided 95% band.
+pub const Z_95: f64 = 1.959_963_984_540_054;
 
 #[derive(Debug, Clone)]
 pub struct Trajectories {
     pub model: String,
-    /// The response's label, for the y axis (for a generalized model, its scale:
-    /// `P(remission)`, `expected y`).
+    /// The panel's title: the model's label (`label`), else the response's.
+    pub title: String,
+    /// The response's label, else its name: the y axis (for a generalized model, its
+    /// scale: `P(remission)`, `expected y`).
     pub response: String,
     /// For a generalized model, what the curves and points are (the figure's caption).
     pub scale_note: Option<String>,
-    /// The time column, for the x axis.
+    /// The time's label, else its name: the x axis.
     pub time: String,
-    /// The `by` variables, joined by ` × `.
+    /// The `by` variables' labels, joined by ` × `: the legend's title.
     pub by: Option<String>,
     pub groups: Vec<TrajectoryGroup>,
 }
 
 #[derive(Debug, Clone)]
 pub struct TrajectoryGroup {
-    /// The group's values of the `by` variables, joined by ` × ` (`all` without any).
+    /// The group's values of the `by` variables (their level labels), joined by ` × `
+    /// (`all` without any).
     pub label: String,
-    /// (time, predicted mean), over the range of the observed times.
-    pub predicted: Vec<(f64, f64)>,
+    /// The predicted mean over the range of the observed times, with its 95% band.
+    pub predicted: Vec<PredictedMean>,
     pub observed: Vec<ObservedMean>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PredictedMean {
+    pub time: f64,
+    pub mean: f64,
+    /// Standard error of the mean prediction (see the module's documentation).
+    pub std_error: f64,
+    /// The 95% band, mean ∓ [`Z_95`] SE (within the response's range).
+    pub lower: f64,
+    pub upper: f64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -77,6 +103,7 @@ fn generalized_scale(response: &str, family: Family, link: Link, cbind: bool) ->
 /// Checks, before fitting, that the `by` variables exist and have few combinations of
 /// values on the rows of the plot's models.
 pub(crate) fn check(
+    spec: &Spec,
     plot: &Plot,
     frame: &DataFrame,
     rows: &[usize],
@@ -101,7 +128,7 @@ pub(crate) fn check(
         return problems;
     }
     let by: Vec<&str> = plot.by.iter().map(|b| b.text.as_str()).collect();
-    let (group_of, _) = groups(frame, &by);
+    let (group_of, _) = groups(frame, &by, spec);
     let mut present: Vec<usize> = rows.iter().filter_map(|&r| group_of[r]).collect();
     present.sort_unstable();
     present.dedup();
@@ -132,7 +159,7 @@ pub(crate) fn check(
 
 /// The group of each row (the combination of its values of the `by` variables; missing when
 /// any is), and the groups' labels (`good × paranoid`), the first variable varying slowest.
-fn groups(frame: &DataFrame, by: &[&str]) -> (Vec<Option<usize>>, Vec<String>) {
+fn groups(frame: &DataFrame, by: &[&str], spec: &Spec) -> (Vec<Option<usize>>, Vec<String>) {
     if by.is_empty() {
         return (vec![Some(0); frame.n_rows()], vec!["all".to_string()]);
     }
@@ -151,8 +178,9 @@ fn groups(frame: &DataFrame, by: &[&str]) -> (Vec<Option<usize>>, Vec<String>) {
             .iter()
             .flat_map(|l| {
                 f.levels.iter().map(move |level| {
+                    let level = spec.level_text(b, level);
                     if l.is_empty() {
-                        level.clone()
+                        level.to_string()
                     } else {
                         format!("{l} × {level}")
                     }
@@ -181,7 +209,7 @@ pub(crate) fn compute(
         unreachable!("the time column is checked to be numeric");
     };
     let by: Vec<&str> = plot.by.iter().map(|b| b.text.as_str()).collect();
-    let (group_of, labels) = groups(frame, &by);
+    let (group_of, labels) = groups(frame, &by, spec);
     let rows = &fitted.rows;
     let cannot = |reason: String| {
         SpecDiagnostic::new(
@@ -265,7 +293,7 @@ pub(crate) fn compute(
             obs.sort_by(|a, b| a.0.total_cmp(&b.0));
             TrajectoryGroup {
                 label,
-                predicted: grid.iter().copied().zip(predicted).collect(),
+                predicted,
                 observed: obs
                     .into_iter()
                     .map(|(time, sum, trials, n)| ObservedMean {
@@ -277,30 +305,35 @@ pub(crate) fn compute(
             }
         })
         .collect();
+    let label = spec.text(&model.spec.response.label).to_string();
     let (response, scale_note) = match fitted.fit.generalized() {
         Some(g) => {
-            let (label, note) = generalized_scale(
-                &model.spec.response.label,
-                g.family,
-                g.link,
-                model.spec.failures.is_some(),
-            );
+            let (label, note) =
+                generalized_scale(&label, g.family, g.link, model.spec.failures.is_some());
             (label, Some(note))
         }
-        None => (model.spec.response.label.clone(), None),
+        None => (label, None),
     };
     Ok(Trajectories {
         model: model.name.text.clone(),
+        title: spec
+            .label(&model.name.text)
+            .map_or_else(|| response.clone(), |l| l.text.text.clone()),
         response,
         scale_note,
-        time: time_name,
-        by: (!by.is_empty()).then(|| by.join(" × ")),
+        time: spec.text(&time_name).to_string(),
+        by: (!by.is_empty()).then(|| {
+            by.iter()
+                .map(|b| spec.text(b))
+                .collect::<Vec<_>>()
+                .join(" × ")
+        }),
         groups,
     })
 }
 
 /// Per group, the mean population-level prediction at each grid time (of a generalized
-/// model, the mean of its inverse link).
+/// model, the mean of its inverse link), with its band.
 ///
 /// The model's rows, followed by one copy of them per grid time with the time replaced, go
 /// through the model's own design: the original rows keep the coding and the rank of the
@@ -313,7 +346,7 @@ fn predict(
     grid: &[f64],
     group_of: &[Option<usize>],
     n_groups: usize,
-) -> Result<Vec<Vec<f64>>, String> {
+) -> Result<Vec<Vec<PredictedMean>>, String> {
     let rows = &fitted.rows;
     let m = rows.len();
     // Only the model's columns, so the copies stay small.
@@ -351,7 +384,14 @@ fn predict(
     }
     let n = design.n();
     let beta = fitted.fit.beta();
-    let mut sums = vec![vec![0.0; grid.len()]; n_groups];
+    let vcov = match &fitted.fit {
+        Fit::Linear(f) => &f.vcov,
+        Fit::Generalized(f) => &f.vcov,
+    };
+    let p = beta.len();
+    // Per group and grid time: the sums of the prediction and of its gradient in β, and the
+    // count. The gradient of x'β is x; of μ(x'β), dμ/dη·x.
+    let mut sums = vec![vec![vec![0.0; p + 1]; grid.len()]; n_groups];
     let mut counts = vec![vec![0usize; grid.len()]; n_groups];
     for i in m..n {
         let (g, k) = ((i - m) / m, (i - m) % m);
@@ -364,14 +404,43 @@ fn predict(
                 .enumerate()
                 .map(|(j, b)| b * design.x[j * n + i])
                 .sum::<f64>();
-        // On the response scale for a generalized model.
-        let value = link.map_or(eta, |l| l.mean(eta).0);
-        sums[group][g] += value;
+        let (value, slope) = link.map_or((eta, 1.0), |l| l.mean(eta));
+        let sum = &mut sums[group][g];
+        for (j, s) in sum[..p].iter_mut().enumerate() {
+            *s += slope * design.x[j * n + i];
+        }
+        sum[p] += value;
         counts[group][g] += 1;
     }
+    // Probabilities stay in [0, 1], counts at or above 0.
+    let range = match fitted.fit.generalized().map(|g| g.family) {
+        None => (f64::NEG_INFINITY, f64::INFINITY),
+        Some(Family::Binomial) => (0.0, 1.0),
+        Some(_) => (0.0, f64::INFINITY),
+    };
     Ok(sums
         .into_iter()
         .zip(counts)
-        .map(|(s, c)| s.into_iter().zip(c).map(|(s, c)| s / c as f64).collect())
+        .map(|(s, c)| {
+            s.into_iter()
+                .zip(c)
+                .zip(grid)
+                .map(|((sum, c), &time)| {
+                    let mean_of: Vec<f64> = sum.iter().map(|v| v / c as f64).collect();
+                    let (a, mean) = (&mean_of[..p], mean_of[p]);
+                    let variance: f64 = (0..p)
+                        .map(|i| a[i] * (0..p).map(|j| vcov[i * p + j] * a[j]).sum::<f64>())
+                        .sum();
+                    let std_error = variance.max(0.0).sqrt();
+                    PredictedMean {
+                        time,
+                        mean,
+                        std_error,
+                        lower: (mean - Z_95 * std_error).clamp(range.0, range.1),
+                        upper: (mean + Z_95 * std_error).clamp(range.0, range.1),
+                    }
+                })
+                .collect()
+        })
         .collect())
 }

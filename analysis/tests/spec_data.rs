@@ -267,7 +267,8 @@ fn trajectories_average_the_fixed_part_per_group_over_time() {
     let beta = |name: &str| fit.beta[fit.fixed_names.iter().position(|n| n == name).unwrap()];
     // Girls (the reference level): intercept + age slope; boys add their differences.
     for (g, male) in t.groups.iter().zip([0.0, 1.0]) {
-        for &(age, predicted) in &g.predicted {
+        for point in &g.predicted {
+            let (age, predicted) = (point.time, point.mean);
             let line = beta("(Intercept)")
                 + male * beta("SexMale")
                 + age * (beta("age") + male * beta("age:SexMale"));
@@ -276,6 +277,18 @@ fn trajectories_average_the_fixed_part_per_group_over_time() {
                 "{}: {predicted} vs {line}",
                 g.label
             );
+            // The band: x'Var(β̂)x for x = (1, age, male, age·male), ± 1.96 SE.
+            let x = [1.0, age, male, age * male];
+            let order = ["(Intercept)", "age", "SexMale", "age:SexMale"]
+                .map(|n| fit.fixed_names.iter().position(|f| f == n).unwrap());
+            let p = fit.beta.len();
+            let variance: f64 = (0..4)
+                .flat_map(|a| (0..4).map(move |b| (a, b)))
+                .map(|(a, b)| x[a] * x[b] * fit.vcov[order[a] * p + order[b]])
+                .sum();
+            assert!((point.std_error - variance.sqrt()).abs() < 1e-9);
+            assert!((point.upper - (line + 1.959964 * variance.sqrt())).abs() < 1e-5);
+            assert!((point.lower - (line - 1.959964 * variance.sqrt())).abs() < 1e-5);
         }
         // Observed means at the four ages.
         assert_eq!(g.observed.len(), 4);
@@ -344,9 +357,16 @@ plot trajectories poly, raw by Sex
     let (poly, raw) = (&results.trajectories[0][0], &results.trajectories[0][1]);
     for (p, r) in poly.groups.iter().zip(&raw.groups) {
         assert_eq!(p.predicted.len(), r.predicted.len());
-        for (&(t, a), &(u, b)) in p.predicted.iter().zip(&r.predicted) {
+        for (x, y) in p.predicted.iter().zip(&r.predicted) {
+            let (t, a, u, b) = (x.time, x.mean, y.time, y.mean);
             assert_eq!(t, u);
             assert!((a - b).abs() < 1e-6, "{}: {a} vs {b} at {t}", p.label);
+            // The same prediction has the same band in either parametrisation.
+            assert!(
+                (x.std_error - y.std_error).abs() < 1e-6,
+                "{}: SE at {t}",
+                p.label
+            );
         }
     }
 
@@ -364,4 +384,34 @@ plot trajectories poly, raw by Sex
         "data \"../../tests/data/reference/orthodont.csv\" { subject Subject; time decade }\n",
     );
     assert_eq!(kinds, [SpecErrorKind::UnknownVariable]);
+}
+
+#[test]
+fn labels_apply_to_figures_and_are_checked_against_the_data() {
+    let c = checked(&format!(
+        "{ORTHODONT}label age \"Age (years)\"\nlabel distance \"Distance (mm)\"\nlabel Sex \"Sex\" levels \"Female\" = \"Girls\", \"Male\" = \"Boys\"\nlabel by_sex \"Growth by sex\"\nmodel by_sex: distance ~ age * Sex + (age | Subject)\nplot trajectories by_sex by Sex\n"
+    ));
+    let results = c.run().unwrap();
+    let t = &results.trajectories[0][0];
+    assert_eq!(t.title, "Growth by sex");
+    assert_eq!(t.response, "Distance (mm)");
+    assert_eq!(t.time, "Age (years)");
+    assert_eq!(t.by.as_deref(), Some("Sex"));
+    let groups: Vec<&str> = t.groups.iter().map(|g| g.label.as_str()).collect();
+    assert_eq!(groups, ["Girls", "Boys"]);
+
+    let (kinds, rendered) = problems(&format!(
+        "{ORTHODONT}model g: distance ~ age + (age | Subject)\nlabel Sexx \"Sex\"\nlabel Sex \"Sex\" levels \"Femal\" = \"Girls\"\nlabel g \"Growth\"\n"
+    ));
+    assert_eq!(
+        kinds,
+        [SpecErrorKind::UnknownVariable, SpecErrorKind::UnknownLevel],
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("`Sexx` is labelled but is neither a variable nor a model")
+            && rendered.contains("did you mean `Sex`?")
+            && rendered.contains("`Sex` has no value `Femal`"),
+        "{rendered}"
+    );
 }

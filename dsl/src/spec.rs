@@ -6,6 +6,7 @@ pub mod ast;
 mod check;
 mod diagnostic;
 mod expr;
+mod figure;
 mod parse;
 mod power;
 
@@ -14,12 +15,13 @@ use mixspec_engine::spec::ModelSpec;
 
 pub use crate::formula::ColumnUse;
 pub use ast::{
-    Compare, Describe, DescribeItem, Explained, Expr, Name, Plot, Prepare, Report, Span, Table,
-    TableRow,
+    Compare, Describe, DescribeItem, Explained, Expr, Label, Name, Plot, Prepare, Report, Setting,
+    Span, Table, TableRow,
 };
 pub use diagnostic::{
     closest, quoted_list, suggest, Diagnostics, SpecDiagnostic, SpecError, SpecErrorKind,
 };
+pub use figure::{figure_options, FigureOptions, Palette, FIGURE_OPTIONS, PALETTES};
 pub use power::{
     cholesky, Arm, Covariate, CovariateDistribution, PowerDef, PowerDesign, PowerSourceDef,
     PowerStatistic,
@@ -43,9 +45,35 @@ pub struct Spec {
     pub describes: Vec<Describe>,
     /// Power by simulation, a priori or from a model.
     pub powers: Vec<PowerDef>,
+    /// What readers see instead of names: `label NAME "TEXT" [unit …] [levels …]`.
+    pub labels: Vec<Label>,
     /// Variables defined by statements that could not be read: checks that need the data
     /// skip uses of these instead of reporting them unknown.
     pub unchecked: Vec<String>,
+}
+
+impl Spec {
+    /// The label statement of a variable or a model.
+    pub fn label(&self, name: &str) -> Option<&Label> {
+        self.labels.iter().find(|l| l.name.text == name)
+    }
+
+    /// A variable or a model as readers see it: its label, else its name.
+    pub fn text<'a>(&'a self, name: &'a str) -> &'a str {
+        self.label(name).map_or(name, |l| l.text.text.as_str())
+    }
+
+    /// A level of a factor as readers see it: its label, else the level.
+    pub fn level_text<'a>(&'a self, variable: &str, level: &'a str) -> &'a str {
+        self.label(variable)
+            .and_then(|l| l.levels.iter().find(|(v, _)| v.text == level))
+            .map_or(level, |(_, t)| t.text.as_str())
+    }
+
+    /// The unit of a time variable (`unit "month"`), for "per month".
+    pub fn unit(&self, name: &str) -> Option<&str> {
+        self.label(name)?.unit.as_ref().map(|u| u.text.as_str())
+    }
 }
 
 /// Where the data comes from and what its rows are.
@@ -108,6 +136,14 @@ pub struct Generalized {
 pub struct BootstrapOptions {
     pub replicates: usize,
     pub seed: u64,
+}
+
+/// Parses a condition written outside a spec file (`mixspec score --when`), as a `when`
+/// condition is read; the problems are against `src`.
+pub fn parse_condition(src: &str) -> (Option<Expr>, Diagnostics) {
+    let mut diagnostics = Diagnostics::default();
+    let condition = parse::condition(src, &mut diagnostics);
+    (condition, diagnostics)
 }
 
 /// Parses a spec file and runs the checks that need no data.

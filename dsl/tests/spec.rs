@@ -532,3 +532,63 @@ table "ratios" { "Poisson": glm; glm2 }
 "#;
     assert_eq!(check(ok).1, "");
 }
+
+const LABELS: &str = r#"data "d.csv" { subject patient; time months }
+model m: TASKS ~ months * outcome + (months | patient) [method ML]
+model l: TASKS ~ months + (months | patient) [method ML]
+label months "Months since baseline" unit "month"
+label outcome "Outcome at discharge" levels "good" = "Good outcome", "poor" = "Poor outcome"
+label m "Tasks"
+table "t" [ns show] { l ref; m }
+plot trajectories m by outcome as "f" [width 900, height 500, font "Times New Roman", font_size 11, palette grey, dpi 600, title "", y_title "Score"]
+"#;
+
+#[test]
+fn labels_units_levels_and_figure_and_table_options_parse() {
+    let (spec, problems) = check(LABELS);
+    assert_eq!(problems, "");
+    assert_eq!(spec.text("months"), "Months since baseline");
+    assert_eq!(spec.unit("months"), Some("month"));
+    assert_eq!(spec.text("m"), "Tasks");
+    assert_eq!(spec.text("age"), "age");
+    assert_eq!(spec.level_text("outcome", "poor"), "Poor outcome");
+    assert_eq!(spec.level_text("outcome", "other"), "other");
+    assert!(spec.tables[0].show_ns());
+    let options = mixspec_dsl::spec::figure_options(&spec.plots[0].options).unwrap();
+    assert_eq!(options.width, Some(900.0));
+    assert_eq!(options.height, Some(500.0));
+    assert_eq!(options.font, "Times New Roman");
+    assert_eq!(options.font_size, 11.0);
+    assert_eq!(options.palette, mixspec_dsl::spec::Palette::Grey);
+    assert_eq!(options.dpi, 600.0);
+    assert_eq!(options.title.as_deref(), Some(""));
+    assert_eq!(options.y_title.as_deref(), Some("Score"));
+}
+
+#[test]
+fn bad_labels_and_options_are_reported_where_written() {
+    let src = r#"data "d.csv" { subject patient; time months }
+model m: TASKS ~ months + (months | patient)
+label months "Months"
+label months "Months again"
+label outcome "Outcome" levels "good" = "Good", "good" = "Fine"
+table "t" [ns sho, stars all] { m ref }
+plot trajectories m as "f" [widht 900, dpi 20, palette "okabe", font_size big]
+"#;
+    let (_, problems) = check(src);
+    for needle in [
+        "label of `months` is defined twice",
+        "level `good` is listed twice",
+        "`sho` is not a valid ns",
+        "unknown table option `stars`",
+        "unknown plot option `widht`",
+        "did you mean `width`?",
+        "`20` is not a valid dpi",
+        "`okabe` is not a valid palette",
+        "`big` is not a valid font_size",
+    ] {
+        assert!(problems.contains(needle), "no {needle:?} in\n{problems}");
+    }
+    let src = "data \"d.csv\"\nlabel months\n";
+    assert_eq!(kinds(src), vec![SpecErrorKind::Syntax]);
+}

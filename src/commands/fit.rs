@@ -111,6 +111,7 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
         kr.map(|k| {
             (
                 k.coefficient_tests(&fit.beta),
+                k.std_errors(),
                 anova_kenward_roger(&design, &spec.fixed, &fit, &k),
             )
         })
@@ -129,7 +130,7 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
                 .as_str()
                 + kenward_roger
                     .as_ref()
-                    .map(|(_, table)| output::text::anova(table, "Kenward-Roger's"))
+                    .map(|(_, _, table)| output::text::anova(table, "Kenward-Roger's"))
                     .unwrap_or_default()
                     .as_str()
                 + output::intervals::text(&intervals).as_str()
@@ -138,7 +139,7 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
             let mut value = output::json::fit_value(&fit, &spec.formula);
             let kr = kenward_roger
                 .as_ref()
-                .map(|(tests, table)| (tests.as_slice(), table.as_slice()));
+                .map(|(tests, se, table)| (tests.as_slice(), se.as_slice(), table.as_slice()));
             output::json::add_tests(&mut value, kr, &table);
             output::intervals::add_json(
                 &mut value,

@@ -31,7 +31,7 @@ pub fn run(args: &RunArgs) -> miette::Result<()> {
     bar.finish_and_clear();
     power_bar.finish_and_clear();
     let results = results?;
-    let files = report::files(&checked, &results, &stem);
+    let files = report::files(&checked, &results, &stem)?;
     // Each spec gets its own folder, so specs side by side cannot overwrite each other's
     // reports.
     let out = args.out.clone().unwrap_or_else(|| {

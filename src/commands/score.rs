@@ -22,6 +22,15 @@ pub struct ScoreArgs {
     /// every row scores.
     #[arg(long)]
     out: PathBuf,
+    /// Score only the rows where this condition holds, written as a spec's `instrument …
+    /// when` (e.g. 'version == "S"'); the other rows keep the scale column's value in the
+    /// data, or get NA.
+    #[arg(long, value_name = "CONDITION")]
+    when: Option<String>,
+    /// The column that says which form of a questionnaire a row was rated on: a warning
+    /// names the rows marked with another form of the instrument's family (wai-s, wai-sr).
+    #[arg(long, value_name = "COLUMN", default_value = "version")]
+    version_column: String,
     #[command(flatten)]
     plugins: PluginArgs,
 }
@@ -33,7 +42,22 @@ pub fn run(args: &ScoreArgs) -> miette::Result<()> {
         .instrument(&args.instrument, &args.plugins.params()?)?;
     let source = args.data.display().to_string();
     let data = mixspec_io::read_data(&args.data)?;
-    let scores = instrument.score(&data)?;
+    let rows = match &args.when {
+        Some(condition) => mixspec_analysis::rows_where(&data, "--when", condition)?,
+        None => (0..data.n_rows()).collect(),
+    };
+    let id = &instrument.about().id;
+    if let Some(warning) = other_forms(&args.plugins, id, &data, &args.version_column, &rows)? {
+        errln!("warning: {warning}");
+    }
+    let scores = instrument.score(&data.select(&rows))?;
+    let scores: Vec<(String, Column)> = scores
+        .into_iter()
+        .map(|(name, column)| {
+            let full = spread(&column, &rows, data.column(&name), data.n_rows());
+            (name, full)
+        })
+        .collect();
     let mut contents = Vec::new();
     // A CSV input is copied cell for cell; other formats are written from their columns.
     let written = if Format::detect(&args.data)? == Format::Csv {
@@ -52,14 +76,108 @@ pub fn run(args: &ScoreArgs) -> miette::Result<()> {
     report::write_file(&args.out, &contents)?;
     let names: Vec<&str> = scores.iter().map(|(n, _)| n.as_str()).collect();
     errln!(
-        "{} {}: scored {} rows into {} ({})",
+        "{} {}: scored {} rows{} into {} ({})",
         instrument.about().id,
         instrument.about().version,
-        data.n_rows(),
+        rows.len(),
+        if rows.len() < data.n_rows() {
+            format!(" of {}", data.n_rows())
+        } else {
+            String::new()
+        },
         args.out.display(),
         names.join(", ")
     );
     Ok(())
+}
+
+/// A score column of the scored `rows` spread over all `n` rows: on the other rows the data's
+/// own column of that name where it has one (so that two runs with complementary `--when`
+/// fill one column, as two `instrument … when` statements do), else missing.
+fn spread(scored: &Column, rows: &[usize], existing: Option<&Column>, n: usize) -> Column {
+    if rows.len() == n {
+        return scored.clone();
+    }
+    let mut values = match existing {
+        Some(Column::Numeric(v)) => v.clone(),
+        _ => vec![f64::NAN; n],
+    };
+    match scored {
+        Column::Numeric(v) => {
+            for (&r, &x) in rows.iter().zip(v) {
+                values[r] = x;
+            }
+            Column::Numeric(values)
+        }
+        // Instruments score numbers; a text score is kept on its rows only.
+        Column::Factor(f) => {
+            let mut labels: Vec<Option<&str>> = vec![None; n];
+            for (&r, &c) in rows.iter().zip(&f.codes) {
+                labels[r] = f.levels.get(c as usize).map(String::as_str);
+            }
+            Column::Factor(mixspec_engine::Factor::from_labels(labels.into_iter()))
+        }
+    }
+}
+
+/// The family of instrument `id`: the instruments whose ids share its stem before the last
+/// `-` (`wai-s` and `wai-sr`), each with its form, the part after it (`s`, `sr`). A warning
+/// when rows about to be scored are marked in `column` (`version`) with the form of another
+/// member: those rows would be scored with this form's items and keys (WAI-S reverse-keys
+/// items 4 and 10, WAI-SR none), and nothing else would tell.
+fn other_forms(
+    plugins: &super::plugins::PluginArgs,
+    id: &str,
+    data: &DataFrame,
+    column: &str,
+    rows: &[usize],
+) -> miette::Result<Option<String>> {
+    let Some(versions) = data.column(column) else {
+        return Ok(None);
+    };
+    let Some((stem, _)) = id.rsplit_once('-') else {
+        return Ok(None);
+    };
+    let family: Vec<String> = plugins
+        .catalog()?
+        .load_all(&plugins.params()?)
+        .into_iter()
+        .map(|e| e.name)
+        .filter(|name| name != id && name.rsplit_once('-').is_some_and(|(s, _)| s == stem))
+        .collect();
+    let versions = versions.to_factor();
+    let mut marked: Vec<(String, &str, usize)> = Vec::new();
+    for other in &family {
+        let form = other.rsplit_once('-').map_or("", |(_, f)| f);
+        let Some(code) = versions
+            .levels
+            .iter()
+            .position(|l| l.trim().eq_ignore_ascii_case(form))
+        else {
+            continue;
+        };
+        let n = rows
+            .iter()
+            .filter(|&&r| versions.codes[r] as usize == code)
+            .count();
+        if n > 0 {
+            marked.push((versions.levels[code].clone(), other.as_str(), n));
+        }
+    }
+    if marked.is_empty() {
+        return Ok(None);
+    }
+    let described: Vec<String> = marked
+        .iter()
+        .map(|(level, other, n)| format!("{n} with {column} == \"{level}\" (the form of {other})"))
+        .collect();
+    let (level, other, _) = &marked[0];
+    Ok(Some(format!(
+        "of the rows scored with {id}, {} — they are scored with {id}'s items and reverse keys; \
+         score each form's rows with its own instrument: --instrument {id} --when '{column} != \"{level}\"', \
+         then --instrument {other} --when '{column} == \"{level}\"' on the output",
+        described.join(", ")
+    )))
 }
 
 /// The input file's cells exactly as they were, plus the scores: a score column replaces

@@ -76,15 +76,21 @@ pub fn fit_value(fit: &LmmFit, formula: &str) -> Value {
     value
 }
 
-/// Adds the Type III table as `anova` and, when computed, Kenward–Roger's `df_kr` and `p_kr`
-/// to each of the contract's `fixed_effects` and its Type III table as `anova_kr`.
-pub fn add_tests(value: &mut Value, kenward_roger: Option<(&[TTest], &[FTest])>, anova: &[FTest]) {
+/// Kenward–Roger's results for the JSON: the coefficients' t-tests, their adjusted standard
+/// errors, and the Type III table.
+pub type KenwardRogerJson<'a> = (&'a [TTest], &'a [f64], &'a [FTest]);
+
+/// Adds the Type III table as `anova` and, when computed, Kenward–Roger's adjusted
+/// `std_error_kr`, `df_kr` and `p_kr` to each of the contract's `fixed_effects` and its Type
+/// III table as `anova_kr`.
+pub fn add_tests(value: &mut Value, kenward_roger: Option<KenwardRogerJson<'_>>, anova: &[FTest]) {
     value["anova"] = serde_json::to_value(anova).expect("JSON of plain values cannot fail");
-    let Some((tests, table)) = kenward_roger else {
+    let Some((tests, std_errors, table)) = kenward_roger else {
         return;
     };
     if let Some(Value::Array(rows)) = value.get_mut("fixed_effects") {
-        for (row, t) in rows.iter_mut().zip(tests) {
+        for ((row, t), se) in rows.iter_mut().zip(tests).zip(std_errors) {
+            row["std_error_kr"] = Value::from(*se);
             row["df_kr"] = Value::from(t.df);
             row["p_kr"] = Value::from(t.p);
         }

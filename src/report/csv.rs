@@ -12,19 +12,19 @@ pub fn tables(r: &Report) -> Vec<File> {
     let mut out = vec![
         File {
             name: format!("{}-models.csv", r.name),
-            contents: models(r),
+            contents: models(r).into(),
         },
         File {
             name: format!("{}-fixed.csv", r.name),
-            contents: fixed(r),
+            contents: fixed(r).into(),
         },
         File {
             name: format!("{}-random.csv", r.name),
-            contents: random(r),
+            contents: random(r).into(),
         },
         File {
             name: format!("{}-anova.csv", r.name),
-            contents: anova(r),
+            contents: anova(r).into(),
         },
     ];
     let with_intervals = r
@@ -34,19 +34,19 @@ pub fn tables(r: &Report) -> Vec<File> {
     if with_intervals {
         out.push(File {
             name: format!("{}-intervals.csv", r.name),
-            contents: intervals(r),
+            contents: intervals(r).into(),
         });
     }
     if !r.comparisons.is_empty() {
         out.push(File {
             name: format!("{}-comparisons.csv", r.name),
-            contents: comparisons(r),
+            contents: comparisons(r).into(),
         });
     }
     if !r.explained.is_empty() {
         out.push(File {
             name: format!("{}-explained.csv", r.name),
-            contents: explained(r),
+            contents: explained(r).into(),
         });
     }
     out
@@ -196,6 +196,7 @@ fn fixed(r: &Report) -> String {
             .zip(names)
             .enumerate()
             .map(move |(j, (test, name))| {
+                let kr_se = kr.map(|k| k.std_errors[j]);
                 let kr = kr.map(|k| k.coefficients[j]);
                 let [estimate, se, df, t, p, z] = test;
                 vec![
@@ -206,6 +207,7 @@ fn fixed(r: &Report) -> String {
                     df,
                     t,
                     p,
+                    kr_se.map_or("NA".into(), cell),
                     kr.map_or("NA".into(), |t| cell(t.df)),
                     kr.map_or("NA".into(), |t| cell(t.p)),
                     z,
@@ -221,6 +223,7 @@ fn fixed(r: &Report) -> String {
             "df",
             "t",
             "p",
+            "std_error_kr",
             "df_kr",
             "p_kr",
             "z",

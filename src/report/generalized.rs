@@ -11,6 +11,7 @@ use mixspec_engine::fit::glmm::GlmmFit;
 use super::csv::write;
 use super::format::{cell, criterion, estimate, p_paper, p_value, significant, stars};
 use super::markdown::{code, table};
+use super::tables::{markdown, Layout};
 use super::Report;
 
 /// How a generalized model was fitted, for the overview: `ML, poisson (log), Laplace`.
@@ -144,11 +145,9 @@ fn with_interval(value: f64, lower: f64, upper: f64) -> String {
     format!("{} ({}, {})", digits(value), digits(lower), digits(upper))
 }
 
-/// The Markdown of a `table` of generalized models: per model, every coefficient as its
+/// The layout of a `table` of generalized models: per model, every coefficient as its
 /// ratio with the 95% Wald interval (exp of β ± 1.96 SE), p and stars.
-pub fn ratio_table(t: &RatioTable) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "## {}\n", t.name);
+pub fn ratio_layout(t: &RatioTable) -> Layout {
     let scales: Vec<String> = t.rows.iter().map(scale).collect();
     let shared = scales.windows(2).all(|w| w[0] == w[1]);
     let header = if shared {
@@ -210,7 +209,6 @@ pub fn ratio_table(t: &RatioTable) -> String {
             ]);
         }
     }
-    table(&mut s, &rows, &[false, false, true, true, true, true]);
     let families: Vec<String> = t
         .rows
         .iter()
@@ -221,16 +219,25 @@ pub fn ratio_table(t: &RatioTable) -> String {
             format!("{}: {} ({} link{theta})", l.label, l.family, l.link)
         })
         .collect();
-    let _ = writeln!(
-        s,
+    let note = format!(
         "Odds ratios (logit link) and rate ratios (log link) are exp(β) with 95% Wald \
          intervals exp(β ± 1.96 SE), conditional on the random effects (a subject's odds or \
          rate); the intercept's row is the odds or rate when every predictor is zero. Other \
          links show β on their own scale. p: Wald z-test; * p < .05, ** p < .01, *** p < .001. \
-         AIC of the maximum-likelihood fit; n: observations (subjects). Models: {}.\n",
+         AIC of the maximum-likelihood fit; n: observations (subjects). Models: {}.",
         families.join("; ")
     );
-    s
+    Layout {
+        title: t.name.clone(),
+        rows,
+        right: vec![false, false, true, true, true, true],
+        notes: vec![note],
+    }
+}
+
+/// The Markdown of a `table` of generalized models (see [`ratio_layout`]).
+pub fn ratio_table(t: &RatioTable) -> String {
+    markdown(&ratio_layout(t))
 }
 
 /// Every number of a `table` of generalized models, one row per coefficient.

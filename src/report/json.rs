@@ -22,10 +22,13 @@ pub fn report(r: &Report) -> String {
                 Fit::Generalized(g) => crate::output::glmm::value(g, &def.spec.formula),
             };
             let tests = &fitted.inference;
-            let kr = tests
-                .kenward_roger
-                .as_ref()
-                .map(|k| (k.coefficients.as_slice(), k.anova.as_slice()));
+            let kr = tests.kenward_roger.as_ref().map(|k| {
+                (
+                    k.coefficients.as_slice(),
+                    k.std_errors.as_slice(),
+                    k.anova.as_slice(),
+                )
+            });
             add_tests(&mut fit, kr, &tests.anova);
             add_json(&mut fit, tests.profile.as_deref(), tests.bootstrap.as_ref());
             json!({

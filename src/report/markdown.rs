@@ -212,7 +212,7 @@ fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
         .map(String::from)
         .to_vec();
     if kr.is_some() {
-        header.extend(["df (KR)", "p (KR)"].map(String::from));
+        header.extend(["SE (KR)", "df (KR)", "p (KR)"].map(String::from));
     }
     let mut rows = vec![header];
     for (j, name) in fit.fixed_names.iter().enumerate() {
@@ -228,7 +228,11 @@ fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
         ];
         if let Some(k) = kr {
             let t = k.coefficients[j];
-            row.extend([format!("{:.1}", t.df), p_value(t.p)]);
+            row.extend([
+                estimate(k.std_errors[j]),
+                format!("{:.1}", t.df),
+                p_value(t.p),
+            ]);
         }
         rows.push(row);
     }

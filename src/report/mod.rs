@@ -1,13 +1,14 @@
 //! The files `mixspec run` writes: per report a Markdown document, CSV tables (long format,
-//! one per kind of table, for R or a spreadsheet) and a JSON document; per plot an SVG.
+//! one per kind of table, for R or a spreadsheet) and a JSON document; per plot an SVG, and
+//! with the default `png-pdf` feature the same figure as PNG and PDF.
 
 mod csv;
+pub mod figure;
 pub mod format;
 pub mod generalized;
 mod json;
 mod markdown;
 mod power;
-mod svg;
 pub mod tables;
 pub(crate) mod write;
 
@@ -16,12 +17,12 @@ pub use write::{write_all, write_file};
 use mixspec_analysis::{
     Checked, Comparison, ExplainedVariance, FittedModel, PowerCurve, Results, Trajectories,
 };
-use mixspec_dsl::spec::{ModelDef, Plot};
+use mixspec_dsl::spec::{figure_options, FigureOptions, ModelDef, Plot};
 
 /// One file to write: its name inside the output folder and its contents.
 pub struct File {
     pub name: String,
-    pub contents: String,
+    pub contents: Vec<u8>,
 }
 
 /// What one report shows: its models, and the comparisons, explained-variance tables and
@@ -46,8 +47,12 @@ pub fn plot_file(plot: &Plot) -> String {
 
 /// Every file of a run: the reports the spec asks for (or one of all models, named after
 /// the spec file, when it asks for none and has no table), the tables and descriptions
-/// (Markdown and CSV) and the plots.
-pub fn files(checked: &Checked, results: &Results, default_name: &str) -> Vec<File> {
+/// (Markdown, HTML and CSV) and the plots (SVG, and PNG and PDF with the `png-pdf` feature).
+pub fn files(
+    checked: &Checked,
+    results: &Results,
+    default_name: &str,
+) -> miette::Result<Vec<File>> {
     let spec = &checked.spec;
     let requested: Vec<(String, Vec<&str>)> =
         if spec.reports.is_empty() && spec.tables.is_empty() && spec.describes.is_empty() {
@@ -71,63 +76,92 @@ pub fn files(checked: &Checked, results: &Results, default_name: &str) -> Vec<Fi
         let report = select(checked, results, name, &models);
         out.push(File {
             name: format!("{}.md", report.name),
-            contents: markdown::report(&report),
+            contents: markdown::report(&report).into(),
         });
         out.push(File {
             name: format!("{}.json", report.name),
-            contents: json::report(&report),
+            contents: json::report(&report).into(),
         });
         // Without models (a spec of power designs) there are no model tables to write.
         if !report.models.is_empty() {
             out.extend(csv::tables(&report));
         }
     }
-    // The article-style tables and descriptions: each as Markdown and CSV.
+    // The article-style tables and descriptions: each as Markdown, HTML and CSV.
     let article = results
         .tables
         .iter()
-        .map(|t| (&t.name, tables::model_table(t), tables::model_table_csv(t)))
+        .map(|t| (&t.name, tables::model_layout(t), tables::model_table_csv(t)))
         .chain(results.ratio_tables.iter().map(|t| {
             (
                 &t.name,
-                generalized::ratio_table(t),
+                generalized::ratio_layout(t),
                 generalized::ratio_table_csv(t),
             )
         }))
         .chain(results.descriptives.iter().map(|d| {
             (
                 &d.name,
-                tables::descriptives(d),
+                tables::descriptives_layout(d),
                 tables::descriptives_csv(d),
             )
         }));
-    for (name, markdown, csv) in article {
+    for (name, layout, csv) in article {
         out.push(File {
             name: format!("{name}.md"),
-            contents: markdown,
+            contents: tables::markdown(&layout).into(),
+        });
+        out.push(File {
+            name: format!("{name}.html"),
+            contents: tables::html(&layout).into(),
         });
         out.push(File {
             name: format!("{name}.csv"),
-            contents: csv,
+            contents: csv.into(),
         });
     }
     for curve in &results.powers {
         out.push(File {
             name: power::csv_file(curve),
-            contents: power::csv(curve),
+            contents: power::csv(curve).into(),
         });
-        out.push(File {
-            name: power::svg_file(curve),
-            contents: svg::power_curve(curve),
-        });
+        let stem = power::figure_stem(curve);
+        let options = FigureOptions::default();
+        figure_files(
+            &mut out,
+            &stem,
+            figure::power_curve(curve, &options),
+            &options,
+        )?;
     }
     for (plot, panels) in spec.plots.iter().zip(&results.trajectories) {
+        let options = figure_options(&plot.options).expect("plot options are checked");
+        let svg = figure::trajectories(panels, &options);
+        figure_files(&mut out, &plot.file_stem(), svg, &options)?;
+    }
+    Ok(out)
+}
+
+/// A figure's files: `STEM.svg`, and `STEM.png` and `STEM.pdf` drawn from it.
+fn figure_files(
+    out: &mut Vec<File>,
+    stem: &str,
+    svg: String,
+    options: &FigureOptions,
+) -> miette::Result<()> {
+    let others = figure::export::export(&svg, options.dpi)
+        .map_err(|e| miette::miette!("cannot draw the figure {stem}: {e}"))?;
+    out.push(File {
+        name: format!("{stem}.svg"),
+        contents: svg.into(),
+    });
+    for (extension, contents) in figure::export::FORMATS.iter().zip(others) {
         out.push(File {
-            name: plot_file(plot),
-            contents: svg::trajectories(panels),
+            name: format!("{stem}.{extension}"),
+            contents,
         });
     }
-    out
+    Ok(())
 }
 
 fn select<'a>(

@@ -1,5 +1,5 @@
 //! A power statement's outputs: `NAME_power.csv`, its table in the Markdown report and its
-//! entry in the JSON report (the curve itself is drawn by `svg::power_curve`).
+//! entry in the JSON report (the curve itself is drawn by `figure::power_curve`).
 
 use std::fmt::Write;
 
@@ -70,7 +70,7 @@ pub fn markdown(s: &mut String, curves: &[PowerCurve]) {
             ]);
         }
         table(s, &rows, &[true; 6]);
-        let _ = writeln!(s, "![Power curve of {}]({})\n", c.name, svg_file(c));
+        let _ = writeln!(s, "![Power curve of {}]({}.svg)\n", c.name, figure_stem(c));
     }
 }
 
@@ -112,6 +112,6 @@ pub fn csv_file(curve: &PowerCurve) -> String {
     format!("{}_power.csv", curve.name)
 }
 
-pub fn svg_file(curve: &PowerCurve) -> String {
-    format!("{}_power.svg", curve.name)
+pub fn figure_stem(curve: &PowerCurve) -> String {
+    format!("{}_power", curve.name)
 }

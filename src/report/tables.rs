@@ -1,9 +1,10 @@
 //! The article-style tables: `table` (models in the layout of the seed study's Tables III
-//! and IV) and `describe` (Table II), as Markdown to paste and CSV with every number.
+//! and IV) and `describe` (Table II), as Markdown, as HTML for a manuscript (Word opens it)
+//! and as CSV with every number. Markdown and HTML are written from one [`Layout`].
 
 use std::fmt::Write;
 
-use mixspec_analysis::{Coefficient, Descriptives, ModelTable, Summary};
+use mixspec_analysis::{Coefficient, Descriptives, ModelTable, Summary, TestMethod};
 
 use super::csv::write;
 use super::format::{cell, p_paper, stars};
@@ -25,11 +26,12 @@ fn estimate_se(c: &Coefficient) -> String {
 }
 
 /// A predictor's effect as the article shows it: estimate (SE) with stars, or `ns` when
-/// p ≥ .05.
-fn effect(c: Option<&Coefficient>) -> String {
+/// p ≥ .05 (the estimate without stars with `[ns show]`).
+fn effect(c: Option<&Coefficient>, show_ns: bool) -> String {
     match c {
         None => "—".into(),
         Some(c) if c.p < 0.05 => format!("{}{}", estimate_se(c), stars(c.p)),
+        Some(c) if show_ns => estimate_se(c),
         Some(_) => "ns".into(),
     }
 }
@@ -39,14 +41,31 @@ fn percent(p: Option<f64>) -> String {
     p.map_or("—".into(), |p| format!("{}", p.round() + 0.0))
 }
 
-/// The Markdown of a `table`: one line per model (per contrast of a multi-level predictor).
-pub fn model_table(t: &ModelTable) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "## {}\n", t.name);
+/// A table as a paper lays it out, before it is written as Markdown or HTML: its title, its
+/// rows (the header first), which columns are right-aligned, and its footnotes (Markdown
+/// inline text: `code` only).
+pub struct Layout {
+    pub title: String,
+    pub rows: Vec<Vec<String>>,
+    pub right: Vec<bool>,
+    pub notes: Vec<String>,
+}
+
+/// The slope's column header: "Slope per month" with the time's unit, else "Slope over"
+/// the time's label.
+fn slope_header(t: &ModelTable) -> String {
+    match &t.unit {
+        Some(unit) => format!("Slope per {unit} (SE)"),
+        None => format!("Slope over {} (SE)", t.time_label),
+    }
+}
+
+/// The layout of a `table`: one line per model (per contrast of a multi-level predictor).
+pub fn model_layout(t: &ModelTable) -> Layout {
     let mut rows = vec![vec![
         "Model".to_string(),
         "Intercept (SE)".to_string(),
-        format!("Slope per {} (SE)", t.time),
+        slope_header(t),
         "Explained intercept %".to_string(),
         "Explained slope %".to_string(),
         "AIC".to_string(),
@@ -97,46 +116,44 @@ pub fn model_table(t: &ModelTable) -> String {
                 _ => format!("{}{mark}", line.label),
             };
             let first = k == 0;
+            let only_first = |text: &str| {
+                if first {
+                    text.to_string()
+                } else {
+                    String::new()
+                }
+            };
             rows.push(vec![
                 label,
-                effect(e.intercept.as_ref()),
-                effect(e.slope.as_ref()),
-                if first {
-                    percent(line.explained_intercept)
-                } else {
-                    String::new()
-                },
-                if first {
-                    percent(line.explained_slope)
-                } else {
-                    String::new()
-                },
-                if first { aic.clone() } else { String::new() },
-                if first { delta.clone() } else { String::new() },
-                if first { n.clone() } else { String::new() },
+                effect(e.intercept.as_ref(), t.show_ns),
+                effect(e.slope.as_ref(), t.show_ns),
+                only_first(&percent(line.explained_intercept)),
+                only_first(&percent(line.explained_slope)),
+                only_first(&aic),
+                only_first(&delta),
+                only_first(&n),
             ]);
         }
     }
-    table(
-        &mut s,
-        &rows,
-        &[false, true, true, true, true, true, true, true],
-    );
-    let _ = writeln!(
-        s,
-        "Reference rows: intercept and slope per {time}. Other rows: the effect of what the model \
-         adds to the reference above it on the intercept (main effect) and on the slope \
-         (interaction with {time}); * p < .05, ** p < .01, *** p < .001 (t-tests with Satterthwaite's df; residual df N − p for a model without random effects, as gls), \
-         ns: p ≥ .05. Explained: % of the reference's random intercept and slope variance. \
-         AIC as fitted (the same method within a block); n: observations (subjects) of the fit.\n",
-        time = t.time
-    );
+    let mut notes = vec![format!(
+        "Reference rows: intercept and slope over {time}. Other rows: the effect of what the \
+         model adds to the reference above it on the intercept (main effect) and on the slope \
+         (interaction with {time}); * p < .05, ** p < .01, *** p < .001 ({tests}), {ns}. \
+         Explained: % of the reference's random intercept and slope variance. AIC as fitted \
+         (the same method within a block); n: observations (subjects) of the fit.",
+        time = t.time_label.to_lowercase(),
+        tests = tests_used(t),
+        ns = if t.show_ns {
+            "estimates without stars: p ≥ .05"
+        } else {
+            "ns: p ≥ .05"
+        },
+    )];
     // How each row's reference was fitted: explained variance and ΔAIC compare fits to the
     // same observations only.
-    let _ = writeln!(
-        s,
+    notes.push(format!(
         "Explained variance and ΔAIC (the row's AIC minus its reference's) compare each row \
-         with its reference fitted to the same observations: {}\n",
+         with its reference fitted to the same observations: {}",
         if refitted.is_empty() {
             "every row has its reference's observations, so the reference is used as fitted."
                 .to_string()
@@ -147,7 +164,150 @@ pub fn model_table(t: &ModelTable) -> String {
                 refitted.join("; ")
             )
         }
+    ));
+    let negative: Vec<&str> = t
+        .rows
+        .iter()
+        .filter(|l| {
+            [l.explained_intercept, l.explained_slope]
+                .iter()
+                .flatten()
+                .any(|p| p.round() < 0.0)
+        })
+        .map(|l| l.label.as_str())
+        .collect();
+    if !negative.is_empty() {
+        notes.push(format!(
+            "A negative explained variance ({}) means that the model's random-effect variance \
+             is larger than its reference's: the added predictor did not account for \
+             differences between subjects, and the variance was estimated a little larger with \
+             it (estimates of variance components shift when fixed effects are added; a few \
+             percent either way is within their sampling error). It is not an error.",
+            negative.join("; ")
+        ));
+    }
+    Layout {
+        title: t.name.clone(),
+        rows,
+        right: vec![false, true, true, true, true, true, true, true],
+        notes,
+    }
+}
+
+/// The tests a table's stars come from, in words: the rows' models' own.
+fn tests_used(t: &ModelTable) -> String {
+    let mut methods: Vec<TestMethod> = Vec::new();
+    for line in &t.rows {
+        if !methods.contains(&line.method) {
+            methods.push(line.method);
+        }
+    }
+    match methods.as_slice() {
+        [] => TestMethod::Satterthwaite.describe().to_string(),
+        [one] => one.describe().to_string(),
+        _ => methods
+            .iter()
+            .map(|m| {
+                let rows: Vec<&str> = t
+                    .rows
+                    .iter()
+                    .filter(|l| l.method == *m)
+                    .map(|l| l.label.as_str())
+                    .collect();
+                format!("{} for {}", m.describe(), rows.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    }
+}
+
+/// The Markdown of a `table`, which `run` also prints.
+pub fn model_table(t: &ModelTable) -> String {
+    markdown(&model_layout(t))
+}
+
+/// A layout as Markdown: a heading, the table, and each footnote as a paragraph.
+pub fn markdown(l: &Layout) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## {}\n", l.title);
+    table(&mut s, &l.rows, &l.right);
+    for note in &l.notes {
+        let _ = writeln!(s, "{note}\n");
+    }
+    s
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Markdown inline text as HTML: escaped, with `code` spans.
+fn html_inline(text: &str) -> String {
+    html_escape(text)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A layout as a standalone HTML page in the style of a journal's tables (rules above and
+/// below the header and at the end, no vertical lines, Times): Word opens the file as a
+/// document, and the table pasted from a browser keeps its layout.
+pub fn html(l: &Layout) -> String {
+    let mut s = String::new();
+    let title = html_escape(&l.title);
+    let _ = writeln!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n\
+         <style>\n\
+         body {{ font-family: \"Times New Roman\", Times, serif; font-size: 11pt; }}\n\
+         table {{ border-collapse: collapse; }}\n\
+         th, td {{ padding: 2pt 8pt; vertical-align: top; }}\n\
+         thead th {{ border-top: 1.5pt solid black; border-bottom: 0.75pt solid black; font-weight: normal; }}\n\
+         tbody tr:last-child td {{ border-bottom: 1.5pt solid black; }}\n\
+         .right {{ text-align: right; }}\n\
+         .left {{ text-align: left; }}\n\
+         p.note {{ max-width: 60em; font-size: 10pt; }}\n\
+         </style>\n</head>\n<body>\n<h2>{title}</h2>\n<table>"
     );
+    let align = |j: usize| {
+        if l.right.get(j).copied().unwrap_or(false) {
+            "right"
+        } else {
+            "left"
+        }
+    };
+    let _ = writeln!(s, "<thead><tr>");
+    for (j, cell) in l.rows[0].iter().enumerate() {
+        let _ = writeln!(s, "<th class=\"{}\">{}</th>", align(j), html_escape(cell));
+    }
+    let _ = writeln!(s, "</tr></thead>\n<tbody>");
+    for row in &l.rows[1..] {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(j, cell)| format!("<td class=\"{}\">{}</td>", align(j), html_escape(cell)))
+            .collect();
+        let _ = writeln!(s, "<tr>{}</tr>", cells.join(""));
+    }
+    let _ = writeln!(s, "</tbody>\n</table>");
+    for note in &l.notes {
+        let _ = writeln!(
+            s,
+            "<p class=\"note\"><i>Note.</i> {}</p>",
+            html_inline(note)
+        );
+    }
+    s.push_str("</body>\n</html>\n");
     s
 }
 
@@ -174,6 +334,7 @@ pub fn model_table_csv(t: &ModelTable) -> String {
         "reference_n_obs",
         "reference_aic",
         "delta_aic",
+        "df_method",
     ];
     let mut rows = Vec::new();
     for line in &t.rows {
@@ -205,6 +366,12 @@ pub fn model_table_csv(t: &ModelTable) -> String {
                     reference.map_or("NA".into(), |r| r.n_obs.to_string()),
                     reference.map_or("NA".into(), |r| cell(r.aic)),
                     reference.map_or("NA".into(), |r| cell(line.aic - r.aic)),
+                    match line.method {
+                        TestMethod::Satterthwaite => "satterthwaite",
+                        TestMethod::KenwardRoger => "kenward_roger",
+                        TestMethod::Residual => "residual",
+                    }
+                    .to_string(),
                 ]);
             }
         }
@@ -216,14 +383,12 @@ fn p_starred(p: f64) -> String {
     format!("{}{}", p_paper(p), if p < 0.05 { "*" } else { "" })
 }
 
-/// The Markdown of a `describe`.
-pub fn descriptives(d: &Descriptives) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "## {}\n", d.name);
+/// The layout of a `describe`.
+pub fn descriptives_layout(d: &Descriptives) -> Layout {
     let mut rows = vec![vec![
         "Characteristic".to_string(),
-        format!("{} = {} (n = {})", d.by, d.groups[0], d.n[0]),
-        format!("{} = {} (n = {})", d.by, d.groups[1], d.n[1]),
+        format!("{} (n = {})", d.headers[0], d.n[0]),
+        format!("{} (n = {})", d.headers[1], d.n[1]),
         "Test".to_string(),
         "p".to_string(),
     ]];
@@ -253,14 +418,22 @@ pub fn descriptives(d: &Descriptives) -> String {
         };
         rows.push(vec![label, a, b, test, p_starred(v.p())]);
     }
-    table(&mut s, &rows, &[false, true, true, true, true]);
-    let _ = writeln!(
-        s,
-        "One value per subject (its first non-missing value). Mean (SD): independent-samples \
-         t-test, equal variances assumed (Student; Welch's test in the CSV). %: share of 1s, \
-         Pearson χ² without continuity correction. * p < .05.\n"
-    );
-    s
+    Layout {
+        title: d.name.clone(),
+        rows,
+        right: vec![false, true, true, true, true],
+        notes: vec![
+            "One value per subject (its first non-missing value). Mean (SD): independent-samples \
+             t-test, equal variances assumed (Student; Welch's test in the CSV). %: share of 1s, \
+             Pearson χ² without continuity correction. * p < .05."
+                .to_string(),
+        ],
+    }
+}
+
+/// The Markdown of a `describe`, which `run` also prints.
+pub fn descriptives(d: &Descriptives) -> String {
+    markdown(&descriptives_layout(d))
 }
 
 /// Every number of a `describe`, one row per variable.

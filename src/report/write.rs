@@ -21,7 +21,7 @@ use miette::{miette, IntoDiagnostic, WrapErr};
 use super::File;
 
 /// What a run writes; a folder holding only files of these kinds may be replaced.
-const EXTENSIONS: [&str; 4] = ["md", "csv", "json", "svg"];
+const EXTENSIONS: [&str; 7] = ["md", "csv", "json", "svg", "png", "pdf", "html"];
 
 /// The hidden name of this process's temporary `kind` (`new`, `old`, `tmp`) of `name`.
 fn temporary(parent: &Path, name: &str, kind: &str) -> PathBuf {
@@ -119,7 +119,7 @@ pub fn write_all(dir: &Path, files: &[File]) -> miette::Result<Vec<PathBuf>> {
         std::fs::create_dir(&staged)?;
         for f in files {
             let mut out = std::fs::File::create(staged.join(&f.name))?;
-            out.write_all(f.contents.as_bytes())?;
+            out.write_all(&f.contents)?;
             out.sync_all()?;
         }
         Ok(())
@@ -213,7 +213,23 @@ pub fn write_file(path: &Path, contents: &[u8]) -> miette::Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_temporary;
+    use super::{parse_temporary, replaceable};
+
+    #[test]
+    fn a_folder_of_a_runs_kinds_of_file_may_be_replaced() {
+        let dir = std::env::temp_dir().join(format!("mixspec-replaceable-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in [
+            "t.md", "t.csv", "t.json", "f.svg", "f.png", "f.pdf", "t.html",
+        ] {
+            std::fs::write(dir.join(name), "x").unwrap();
+        }
+        assert!(replaceable(&dir).unwrap());
+        std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+        assert!(!replaceable(&dir).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn temporaries_are_told_by_name_process_and_kind() {

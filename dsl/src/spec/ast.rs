@@ -30,6 +30,7 @@ pub enum StatementKind {
     Table(Table),
     Describe(Describe),
     Power(Power),
+    Label(Label),
 }
 
 /// `data "file.csv" { subject patient; time months }`
@@ -115,6 +116,9 @@ pub struct Plot {
     pub by: Vec<Name>,
     /// The file's name (without `.svg`), when not derived from the models and variables.
     pub name: Option<Name>,
+    /// `[width 900, height 480, font "Times New Roman", font_size 12, palette grey, …]`:
+    /// how the figure is drawn (checked by `mixspec_dsl::spec::figure_options`).
+    pub options: Vec<Setting>,
 }
 
 impl Plot {
@@ -134,12 +138,35 @@ impl Plot {
     }
 }
 
+/// `label NAME "TEXT" [unit "UNIT"] [levels "LEVEL" = "TEXT", …]`: what readers see in
+/// tables and figures instead of a variable's or a model's name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub name: Name,
+    pub text: Name,
+    /// The unit of a time variable, singular: the tables' "Slope per month".
+    pub unit: Option<Name>,
+    /// A factor's levels as readers see them (`"good" = "Good outcome"`).
+    pub levels: Vec<(Name, Name)>,
+}
+
 /// `table "name" { "label": model ref; "label": model }`: one row per model in the layout of
 /// the seed study's Tables III and IV.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub name: Name,
+    /// `[ns show]`: estimates with p ≥ .05 printed rather than `ns`.
+    pub options: Vec<Setting>,
     pub rows: Vec<TableRow>,
+}
+
+impl Table {
+    /// Whether estimates with p ≥ .05 are printed (`[ns show]`) rather than as `ns`.
+    pub fn show_ns(&self) -> bool {
+        self.options
+            .iter()
+            .any(|o| o.key.text == "ns" && o.value.text == "show")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -10,8 +10,8 @@ use mixspec_engine::spec::{CovarianceType, ResidualSpec};
 use mixspec_engine::spec::ModelSpec;
 
 use super::ast::{
-    Aggregate, Compare, Data, Explained, Expr, ExprKind, Function, Model, Name, Plot, PowerSource,
-    Prepare, Report, Setting, Span, Statement, StatementKind, Table, TableRow,
+    Aggregate, Compare, Data, Explained, Expr, ExprKind, Function, Label, Model, Name, Plot,
+    PowerSource, Prepare, Report, Setting, Span, Statement, StatementKind, Table, TableRow,
 };
 use super::diagnostic::{suggest, Diagnostics, SpecDiagnostic, SpecErrorKind};
 use super::parse::Parsed;
@@ -37,6 +37,7 @@ const MODEL_OPTIONS: [&str; 10] = [
 /// The families of generalized models, as `mixspec fit --family` names them.
 const FAMILIES: [&str; 3] = ["binomial", "poisson", "negative-binomial"];
 const LINKS: [&str; 4] = ["logit", "probit", "cloglog", "log"];
+const TABLE_OPTIONS: [&str; 1] = ["ns"];
 const DF_METHODS: [&str; 2] = ["satterthwaite", "kenward-roger"];
 const INTERVALS: [&str; 1] = ["profile"];
 /// The seed of a bootstrap without `seed`, as `mixspec fit`'s default.
@@ -99,6 +100,7 @@ pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) ->
         tables: Vec::new(),
         describes: Vec::new(),
         powers: Vec::new(),
+        labels: Vec::new(),
         unchecked: Vec::new(),
     };
     // Data preparation and models first: the statements after them refer to models anywhere
@@ -141,6 +143,9 @@ pub(super) fn check(src: &str, parsed: Parsed, diagnostics: &mut Diagnostics) ->
                 if let Some(def) = c.power(x, s.span, &spec.models, &spec.powers) {
                     spec.powers.push(def);
                 }
+            }
+            StatementKind::Label(x) if c.label(x, &spec.labels) => {
+                spec.labels.push(x.clone());
             }
             _ => {}
         }
@@ -1094,6 +1099,34 @@ impl Checker<'_> {
             return self.ratio_table(x, g, models);
         }
         let mut ok = self.output_name(&x.name);
+        for (i, Setting { key, value }) in x.options.iter().enumerate() {
+            if let Some(first) = x.options[..i].iter().find(|o| o.key.text == key.text) {
+                self.push(SpecDiagnostic::listed_twice("option", key, &first.key));
+                ok = false;
+            } else if key.text != "ns" {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Setting,
+                        key.span,
+                        format!("unknown table option `{}`", key.text),
+                        "not a table option",
+                    )
+                    .help(suggest(&key.text, "table option", &TABLE_OPTIONS)),
+                );
+                ok = false;
+            } else if !["show", "hide"].contains(&value.text.as_str()) {
+                self.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Setting,
+                        value.span,
+                        format!("`{}` is not a valid ns", value.text),
+                        "expected show or hide",
+                    )
+                    .help("`ns show` prints estimates with p ≥ .05 without stars; `ns hide` (the default) prints `ns`, as the seed study's tables do"),
+                );
+                ok = false;
+            }
+        }
         let time = data.and_then(|d| d.time.as_ref()).map(|t| t.text.clone());
         if let Some(data) = data.filter(|d| d.time.is_none()) {
             self.push(
@@ -1275,6 +1308,12 @@ impl Checker<'_> {
         if let Some(name) = &x.name {
             ok &= self.output_name(name);
         }
+        if let Err(problems) = super::figure::figure_options(&x.options) {
+            for p in problems {
+                self.push(p);
+            }
+            ok = false;
+        }
         if !PLOTS.contains(&x.kind.text.as_str()) {
             self.push(
                 SpecDiagnostic::new(
@@ -1315,6 +1354,25 @@ impl Checker<'_> {
                 .help("name one of them: `… as \"figure2\"`"),
             );
             ok = false;
+        }
+        ok
+    }
+}
+
+impl Checker<'_> {
+    /// A label is given once per name, and a level once per label; whether the name is a
+    /// variable and the levels its levels is checked against the data.
+    fn label(&mut self, x: &Label, labels: &[Label]) -> bool {
+        let mut ok = true;
+        if let Some(first) = labels.iter().find(|l| l.name.text == x.name.text) {
+            self.duplicate("label of", &x.name, &first.name);
+            ok = false;
+        }
+        for (i, (level, _)) in x.levels.iter().enumerate() {
+            if let Some((first, _)) = x.levels[..i].iter().find(|(l, _)| l.text == level.text) {
+                self.push(SpecDiagnostic::listed_twice("level", level, first));
+                ok = false;
+            }
         }
         ok
     }

@@ -10,7 +10,7 @@ use pest_derive::Parser;
 use crate::tokens::{tokens, Dialect};
 
 use super::ast::{
-    Compare, Data, Describe, DescribeItem, Explained, Model, Name, Plot, Power, PowerItem,
+    Compare, Data, Describe, DescribeItem, Explained, Label, Model, Name, Plot, Power, PowerItem,
     PowerItemKind, PowerOption, PowerSource, Prepare, Report, ResidualStructureItem, Setting, Span,
     Statement, StatementKind, Table, TableRow,
 };
@@ -26,7 +26,7 @@ pub(super) struct SpecParser;
 const MAX_NESTING: usize = 64;
 
 /// The statement keywords, for "did you mean" on a misspelt one.
-pub(super) const STATEMENTS: [&str; 13] = [
+pub(super) const STATEMENTS: [&str; 14] = [
     "data",
     "instrument",
     "derive",
@@ -40,6 +40,7 @@ pub(super) const STATEMENTS: [&str; 13] = [
     "table",
     "describe",
     "power",
+    "label",
 ];
 
 /// What parsing found: the statements that could be read, and the names that statements
@@ -102,6 +103,37 @@ pub(super) fn parse(src: &str, diagnostics: &mut Diagnostics) -> Parsed {
         }
     }
     parsed
+}
+
+/// A condition written alone (`mixspec score --when 'version == "S"'`), read as the
+/// condition of a `when` is; `None` after reporting why it cannot be read.
+pub(super) fn condition(src: &str, diagnostics: &mut Diagnostics) -> Option<super::ast::Expr> {
+    crate::limits::install();
+    if let Some(problem) = too_long(src).or_else(|| too_nested(src)) {
+        diagnostics.push(problem);
+        return None;
+    }
+    match SpecParser::parse(Rule::condition_input, src) {
+        Ok(mut pairs) => {
+            let pair = pairs.next().expect("a condition holds an expression");
+            expr::build(pair).map_err(|e| diagnostics.push(e)).ok()
+        }
+        Err(e) => {
+            let at = match e.location {
+                InputLocation::Pos(p) | InputLocation::Span((p, _)) => p,
+            };
+            diagnostics.push(
+                SpecDiagnostic::new(
+                    SpecErrorKind::Syntax,
+                    Span::new(at, (at + 1).min(src.len()).max(at)),
+                    "the condition cannot be read",
+                    "expected an expression here",
+                )
+                .help("write a condition as in a spec's `when`, e.g. `version == \"S\"`"),
+            );
+            None
+        }
+    }
 }
 
 /// A name a statement that failed was about to define.
@@ -189,6 +221,8 @@ fn is_keyword_or_punctuation(rule: Rule) -> bool {
             | Rule::kw_table
             | Rule::kw_describe
             | Rule::kw_power
+            | Rule::kw_label
+            | Rule::kw_unit
             | Rule::kw_from
             | Rule::kw_as
             | Rule::kw_when
@@ -316,9 +350,10 @@ fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
         Rule::plot => {
             let kind = name(next());
             let models = names(next());
-            let (mut by, mut as_name) = (Vec::new(), None);
+            let (mut by, mut as_name, mut options) = (Vec::new(), None, Vec::new());
             for p in parts {
                 match p.as_rule() {
+                    Rule::options => options = settings(p.into_inner()),
                     Rule::plot_by => {
                         by = p
                             .into_inner()
@@ -339,31 +374,46 @@ fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
                 models,
                 by,
                 name: as_name,
+                options,
             })
         }
-        Rule::table => StatementKind::Table(Table {
-            name: string(next()),
-            rows: parts
-                .map(|row| {
-                    let mut label = None;
-                    let mut model = None;
-                    let mut reference = false;
-                    for p in row.into_inner() {
-                        match p.as_rule() {
-                            Rule::string => label = Some(string(p)),
-                            Rule::name => model = Some(name(p)),
-                            Rule::kw_ref => reference = true,
-                            _ => {}
+        Rule::table => {
+            let title = string(next());
+            let mut options = Vec::new();
+            let mut rows = Vec::new();
+            for p in parts {
+                if p.as_rule() == Rule::options {
+                    options = settings(p.into_inner());
+                } else {
+                    rows.push(p);
+                }
+            }
+            StatementKind::Table(Table {
+                name: title,
+                options,
+                rows: rows
+                    .into_iter()
+                    .map(|row| {
+                        let mut label = None;
+                        let mut model = None;
+                        let mut reference = false;
+                        for p in row.into_inner() {
+                            match p.as_rule() {
+                                Rule::string => label = Some(string(p)),
+                                Rule::name => model = Some(name(p)),
+                                Rule::kw_ref => reference = true,
+                                _ => {}
+                            }
                         }
-                    }
-                    TableRow {
-                        label,
-                        model: model.expect("a table row names a model"),
-                        reference,
-                    }
-                })
-                .collect(),
-        }),
+                        TableRow {
+                            label,
+                            model: model.expect("a table row names a model"),
+                            reference,
+                        }
+                    })
+                    .collect(),
+            })
+        }
         Rule::describe => StatementKind::Describe(Describe {
             name: string(next()),
             by: name(next()),
@@ -378,6 +428,38 @@ fn statement(pair: Pair<'_, Rule>) -> Result<StatementKind, Failed> {
                 .collect(),
         }),
         Rule::power => StatementKind::Power(power(parts)),
+        Rule::label => {
+            let (name, text) = (name(next()), string(next()));
+            let (mut unit, mut levels) = (None, Vec::new());
+            for p in parts {
+                match p.as_rule() {
+                    Rule::label_unit => {
+                        unit = p
+                            .into_inner()
+                            .find(|p| p.as_rule() == Rule::string)
+                            .map(string)
+                    }
+                    _ => {
+                        levels = p
+                            .into_inner()
+                            .filter(|p| p.as_rule() == Rule::level_label)
+                            .map(|l| {
+                                let mut inner =
+                                    l.into_inner().filter(|p| p.as_rule() != Rule::assign);
+                                let value = level(inner.next().expect("a level"));
+                                (value, string(inner.next().expect("its text")))
+                            })
+                            .collect()
+                    }
+                }
+            }
+            StatementKind::Label(Label {
+                name,
+                text,
+                unit,
+                levels,
+            })
+        }
         r => unreachable!("{r:?} is not a statement"),
     })
 }
@@ -801,6 +883,9 @@ fn describe_expected(positives: &[Rule]) -> String {
             Rule::kw_by | Rule::plot_by => push("`by`"),
             Rule::kw_as | Rule::plot_as => push("`as`"),
             Rule::kw_ref => push("`ref`"),
+            Rule::label_unit | Rule::kw_unit => push("`unit`"),
+            Rule::label_levels => push("`levels`"),
+            Rule::level_label => push("a level and its text (`\"good\" = \"Good outcome\"`)"),
             Rule::table_row => push("a table row (`\"label\": model`)"),
             Rule::describe_item => push("a variable"),
             Rule::kw_from => push("`from`"),

@@ -272,6 +272,13 @@ impl KenwardRoger {
         }
     }
 
+    /// The adjusted standard error of each coefficient, √diag(Φ_A) (the `Std. Error` of
+    /// lmerTest's `summary(fit, ddf = "Kenward-Roger")`): the one its t-tests divide by.
+    pub fn std_errors(&self) -> Vec<f64> {
+        let p = self.phi.nrows();
+        (0..p).map(|j| self.adjusted[j * p + j].sqrt()).collect()
+    }
+
     /// The t-test of each coefficient with the adjusted standard error and Kenward–Roger's
     /// degrees of freedom (lmerTest's `summary(fit, ddf = "Kenward-Roger")`).
     pub fn coefficient_tests(&self, beta: &[f64]) -> Vec<TTest> {

@@ -1,0 +1,103 @@
+//! The figures' SVG as PNG (rendered by resvg) and PDF (converted by svg2pdf, vector, fonts
+//! embedded), behind the default `png-pdf` feature: a journal's submission system wants one
+//! of these, not SVG. Both read the SVG through usvg, with the system's fonts.
+
+/// The formats a figure is written in besides SVG.
+#[cfg(feature = "png-pdf")]
+pub const FORMATS: [&str; 2] = ["png", "pdf"];
+#[cfg(not(feature = "png-pdf"))]
+pub const FORMATS: [&str; 0] = [];
+
+/// Font families tried for the generic `sans-serif` (and `serif`), in order: the first the
+/// system has is used, so that text renders without Helvetica or Arial installed.
+#[cfg(feature = "png-pdf")]
+const SANS: [&str; 5] = [
+    "Helvetica",
+    "Arial",
+    "Liberation Sans",
+    "DejaVu Sans",
+    "Nimbus Sans",
+];
+#[cfg(feature = "png-pdf")]
+const SERIF: [&str; 4] = [
+    "Times New Roman",
+    "Liberation Serif",
+    "DejaVu Serif",
+    "Nimbus Roman",
+];
+
+/// Options with the system's fonts, and the first of [`SANS`] and [`SERIF`] it has for the
+/// generic families.
+#[cfg(feature = "png-pdf")]
+fn options() -> Result<svg2pdf::usvg::Options<'static>, String> {
+    let mut options = svg2pdf::usvg::Options::default();
+    let db = options.fontdb_mut();
+    db.load_system_fonts();
+    if db.len() == 0 {
+        return Err(
+            "no fonts were found on this system to draw the figures' text with; \
+                    install some (e.g. the fonts-dejavu package) or build mixspec without \
+                    the `png-pdf` feature to write SVG alone"
+                .to_string(),
+        );
+    }
+    let first = |families: &[&str]| {
+        families
+            .iter()
+            .find(|family| {
+                db.faces().any(|face| {
+                    face.families
+                        .iter()
+                        .any(|(name, _)| name.eq_ignore_ascii_case(family))
+                })
+            })
+            .map(|f| f.to_string())
+    };
+    let (sans, serif) = (first(&SANS), first(&SERIF));
+    if let Some(sans) = sans {
+        db.set_sans_serif_family(sans);
+    }
+    if let Some(serif) = serif {
+        db.set_serif_family(serif);
+    }
+    Ok(options)
+}
+
+/// The figure `svg` as PNG at `dpi` pixels per inch and as PDF: `[png, pdf]`, or why not.
+#[cfg(feature = "png-pdf")]
+pub fn export(svg: &str, dpi: f64) -> Result<Vec<Vec<u8>>, String> {
+    let options = options()?;
+    let tree = svg2pdf::usvg::Tree::from_str(svg, &options)
+        .map_err(|e| format!("the figure's SVG could not be read back: {e}"))?;
+    // SVG pixels are 1/96 inch.
+    let scale = (dpi / 96.0) as f32;
+    let size = tree.size();
+    let (w, h) = (
+        (size.width() * scale).ceil() as u32,
+        (size.height() * scale).ceil() as u32,
+    );
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(w, h)
+        .ok_or_else(|| format!("a {w} × {h} PNG is too large to draw"))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(scale, scale),
+        &mut pixmap.as_mut(),
+    );
+    let png = pixmap
+        .encode_png()
+        .map_err(|e| format!("the PNG could not be encoded: {e}"))?;
+    let pdf = svg2pdf::to_pdf(
+        &tree,
+        svg2pdf::ConversionOptions::default(),
+        svg2pdf::PageOptions::default(),
+    )
+    .map_err(|e| format!("the PDF could not be made: {e:?}"))?;
+    Ok(vec![png, pdf])
+}
+
+/// Without the `png-pdf` feature, figures are SVG alone.
+#[cfg(not(feature = "png-pdf"))]
+pub fn export(_svg: &str, _dpi: f64) -> Result<Vec<Vec<u8>>, String> {
+    Ok(Vec::new())
+}
