@@ -1,7 +1,7 @@
 # Reference fits for formulas lme4 accepts beyond plain columns: an unparenthesized bar,
 # poly(), scale(), factor(), log10(), log2(), and random terms with tied numbers of levels
 # (lme4's mkReTrms reorders with rev(order(nl)) only when some term has more levels than the
-# one before it). Same schema as the other references (see /work/shared/tools/lme4_fit.R).
+# one before it). Same schema as the other references (see lme4_fit.R beside this file).
 # Run from this folder: Rscript formula_cases.R   (R 4.2, lme4 1.1-31, lmerTest, pbkrtest)
 suppressMessages({library(lme4); library(lmerTest); library(jsonlite)})
 
