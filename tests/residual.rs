@@ -164,3 +164,31 @@ fn compound_symmetry_random_effects() {
 fn variance_by_factor_level() {
     check("nlme/orthodont_varident_reml.json", "reference", "");
 }
+
+/// CAR(1) in a time whose steps are about 0.05 puts the optimum at φ ≈ 2e-5 (ρ = φ^Δt): a
+/// badly scaled search, where BOBYQA stopped 0.49 deviance units short of nlme's ML optimum
+/// and its numerical Hessian left the fixed effects without degrees of freedom.
+#[test]
+fn car1_with_small_time_steps() {
+    check("nlme/ovary_car1_reml.json", "reference", "");
+    // nlme's lme reports ML standard errors on n − p too: for ML, the likelihood, φ and σ.
+    let file = "nlme/ovary_car1_ml.json";
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join(file)).unwrap()).unwrap();
+    let f = fit_case(&r, "reference");
+    let ll = r["loglik"].as_f64().unwrap();
+    assert!(
+        f.loglik >= ll - 1e-7 * ll.abs(),
+        "loglik {} vs {ll}",
+        f.loglik
+    );
+    let phi = r["correlation_parameter"].as_f64().unwrap();
+    let ours = f.residual_structure.as_ref().unwrap().values[0];
+    assert!(rel(ours, phi) < 1e-3, "phi {ours} vs {phi}");
+    assert!(rel(f.sigma, r["sigma"].as_f64().unwrap()) < 1e-4);
+    let tests = f.t_tests.as_ref().expect("t-tests are on by default");
+    assert!(
+        tests.iter().all(|t| t.df.is_finite() && t.df > 0.0),
+        "{tests:?}"
+    );
+}

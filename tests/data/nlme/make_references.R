@@ -32,3 +32,11 @@ out("orthodont_gls_car1_reml", gls(distance ~ age * Sex, od, correlation = corCA
     "orthodont.csv", "distance ~ age * Sex", "car1(age | Subject)")
 out("orthodont_varident_reml", lme(distance ~ age * Sex, od, random = ~ 1 | Subject, weights = varIdent(form = ~ 1 | Sex)),
     "orthodont.csv", "distance ~ age * Sex + (1 | Subject)", "varident(Sex)")
+# CAR(1) in a time whose steps are small (≈ 0.05): φ^Δt puts the optimum at φ ≈ 2e-5, a badly
+# scaled search (BOBYQA stopped 0.49 deviance units short of this ML optimum).
+ov <- read.csv("tests/data/reference/residual/ovary.csv", stringsAsFactors = TRUE)
+for (m in c("REML", "ML"))
+  out(paste0("ovary_car1_", tolower(m)),
+      lme(follicles ~ sin2pt + cos2pt, ov, random = ~ 1 | Mare,
+          correlation = corCAR1(form = ~ Time | Mare), method = m),
+      "residual/ovary.csv", "follicles ~ sin2pt + cos2pt + (1 | Mare)", "car1(Time | Mare)")
