@@ -680,7 +680,7 @@ power p: y ~ time * group + (time | id) [test "time:groupb"] {{
     let elsewhere =
         problems(&FROM_MODEL.replace("[method ML]", "[method ML, residual \"ar1(outcome)\"]"));
     assert!(
-        elsewhere.contains("its residual structure groups by `outcome`"),
+        elsewhere.contains("residuals not grouped by subject"),
         "{elsewhere}"
     );
 }
@@ -730,7 +730,7 @@ power baseline: y ~ time * group + age + smoker + (time | id) [test "age", simul
     }
     let rendered = problems(&spec.replace(
         "covariate smoker binary 0.3",
-        "covariate smoker binary 0.3\n  covariate age uniform 1 2",
+        "covariate smoker binary 0.3\n  covariate weight uniform 1 2",
     ));
     assert!(
         rendered.contains("`uniform` is not a covariate's distribution"),
