@@ -54,6 +54,7 @@ pub fn model_table(t: &ModelTable) -> String {
         "n (subjects)".to_string(),
     ]];
     let mut refitted = Vec::new();
+    let mut notes = Vec::new();
     for line in &t.rows {
         let aic = format!("{:.0}", line.aic);
         let n = format!("{} ({})", line.n_obs, line.n_subjects);
@@ -91,10 +92,14 @@ pub fn model_table(t: &ModelTable) -> String {
                 ));
             }
         }
+        if let Some(note) = &line.note {
+            notes.push(format!("{}: {note}", line.label));
+        }
+        let noted = if line.note.is_some() { " ‡" } else { "" };
         for (k, e) in line.effects.iter().enumerate() {
             let label = match (&e.label, line.effects.len()) {
-                (Some(term), n) if n > 1 => format!("{}: {term}{mark}", line.label),
-                _ => format!("{}{mark}", line.label),
+                (Some(term), n) if n > 1 => format!("{}: {term}{mark}{noted}", line.label),
+                _ => format!("{}{mark}{noted}", line.label),
             };
             let first = k == 0;
             rows.push(vec![
@@ -148,6 +153,9 @@ pub fn model_table(t: &ModelTable) -> String {
             )
         }
     );
+    if !notes.is_empty() {
+        let _ = writeln!(s, "‡ No effect to show: {}.\n", notes.join("; "));
+    }
     s
 }
 
