@@ -25,7 +25,7 @@ use super::sdcor;
 use crate::design::Design;
 use crate::error::ModelError;
 use crate::fit::optimize::{minimise, minimise_smooth, Optimum};
-use crate::fit::{fit, FitOptions, Problem};
+use crate::fit::{fit, residualise, FitOptions, Problem};
 use crate::spec::CovarianceType;
 
 /// qnorm(0.975).
@@ -303,7 +303,10 @@ impl HeldCoefficient {
         let x_j = reduced.x.drain(j * n..(j + 1) * n).collect();
         reduced.x_names.remove(j);
         reduced.x_origins.remove(j);
-        let y = reduced.y.clone();
+        // Less its least-squares fit on the other columns (which the likelihood does not
+        // see), so that `y − b·x_j` is formed on the residuals' scale: on a response of
+        // 1e6 ± 1e-6 it lost the digits that carry the profile.
+        let (y, _) = residualise(&reduced);
         Ok(HeldCoefficient {
             problem: Problem::new(reduced, false)?,
             y,
