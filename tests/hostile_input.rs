@@ -335,3 +335,68 @@ fn a_run_replaces_its_output_folder_whole() {
     assert_eq!(entries(&dir), ["out", "sleep.spec"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// sleepstudy's rows repeated under new subject names until there are `n` rows.
+fn large_sleepstudy(dir: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(sleepstudy()).unwrap();
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap());
+    let rows: Vec<&str> = lines.collect();
+    for i in 0..n {
+        let row = rows[i % rows.len()];
+        let (rest, subject) = row.rsplit_once(',').unwrap();
+        out.push_str(&format!(
+            "{rest},{}_{}\n",
+            subject.trim_matches('"'),
+            i / rows.len()
+        ));
+    }
+    let path = dir.join("large.csv");
+    std::fs::write(&path, out).unwrap();
+    path.display().to_string()
+}
+
+/// Kenward–Roger's adjustment forms dense n × n matrices: on 10,000 rows (5.2 GiB) it used
+/// to allocate them and run for hours; it is refused before the fit, by `check` too.
+#[test]
+fn kenward_roger_past_its_memory_limit_is_refused_up_front() {
+    let dir = scratch("kr-size");
+    let data = large_sleepstudy(&dir, 10_000);
+    let started = std::time::Instant::now();
+    let o = mixspec(&[
+        "fit",
+        "--data",
+        &data,
+        "--formula",
+        "Reaction ~ Days + (Days | Subject)",
+        "--kr",
+    ]);
+    assert_refused(
+        &o,
+        &[
+            "Kenward–Roger's adjustment",
+            "10000 observations",
+            "5.2 GiB",
+            "2.0 GiB",
+        ],
+    );
+    let spec = dir.join("kr.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "data \"{data}\" {{ subject Subject }}\nmodel big: Reaction ~ Days + (Days | Subject) [df kenward-roger]\n"
+        ),
+    )
+    .unwrap();
+    let o = mixspec(&["check", spec.to_str().unwrap()]);
+    assert_refused(
+        &o,
+        &[
+            "model `big`",
+            "Kenward–Roger's adjustment",
+            "10000 complete rows",
+        ],
+    );
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    let _ = std::fs::remove_dir_all(&dir);
+}

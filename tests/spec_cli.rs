@@ -1222,5 +1222,81 @@ fn tables_use_each_models_tests_and_show_ns_estimates_on_request() {
             || html.contains("<td class=\"left\">plus</td>"),
         "{html}"
     );
+
+/// Issue 18 item 2: problems said, not kept quiet. Each warning is printed in full under its
+/// model (only a count was), a table row whose model adds no coefficient (here one dropped
+/// as aliased) stays with a note (it vanished), and comparisons go into files although no
+/// `report` lists their models (they were computed and dropped).
+#[test]
+fn warnings_aliased_rows_and_unreported_comparisons_are_not_kept_quiet() {
+    let dir = scratch("quiet-problems");
+    let out = dir.join("out");
+    let o = run_spec(
+        &dir,
+        "quiet.spec",
+        &format!(
+            "data \"{}\" {{ subject Subject; time Days }}\n\
+             derive twice = Days * 2\n\
+             model base: Reaction ~ Days + (Days | Subject) [method ML]\n\
+             model aliased: Reaction ~ Days + twice + (Days | Subject) [method ML]\n\
+             model intercepts: Reaction ~ Days + (1 | Subject) [method ML]\n\
+             compare intercepts, base\n\
+             table \"t\" {{ base ref; aliased }}\n",
+            sleepstudy()
+        ),
+        &out,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains(
+            "warning (aliased): fixed-effect model matrix is rank deficient so dropping 1 column / coefficient: twice"
+        ),
+        "{stdout}"
+    );
+    let markdown = std::fs::read_to_string(out.join("t.md")).unwrap();
+    assert!(markdown.contains("| aliased ‡ |"), "{markdown}");
+    assert!(
+        markdown.contains(
+            "aliased: adds no coefficient to `base`: fixed-effect model matrix is rank deficient"
+        ),
+        "{markdown}"
+    );
+    let comparisons = read_csv(&out.join("quiet-comparisons.csv"));
+    assert_eq!(comparisons.len(), 2, "{comparisons:?}");
+    assert!(comparisons
+        .iter()
+        .any(|r| r["model"] == "base" && r["chisq"] != "NA"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 18 item 2: a derived variable with one value on every row passed `check` and was
+/// dropped from its model as aliased, without a word.
+#[test]
+fn check_flags_a_constant_derived_variable() {
+    let dir = scratch("constant-derived");
+    let spec = dir.join("flat.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "data \"{}\" {{ subject Subject; time Days }}\n\
+             derive centred = Reaction - mean(Reaction)\n\
+             derive flat = mean(Days) - mean(Days)\n\
+             derive never = if Days > 100 then Reaction else NA\n\
+             model m: Reaction ~ Days + centred + flat + (Days | Subject)\n",
+            sleepstudy()
+        ),
+    )
+    .unwrap();
+    let o = mixspec(&["check", spec.to_str().unwrap()]);
+    assert_refused(
+        &o,
+        &[
+            "derived variable `flat` is 0 on every row",
+            "derived variable `never` is missing on every row",
+            "mean(Days) - mean(Days)",
+        ],
+    );
+    assert!(!stderr(&o).contains("`centred`"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -218,11 +218,7 @@ fn tests(
     let kenward_roger = if options.kenward_roger {
         // The options' checks rule out ML fits and residual structures; what is left to
         // fail is numerical.
-        let kr = KenwardRoger::new(design, &fit.random, fit.sigma).ok_or_else(|| {
-            failed(ModelError::Numerical {
-                reason: "Kenward–Roger's adjustment cannot be computed (V or the information matrix is singular)".into(),
-            })
-        })?;
+        let kr = KenwardRoger::new(design, &fit.random, fit.sigma).map_err(failed)?;
         Some(KenwardRogerTests {
             coefficients: kr.coefficient_tests(&fit.beta),
             std_errors: kr.std_errors(),

@@ -2,9 +2,11 @@
 //! variables exist and are numbers where the formula needs numbers, its `where` keeps rows,
 //! and some of those rows have every variable. Those complete rows are the sample the model
 //! will be fitted to, known before the fit, so statements that need two models on the same
-//! sample can be checked here too (`crate::samples`).
+//! sample can be checked here too (`crate::samples`), and so can inference whose size
+//! follows from the number of rows (Kenward–Roger's n × n matrices).
 
 use mixspec_dsl::spec::{Diagnostics, ModelDef, Spec, SpecDiagnostic, SpecErrorKind};
+use mixspec_engine::inference::KenwardRoger;
 use mixspec_engine::{Column, DataFrame};
 
 use crate::prepare::eval::{unknown_variable, Context};
@@ -56,9 +58,33 @@ pub(crate) fn rows(
                 },
             };
             let complete = columns_ok.then(|| complete(m, frame, &kept, d));
+            if let Some(rows) = &complete {
+                kenward_roger_size(m, rows.len(), d);
+            }
             ModelRows { kept, complete }
         })
         .collect()
+}
+
+/// Refuses `[df kenward-roger]` on more rows than its dense matrices allow
+/// ([`KenwardRoger::check_size`]), counting one variance parameter per random term and σ²:
+/// a term with more has larger matrices still, which the fit refuses.
+fn kenward_roger_size(m: &ModelDef, n: usize, d: &mut Diagnostics) {
+    if !m.inference.kenward_roger {
+        return;
+    }
+    if let Err(e) = KenwardRoger::check_size(n, m.spec.random.len() + 1) {
+        let problem = SpecDiagnostic::new(
+            SpecErrorKind::Fit,
+            m.span,
+            format!("model `{}`: {e}", m.name.text),
+            format!("{n} complete rows"),
+        );
+        d.push(match miette::Diagnostic::help(&e) {
+            Some(help) => problem.help(help.to_string()),
+            None => problem,
+        });
+    }
 }
 
 /// Checks that every column of the model exists and is numeric where it must be.

@@ -84,6 +84,10 @@ pub struct TableLine {
     pub n_subjects: usize,
     /// Where the row's SEs, df and p come from.
     pub method: TestMethod,
+    /// Why a row below a reference shows no effect: the model adds no coefficient to its
+    /// reference (one it adds was dropped as aliased, or it adds none). The row is kept, with
+    /// one empty effect, so that it cannot vanish from the table unnoticed.
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -333,6 +337,7 @@ pub(crate) fn compute(
                 n_obs: fit.n_obs,
                 n_subjects: subjects(fit),
                 method: method(fitted),
+                note: None,
             };
             if row.reference {
                 reference = Some(row);
@@ -349,6 +354,20 @@ pub(crate) fn compute(
                 on_these_rows.expect("rows below a reference come with its fit");
             line.reference = Some(r.model.text.clone());
             line.effects = added_effects(fitted, reference_fit, time, &def.spec.columns());
+            if line.effects.is_empty() {
+                let why = fit
+                    .warnings
+                    .iter()
+                    .find(|w| w.contains("rank deficient"))
+                    .map_or("its coefficients are all in the reference", String::as_str);
+                line.note = Some(format!("adds no coefficient to `{}`: {why}", r.model.text));
+                line.effects.push(TableEffect {
+                    term: None,
+                    label: None,
+                    intercept: None,
+                    slope: None,
+                });
+            }
             let variance = explained(&row.model.text, fit, &r.model.text, reference_fit, refitted);
             line.reference_fit = Some(variance.reference_fit);
             // The first grouping factor's components: the subjects'.

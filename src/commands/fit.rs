@@ -89,6 +89,10 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
         return run_glmm(args, family, &spec, &data, &source);
     }
     let design = Design::build(&spec, &data)?;
+    if args.kr && !args.ml && design.residual.is_none() {
+        // Before the fit: the adjustment's dense matrices may be beyond any machine.
+        KenwardRoger::check_size(design.n(), KenwardRoger::variance_parameters(&design))?;
+    }
     let options = FitOptions {
         reml: !args.ml,
         ..FitOptions::default()
@@ -104,10 +108,13 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
         errln!("warning: Kenward–Roger needs a REML fit; no df_kr or p_kr with --ml");
         None
     } else {
-        let kr = KenwardRoger::new(&design, &fit.random, fit.sigma);
-        if kr.is_none() {
-            errln!("warning: no Kenward–Roger adjustment for this model (residual structure)");
-        }
+        let kr = match KenwardRoger::new(&design, &fit.random, fit.sigma) {
+            Ok(k) => Some(k),
+            Err(e) => {
+                errln!("warning: no Kenward–Roger adjustment: {e}");
+                None
+            }
+        };
         kr.map(|k| {
             (
                 k.coefficient_tests(&fit.beta),

@@ -54,7 +54,8 @@ pub fn run(args: &RunArgs) -> miette::Result<()> {
     Ok(())
 }
 
-/// A line per model and per test: enough to see at a glance whether the run went as meant.
+/// A line per model (and each of its warnings) and per test: enough to see at a glance
+/// whether the run went as meant.
 fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
     let spec = &checked.spec;
     let width = pad::widest(spec.models.iter().map(|m| m.name.text.as_str()));
@@ -84,6 +85,10 @@ fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
             format::criterion(fit.loglik()),
             format::criterion(fit.aic()),
         );
+        // Each warning in full, under its model: a count alone hides what to look at.
+        for w in &fit.warnings {
+            s += &format!("    warning ({}): {w}\n", m.name.text);
+        }
     }
     for (c, table) in spec.comparisons.iter().zip(&results.comparisons) {
         let names: Vec<&str> = c.models.iter().map(|m| m.text.as_str()).collect();

@@ -37,18 +37,7 @@ pub fn tables(r: &Report) -> Vec<File> {
             contents: intervals(r).into(),
         });
     }
-    if !r.comparisons.is_empty() {
-        out.push(File {
-            name: format!("{}-comparisons.csv", r.name),
-            contents: comparisons(r).into(),
-        });
-    }
-    if !r.explained.is_empty() {
-        out.push(File {
-            name: format!("{}-explained.csv", r.name),
-            contents: explained(r).into(),
-        });
-    }
+    out.extend(comparison_tables(r));
     out
 }
 
@@ -309,6 +298,25 @@ fn random(r: &Report) -> String {
         })
     });
     write(&["model", "grp", "var1", "var2", "vcov", "sdcor"], rows)
+}
+
+/// The report's comparisons and explained variances, each kind in a file of its own when
+/// it has any.
+pub(super) fn comparison_tables(r: &Report) -> Vec<File> {
+    let mut out = Vec::new();
+    if !r.comparisons.is_empty() {
+        out.push(File {
+            name: format!("{}-comparisons.csv", r.name),
+            contents: comparisons(r).into(),
+        });
+    }
+    if !r.explained.is_empty() {
+        out.push(File {
+            name: format!("{}-explained.csv", r.name),
+            contents: explained(r).into(),
+        });
+    }
+    out
 }
 
 fn comparisons(r: &Report) -> String {

@@ -46,8 +46,10 @@ pub fn plot_file(plot: &Plot) -> String {
 }
 
 /// Every file of a run: the reports the spec asks for (or one of all models, named after
-/// the spec file, when it asks for none and has no table), the tables and descriptions
-/// (Markdown, HTML and CSV) and the plots (SVG, and PNG and PDF with the `png-pdf` feature).
+/// the spec file, when it asks for none and has no table), the comparisons and explained
+/// variances no report covers (as CSV, named after the spec file), the tables and
+/// descriptions (Markdown, HTML and CSV) and the plots (SVG, and PNG and PDF with the
+/// `png-pdf` feature).
 pub fn files(
     checked: &Checked,
     results: &Results,
@@ -72,6 +74,24 @@ pub fn files(
                 .collect()
         };
     let mut out = Vec::new();
+    // Comparisons and explained variances no report covers still go into files: results
+    // the spec asked for are never computed only to be dropped.
+    let mut leftover = select(checked, results, default_name.to_string(), &[]);
+    leftover.comparisons = comparisons(spec, results);
+    leftover.explained = results.explained.iter().flatten().collect();
+    for (_, models) in &requested {
+        let report = select(checked, results, String::new(), models);
+        leftover
+            .comparisons
+            .retain(|(_, c)| !report.comparisons.iter().any(|(_, r)| std::ptr::eq(*r, *c)));
+        leftover
+            .explained
+            .retain(|e| !report.explained.iter().any(|r| std::ptr::eq(*r, *e)));
+    }
+    if requested.iter().any(|(name, _)| name == default_name) {
+        leftover.name = format!("{default_name}-other");
+    }
+    out.extend(csv::comparison_tables(&leftover));
     for (name, models) in requested {
         let report = select(checked, results, name, &models);
         out.push(File {
@@ -164,6 +184,18 @@ fn figure_files(
     Ok(())
 }
 
+/// Every comparison with the names of its models.
+fn comparisons<'a>(
+    spec: &'a mixspec_dsl::spec::Spec,
+    results: &'a Results,
+) -> Vec<(Vec<&'a str>, &'a Comparison)> {
+    spec.comparisons
+        .iter()
+        .zip(&results.comparisons)
+        .map(|(c, table)| (c.models.iter().map(|m| m.text.as_str()).collect(), table))
+        .collect()
+}
+
 fn select<'a>(
     checked: &'a Checked,
     results: &'a Results,
@@ -184,12 +216,9 @@ fn select<'a>(
         name,
         checked,
         models: models.iter().map(|m| by_name(m)).collect(),
-        comparisons: spec
-            .comparisons
-            .iter()
-            .zip(&results.comparisons)
-            .map(|(c, table)| (c.models.iter().map(|m| m.text.as_str()).collect(), table))
-            .filter(|(names, _): &(Vec<&str>, _)| names.iter().all(|m| included(m)))
+        comparisons: comparisons(spec, results)
+            .into_iter()
+            .filter(|(names, _)| names.iter().all(|m| included(m)))
             .collect(),
         explained: results
             .explained

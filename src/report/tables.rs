@@ -73,6 +73,7 @@ pub fn model_layout(t: &ModelTable) -> Layout {
         "n (subjects)".to_string(),
     ]];
     let mut refitted = Vec::new();
+    let mut without_effect = Vec::new();
     for line in &t.rows {
         let aic = format!("{:.0}", line.aic);
         let n = format!("{} ({})", line.n_obs, line.n_subjects);
@@ -110,10 +111,14 @@ pub fn model_layout(t: &ModelTable) -> Layout {
                 ));
             }
         }
+        if let Some(note) = &line.note {
+            without_effect.push(format!("{}: {note}", line.label));
+        }
+        let noted = if line.note.is_some() { " ‡" } else { "" };
         for (k, e) in line.effects.iter().enumerate() {
             let label = match (&e.label, line.effects.len()) {
-                (Some(term), n) if n > 1 => format!("{}: {term}{mark}", line.label),
-                _ => format!("{}{mark}", line.label),
+                (Some(term), n) if n > 1 => format!("{}: {term}{mark}{noted}", line.label),
+                _ => format!("{}{mark}{noted}", line.label),
             };
             let first = k == 0;
             let only_first = |text: &str| {
@@ -165,6 +170,12 @@ pub fn model_layout(t: &ModelTable) -> Layout {
             )
         }
     ));
+    if !without_effect.is_empty() {
+        notes.push(format!(
+            "‡ No effect to show: {}.",
+            without_effect.join("; ")
+        ));
+    }
     let negative: Vec<&str> = t
         .rows
         .iter()

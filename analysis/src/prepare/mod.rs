@@ -128,7 +128,7 @@ pub(crate) fn prepare(
                     .and_then(|()| context(frame, &unchecked).eval(expr))
                     .map(|value| value.into_column())
                     .and_then(|c| eval::finite_column(c, &name.text, expr.span, frame));
-                add_derived(frame, name, result, &mut unchecked, d);
+                add_derived(frame, name, expr.span, result, &mut unchecked, d);
             }
             Prepare::Predictor {
                 name,
@@ -146,7 +146,7 @@ pub(crate) fn prepare(
                         predictor::derive(plugins, base, &call, frame, subject_name, &unchecked)
                     })
                     .and_then(|c| eval::finite_column(c, &name.text, *span, frame));
-                add_derived(frame, name, result, &mut unchecked, d);
+                add_derived(frame, name, *span, result, &mut unchecked, d);
             }
             Prepare::Factor {
                 names,
@@ -192,21 +192,75 @@ fn new_column(frame: &DataFrame, name: &Name) -> Result<(), Vec<SpecDiagnostic>>
 }
 
 /// Adds a derived variable, or reports why it could not be made and leaves its uses
-/// unchecked.
+/// unchecked. A variable made but with one value on every row, or none, is reported at
+/// `span` (its definition) and added: as a predictor it explains nothing and would be
+/// dropped from the model as aliased with the intercept, without a word.
 fn add_derived(
     frame: &mut DataFrame,
     name: &Name,
+    span: Span,
     result: Result<Column, Vec<SpecDiagnostic>>,
     unchecked: &mut Vec<String>,
     d: &mut Diagnostics,
 ) {
     match result {
-        Ok(column) => frame.insert(&name.text, column),
+        Ok(column) => {
+            if let Some(problem) = degenerate(&column) {
+                d.push(
+                    SpecDiagnostic::new(
+                        SpecErrorKind::Type,
+                        span,
+                        format!("derived variable `{}` {problem}", name.text),
+                        "this definition",
+                    )
+                    .help(
+                        "a variable without two different values cannot be a predictor (R \
+                         would drop it as aliased); check the definition, e.g. that `mean()` \
+                         and the other aggregates are per subject, so `x - mean(x)` is 0 for \
+                         a variable that is constant within subjects",
+                    ),
+                );
+            }
+            frame.insert(&name.text, column)
+        }
         Err(problems) => {
             d.extend(problems);
             unchecked.push(name.text.clone());
         }
     }
+}
+
+/// What makes `column` useless as a variable: missing on every row, or one value on every
+/// row where it is not missing (to rounding: an aggregate of equal values need not return
+/// them exactly). `None` when it has two values, or no rows.
+fn degenerate(column: &Column) -> Option<String> {
+    let n = column.len();
+    let missing = (0..n).filter(|&r| column.is_missing(r)).count();
+    if n > 0 && missing == n {
+        return Some("is missing on every row".into());
+    }
+    let value = match column {
+        Column::Numeric(v) => {
+            let mut present = v.iter().copied().filter(|x| !x.is_nan());
+            let first = present.next()?;
+            let (lo, hi) = present.fold((first, first), |(lo, hi), x| (lo.min(x), hi.max(x)));
+            (hi - lo <= 1e-12 * lo.abs().max(hi.abs()))
+                .then(|| mixspec_engine::data::format_number(first))?
+        }
+        Column::Factor(f) => {
+            let mut codes = (0..n).filter(|&r| !f.is_missing(r)).map(|r| f.codes[r]);
+            let first = codes.next()?;
+            codes
+                .all(|c| c == first)
+                .then(|| format!("`{}`", f.levels[first as usize]))?
+        }
+    };
+    let where_present = if missing > 0 {
+        " where it is not missing"
+    } else {
+        ""
+    };
+    Some(format!("is {value} on every row{where_present}"))
 }
 
 /// A column a declaration names; reports it unknown unless its definition failed.

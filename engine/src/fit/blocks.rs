@@ -313,7 +313,7 @@ pub fn column_scales(design: &Design) -> Vec<Vec<f64>> {
 /// normal equations with the columns scaled to unit length (so the scale of a predictor
 /// does not matter), then corrected once from the residual; a step is kept only if it
 /// shrinks `y`. O(n p²), once per set of cross-products.
-fn residualise(design: &Design) -> (Vec<f64>, Vec<f64>) {
+pub(crate) fn residualise(design: &Design) -> (Vec<f64>, Vec<f64>) {
     let (n, p) = (design.n(), design.p());
     let mut y = design.y.clone();
     let mut gamma = vec![0.0; p];

@@ -19,6 +19,7 @@ pub use result::{varcorr_rows, Convergence, LmmFit, RandomEffects, ResidualFit, 
 
 use crate::design::Design;
 use crate::error::ModelError;
+pub(crate) use blocks::residualise;
 use blocks::Blocks;
 pub use derivatives::Derivatives;
 use factor::{Factor, Lambda};

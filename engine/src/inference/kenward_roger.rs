@@ -11,12 +11,15 @@
 //! `W = 2I⁻¹` and `Φ_A = Φ + 2Φ [Σ_ij W_ij (Q_ij − P_iΦP_j)] Φ`.
 //!
 //! V is formed densely (n × n): the reference fits are a few hundred rows, and pbkrtest
-//! itself works with n × n matrices.
+//! itself works with n × n matrices. They need memory in n², time in n³, so a model whose
+//! matrices would pass [`MAX_DENSE_BYTES`] is refused before any is allocated
+//! ([`KenwardRoger::check_size`]).
 
 use super::anova::FTest;
 use super::distributions::{f_upper_tail, t_two_sided_p};
 use super::satterthwaite::TTest;
-use crate::design::{Design, RandomBlock};
+use crate::design::{format_bytes, Design, RandomBlock, MAX_DENSE_BYTES};
+use crate::error::ModelError;
 use crate::fit::RandomEffects;
 use crate::spec::CovarianceType;
 use faer::linalg::solvers::DenseSolveCore;
@@ -124,19 +127,84 @@ impl Generator<'_> {
 }
 
 impl KenwardRoger {
+    /// The memory the adjustment's dense n × n matrices take for `n` observations and `k`
+    /// variance parameters (σ² included): V, V⁻¹, one `G_iV⁻¹` per parameter, and a
+    /// factorisation's workspace.
+    pub fn required_bytes(n: usize, k: usize) -> u128 {
+        (k as u128 + 3) * (n as u128) * (n as u128) * 8
+    }
+
+    /// The number of variance parameters γ of the model (σ² included), in pbkrtest's
+    /// parameterisation.
+    pub fn variance_parameters(design: &Design) -> usize {
+        design
+            .random
+            .iter()
+            .map(|b| match (b.covariance, b.q()) {
+                (CovarianceType::Unstructured, q) => q * (q + 1) / 2,
+                (CovarianceType::Diagonal, q) => q,
+                (CovarianceType::CompoundSymmetry, q) => q.min(2),
+            })
+            .sum::<usize>()
+            + 1
+    }
+
+    /// Refuses, before anything is allocated, an adjustment whose dense matrices would need
+    /// more than [`MAX_DENSE_BYTES`] for `n` observations and `k` variance parameters.
+    pub fn check_size(n: usize, k: usize) -> Result<(), ModelError> {
+        let bytes = Self::required_bytes(n, k);
+        if bytes <= MAX_DENSE_BYTES {
+            return Ok(());
+        }
+        Err(ModelError::TooLarge {
+            what: format!(
+                "Kenward–Roger's adjustment ({} dense {n} × {n} matrices, for {n} observations \
+                 and {k} variance parameters)",
+                k + 3
+            ),
+            needed: format_bytes(bytes),
+            limit: format_bytes(MAX_DENSE_BYTES),
+            help: "Kenward–Roger's adjustment forms n × n matrices; with this many observations \
+                   Satterthwaite's degrees of freedom (always reported) are the practical \
+                   choice, and the two agree closely when the df are large"
+                .into(),
+        })
+    }
+
     /// The adjustment at the fitted variance components (`random[k].covariance` of
-    /// `design.random[k]`, and σ). `None` for a model with a residual structure (outside
-    /// pbkrtest's scope) or where V or the information matrix cannot be inverted.
-    pub fn new(design: &Design, random: &[RandomEffects], sigma: f64) -> Option<KenwardRoger> {
-        if design.residual.is_some() || random.len() != design.random.len() {
-            return None;
+    /// `design.random[k]`, and σ). Refused for a model with a residual structure (outside
+    /// pbkrtest's scope), for one whose dense matrices would be too large
+    /// ([`KenwardRoger::check_size`]),
+    /// and where V or the information matrix cannot be inverted.
+    pub fn new(
+        design: &Design,
+        random: &[RandomEffects],
+        sigma: f64,
+    ) -> Result<KenwardRoger, ModelError> {
+        if let Some(r) = &design.residual {
+            return Err(ModelError::Unsupported {
+                what: "Kenward–Roger's adjustment".into(),
+                model: format!("models with a residual structure ({})", r.spec.describe()),
+            });
+        }
+        let singular = |what: &str| ModelError::Numerical {
+            reason: format!("Kenward–Roger's adjustment cannot be computed ({what} is singular)"),
+        };
+        if random.len() != design.random.len() {
+            return Err(ModelError::Numerical {
+                reason: "Kenward–Roger's adjustment needs the fit of this design".into(),
+            });
         }
         let (n, p) = (design.n(), design.p());
+        Self::check_size(n, Self::variance_parameters(design))?;
         let v = covariance(design, random, sigma);
-        let v_inv = v.llt(Side::Lower).ok()?.inverse();
+        let v_inv = v.llt(Side::Lower).map_err(|_| singular("V"))?.inverse();
         let x = Mat::from_fn(n, p, |i, j| design.x[j * n + i]);
         let t = &v_inv * &x;
-        let phi = (x.transpose() * &t).llt(Side::Lower).ok()?.inverse();
+        let phi = (x.transpose() * &t)
+            .llt(Side::Lower)
+            .map_err(|_| singular("X'V⁻¹X"))?
+            .inverse();
 
         let generators: Vec<Generator> = design.random.iter().flat_map(Generator::of).collect();
         // H_i = G_i V⁻¹ and O_i = G_i V⁻¹ X; σ²'s generator is the identity.
@@ -167,7 +235,8 @@ impl KenwardRoger {
                 information[(j, i)] = value;
             }
         }
-        let w = two_times_inverse(&information)?;
+        let w =
+            two_times_inverse(&information).ok_or_else(|| singular("the information matrix"))?;
 
         let mut u = Mat::<f64>::zeros(p, p);
         for i in 0..k {
@@ -177,7 +246,7 @@ impl KenwardRoger {
         }
         let adjusted_mat = &phi + (&phi * &u * &phi) * faer::Scale(2.0);
         let adjusted = (0..p * p).map(|e| adjusted_mat[(e / p, e % p)]).collect();
-        Some(KenwardRoger {
+        Ok(KenwardRoger {
             phi,
             adjusted,
             p_mats,

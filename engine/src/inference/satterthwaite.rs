@@ -13,7 +13,8 @@
 //! σ rows of `H` are exact and the θ block is a central difference of the exact gradient:
 //! `2n + 1` factorisations for `n` θs, and closer to the true values than lmerTest's own
 //! (they agree to about 1e-6 relative). Elsewhere both derivatives are taken numerically
-//! exactly as lmerTest takes them (numDeriv, Richardson extrapolation). Either way, boundary
+//! as lmerTest takes them (numDeriv, Richardson extrapolation), over the search's scale so
+//! that the degrees of freedom do not depend on the data's units. Either way, boundary
 //! fits behave as in lmerTest: at θ = 0 the steps straddle the boundary.
 //!
 //! A model without random effects (a residual structure alone, nlme's `gls`) has no
@@ -271,7 +272,10 @@ pub fn satterthwaite(problem: &mut Problem, theta: &[f64], sigma: f64, beta: &[f
 }
 
 /// The Hessian of the deviance over `varpar`, the Jacobian of Var(β̂) and (R_X R_X')⁻¹ at
-/// θ̂, as numDeriv takes them (see the module's documentation).
+/// θ̂, as numDeriv takes them (see the module's documentation), but over the search's
+/// scale (θ times [`Problem::parameter_scales`], σ in units of σ̂) and returned in θ and σ:
+/// numDeriv's steps are relative except near zero, where they are absolute (1e-4), so in
+/// the data's units they would depend on the units of the response and the predictors.
 ///
 /// σ enters the deviance and Var(β̂) in closed form, so `problem` is factorised once per
 /// distinct θ the derivatives visit rather than once per evaluation: for `n` θs,
@@ -280,40 +284,59 @@ pub fn satterthwaite(problem: &mut Problem, theta: &[f64], sigma: f64, beta: &[f
 fn numerical_derivatives(problem: &mut Problem, theta: &[f64], sigma: f64) -> Derivatives {
     let n_theta = theta.len();
     let p = problem.design.p();
-    let mut varpar = theta.to_vec();
-    varpar.push(sigma);
+    // Searched value over value, per varpar: powers of two for θ, 1/σ̂ for σ.
+    let mut scale: Vec<f64> = problem.parameter_scales()[..n_theta].to_vec();
+    scale.push(1.0 / sigma);
+    let mut scaled: Vec<f64> = theta.iter().zip(&scale).map(|(t, s)| t * s).collect();
+    scaled.push(1.0);
+    let unscale = |v: &[f64], theta: &mut Vec<f64>| -> f64 {
+        theta.clear();
+        theta.extend(v[..n_theta].iter().zip(&scale).map(|(t, s)| t / s));
+        v[n_theta] * sigma
+    };
     let mut visited = Memo::new(n_theta, 1 + 4 * n_theta * (n_theta + 1));
-    let hessian = numderiv::hessian(
+    let mut t = Vec::with_capacity(n_theta);
+    let mut hessian = numderiv::hessian(
         |v: &[f64]| {
-            let (t, s) = v.split_at(n_theta);
+            let s = unscale(v, &mut t);
             visited
-                .get_or_insert_with(t, |t| problem.sigma_deviance(t))
-                .map_or(f64::INFINITY, |d| d.at(s[0]))
+                .get_or_insert_with(&t, |t| problem.sigma_deviance(t))
+                .map_or(f64::INFINITY, |d| d.at(s))
         },
-        &varpar,
+        &scaled,
     );
     let at_optimum = problem.unscaled_vcov_at(theta);
-    let jacobian = numderiv::jacobian(
+    let mut jacobian = numderiv::jacobian(
         |v: &[f64], out: &mut [f64]| {
-            let (t, s) = v.split_at(n_theta);
+            let s = unscale(v, &mut t);
             let elsewhere;
             let unscaled = if t == theta {
                 at_optimum.as_deref()
             } else {
-                elsewhere = problem.unscaled_vcov_at(t);
+                elsewhere = problem.unscaled_vcov_at(&t);
                 elsewhere.as_deref()
             };
             match unscaled {
                 Some(u) => {
                     out.copy_from_slice(u);
-                    scale_vcov(out, s[0]);
+                    scale_vcov(out, s);
                 }
                 None => out.fill(f64::NAN),
             }
         },
-        &varpar,
+        &scaled,
         p * p,
     );
+    // Back to θ and σ: ∂/∂x = scale · ∂/∂(scaled x).
+    let k = n_theta + 1;
+    for a in 0..k {
+        for b in 0..k {
+            hessian[a * k + b] *= scale[a] * scale[b];
+        }
+    }
+    for (block, s) in jacobian.chunks_exact_mut((p * p).max(1)).zip(&scale) {
+        block.iter_mut().for_each(|v| *v *= s);
+    }
     (hessian, jacobian, at_optimum)
 }
 
