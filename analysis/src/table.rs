@@ -115,7 +115,10 @@ pub struct Coefficient {
 
 /// How `fitted`'s coefficients are tested: by Kenward–Roger where its options ask for it.
 fn method(fitted: &FittedModel) -> TestMethod {
-    match (&fitted.inference.kenward_roger, fitted.fit.df_rule()) {
+    match (
+        &fitted.inference.kenward_roger,
+        fitted.fit.linear().and_then(|f| f.df_rule()),
+    ) {
         (Some(_), _) => TestMethod::KenwardRoger,
         (None, Some(DfRule::Residual)) => TestMethod::Residual,
         (None, _) => TestMethod::Satterthwaite,
@@ -123,7 +126,7 @@ fn method(fitted: &FittedModel) -> TestMethod {
 }
 
 fn coefficient(fitted: &FittedModel, name: &str) -> Option<Coefficient> {
-    let fit = &fitted.fit;
+    let fit = fitted.fit.linear()?;
     let j = fit.fixed_names.iter().position(|n| n == name)?;
     let (std_error, test) = match &fitted.inference.kenward_roger {
         Some(kr) => (kr.std_errors[j], Some(kr.coefficients[j])),
@@ -273,7 +276,7 @@ fn added_effects(
     let mut effects: Vec<TableEffect> = Vec::new();
     for name in fitted
         .fit
-        .fixed_names
+        .fixed_names()
         .iter()
         .filter(|n| !reference.fixed_names.contains(n))
     {

@@ -278,7 +278,7 @@ pub(crate) fn test(
             let fit = mixspec_engine::fit(problem.design.clone(), &options)
                 .ok()
                 .filter(|f| f.convergence.converged)?;
-            let kr = KenwardRoger::new(&problem.design, &fit.random, fit.sigma)?;
+            let kr = KenwardRoger::new(&problem.design, &fit.random, fit.sigma).ok()?;
             let t = kr.coefficient_tests(&fit.beta)[cols[0]];
             t.p.is_finite().then(|| (t.p < alpha, fit.beta[cols[0]]))
         }
