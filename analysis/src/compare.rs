@@ -199,8 +199,7 @@ pub(crate) fn table(names: &[&str], fits: &[&Fit], basis: Basis, boundary: bool)
         let (before, row) = (&rows[i - 1], &rows[i]);
         let chi_square = (2.0 * (row.loglik - before.loglik)).max(0.0);
         let df = row.parameters - before.parameters;
-        let on_bound =
-            boundary || poisson_in_negative_binomial(fits[order[i - 1]], fits[order[i]]);
+        let on_bound = boundary || poisson_in_negative_binomial(fits[order[i - 1]], fits[order[i]]);
         let p = lrt_p(chi_square, df, on_bound);
         rows[i].test = Some(LikelihoodRatio {
             chi_square,

@@ -235,7 +235,7 @@ fn comparisons_need_the_same_observations() {
     let c = check(
         "test.spec",
         "data \"data/wai.csv\" { subject patient; time months }
-derive n = if months == 3 and patient == \"p1\" then gaf / 0 - gaf / 0 else 1
+derive n = if months == 3 and patient == \"p1\" then gaf / 0 - gaf / 0 else months * months
 model a: gaf ~ months + (1 | patient) [method ML]
 model b: gaf ~ months + n + (1 | patient) [method ML]
 compare a, b

@@ -86,7 +86,7 @@ fn summary(checked: &mixspec_analysis::Checked, results: &Results) -> String {
             format::criterion(fit.aic()),
         );
         // Each warning in full, under its model: a count alone hides what to look at.
-        for w in &fit.warnings {
+        for w in fit.warnings() {
             s += &format!("    warning ({}): {w}\n", m.name.text);
         }
     }

@@ -101,6 +101,8 @@ pub(crate) fn prepare(
     let subject = subject_name.map(|n| n.text.clone());
     let time = data.and_then(|s| s.time.as_ref()).map(|n| n.text.clone());
     let mut unchecked = spec.unchecked.clone();
+    // The variables some model uses: only there is a constant derived variable a problem.
+    let in_models: Vec<String> = spec.models.iter().flat_map(|m| m.spec.columns()).collect();
     for step in &spec.steps {
         let context =
             |frame, unchecked| Context::new(frame, subject.as_deref(), time.as_deref(), unchecked);
@@ -128,7 +130,8 @@ pub(crate) fn prepare(
                     .and_then(|()| context(frame, &unchecked).eval(expr))
                     .map(|value| value.into_column())
                     .and_then(|c| eval::finite_column(c, &name.text, expr.span, frame));
-                add_derived(frame, name, expr.span, result, &mut unchecked, d);
+                let used = in_models.contains(&name.text);
+                add_derived(frame, name, expr.span, result, used, &mut unchecked, d);
             }
             Prepare::Predictor {
                 name,
@@ -146,7 +149,8 @@ pub(crate) fn prepare(
                         predictor::derive(plugins, base, &call, frame, subject_name, &unchecked)
                     })
                     .and_then(|c| eval::finite_column(c, &name.text, *span, frame));
-                add_derived(frame, name, *span, result, &mut unchecked, d);
+                let used = in_models.contains(&name.text);
+                add_derived(frame, name, *span, result, used, &mut unchecked, d);
             }
             Prepare::Factor {
                 names,
@@ -192,20 +196,25 @@ fn new_column(frame: &DataFrame, name: &Name) -> Result<(), Vec<SpecDiagnostic>>
 }
 
 /// Adds a derived variable, or reports why it could not be made and leaves its uses
-/// unchecked. A variable made but with one value on every row, or none, is reported at
-/// `span` (its definition) and added: as a predictor it explains nothing and would be
-/// dropped from the model as aliased with the intercept, without a word.
+/// unchecked. A variable a model uses (`used`) made with one value on every row, or none,
+/// is reported at `span` (its definition) and added: as a predictor it explains nothing and
+/// would be dropped from the model as aliased with the intercept, without a word. (A
+/// constant used only in other definitions, such as a grand mean, is fine; a variable
+/// missing on every row never is.)
 fn add_derived(
     frame: &mut DataFrame,
     name: &Name,
     span: Span,
     result: Result<Column, Vec<SpecDiagnostic>>,
+    used: bool,
     unchecked: &mut Vec<String>,
     d: &mut Diagnostics,
 ) {
     match result {
         Ok(column) => {
-            if let Some(problem) = degenerate(&column) {
+            // Missing on every row is reported wherever it is used, or not: it is a mistake.
+            let empty = (0..column.len()).all(|r| column.is_missing(r));
+            if let Some(problem) = degenerate(&column).filter(|_| used || empty) {
                 d.push(
                     SpecDiagnostic::new(
                         SpecErrorKind::Type,
