@@ -520,7 +520,7 @@ power p from glm [test "t" = 0.1, subjects 10, 20]
         "{messages:?}"
     );
     assert!(
-        messages.contains(&"power from `glm` is not available: it is a generalized model"),
+        !messages.iter().any(|m| m.starts_with("power from")),
         "{messages:?}"
     );
     // A table of generalized models alone, without `ref`, is fine.

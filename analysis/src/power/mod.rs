@@ -16,6 +16,7 @@ use mixspec_dsl::spec::{
     closest, Diagnostics, ModelDef, PowerDef, PowerDesign, PowerSourceDef, PowerStatistic, Spec,
     SpecDiagnostic, SpecErrorKind,
 };
+use mixspec_engine::family::Family;
 use mixspec_engine::fit::glmm::GlmmOptions;
 use mixspec_engine::fit::{Problem, ResidualModel};
 use mixspec_engine::spec::ResidualSpec;
@@ -24,7 +25,7 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::fit::FittedModel;
+use crate::fit::{Fit, FittedModel};
 use cohort::{allocate, DesignCohort, Subjects};
 pub use interval::clopper_pearson;
 use simulate::{RandomTerms, Target};
@@ -361,15 +362,17 @@ fn build(spec: &ModelSpec, data: &DataFrame, generalized: bool) -> Result<Design
     }
 }
 
-/// `Xβ` per row of `design`.
+/// `Xβ` plus the offsets (`offset()` terms: exposure) per row of `design`.
 fn linear_predictor(design: &Design, beta: &[f64]) -> Vec<f64> {
     let rows = design.n();
     (0..rows)
         .map(|i| {
-            beta.iter()
-                .enumerate()
-                .map(|(j, b)| b * design.x[j * rows + i])
-                .sum()
+            design.offset[i]
+                + beta
+                    .iter()
+                    .enumerate()
+                    .map(|(j, b)| b * design.x[j * rows + i])
+                    .sum::<f64>()
         })
         .collect()
 }
@@ -442,14 +445,12 @@ pub(crate) fn run(
             )
         }
         (PowerSourceDef::Model(_), Some((model, fitted))) => {
-            let fit = fitted
-                .fit
-                .linear()
-                .expect("checked: power is simulated from linear models");
             let subject = subject_column(spec, model).expect("checked");
             let data = frame.select(&fitted.rows);
-            let built = Design::build(&model.spec, &data).map_err(|e| failed(e.to_string()))?;
-            let mut beta = fit.beta.clone();
+            let generalized = fitted.fit.generalized();
+            let built = build(&model.spec, &data, generalized.is_some())
+                .map_err(|e| failed(e.to_string()))?;
+            let mut beta = fitted.fit.beta().to_vec();
             if let Some((value, _)) = def.value {
                 let j = built
                     .x_names
@@ -462,17 +463,22 @@ pub(crate) fn run(
             for (i, m) in linear_predictor(&built, &beta).into_iter().enumerate() {
                 mean[built.rows[i]] = m;
             }
+            let random = match &fitted.fit {
+                Fit::Linear(f) => &f.random,
+                Fit::Generalized(f) => &f.random,
+            };
             let mut terms = Vec::new();
-            for r in &fit.random {
+            for r in random {
                 let q = r.names.len();
                 let l = mixspec_dsl::spec::cholesky(&r.covariance, q)
                     .or_else(|| (q == 1 && r.covariance[0] == 0.0).then(|| vec![0.0]))
                     .ok_or_else(|| failed(format!("the fitted covariance of `{}` is singular; simulate from a model whose random effects are estimated away from the boundary", r.group)))?;
                 terms.push((r.group.clone(), r.names.clone(), l));
             }
-            let phi: &[f64] = fit
-                .residual_structure
-                .as_ref()
+            let phi: &[f64] = fitted
+                .fit
+                .linear()
+                .and_then(|f| f.residual_structure.as_ref())
                 .map_or(&[], |r| r.values.as_slice());
             // A varident structure's levels may be missing from a resampled cohort, so its
             // SD ratios travel with the rows rather than as φ.
@@ -501,9 +507,25 @@ pub(crate) fn run(
                 },
                 &model.spec,
                 RandomTerms(terms),
-                Model::Linear {
-                    sigma: fit.sigma,
-                    phi,
+                match (&fitted.fit, generalized) {
+                    (Fit::Linear(fit), _) => Model::Linear {
+                        sigma: fit.sigma,
+                        phi,
+                    },
+                    // Cohorts are drawn with the fitted negative binomial θ, and refitted as
+                    // the model was (its quadrature too).
+                    (_, Some(g)) => Model::Generalized(GlmmOptions {
+                        family: match (g.family, g.nb_theta) {
+                            (Family::NegativeBinomial { .. }, Some(theta)) => {
+                                Family::NegativeBinomial { theta }
+                            }
+                            (family, _) => family,
+                        },
+                        link: g.link,
+                        nagq: g.nagq,
+                        max_evaluations: simulate::MAX_EVALUATIONS,
+                    }),
+                    (Fit::Generalized(_), None) => unreachable!("a generalized fit"),
                 },
                 def.reml.unwrap_or(model.reml),
                 model.name.text.clone(),
@@ -630,13 +652,16 @@ pub(crate) fn run(
                 .map(|r| {
                     let mut rng = stream(r);
                     let (data, source) = subjects.draw(n, &mut rng);
-                    let outcome = Design::build(model_spec, &data).ok().and_then(|built| {
-                        let eta = built.rows.iter().map(|&i| mean[source[i]]).collect();
-                        let ratio = ratio
-                            .as_ref()
-                            .map(|r| built.rows.iter().map(|&i| r[source[i]]).collect());
-                        simulate_cohort(built, eta, ratio, &mut rng)
-                    });
+                    let generalized = matches!(model, Model::Generalized(_));
+                    let outcome = build(model_spec, &data, generalized)
+                        .ok()
+                        .and_then(|built| {
+                            let eta = built.rows.iter().map(|&i| mean[source[i]]).collect();
+                            let ratio = ratio
+                                .as_ref()
+                                .map(|r| built.rows.iter().map(|&i| r[source[i]]).collect());
+                            simulate_cohort(built, eta, ratio, &mut rng)
+                        });
                     progress();
                     outcome
                 })

@@ -253,15 +253,19 @@ impl Checker<'_> {
             ok = false;
         }
         let mut structured = false;
+        // A generalized source: a design with a `family`, or a model with one.
+        let mut generalized = false;
         let options = self.power_options(p);
         let source = match &p.source {
             PowerSource::Model(m) => {
                 let model = self.resolve(m, models);
                 structured = model.is_some_and(|m| m.spec.residual.is_some());
-                if let Some(model) = model.filter(|m| m.family.is_some()) {
+                generalized = model.is_some_and(|m| m.family.is_some());
+                // Simulated binomial responses are 0/1: a `cbind()` model's trials are not.
+                if let Some(model) = model.filter(|m| m.spec.failures.is_some()) {
                     self.push(
-                        invalid(m.span, format!("power from `{}` is not available: it is a generalized model", model.name.text), "a generalized model")
-                            .help("power is simulated from linear mixed models (y = Xβ + Zb + ε); simulate from a linear model"),
+                        invalid(m.span, format!("power from `{}` is not available: its response is `cbind(successes, failures)`", model.name.text), "a cbind() response")
+                            .help("power simulations draw 0/1 responses; simulate from a model of a 0/1 response or write a design with `family binomial`"),
                     );
                     ok = false;
                 }
@@ -323,7 +327,7 @@ impl Checker<'_> {
                 .find(|o| o.key.text == key)
                 .map(|o| o.values[0].span)
         };
-        let generalized = matches!(&def.source, PowerSourceDef::Design(d) if d.family.is_some());
+        generalized |= matches!(&def.source, PowerSourceDef::Design(d) if d.family.is_some());
         match (generalized, def.statistic, option_at("statistic")) {
             (true, PowerStatistic::Satterthwaite, None) => def.statistic = PowerStatistic::Wald,
             (true, PowerStatistic::Satterthwaite, Some(at)) => {
