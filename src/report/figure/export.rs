@@ -26,20 +26,21 @@ const SERIF: [&str; 4] = [
     "Nimbus Roman",
 ];
 
-/// Options with the system's fonts, and the first of [`SANS`] and [`SERIF`] it has for the
-/// generic families.
+/// DejaVu Sans (Bitstream Vera licence, `assets/fonts/DejaVu-LICENSE.txt`).
+#[cfg(feature = "png-pdf")]
+const BUNDLED_FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+
+/// Options with the system's fonts (or the bundled one where the system has none), and the
+/// first of [`SANS`] and [`SERIF`] it has for the generic families.
 #[cfg(feature = "png-pdf")]
 fn options() -> Result<svg2pdf::usvg::Options<'static>, String> {
     let mut options = svg2pdf::usvg::Options::default();
     let db = options.fontdb_mut();
     db.load_system_fonts();
+    // A machine without fonts (a bare container, a CI image) still gets readable text: the
+    // bundled DejaVu Sans (one of `SANS`) stands in for every family.
     if db.len() == 0 {
-        return Err(
-            "no fonts were found on this system to draw the figures' text with; \
-                    install some (e.g. the fonts-dejavu package) or build mixspec without \
-                    the `png-pdf` feature to write SVG alone"
-                .to_string(),
-        );
+        db.load_font_data(BUNDLED_FONT.to_vec());
     }
     let first = |families: &[&str]| {
         families
@@ -54,10 +55,11 @@ fn options() -> Result<svg2pdf::usvg::Options<'static>, String> {
             .map(|f| f.to_string())
     };
     let (sans, serif) = (first(&SANS), first(&SERIF));
-    if let Some(sans) = sans {
-        db.set_sans_serif_family(sans);
+    if let Some(sans) = &sans {
+        db.set_sans_serif_family(sans.clone());
     }
-    if let Some(serif) = serif {
+    // Without a serif face, `font "…, serif"` gets the sans-serif one rather than no text.
+    if let Some(serif) = serif.or(sans) {
         db.set_serif_family(serif);
     }
     Ok(options)
