@@ -3,8 +3,8 @@
 //! same, plus `family`, `link`, `nagq`, `nb_theta` and `dispersion`).
 
 use super::text::{
-    column_decimals, correlation_table, format_p_values, observations, quantile, random_table, sig,
-    stars, table,
+    column_decimals, correlation_table, format_p_values, observations, random_table,
+    scaled_residuals, sig, stars, table,
 };
 use mixspec_engine::family::Family;
 use mixspec_engine::fit::glmm::GlmmFit;
@@ -42,18 +42,7 @@ pub fn summary(fit: &GlmmFit, formula: &str, data: &str) -> String {
         "{:>9}{:>9}{:>9}{:>9}{:>9}\n",
         cells[0], cells[1], cells[2], cells[3], df_resid
     );
-    let q = [0.0, 0.25, 0.5, 0.75, 1.0].map(|p| quantile(&fit.pearson_residuals, p));
-    let _ = writeln!(s, "Scaled residuals:");
-    let _ = writeln!(
-        s,
-        "{:>9}{:>9}{:>9}{:>9}{:>9}",
-        "Min", "1Q", "Median", "3Q", "Max"
-    );
-    let _ = writeln!(
-        s,
-        "{:>9.4}{:>9.4}{:>9.4}{:>9.4}{:>9.4}\n",
-        q[0], q[1], q[2], q[3], q[4]
-    );
+    s.push_str(&scaled_residuals(&fit.pearson_residuals));
     let _ = writeln!(s, "Random effects:");
     s.push_str(&random_table(&fit.random, None));
     s.push_str(&observations(fit.n_obs, &fit.groups()));

@@ -40,18 +40,7 @@ pub fn summary(fit: &LmmFit, formula: &str, data: &str) -> String {
     }
 
     let scaled: Vec<f64> = fit.residuals.iter().map(|r| r / fit.sigma).collect();
-    let q = [0.0, 0.25, 0.5, 0.75, 1.0].map(|p| quantile(&scaled, p));
-    let _ = writeln!(s, "Scaled residuals:");
-    let _ = writeln!(
-        s,
-        "{:>9}{:>9}{:>9}{:>9}{:>9}",
-        "Min", "1Q", "Median", "3Q", "Max"
-    );
-    let _ = writeln!(
-        s,
-        "{:>9.4}{:>9.4}{:>9.4}{:>9.4}{:>9.4}\n",
-        q[0], q[1], q[2], q[3], q[4]
-    );
+    s.push_str(&scaled_residuals(&scaled));
 
     let _ = writeln!(s, "Random effects:");
     s.push_str(&random_table(&fit.random, Some(fit.sigma)));
@@ -324,6 +313,24 @@ fn abbreviate(name: &str) -> String {
     }
     chars.truncate(6);
     chars.into_iter().collect()
+}
+
+/// lme4's "Scaled residuals:" block: the minimum, quartiles and maximum of `scaled`
+/// (residuals over σ, or a GLMM's Pearson residuals).
+pub fn scaled_residuals(scaled: &[f64]) -> String {
+    let q = [0.0, 0.25, 0.5, 0.75, 1.0].map(|p| quantile(scaled, p));
+    let mut s = String::from("Scaled residuals:\n");
+    let _ = writeln!(
+        s,
+        "{:>9}{:>9}{:>9}{:>9}{:>9}",
+        "Min", "1Q", "Median", "3Q", "Max"
+    );
+    let _ = writeln!(
+        s,
+        "{:>9.4}{:>9.4}{:>9.4}{:>9.4}{:>9.4}\n",
+        q[0], q[1], q[2], q[3], q[4]
+    );
+    s
 }
 
 /// R's default (type 7) sample quantile.

@@ -10,7 +10,7 @@ use mixspec_engine::fit::glmm::GlmmFit;
 
 use super::csv::write;
 use super::format::{cell, criterion, estimate, p_paper, p_value, significant, stars};
-use super::markdown::{code, table};
+use super::markdown::{code, table, variance_components};
 use super::tables::{markdown, Layout};
 use super::Report;
 
@@ -81,32 +81,7 @@ pub(super) fn model(s: &mut String, r: &Report, def: &ModelDef, groups: &str, fi
     }
     table(s, &rows, &[false, true, true, true, true, false]);
     let _ = writeln!(s, "Variance components (link scale):\n");
-    let mut rows = vec![["Group", "Effect", "Variance", "SD", "Correlation"]
-        .map(String::from)
-        .to_vec()];
-    for v in fit.varcorr() {
-        let covariance = v.var2.is_some();
-        rows.push(vec![
-            v.group.clone(),
-            match (&v.var1, &v.var2) {
-                (Some(a), Some(b)) => format!("{a} × {b}"),
-                (Some(a), None) => a.clone(),
-                _ => String::new(),
-            },
-            estimate(v.vcov),
-            if covariance {
-                String::new()
-            } else {
-                estimate(v.sdcor)
-            },
-            if covariance {
-                format!("{:.3}", v.sdcor)
-            } else {
-                String::new()
-            },
-        ]);
-    }
-    table(s, &rows, &[false, false, true, true, true]);
+    variance_components(s, &fit.varcorr());
     if !fit.convergence.converged {
         let _ = writeln!(
             s,

@@ -9,6 +9,7 @@ use mixspec_dsl::spec::ModelDef;
 use super::format::{criterion, estimate, p_value, stars};
 use super::Report;
 use crate::output::intervals::{bootstrap_run, label};
+use mixspec_engine::fit::VarCorrRow;
 use mixspec_engine::inference::{DfRule, Interval};
 
 pub fn report(r: &Report) -> String {
@@ -248,33 +249,7 @@ fn model(s: &mut String, r: &Report, def: &ModelDef, fitted: &FittedModel) {
     intervals(s, fitted);
 
     let _ = writeln!(s, "Variance components:\n");
-    let mut rows = vec![["Group", "Effect", "Variance", "SD", "Correlation"]
-        .map(String::from)
-        .to_vec()];
-    for v in fit.varcorr() {
-        let effect = match (&v.var1, &v.var2) {
-            (Some(a), Some(b)) => format!("{a} × {b}"),
-            (Some(a), None) => a.clone(),
-            _ => String::new(),
-        };
-        let covariance = v.var2.is_some();
-        rows.push(vec![
-            v.group.clone(),
-            effect,
-            estimate(v.vcov),
-            if covariance {
-                String::new()
-            } else {
-                estimate(v.sdcor)
-            },
-            if covariance {
-                format!("{:.3}", v.sdcor)
-            } else {
-                String::new()
-            },
-        ]);
-    }
-    table(s, &rows, &[false, false, true, true, true]);
+    variance_components(s, &fit.varcorr());
     if let Some(res) = &fit.residual_structure {
         let values: Vec<String> = res
             .names
@@ -461,4 +436,37 @@ pub(super) fn table(s: &mut String, rows: &[Vec<String>], right: &[bool]) {
         let _ = writeln!(s, "{}", line(row));
     }
     s.push('\n');
+}
+
+/// The variance components as a table (group, effect, variance, SD, correlation): one row
+/// per variance and per covariance, as lme4's `VarCorr`; linear and generalized models share
+/// it.
+pub(super) fn variance_components(s: &mut String, varcorr: &[VarCorrRow]) {
+    let mut rows = vec![["Group", "Effect", "Variance", "SD", "Correlation"]
+        .map(String::from)
+        .to_vec()];
+    for v in varcorr {
+        let effect = match (&v.var1, &v.var2) {
+            (Some(a), Some(b)) => format!("{a} × {b}"),
+            (Some(a), None) => a.clone(),
+            _ => String::new(),
+        };
+        let covariance = v.var2.is_some();
+        rows.push(vec![
+            v.group.clone(),
+            effect,
+            estimate(v.vcov),
+            if covariance {
+                String::new()
+            } else {
+                estimate(v.sdcor)
+            },
+            if covariance {
+                format!("{:.3}", v.sdcor)
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    table(s, &rows, &[false, false, true, true, true]);
 }

@@ -7,7 +7,7 @@
 //! from the original θ̂, so the intervals depend on the seed alone, not on the number of
 //! threads or the order in which replicates finish.
 
-use super::interval::{parameters, require_plain_residual, values, Interval};
+use super::interval::{parameters, require_plain_residual, values, Interval, Parameter};
 use super::sdcor;
 use crate::design::Design;
 use crate::error::ModelError;
@@ -77,27 +77,44 @@ pub fn bootstrap_intervals(
             },
         )
         .collect();
-    let refits: Vec<Vec<f64>> = results.into_iter().flatten().collect();
-    let failed = replicates - refits.len();
-    let intervals = parameters(fit, design)
-        .into_iter()
-        .enumerate()
-        .map(|(i, parameter)| {
-            let mut column: Vec<f64> = refits.iter().map(|s| s[i]).collect();
-            column.sort_by(f64::total_cmp);
-            Interval {
-                parameter,
-                lower: percentile(&column, 0.025),
-                upper: percentile(&column, 0.975),
-            }
-        })
-        .collect();
-    Ok(Bootstrap {
-        replicates,
+    Ok(Bootstrap::from_refits(
         seed,
-        failed,
-        intervals,
-    })
+        results,
+        parameters(fit, design),
+    ))
+}
+
+impl Bootstrap {
+    /// The percentile intervals of `parameters` from each replicate's refitted values (in
+    /// the same order), `None` for a replicate whose refit failed; linear and generalized
+    /// bootstraps share it.
+    pub(crate) fn from_refits(
+        seed: u64,
+        results: Vec<Option<Vec<f64>>>,
+        parameters: impl IntoIterator<Item = Parameter>,
+    ) -> Bootstrap {
+        let replicates = results.len();
+        let refits: Vec<Vec<f64>> = results.into_iter().flatten().collect();
+        let intervals = parameters
+            .into_iter()
+            .enumerate()
+            .map(|(i, parameter)| {
+                let mut column: Vec<f64> = refits.iter().map(|s| s[i]).collect();
+                column.sort_by(f64::total_cmp);
+                Interval {
+                    parameter,
+                    lower: percentile(&column, 0.025),
+                    upper: percentile(&column, 0.975),
+                }
+            })
+            .collect();
+        Bootstrap {
+            replicates,
+            seed,
+            failed: replicates - refits.len(),
+            intervals,
+        }
+    }
 }
 
 /// Each term's lower Cholesky factor of its estimated covariance, row-major as

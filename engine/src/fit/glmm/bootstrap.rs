@@ -16,8 +16,8 @@ use crate::design::{Design, GlmResponse};
 use crate::error::ModelError;
 use crate::family::Family;
 use crate::inference::{
-    add_random_draws, draw_factors, percentile, random_parameters, random_values, Bootstrap,
-    Interval, Parameter, REPLICATES,
+    add_random_draws, draw_factors, random_parameters, random_values, Bootstrap, Parameter,
+    REPLICATES,
 };
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -95,31 +95,12 @@ pub fn bootstrap_intervals(
             },
         )
         .collect();
-    let refits: Vec<Vec<f64>> = results.into_iter().flatten().collect();
-    let failed = replicates - refits.len();
     let parameters = random_parameters(design, &fit.random).into_iter().chain(
         fit.fixed_names
             .iter()
             .map(|term| Parameter::Fixed { term: term.clone() }),
     );
-    let intervals = parameters
-        .enumerate()
-        .map(|(i, parameter)| {
-            let mut column: Vec<f64> = refits.iter().map(|s| s[i]).collect();
-            column.sort_by(f64::total_cmp);
-            Interval {
-                parameter,
-                lower: percentile(&column, 0.025),
-                upper: percentile(&column, 0.975),
-            }
-        })
-        .collect();
-    Ok(Bootstrap {
-        replicates,
-        seed,
-        failed,
-        intervals,
-    })
+    Ok(Bootstrap::from_refits(seed, results, parameters))
 }
 
 /// One response from the family at mean `mu` (per trial) with `m` trials; `None` where the
