@@ -161,6 +161,34 @@ fn an_infinite_derived_variable_is_refused_by_check() {
     );
 }
 
+/// Item 2's last case: a predictor plugin that returns an infinite value for a row.
+#[test]
+fn an_infinite_value_from_a_predictor_is_refused_by_check() {
+    let dir = scratch("derived-plugin");
+    std::fs::write(dir.join("sleep.csv"), sleepstudy_text()).unwrap();
+    std::fs::write(
+        dir.join("blowup.rhai"),
+        "fn derive(x) { x.map(|v| if v == 3.0 { 1e308 * 10.0 } else { v }) }\n\
+         #{ kind: \"predictor\", id: \"blowup\", version: \"1\", inputs: [\"x\"], per: \"row\" }\n",
+    )
+    .unwrap();
+    let spec = dir.join("inf.spec");
+    std::fs::write(
+        &spec,
+        "data \"sleep.csv\" { subject Subject; time Days }\n\
+         derive big = predictor \"blowup.rhai\"(Days)\n\
+         model m: Reaction ~ big + (1 | Subject)\n",
+    )
+    .unwrap();
+    for command in ["check", "run"] {
+        assert_error(
+            &mixspec(&[command, spec.to_str().unwrap()]),
+            &["`big` is inf", "sleep.csv"],
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---- items 11 and 12: sizes refused up front --------------------------------------------
 
 #[test]
@@ -326,6 +354,13 @@ fn the_issues_shifted_and_scaled_cases_transform_exactly() {
             (0.0, 1.0, -1e-8),
             (1e6, 1e-8, 1.0),
             (-3e9, -1e8, 1e8),
+            // Far past the property's range: Satterthwaite's df once formed var² (1e-400
+            // for Days × 1e100: NaN) and the σ Hessian σ⁴ (1e408 for Reaction × 1e100:
+            // "failed to converge").
+            (0.0, 1.0, 1e100),
+            (0.0, 1.0, 1e-100),
+            (0.0, 1e100, 1.0),
+            (0.0, 1e-100, 1.0),
         ] {
             let base = fit_rows(&recovered(&rows, a, b, c), SLOPES, reml).unwrap();
             let moved = fit_rows(&transformed(&rows, a, b, c), SLOPES, reml).unwrap();
@@ -343,6 +378,26 @@ fn a_response_of_one_million_plus_or_minus_a_millionth_fits() {
     let base = fit_rows(&recovered(&rows, 1e6, sd, 1.0), SLOPES, true).unwrap();
     let moved = fit_rows(&transformed(&rows, 1e6, sd, 1.0), SLOPES, true).unwrap();
     assert_transformed(&base, &moved, 1e6, sd, 1.0, 1e-6);
+}
+
+/// A response the fixed effects fit exactly has σ̂ = 0: a constant response once gave its
+/// predictor `t = 2.00, p = 0.055` from rounding noise. Refused, for a constant and for an
+/// exact line alike.
+#[test]
+fn a_response_fitted_exactly_is_refused() {
+    let rows = sleepstudy_rows();
+    for exact in [
+        transformed(&rows, 5.0, 0.0, 1.0),
+        rows.iter()
+            .map(|(_, x, g)| (1e6 + 2.5 * x, *x, g.clone()))
+            .collect(),
+    ] {
+        let err = fit_rows(&exact, SLOPES, true).unwrap_err();
+        assert!(
+            matches!(err, ModelError::Numerical { .. }) && err.to_string().contains("exactly"),
+            "{err}"
+        );
+    }
 }
 
 proptest! {
@@ -426,49 +481,80 @@ fn profile_intervals_transform_under_location_and_scale() {
     }
 }
 
-/// AR(1) residuals within subjects: a fit by BOBYQA whose Satterthwaite df come from
-/// numDeriv's differences, whose absolute steps near zero once made them depend on units
-/// (a response × 1e-8 has σ below numDeriv's zero tolerance). Shifts of the response are
-/// left out: the derivative-free fit of a residual structure finds θ̂ only to about the
-/// square root of the objective's rounding, which a shift of 1e7 raises enough to move
-/// the df by a few 1e-6 (issue 17 item 3 made the smooth fits, not this one, exact).
-const AR1: &str = "ar1(Subject)";
+/// Residual structures within subjects, each fitted with `(1 | Subject)`: their φ are
+/// searched beside θ, by BFGS on the analytic gradient, and their Satterthwaite df once came
+/// from numDeriv's absolute steps near zero, which made them depend on units (a response ×
+/// 1e-8 has σ below numDeriv's zero tolerance), and from a derivative-free search that a
+/// shift of the response by 1e7 moved by a few 1e-6. `varident` takes a variance per half of
+/// each subject's days (the `half` column).
+const RESIDUALS: [&str; 4] = [
+    "ar1(Subject)",
+    "car1(Days | Subject)",
+    "cs(Subject)",
+    "varident(half)",
+];
 
-fn fit_ar1(rows: &[(f64, f64, String)]) -> LmmFit {
+fn fit_residual(rows: &[(f64, f64, String)], residual: &str) -> LmmFit {
+    let mut csv = String::from("Reaction,Days,Subject,half\n");
+    for (i, (y, x, g)) in rows.iter().enumerate() {
+        let half = if i % 10 < 5 { "early" } else { "late" };
+        writeln!(csv, "{y:e},{x:e},{g},{half}").unwrap();
+    }
+    let data = read_csv(csv.as_bytes(), "sleep.csv").unwrap();
     let mut spec = mixspec_dsl::parse_formula("Reaction ~ Days + (1 | Subject)").unwrap();
-    spec.residual = Some(ResidualSpec::parse(AR1).unwrap());
-    fit(
-        Design::build(&spec, &frame(rows)).unwrap(),
-        &FitOptions::default(),
-    )
-    .unwrap()
+    spec.residual = Some(ResidualSpec::parse(residual).unwrap());
+    fit(Design::build(&spec, &data).unwrap(), &FitOptions::default()).unwrap()
 }
 
-/// The slope's t and Satterthwaite df of a fit with a residual structure (numerical
-/// derivatives) are those of the untransformed data.
-fn assert_numerical_df_transformed(rows: &[(f64, f64, String)], a: f64, b: f64, c: f64) {
-    let base = fit_ar1(&recovered(rows, a, b, c));
-    let moved = fit_ar1(&transformed(rows, a, b, c));
-    assert!(moved.convergence.converged, "{:?}", moved.warnings);
+/// The slope's t and Satterthwaite df of a fit with a residual structure are those of the
+/// untransformed data, to 1e-6. A structure over time (CAR(1)) is compared with the time
+/// scale left alone (c = 1): its correlation φ^|Δt| puts a rescaled time in the exponent.
+fn assert_residual_df_transformed(
+    rows: &[(f64, f64, String)],
+    residual: &str,
+    a: f64,
+    b: f64,
+    c: f64,
+) {
+    let c = if residual.starts_with("car1") { 1.0 } else { c };
+    let base = fit_residual(&recovered(rows, a, b, c), residual);
+    let moved = fit_residual(&transformed(rows, a, b, c), residual);
+    assert!(
+        moved.convergence.converged,
+        "{residual}: {:?}",
+        moved.warnings
+    );
     let (base_t, moved_t) = (
         &base.t_tests.as_ref().unwrap()[1],
         &moved.t_tests.as_ref().unwrap()[1],
     );
     let t = base_t.t * b.signum() * c.signum();
-    assert!(rel(moved_t.t, t, 0.0) <= 1e-6, "t {} vs {t}", moved_t.t);
+    assert!(
+        rel(moved_t.t, t, 0.0) <= 1e-6,
+        "{residual}: t {} vs {t} (a {a}, b {b}, c {c})",
+        moved_t.t
+    );
     assert!(
         rel(moved_t.df, base_t.df, 0.0) <= 1e-6,
-        "df {} vs {} (a {a}, b {b}, c {c})",
+        "{residual}: df {} vs {} (a {a}, b {b}, c {c})",
         moved_t.df,
         base_t.df
     );
 }
 
 #[test]
-fn numerical_satterthwaite_df_transform_under_location_and_scale() {
+fn residual_structures_df_transform_under_location_and_scale() {
     let rows = sleepstudy_rows();
-    for (b, c) in [(1e-8, 1.0), (1e8, 1e8), (-1e-6, 1e-8), (-1e8, 1.0)] {
-        assert_numerical_df_transformed(&rows, 0.0, b, c);
+    for residual in RESIDUALS {
+        for (a, b, c) in [
+            (1e7, 1.0, 1.0),
+            (0.0, 1e-8, 1.0),
+            (1e8, 1e8, 1e8),
+            (0.0, -1e-6, 1e-8),
+            (-3e9, -1e8, 1.0),
+        ] {
+            assert_residual_df_transformed(&rows, residual, a, b, c);
+        }
     }
 }
 
@@ -477,9 +563,9 @@ proptest! {
 
     /// The property of `fits_transform_under_location_and_scale` for what is derived from
     /// a fit by further searches and differences: profile intervals, and the Satterthwaite
-    /// df of a fit with a residual structure.
+    /// df of a fit with an AR(1) residual structure.
     #[test]
-    fn profiles_and_numerical_df_transform_under_location_and_scale(
+    fn profiles_and_residual_df_transform_under_location_and_scale(
         log_b in -8.0f64..8.0,
         log_c in -8.0f64..8.0,
         shift in -1e8f64..1e8,
@@ -492,7 +578,7 @@ proptest! {
         let base = profile_rows(&recovered(&rows, a, b, c));
         let moved = profile_rows(&transformed(&rows, a, b, c));
         assert_profiles_transformed(&base, &moved, a, b, c);
-        assert_numerical_df_transformed(&rows, 0.0, b, c);
+        assert_residual_df_transformed(&rows, RESIDUALS[0], a, b, c);
     }
 }
 

@@ -163,6 +163,60 @@ fn counts_past_their_limits_are_refused_by_fit_and_specs_alike() {
         .exists());
 }
 
+/// A power curve up to ten million subjects of twenty visits (each count within its own
+/// limit) built a 200-million-row cohort and aborted out of memory in `check`; it is refused
+/// with the memory it would need, from a design and from a fitted model alike.
+#[test]
+fn a_power_cohort_past_the_memory_limit_is_refused_up_front() {
+    let dir = scratch("power-size");
+    let spec = dir.join("power.spec");
+    let design = r#"power big: y ~ time * group + (time | id) [test "time:groupb", simulations 1] {
+  subjects 10000000
+  times 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19
+  groups group "a" 0.5, "b" 0.5
+  fixed "(Intercept)" 0, "time" 0.5, "groupb" 0, "time:groupb" 0.25
+  random id sd "(Intercept)" 1, "time" 0.3 cor 0
+  residual sd 1
+}
+"#;
+    let from_model = format!(
+        "data \"{}\" {{ subject Subject; time Days }}\nmodel m: Reaction ~ Days + (Days | Subject)\n\
+         power again from m [test \"Days\", subjects 10000000, simulations 1]\n",
+        sleepstudy()
+    );
+    for text in [design.to_string(), from_model] {
+        std::fs::write(&spec, text).unwrap();
+        for command in ["check", "run"] {
+            let o = mixspec(&[command, spec.to_str().unwrap()]);
+            assert_refused(&o, &["largest cohort", "10000000 subjects", "GiB"]);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A figure at the largest size and resolution each option allows (10000 × 10000 pixels
+/// at 1200 dpi) was drawn as a 125,000-pixel-square PNG: 58 GiB, an abort.
+#[test]
+fn a_figure_too_large_to_draw_is_refused_by_check() {
+    let dir = scratch("figure-size");
+    let spec = dir.join("figure.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "data \"{}\" {{ subject Subject; time Days }}\nmodel a: Reaction ~ Days + (Days | Subject)\n\
+             plot trajectories a as \"big\" [width 10000, height 10000, dpi 1200]\n",
+            sleepstudy()
+        ),
+    )
+    .unwrap();
+    for command in ["check", "run"] {
+        let o = mixspec(&[command, spec.to_str().unwrap()]);
+        assert_refused(&o, &["pixels", "too large to draw"]);
+    }
+    assert!(!dir.join("figure").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Cohorts of 20 patients: some lack a kind of patient, so a coefficient is aliased and
 /// dropped; those cohorts count as failed.
 #[test]

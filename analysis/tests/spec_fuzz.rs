@@ -1,12 +1,17 @@
-//! Fuzzing the `.spec` and formula front ends. Mutants of the example specs (and of their
-//! formulas) go through `check` — parsing, the checks that need no data, reading and
-//! preparing the data (instruments, derived variables, predictors), the checks against the
-//! data; nothing is fitted — and through `parse_formula`, and each must come back as a result
-//! or a report of problems, never a panic.
+//! Fuzzing every text front end. Mutants of the example specs (and of their formulas) go
+//! through `check` — parsing, the checks that need no data, reading and preparing the data
+//! (instruments, derived variables, predictors), the checks against the data; nothing is
+//! fitted — and through `parse_formula`; mutants of CSV files through the CSV reader and
+//! the design; of the plugin scripts (instrument and predictor declarations) through
+//! loading, scoring and deriving; of parameter files, `score --when` conditions and the
+//! `--residual`, `--covariance` and `--link` option strings through their parsers. Each must
+//! come back as a result or a report of problems, never a panic. (The binary formats'
+//! readers are fuzzed from the CLI, in `tests/formats.rs`.)
 //!
 //! It runs in `cargo test` from a fixed seed for a fixed number of mutants and at most
-//! `BUDGET` of wall time, so CI is deterministic and bounded. Set `MIXSPEC_FUZZ_SEED` and
-//! `MIXSPEC_FUZZ_CASES` to search further locally; a failure prints the mutant.
+//! `BUDGET` of wall time per test, so CI is deterministic and bounded. Set
+//! `MIXSPEC_FUZZ_SEED` and `MIXSPEC_FUZZ_CASES` to search further locally; a failure prints
+//! the mutant.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -14,7 +19,11 @@ use std::time::{Duration, Instant};
 
 use mixspec_analysis::{check, Plugins};
 use mixspec_dsl::parse_formula;
-use mixspec_plugins::{Catalog, Params};
+use mixspec_dsl::spec::parse_condition;
+use mixspec_engine::family::Link;
+use mixspec_engine::spec::{CovarianceType, ResidualSpec};
+use mixspec_engine::{read_csv, Column, DataFrame, Design};
+use mixspec_plugins::{load_script, Catalog, Origin, Params, Plugin};
 
 const BUDGET: Duration = Duration::from_secs(45);
 const CASES: u64 = 1_500;
@@ -333,15 +342,22 @@ fn env_number(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[test]
-fn mutated_specs_and_formulas_never_panic() {
+/// The seed, the number of cases and the time budget of a fuzz test: fixed in CI, longer by
+/// the environment.
+fn settings(cases: u64) -> (u64, u64, Duration) {
     let seed = env_number("MIXSPEC_FUZZ_SEED", 17);
-    let cases = env_number("MIXSPEC_FUZZ_CASES", CASES);
+    let n = env_number("MIXSPEC_FUZZ_CASES", cases);
     let budget = if std::env::var_os("MIXSPEC_FUZZ_CASES").is_some() {
         Duration::MAX
     } else {
         BUDGET
     };
+    (seed, n, budget)
+}
+
+#[test]
+fn mutated_specs_and_formulas_never_panic() {
+    let (seed, cases, budget) = settings(CASES);
     let seeds = seeds();
     let formulas: Vec<String> = seeds.iter().flat_map(|s| formulas(s)).collect();
     let plugins = plugins();
@@ -390,4 +406,172 @@ describe "d" by grp { age "Age" }
         .expect("the derive fails");
     let text = err.render_plain();
     assert!(text.contains("nosuch"), "{text}");
+}
+
+/// The first `lines` lines of a file under the repository's root.
+fn head(path: &str, lines: usize) -> String {
+    let text = std::fs::read_to_string(root().join(path)).unwrap();
+    text.split_inclusive('\n').take(lines).collect()
+}
+
+/// CSV files to mutate, each with a formula its columns fit.
+fn csv_seeds() -> Vec<(String, &'static str)> {
+    let mut seeds = vec![
+        (
+            head("tests/data/reference/sleepstudy.csv", 40),
+            "Reaction ~ Days + (Days | Subject)",
+        ),
+        (
+            head("data/mbt_cohort.csv", 40),
+            "gaf ~ months * female + (1 | patient)",
+        ),
+        (
+            "y,x,g\n1,\"2\",a\n\"3.5\",,\"b \"\"c\"\"\"\nNA,1e308,\"\"\n-Inf,0x1,é\n".into(),
+            "y ~ x + (1 | g)",
+        ),
+    ];
+    for bad in ["aliased", "few_obs", "one_group", "text_response"] {
+        seeds.push((
+            head(&format!("tests/data/bad/{bad}.csv"), 40),
+            "y ~ x + (1 | g)",
+        ));
+    }
+    seeds
+}
+
+/// Option strings and conditions, as users type them.
+const OPTIONS: &[&str] = &[
+    "ar1(Subject)",
+    "car1(Days | Subject)",
+    "cs(g)",
+    "varident(f)",
+    "ar1(a:b)",
+    "un",
+    "diag",
+    "cs",
+    "logit",
+    "cloglog",
+    "months == 36 and not missing(GAF)",
+    "version != \"a\" or score > -1e308",
+];
+
+/// Numbers items are scored with: in range, out of it, missing, non-finite.
+const ITEM_VALUES: &[f64] = &[0.0, 1.0, 2.0, 3.0, 4.0, 7.0, -1.0, 0.5, 1e308, f64::NAN];
+
+/// Loads a plugin script, then scores or derives with it on a few rows; `Err` carries a
+/// panic's message.
+fn plugin_survives(text: &str, rng: &mut Rng) -> Result<(), String> {
+    let values: Vec<f64> = (0..12).map(|_| *rng.pick(ITEM_VALUES)).collect();
+    catch_unwind(AssertUnwindSafe(|| {
+        let origin = Origin::Script("fuzz.rhai".into());
+        match load_script("fuzz.rhai", text, origin, &Params::default()) {
+            Ok(Plugin::Instrument(instrument)) => {
+                let columns = instrument
+                    .items()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let rotated: Vec<f64> = (0..values.len())
+                            .map(|r| values[(r + i) % values.len()])
+                            .collect();
+                        (item.clone(), Column::Numeric(rotated))
+                    })
+                    .collect();
+                let _ = instrument.score(&DataFrame::new("fuzz", columns));
+            }
+            Ok(Plugin::Predictor(predictor)) => {
+                let names: Vec<String> = predictor.inputs().to_vec();
+                let columns = names
+                    .iter()
+                    .map(|n| (n.clone(), Column::Numeric(values.clone())))
+                    .collect();
+                let data = DataFrame::new("fuzz", columns);
+                let inputs: Vec<&str> = names.iter().map(String::as_str).collect();
+                let _ = predictor.derive(&data, &inputs, None);
+            }
+            Ok(_) | Err(_) => {}
+        }
+    }))
+    .map_err(panic_message)
+}
+
+/// The scripts that declare plugins: the bundled instruments and the example predictor.
+fn script_seeds() -> Vec<String> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("plugins/bundled"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rhai"))
+        .collect();
+    paths.push(root().join("plugins/examples/scripts/baseline.rhai"));
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+#[test]
+fn mutated_data_plugins_and_options_never_panic() {
+    let (seed, cases, budget) = settings(CASES / 3);
+    let csvs = csv_seeds();
+    let scripts = script_seeds();
+    let params = r#"{ "norms": { "mean": 50, "sd": 10 }, "keys": [1, 2, "x"] }"#;
+    let mut rng = Rng(seed);
+    let start = Instant::now();
+    let mut failures = Vec::new();
+    let mut done = 0;
+    while done < cases && start.elapsed() < budget {
+        let (csv, formula) = rng.pick(&csvs).clone();
+        let text = mutate(&csv, &mut rng);
+        let survived = catch_unwind(|| {
+            if let Ok(data) = read_csv(text.as_bytes(), "fuzz.csv") {
+                let _ = Design::build(&parse_formula(formula).unwrap(), &data);
+            }
+        });
+        if let Err(payload) = survived {
+            let message = panic_message(payload);
+            failures.push(format!("case {done}: {message}\n--- csv ---\n{text}\n---"));
+        }
+
+        let option = mutate(rng.pick(OPTIONS), &mut rng);
+        let survived = catch_unwind(|| {
+            let _ = ResidualSpec::parse(&option);
+            let _ = CovarianceType::parse(&option);
+            let _ = Link::parse(&option);
+            let _ = parse_condition(&option);
+            let _ = Params::from_json("fuzz.json", &option);
+        });
+        if let Err(payload) = survived {
+            let message = panic_message(payload);
+            failures.push(format!(
+                "case {done}: {message}\n--- option ---\n{option}\n---"
+            ));
+        }
+        let json = mutate(params, &mut rng);
+        if let Err(message) = catch_unwind(|| Params::from_json("fuzz.json", &json)).map(drop) {
+            let message = panic_message(message);
+            failures.push(format!(
+                "case {done}: {message}\n--- params ---\n{json}\n---"
+            ));
+        }
+
+        let script = mutate(rng.pick(&scripts), &mut rng);
+        if let Err(message) = plugin_survives(&script, &mut rng) {
+            failures.push(format!(
+                "case {done}: {message}\n--- script ---\n{script}\n---"
+            ));
+        }
+        done += 1;
+    }
+    eprintln!(
+        "{done} mutants of CSV files, options and plugin scripts from seed {seed} in {:?}",
+        start.elapsed()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {done} mutants panicked (seed {seed}):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(done >= 50, "only {done} mutants within the budget");
 }

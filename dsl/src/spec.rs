@@ -21,7 +21,9 @@ pub use ast::{
 pub use diagnostic::{
     closest, quoted_list, suggest, Diagnostics, SpecDiagnostic, SpecError, SpecErrorKind,
 };
-pub use figure::{figure_options, FigureOptions, Palette, FIGURE_OPTIONS, PALETTES};
+pub use figure::{
+    figure_options, FigureOptions, Palette, FIGURE_OPTIONS, MAX_PNG_PIXELS, PALETTES,
+};
 pub use power::{
     cholesky, Arm, Covariate, CovariateDistribution, PowerDef, PowerDesign, PowerSourceDef,
     PowerStatistic,

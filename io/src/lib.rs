@@ -11,6 +11,7 @@
 mod columns;
 mod error;
 mod format;
+mod guard;
 #[cfg(feature = "columnar")]
 mod ipc;
 #[cfg(feature = "columnar")]
@@ -32,7 +33,7 @@ pub fn read_data(path: &Path) -> Result<DataFrame, ReadError> {
     let shown = path.display().to_string();
     match Format::detect(path)? {
         Format::Csv => csv(path, &shown),
-        format => columnar(path, &shown, format),
+        format => guard::guarded(&shown, format.name(), || columnar(path, &shown, format)),
     }
 }
 

@@ -354,8 +354,9 @@ impl Checker {
         self.rule(
             &format!("{name}.n_pd"),
             g.n_pd,
-            g.n_pd >= 1.0,
-            "must be a mean number of personality disorders, 1 or more",
+            // At most the DSM's ten: a mean past about 1.8e19 also stops the Poisson draw.
+            (1.0..=10.0).contains(&g.n_pd),
+            "must be a mean number of personality disorders, 1 to 10",
         );
         for (key, n) in [
             ("age", g.age),

@@ -65,6 +65,8 @@ fn an_impossible_value_names_its_key_and_value() {
             "schedule.months[2]",
         ),
         ("n_pd = 1.3", "n_pd = 0.5", "baseline.good.n_pd"),
+        // Past the Poisson draw's range: it once panicked in the simulation (issue 17).
+        ("n_pd = 1.3", "n_pd = 1e300", "baseline.good.n_pd"),
     ] {
         assert!(DEFAULT_TOML.contains(from), "{from}");
         let message = error_of(&DEFAULT_TOML.replacen(from, to, 1));

@@ -16,6 +16,7 @@ use mixspec_dsl::spec::{
     closest, Diagnostics, ModelDef, PowerDef, PowerDesign, PowerSourceDef, PowerStatistic, Spec,
     SpecDiagnostic, SpecErrorKind,
 };
+use mixspec_engine::design::{format_bytes, MAX_DENSE_BYTES};
 use mixspec_engine::family::Family;
 use mixspec_engine::fit::glmm::GlmmOptions;
 use mixspec_engine::fit::{Problem, ResidualModel};
@@ -137,6 +138,11 @@ fn check_design(def: &PowerDef, design: &PowerDesign) -> Result<Design, Vec<Spec
         );
         return Err(problems);
     }
+    let visits = design.arms.iter().map(|a| a.times.len()).max().unwrap_or(1);
+    // A column per design variable (subject, time, group, response, covariates) and at
+    // least one per coefficient and random effect named.
+    let columns = 4 + design.covariates.len() + design.fixed.len() + design.random.len();
+    check_cohort_size(def, largest as f64 * visits as f64, columns)?;
     let cohort = DesignCohort::new(design, largest);
     let built = build(&design.spec, &cohort.frame, design.family.is_some()).map_err(|e| {
         vec![SpecDiagnostic::new(
@@ -270,6 +276,32 @@ fn subject_column(spec: &Spec, model: &ModelDef) -> Option<String> {
     }
 }
 
+/// Refuses a power statement whose largest cohort, of about `rows` rows, would need more
+/// memory than a model may ([`MAX_DENSE_BYTES`]) for `columns` columns of data and model
+/// matrix alone: it is built once by the checks and once per simulation by the run, and a
+/// typo in a number of subjects (up to ten million are allowed) must not exhaust the memory.
+fn check_cohort_size(def: &PowerDef, rows: f64, columns: usize) -> Result<(), Vec<SpecDiagnostic>> {
+    let bytes = rows * columns as f64 * 8.0;
+    if bytes <= MAX_DENSE_BYTES as f64 {
+        return Ok(());
+    }
+    let largest = def.subjects.iter().max().copied().unwrap_or(0);
+    Err(vec![SpecDiagnostic::new(
+        SpecErrorKind::Power,
+        def.name.span,
+        format!(
+            "the largest cohort ({largest} subjects, about {rows:.0} rows) would need at least {} \
+             of memory for its data and model matrix, more than the {} mixspec allows",
+            format_bytes(bytes as u128),
+            format_bytes(MAX_DENSE_BYTES)
+        ),
+        "too many subjects",
+    )
+    .help(
+        "simulate fewer subjects: a power curve is settled long before this size",
+    )])
+}
+
 /// The checks of every power statement that need the model matrix or the data; `rows` are
 /// each model's rows of `frame` (as [`crate::models::rows`] found them).
 pub(crate) fn check(spec: &Spec, frame: &DataFrame, rows: &[Vec<usize>], d: &mut Diagnostics) {
@@ -315,9 +347,22 @@ pub(crate) fn check(spec: &Spec, frame: &DataFrame, rows: &[Vec<usize>], d: &mut
                     }
                 }
                 // A model that cannot be built is reported by its own checks and fit.
-                let Ok(built) = Design::build(&model.spec, &frame.select(model_rows)) else {
+                let data = frame.select(model_rows);
+                let Ok(built) = Design::build(&model.spec, &data) else {
                     continue;
                 };
+                // Resampled subjects bring their rows: as many per subject as the model's.
+                let subjects = data
+                    .column(&subject)
+                    .map_or(1, |c| c.to_factor().levels.len())
+                    .max(1);
+                let largest = def.subjects.iter().max().copied().unwrap_or(0) as f64;
+                let rows = largest * model_rows.len() as f64 / subjects as f64;
+                let columns = frame.names().len() + built.p() + built.random.len();
+                if let Err(problems) = check_cohort_size(def, rows, columns) {
+                    d.extend(problems);
+                    continue;
+                }
                 match target(def, &term_labels(&model.spec), &built) {
                     Ok(Target::Term(_)) if def.value.is_some() => d.push(
                         SpecDiagnostic::new(SpecErrorKind::Power, def.value.expect("just matched").1, format!("`{}` is a term of several coefficients: it cannot be set to one value", def.test.text), "one value for several coefficients")

@@ -17,6 +17,10 @@ pub const FIGURE_OPTIONS: [&str; 8] = [
     "y_title",
 ];
 
+/// The most pixels a figure's PNG may have: 2²⁸, 1 GiB while it is drawn (four bytes a
+/// pixel). A 7 × 5 inch figure (`width 672, height 480`) at 1200 dpi has 7.4 × 10⁷.
+pub const MAX_PNG_PIXELS: u64 = 1 << 28;
+
 /// The named palettes.
 pub const PALETTES: [&str; 2] = ["okabe-ito", "grey"];
 
@@ -189,6 +193,29 @@ pub fn figure_options(options: &[Setting]) -> Result<FigureOptions, Vec<SpecDiag
             ),
         };
         problems.extend(problem);
+    }
+    // The PNG's pixels, a side left to the layout taken at the least it can be: past the
+    // limit, drawing it would exhaust the memory (10000 × 10000 at 1200 dpi: 58 GiB).
+    let side = |s: Option<f64>| s.unwrap_or(200.0) * out.dpi / 96.0;
+    let pixels = side(out.width) * side(out.height);
+    let sized = seen
+        .iter()
+        .rev()
+        .find(|s| ["dpi", "width", "height"].contains(&s.key.text.as_str()));
+    if let Some(at) = sized.filter(|_| problems.is_empty() && pixels > MAX_PNG_PIXELS as f64) {
+        let at = at.value.span;
+        problems.push(
+            SpecDiagnostic::new(
+                SpecErrorKind::Setting,
+                at,
+                format!(
+                    "the PNG would have at least {pixels:.0} pixels, more than the {MAX_PNG_PIXELS} \
+                     a figure may have"
+                ),
+                "too large to draw",
+            )
+            .help("lower the `dpi` or the size: 300 dpi is enough for print"),
+        );
     }
     if problems.is_empty() {
         Ok(out)

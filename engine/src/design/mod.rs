@@ -437,7 +437,7 @@ pub const MAX_VARIANCE_PARAMETERS: usize = 30;
 pub const MAX_DENSE_BYTES: u128 = 2 << 30;
 
 /// `bytes` in binary units, for messages.
-pub(crate) fn format_bytes(bytes: u128) -> String {
+pub fn format_bytes(bytes: u128) -> String {
     const UNITS: [&str; 6] = ["bytes", "KiB", "MiB", "GiB", "TiB", "PiB"];
     let mut value = bytes as f64;
     let mut unit = 0;

@@ -495,6 +495,7 @@ pub fn scale_vcov(v: &mut [f64], sigma: f64) {
 
 /// Fits the model described by `design`.
 pub fn fit(design: Design, options: &FitOptions) -> Result<LmmFit, ModelError> {
+    check_not_exact(&design)?;
     let mut problem = Problem::new(design, options.reml)?;
     let start = problem.start();
     let optimum = problem.minimise(&start, options.max_evaluations);
@@ -506,4 +507,25 @@ pub fn fit(design: Design, options: &FitOptions) -> Result<LmmFit, ModelError> {
         });
     }
     result::LmmFit::at_optimum(problem, optimum, options.satterthwaite)
+}
+
+/// Refuses a response the fixed effects fit exactly — a constant, or `y = 2x + 1` — up to
+/// the rounding of the values themselves: σ̂ is then zero and every t, p-value and interval
+/// is rounding noise (a constant response gave `t = 2.00, p = 0.055` for its predictor).
+/// lme4 fits such a response with a REML criterion of −∞ and convergence warnings. The
+/// bound is a few units in the last place of the largest |y|, far below any real spread (a
+/// response of 1e6 ± 1e-6 fits).
+fn check_not_exact(design: &Design) -> Result<(), ModelError> {
+    let largest = design.y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let (residual, _) = blocks::residualise(design);
+    let spread = residual.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if design.n() == 0 || spread > 64.0 * f64::EPSILON * largest {
+        return Ok(());
+    }
+    Err(ModelError::Numerical {
+        reason: "the fixed effects fit the response exactly (it is constant, or a linear \
+                 function of the predictors): its residual variance is zero, so no test or \
+                 interval would mean anything"
+            .into(),
+    })
 }

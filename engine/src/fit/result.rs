@@ -350,3 +350,77 @@ pub(crate) fn groups(random: &[RandomEffects]) -> Vec<(String, usize)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{CovarianceType, ModelSpec, RandomTerm, Term, TermList, Variable};
+    use crate::{read_csv, Design};
+
+    /// `Reaction ~ Days + (Days | Subject)` on sleepstudy, as a problem to evaluate anywhere.
+    fn sleepstudy_problem() -> Problem {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/data/reference/sleepstudy.csv"
+        );
+        let data = read_csv(std::fs::File::open(path).unwrap(), "sleepstudy.csv").unwrap();
+        let days = || TermList {
+            intercept: true,
+            terms: vec![Term {
+                variables: vec![Variable::column("Days")],
+            }],
+        };
+        let spec = ModelSpec {
+            formula: "Reaction ~ Days + (Days | Subject)".into(),
+            response: Variable::column("Reaction"),
+            failures: None,
+            fixed: days(),
+            random: vec![RandomTerm {
+                terms: days(),
+                grouping: vec!["Subject".into()],
+                name: "Subject".into(),
+                covariance: CovarianceType::Unstructured,
+            }],
+            offsets: Vec::new(),
+            residual: None,
+        };
+        Problem::new(Design::build(&spec, &data).unwrap(), true).unwrap()
+    }
+
+    /// Issue 17 item 4: where the optimizer's own check passed but the deviance's Hessian
+    /// over (θ, σ) has a negative eigenvalue (lmerTest's "Model failed to converge with 1
+    /// negative eigenvalue"), the fit is not converged: the flag (JSON's `converged`) and the
+    /// warnings (the text summary's and JSON's) say the same. It once said `converged: true`
+    /// beside the warning.
+    #[test]
+    fn a_negative_eigenvalue_of_the_hessian_is_not_convergence() {
+        let mut problem = sleepstudy_problem();
+        // Far past the optimum (θ̂ ≈ (0.97, 0.015, 0.23)): the deviance is concave there.
+        let theta = vec![20.0, 0.0, 20.0];
+        let objective = problem.objective(&theta);
+        let opt = Optimum {
+            theta,
+            objective,
+            evaluations: 1,
+            optimizer: "bfgs",
+            status: "stopped here by the test".into(),
+            scaled_gradient: Some(0.0),
+            converged: true,
+            warnings: Vec::new(),
+        };
+        let fit = LmmFit::at_optimum(problem, opt, true).unwrap();
+        assert!(
+            fit.satterthwaite.as_ref().unwrap().not_at_minimum(),
+            "{:?}",
+            fit.satterthwaite.as_ref().unwrap().hessian_eigenvalues
+        );
+        assert!(!fit.convergence.converged);
+        assert!(
+            fit.warnings
+                .iter()
+                .any(|w| w.starts_with("Model failed to converge with 1 negative eigenvalue")),
+            "{:?}",
+            fit.warnings
+        );
+    }
+}

@@ -160,10 +160,13 @@ impl Satterthwaite {
         if let Some(df) = self.residual_df {
             return (var, df);
         }
+        // ν = 2 var² / gᵀAg, taken as 2 / ĝᵀAĝ with ĝ = g / var: var² and gᵀAg scale as
+        // the fourth power of the response's or a predictor's units and leave the floating
+        // range long before var does (Days × 1e100: 1e-400, 0/0).
         let g: Vec<f64> = self
             .jacobian
             .chunks_exact((p * p).max(1))
-            .map(qform)
+            .map(|m| qform(m) / var)
             .collect();
         let k = g.len();
         let denom: f64 = (0..k)
@@ -173,7 +176,7 @@ impl Satterthwaite {
                     .sum::<f64>()
             })
             .sum();
-        (var, 2.0 * var * var / denom)
+        (var, 2.0 / denom)
     }
 
     /// The t-test that `L β = 0`.
@@ -374,13 +377,14 @@ fn analytic_derivatives(problem: &mut Problem, theta: &[f64], sigma: f64) -> Opt
             hessian[b * k + a] = v;
         }
         // ∂²D/∂θ∂σ = −2 (∂pwrss/∂θ) / σ³.
-        let v = -2.0 * at.pwrss[a] / (s2 * sigma);
+        let v = -2.0 * (at.pwrss[a] / s2) / sigma;
         hessian[a * k + n] = v;
         hessian[n * k + a] = v;
     }
-    // ∂²D/∂σ² = −2·dof/σ² + 6·pwrss/σ⁴.
+    // ∂²D/∂σ² = −2·dof/σ² + 6·pwrss/σ⁴, without forming σ⁴ (past the floating range for a
+    // response in units of 1e100).
     let dev = c.deviance;
-    hessian[n * k + n] = -2.0 * dev.dof / s2 + 6.0 * dev.pwrss / (s2 * s2);
+    hessian[n * k + n] = (-2.0 * dev.dof + 6.0 * dev.pwrss / s2) / s2;
     // ∂Var(β̂)/∂θ = σ² ∂C/∂θ and ∂Var(β̂)/∂σ = 2σC.
     let mut jacobian: Vec<f64> = at.unscaled_vcov.iter().map(|v| v * s2).collect();
     jacobian.extend(c.unscaled_vcov.iter().map(|v| 2.0 * sigma * v));

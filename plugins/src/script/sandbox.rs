@@ -19,6 +19,7 @@
 //! ([`super::sorting`]).
 
 use super::{memory, sorting};
+use rhai::debugger::DebuggerCommand;
 use rhai::packages::{
     ArithmeticPackage, BasicArrayPackage, BasicIteratorPackage, BasicMapPackage, BasicMathPackage,
     BasicStringPackage, LogicPackage, MoreStringPackage, Package,
@@ -73,6 +74,10 @@ struct Budget {
     held_at_start: Cell<isize>,
     /// Set once a bound is crossed; the run cannot go on past it.
     stopped: Cell<Option<Stop>>,
+    /// Where in the script the run last was, kept by the debugger hook: Rhai gives an error
+    /// that stops a run (ours, or its own bounds') the position of the call of the function
+    /// it was in, and the host's call of `derive` has none.
+    at: Cell<Position>,
 }
 
 impl Budget {
@@ -133,6 +138,19 @@ impl Sandbox {
         let budget = Rc::new(Budget::default());
         let watch = budget.clone();
         engine.on_progress(move |_| watch.check().map(Dynamic::from));
+        // Stepping into every statement and expression is how Rhai lets the host see where a
+        // run is; the hook only notes the position (until the run is stopped: what follows is
+        // unwinding).
+        let track = budget.clone();
+        engine.register_debugger(
+            |_, debugger| debugger,
+            move |_, _, _, _, position| {
+                if track.stopped.get().is_none() && !position.is_none() {
+                    track.at.set(position);
+                }
+                Ok(DebuggerCommand::StepInto)
+            },
+        );
 
         sorting::register(&mut engine);
         register_helpers(&mut engine, params);
@@ -169,24 +187,29 @@ impl Sandbox {
             .set_max_array_size(ARRAY_SIZE.saturating_add(rows));
         budget.done.set(0);
         budget.stopped.set(None);
+        budget.at.set(Position::NONE);
         budget.held_at_start.set(memory::held());
         budget.started.set(Some(Instant::now()));
         let result = f(&self.engine.borrow());
         budget.started.set(None);
+        let at = budget.at.replace(Position::NONE);
         let Some(stop) = budget.stopped.take() else {
-            return result;
+            return result.map_err(|mut e| {
+                // Rhai's own bounds (string and array sizes, call depth) stop a run too.
+                if e.is_system_exception() && !at.is_none() {
+                    e.set_position(at);
+                }
+                e
+            });
         };
-        match result {
-            Err(e) if matches!(e.unwrap_inner(), EvalAltResult::ErrorTerminated(..)) => Err(e),
-            // Stopped, yet an error of another kind or a value came out: whatever swallowed
-            // the stop, the run did not finish.
-            other => {
-                let position = other
-                    .err()
-                    .map_or(Position::NONE, |e| innermost_position(&e));
-                Err(EvalAltResult::ErrorTerminated(Dynamic::from(stop), position).into())
-            }
-        }
+        // Whatever came out — the stop, an error of another kind or a value (whatever
+        // swallowed the stop) — the run did not finish.
+        let position = match result {
+            _ if !at.is_none() => at,
+            Err(e) => innermost_position(&e),
+            Ok(_) => Position::NONE,
+        };
+        Err(EvalAltResult::ErrorTerminated(Dynamic::from(stop), position).into())
     }
 }
 

@@ -40,8 +40,9 @@ impl SourceFile {
     }
 
     /// A failed call of the script's function `name` by the host: as [`SourceFile::runtime`],
-    /// but an error without a position (Rhai gives a stop the position of the call, and the
-    /// host's call has none) points at the function's definition.
+    /// but an error without a position points at the function's definition. (A stop has the
+    /// position the sandbox saw last; only one before the function's first statement has
+    /// none.)
     pub fn runtime_in(&self, name: &str, error: &EvalAltResult) -> PluginError {
         if !innermost_position(error).is_none() {
             return self.runtime(error);

@@ -78,6 +78,16 @@ pub fn export(svg: &str, dpi: f64) -> Result<Vec<Vec<u8>>, String> {
         (size.width() * scale).ceil() as u32,
         (size.height() * scale).ceil() as u32,
     );
+    // Checked with the options where both sides are given; a side from the layout (many
+    // panels) is known only here.
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > mixspec_dsl::spec::MAX_PNG_PIXELS {
+        return Err(format!(
+            "a {w} × {h} PNG has {pixels} pixels, more than the {} a figure may have; lower \
+             the plot's `dpi` or its size",
+            mixspec_dsl::spec::MAX_PNG_PIXELS
+        ));
+    }
     let mut pixmap = resvg::tiny_skia::Pixmap::new(w, h)
         .ok_or_else(|| format!("a {w} × {h} PNG is too large to draw"))?;
     pixmap.fill(resvg::tiny_skia::Color::WHITE);
