@@ -8,7 +8,7 @@
 mod common;
 
 use common::{assert_error, mixspec, scratch};
-use mixspec_engine::inference::{profile_intervals, Interval};
+use mixspec_engine::inference::{profile_intervals, Interval, KenwardRoger};
 use mixspec_engine::spec::ResidualSpec;
 use mixspec_engine::{fit, read_csv, DataFrame, Design, FitOptions, LmmFit, ModelError};
 use proptest::prelude::*;
@@ -579,6 +579,46 @@ proptest! {
         let moved = profile_rows(&transformed(&rows, a, b, c));
         assert_profiles_transformed(&base, &moved, a, b, c);
         assert_residual_df_transformed(&rows, RESIDUALS[0], a, b, c);
+    }
+}
+
+/// Kenward–Roger's df and adjusted SEs under a + b·y and c·Days: pbkrtest's absolute
+/// tolerance on the information matrix's eigenvalues dropped the slope's variance for Days
+/// × 1e-8 (df 4271 instead of 17, p 1e-11 instead of 3e-6) and bent the df for Days × 1e8
+/// (18.2).
+#[test]
+fn kenward_roger_transforms_under_location_and_scale() {
+    let rows = sleepstudy_rows();
+    let kr = |rows: &[(f64, f64, String)]| {
+        let d = design(&frame(rows), SLOPES).unwrap();
+        let f = fit(d.clone(), &FitOptions::default()).unwrap();
+        let k = KenwardRoger::new(&d, &f.random, f.sigma).unwrap();
+        (k.coefficient_tests(&f.beta), k.std_errors())
+    };
+    for (a, b, c) in [
+        (0.0, 1.0, 1e-8),
+        (0.0, 1.0, 1e8),
+        (1e7, 1.0, 1.0),
+        (0.0, 1e-8, 1.0),
+        (-3e9, -1e8, 1e8),
+    ] {
+        let (base_t, base_se) = kr(&recovered(&rows, a, b, c));
+        let (moved_t, moved_se) = kr(&transformed(&rows, a, b, c));
+        let slope_se = (b / c).abs() * base_se[1];
+        assert!(
+            rel(moved_se[1], slope_se, 0.0) <= 1e-6,
+            "SE {} vs {slope_se} (a {a}, b {b}, c {c})",
+            moved_se[1]
+        );
+        for j in 0..2 {
+            assert!(
+                rel(moved_t[j].df, base_t[j].df, 0.0) <= 1e-6,
+                "df{j} {} vs {} (a {a}, b {b}, c {c})",
+                moved_t[j].df,
+                base_t[j].df
+            );
+        }
+        assert!(rel(moved_t[1].t, base_t[1].t * (b * c).signum(), 0.0) <= 1e-6);
     }
 }
 

@@ -32,14 +32,16 @@ const CONDITION_TOLERANCE: f64 = 1e-10;
 /// The adjusted covariance and what the degrees of freedom of any contrast need.
 #[derive(Debug, Clone)]
 pub struct KenwardRoger {
-    /// Var(β̂) = (XᵀV⁻¹X)⁻¹.
+    /// Var(β̂) = (XᵀV⁻¹X)⁻¹, in the scaled units of [`KenwardRoger::new`].
     phi: Mat<f64>,
-    /// Φ_A, the adjusted Var(β̂), row-major p × p.
+    /// Φ_A, the adjusted Var(β̂), row-major p × p, in the data's units.
     pub adjusted: Vec<f64>,
-    /// `P_i` per variance parameter.
+    /// `P_i` per variance parameter, scaled.
     p_mats: Vec<Mat<f64>>,
-    /// `W = 2I⁻¹`.
+    /// `W = 2I⁻¹`, scaled.
     w: Mat<f64>,
+    /// The power of two each column of `X` was divided by.
+    x_scale: Vec<f64>,
 }
 
 /// What pbkrtest derives from the approximate mean and variance of the Wald statistic of one
@@ -197,16 +199,35 @@ impl KenwardRoger {
         }
         let (n, p) = (design.n(), design.p());
         Self::check_size(n, Self::variance_parameters(design))?;
-        let v = covariance(design, random, sigma);
+        // pbkrtest's tolerances are absolute (an eigenvalue of the information below 1e-10
+        // is dropped): on the data's scale they meant something else for Days × 1e-8 (df
+        // 4271 instead of 17). So V is taken in units of σ² and each column of X and Z in
+        // units of its own size (a power of two, exactly); the adjustment is invariant to
+        // such linear changes of the parameters, and only the tolerances see the difference.
+        let x_scale: Vec<f64> = design.x.chunks_exact(n.max(1)).map(unit_scale).collect();
+        let mut blocks: Vec<RandomBlock> = Vec::with_capacity(design.random.len());
+        let mut covariances: Vec<Vec<f64>> = Vec::with_capacity(design.random.len());
+        for (block, effects) in design.random.iter().zip(random) {
+            let (scaled, t) = scaled_block(block);
+            let q = block.q();
+            // Z G Zᵀ = (Z T⁻¹)(T G T)(T⁻¹ Zᵀ), over σ².
+            covariances.push(
+                (0..q * q)
+                    .map(|e| effects.covariance[e] * t[e / q] * t[e % q] / (sigma * sigma))
+                    .collect(),
+            );
+            blocks.push(scaled);
+        }
+        let v = covariance(n, &blocks, &covariances);
         let v_inv = v.llt(Side::Lower).map_err(|_| singular("V"))?.inverse();
-        let x = Mat::from_fn(n, p, |i, j| design.x[j * n + i]);
+        let x = Mat::from_fn(n, p, |i, j| design.x[j * n + i] / x_scale[j]);
         let t = &v_inv * &x;
         let phi = (x.transpose() * &t)
             .llt(Side::Lower)
             .map_err(|_| singular("X'V⁻¹X"))?
             .inverse();
 
-        let generators: Vec<Generator> = design.random.iter().flat_map(Generator::of).collect();
+        let generators: Vec<Generator> = blocks.iter().flat_map(Generator::of).collect();
         // H_i = G_i V⁻¹ and O_i = G_i V⁻¹ X; σ²'s generator is the identity.
         let mut h: Vec<Mat<f64>> = generators.iter().map(|g| g.apply(v_inv.as_ref())).collect();
         h.push(v_inv.clone());
@@ -245,12 +266,19 @@ impl KenwardRoger {
             }
         }
         let adjusted_mat = &phi + (&phi * &u * &phi) * faer::Scale(2.0);
-        let adjusted = (0..p * p).map(|e| adjusted_mat[(e / p, e % p)]).collect();
+        // Back to the data's units: Var(β) = σ² S⁻¹ Var(Sβ) S⁻¹.
+        let adjusted = (0..p * p)
+            .map(|e| {
+                let (a, b) = (e / p, e % p);
+                adjusted_mat[(a, b)] * sigma * sigma / (x_scale[a] * x_scale[b])
+            })
+            .collect();
         Ok(KenwardRoger {
             phi,
             adjusted,
             p_mats,
             w,
+            x_scale,
         })
     }
 
@@ -265,7 +293,8 @@ impl KenwardRoger {
     /// approximate moments of that statistic. `None` when `LΦLᵀ` cannot be inverted.
     fn moments(&self, l: &[f64], rows: usize) -> Option<Moments> {
         let p = self.phi.nrows();
-        let l = Mat::from_fn(rows, p, |r, c| l[r * p + c]);
+        // The hypothesis on the scaled coefficients Sβ: L S⁻¹.
+        let l = Mat::from_fn(rows, p, |r, c| l[r * p + c] / self.x_scale[c]);
         let middle = (&l * &self.phi * l.transpose()).llt(Side::Lower).ok()?;
         let theta_phi = l.transpose() * middle.inverse() * &l * &self.phi;
         let u: Vec<Mat<f64>> = self
@@ -369,16 +398,44 @@ impl KenwardRoger {
     }
 }
 
-/// `V = Σ_k Z_k G_k Z_kᵀ + σ²I`, dense.
-fn covariance(design: &Design, random: &[RandomEffects], sigma: f64) -> Mat<f64> {
-    let n = design.n();
+/// The power of two nearest the root mean square of `values` (1 for zeros): dividing by it
+/// is exact.
+fn unit_scale(values: &[f64]) -> f64 {
+    let mean_square = values.iter().map(|v| v * v).sum::<f64>() / values.len().max(1) as f64;
+    let scale = mean_square.sqrt().log2().round().exp2();
+    if scale.is_finite() && scale > 0.0 {
+        scale
+    } else {
+        1.0
+    }
+}
+
+/// `block` with each column divided by its [`unit_scale`], and those scales. A compound
+/// symmetry term's columns share one scale, so that `T G T` keeps its pattern.
+fn scaled_block(block: &RandomBlock) -> (RandomBlock, Vec<f64>) {
+    let q = block.q();
+    let column =
+        |c: usize| -> Vec<f64> { block.values.iter().skip(c).step_by(q).copied().collect() };
+    let t: Vec<f64> = match block.covariance {
+        CovarianceType::CompoundSymmetry => vec![unit_scale(&block.values); q],
+        _ => (0..q).map(|c| unit_scale(&column(c))).collect(),
+    };
+    let mut scaled = block.clone();
+    for (e, v) in scaled.values.iter_mut().enumerate() {
+        *v /= t[e % q];
+    }
+    (scaled, t)
+}
+
+/// `V = Σ_k Z_k G_k Z_kᵀ + I` (in units of σ²), dense, for the random-effect terms `blocks`
+/// with covariances `g` (row-major q × q each).
+fn covariance(n: usize, blocks: &[RandomBlock], g: &[Vec<f64>]) -> Mat<f64> {
     let mut v = Mat::<f64>::zeros(n, n);
     for i in 0..n {
-        v[(i, i)] = sigma * sigma;
+        v[(i, i)] = 1.0;
     }
-    for (block, effects) in design.random.iter().zip(random) {
+    for (block, g) in blocks.iter().zip(g) {
         let q = block.q();
-        let g = &effects.covariance;
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); block.levels.len()];
         for (i, &c) in block.codes.iter().enumerate() {
             members[c as usize].push(i);
