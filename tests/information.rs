@@ -48,8 +48,15 @@ fn small_sample_and_consistent_information_criteria() {
     let f = fit_file("sleepstudy.csv", "Reaction ~ Days + (Days | Subject)");
     assert_eq!(f.n_parameters, 6);
     let (k, n) = (6.0, 180.0);
-    assert!((f.aicc() - (f.aic + 2.0 * k * (k + 1.0) / (n - k - 1.0))).abs() < 1e-9);
+    assert!((f.aicc().unwrap() - (f.aic + 2.0 * k * (k + 1.0) / (n - k - 1.0))).abs() < 1e-9);
     assert!((f.caic() - (f.objective + k * (n.ln() + 1.0))).abs() < 1e-9);
     // lme4's AIC for this fit: 1755.62827195995
     assert!((f.aic - 1755.62827195995).abs() < 1e-6);
+    // Four observations and four parameters: no AICc (the formula's would be 40 below the
+    // AIC).
+    let data = read_csv("y,x,g\n1,0,a\n2,1,a\n3,0,b\n5,1,b\n".as_bytes(), "tiny.csv").unwrap();
+    let spec = mixspec_dsl::parse_formula("y ~ x + (1 | g)").unwrap();
+    let tiny = fit(Design::build(&spec, &data).unwrap(), &FitOptions::default()).unwrap();
+    assert_eq!((tiny.n_obs, tiny.n_parameters), (4, 4));
+    assert_eq!(tiny.aicc(), None);
 }

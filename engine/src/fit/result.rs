@@ -260,10 +260,12 @@ impl LmmFit {
         })
     }
 
-    /// AIC with the small-sample correction: AIC + 2k(k+1)/(n−k−1).
-    pub fn aicc(&self) -> f64 {
+    /// AIC with the small-sample correction: AIC + 2k(k+1)/(n−k−1); none with no more
+    /// observations than k + 1, where the correction is undefined (it turned negative: 4
+    /// observations and 4 parameters gave an AICc 40 below the AIC).
+    pub fn aicc(&self) -> Option<f64> {
         let (k, n) = (self.n_parameters as f64, self.n_obs as f64);
-        self.aic + 2.0 * k * (k + 1.0) / (n - k - 1.0)
+        (n > k + 1.0).then(|| self.aic + 2.0 * k * (k + 1.0) / (n - k - 1.0))
     }
 
     /// Bozdogan's consistent AIC: −2 log L + k(log n + 1).
