@@ -125,20 +125,22 @@ struct ScriptFunction {
 impl BatchFunction for ScriptFunction {
     fn call(&self, inputs: &[&[f64]], _outputs: usize) -> Result<Vec<Vec<f64>>, PluginError> {
         let rows = inputs.first().map_or(0, |c| c.len());
-        let args: Vec<Dynamic> = inputs
-            .iter()
-            .map(|c| Dynamic::from_array(c.iter().map(|&x| Dynamic::from_float(x)).collect()))
-            .collect();
-        let options = CallFnOptions::new().eval_ast(false);
+        // Made within the run, which may be replayed (`Sandbox::run`).
+        let args = || -> Vec<Dynamic> {
+            inputs
+                .iter()
+                .map(|c| Dynamic::from_array(c.iter().map(|&x| Dynamic::from_float(x)).collect()))
+                .collect()
+        };
         let result = self
             .sandbox
             .run(rows, |engine| {
                 engine.call_fn_with_options::<Dynamic>(
-                    options,
+                    CallFnOptions::new().eval_ast(false),
                     &mut Scope::new(),
                     &self.ast,
                     "derive",
-                    args,
+                    args(),
                 )
             })
             .map_err(|e| self.source.runtime_in("derive", &e))?;

@@ -74,13 +74,25 @@ struct Budget {
     held_at_start: Cell<isize>,
     /// Set once a bound is crossed; the run cannot go on past it.
     stopped: Cell<Option<Stop>>,
-    /// Where in the script the run last was, kept by the debugger hook: Rhai gives an error
-    /// that stops a run (ours, or its own bounds') the position of the call of the function
-    /// it was in, and the host's call of `derive` has none.
+    /// Where in the script a replay last was (see [`Sandbox::run`]).
     at: Cell<Position>,
 }
 
 impl Budget {
+    /// Runs `f` as one run under these bounds, counted from now.
+    fn watch<T>(&self, time: Duration, operations: u64, bytes: usize, f: impl FnOnce() -> T) -> T {
+        self.time.set(time);
+        self.operations.set(operations);
+        self.memory.set(bytes);
+        self.done.set(0);
+        self.stopped.set(None);
+        self.held_at_start.set(memory::held());
+        self.started.set(Some(Instant::now()));
+        let result = f();
+        self.started.set(None);
+        result
+    }
+
     /// Called before every operation: why the run must stop, if it must.
     fn check(&self) -> Option<Stop> {
         if let Some(stop) = self.stopped.get() {
@@ -110,53 +122,65 @@ pub(crate) struct Sandbox {
     /// Mutable only to set the array bound of each run.
     engine: RefCell<Engine>,
     budget: Rc<Budget>,
+    params: Rc<Map>,
 }
 
-impl Sandbox {
-    /// An engine whose `param` function answers from `params`.
-    pub fn new(params: Rc<Map>) -> Sandbox {
-        let mut engine = Engine::new_raw();
-        for package in [
-            ArithmeticPackage::new().as_shared_module(),
-            LogicPackage::new().as_shared_module(),
-            BasicMathPackage::new().as_shared_module(),
-            BasicStringPackage::new().as_shared_module(),
-            MoreStringPackage::new().as_shared_module(),
-            BasicArrayPackage::new().as_shared_module(),
-            BasicMapPackage::new().as_shared_module(),
-            BasicIteratorPackage::new().as_shared_module(),
-        ] {
-            engine.register_global_module(package);
-        }
-        engine.disable_symbol("eval");
-        engine
-            .set_max_call_levels(CALL_DEPTH)
-            .set_max_expr_depths(EXPRESSION_DEPTH, FUNCTION_EXPRESSION_DEPTH)
-            .set_max_string_size(STRING_SIZE)
-            .set_max_map_size(MAP_SIZE);
+/// How long a replay may take to find where a stopped run was (see [`Sandbox::run`]).
+const REPLAY_TIME: Duration = Duration::from_millis(200);
 
-        let budget = Rc::new(Budget::default());
-        let watch = budget.clone();
-        engine.on_progress(move |_| watch.check().map(Dynamic::from));
-        // Stepping into every statement and expression is how Rhai lets the host see where a
-        // run is; the hook only notes the position (until the run is stopped: what follows is
-        // unwinding).
+/// An engine with the sandbox's packages, bounds and helpers, reporting to `budget`; with
+/// `stepping`, it also notes in `budget` the position of every statement and expression it
+/// evaluates (Rhai's debugger interface, stepping into everything: about three times slower,
+/// so only replays use it).
+fn build(budget: &Rc<Budget>, params: Rc<Map>, stepping: bool) -> Engine {
+    let mut engine = Engine::new_raw();
+    for package in [
+        ArithmeticPackage::new().as_shared_module(),
+        LogicPackage::new().as_shared_module(),
+        BasicMathPackage::new().as_shared_module(),
+        BasicStringPackage::new().as_shared_module(),
+        MoreStringPackage::new().as_shared_module(),
+        BasicArrayPackage::new().as_shared_module(),
+        BasicMapPackage::new().as_shared_module(),
+        BasicIteratorPackage::new().as_shared_module(),
+    ] {
+        engine.register_global_module(package);
+    }
+    engine.disable_symbol("eval");
+    engine
+        .set_max_call_levels(CALL_DEPTH)
+        .set_max_expr_depths(EXPRESSION_DEPTH, FUNCTION_EXPRESSION_DEPTH)
+        .set_max_string_size(STRING_SIZE)
+        .set_max_map_size(MAP_SIZE);
+
+    let watch = budget.clone();
+    engine.on_progress(move |_| watch.check().map(Dynamic::from));
+    if stepping {
         let track = budget.clone();
         engine.register_debugger(
             |_, debugger| debugger,
             move |_, _, _, _, position| {
+                // What follows a stop is unwinding.
                 if track.stopped.get().is_none() && !position.is_none() {
                     track.at.set(position);
                 }
                 Ok(DebuggerCommand::StepInto)
             },
         );
+    }
+    sorting::register(&mut engine);
+    register_helpers(&mut engine, params);
+    engine
+}
 
-        sorting::register(&mut engine);
-        register_helpers(&mut engine, params);
+impl Sandbox {
+    /// An engine whose `param` function answers from `params`.
+    pub fn new(params: Rc<Map>) -> Sandbox {
+        let budget = Rc::new(Budget::default());
         Sandbox {
-            engine: RefCell::new(engine),
+            engine: RefCell::new(build(&budget, params.clone(), false)),
             budget,
+            params,
         }
     }
 
@@ -166,37 +190,48 @@ impl Sandbox {
 
     /// Runs `f` under the bounds for `rows` rows of input. A run the host stopped is an
     /// error even if `f` returned a value: the value may be wrong (a sort cut short).
+    ///
+    /// Rhai gives an error that stops a run — the host's stop, or its own bounds' (string
+    /// and array sizes, call depth) — the position of the call of the function it was in,
+    /// and the host's call of `derive` has none: such a run is replayed (`f` again, on an
+    /// engine that notes where it is) up to the operation it stopped at, or for
+    /// [`REPLAY_TIME`], and the error takes the position reached: the line the script was
+    /// on, or (cut short by the clock) a line of the loop it was in.
     pub fn run<T>(
         &self,
         rows: usize,
-        f: impl FnOnce(&Engine) -> Result<T, Box<EvalAltResult>>,
+        f: impl Fn(&Engine) -> Result<T, Box<EvalAltResult>>,
     ) -> Result<T, Box<EvalAltResult>> {
-        let budget = &self.budget;
         let rows32 = u32::try_from(rows).unwrap_or(u32::MAX);
-        budget
-            .time
-            .set(TIME.saturating_add(TIME_PER_ROW.saturating_mul(rows32)));
-        budget
-            .operations
-            .set(OPERATIONS.saturating_add(OPERATIONS_PER_ROW.saturating_mul(rows as u64)));
-        budget
-            .memory
-            .set(MEMORY.saturating_add(MEMORY_PER_ROW.saturating_mul(rows)));
-        self.engine
-            .borrow_mut()
-            .set_max_array_size(ARRAY_SIZE.saturating_add(rows));
-        budget.done.set(0);
-        budget.stopped.set(None);
-        budget.at.set(Position::NONE);
-        budget.held_at_start.set(memory::held());
-        budget.started.set(Some(Instant::now()));
-        let result = f(&self.engine.borrow());
-        budget.started.set(None);
-        let at = budget.at.replace(Position::NONE);
-        let Some(stop) = budget.stopped.take() else {
+        let time = TIME.saturating_add(TIME_PER_ROW.saturating_mul(rows32));
+        let operations = OPERATIONS.saturating_add(OPERATIONS_PER_ROW.saturating_mul(rows as u64));
+        let memory = MEMORY.saturating_add(MEMORY_PER_ROW.saturating_mul(rows));
+        let array = ARRAY_SIZE.saturating_add(rows);
+        self.engine.borrow_mut().set_max_array_size(array);
+        let result = self
+            .budget
+            .watch(time, operations, memory, || f(&self.engine.borrow()));
+        let stop = self.budget.stopped.take();
+        let bounded = |e: &EvalAltResult| {
+            e.is_system_exception()
+                && !matches!(e, EvalAltResult::ErrorTerminated(t, _) if t.is::<MissingParam>())
+        };
+        if stop.is_none() && !matches!(&result, Err(e) if bounded(&**e)) {
+            return result;
+        }
+        let reached = self.budget.done.get();
+        let mut stepping = build(&self.budget, self.params.clone(), true);
+        stepping.set_max_array_size(array);
+        self.budget.at.set(Position::NONE);
+        let _ = self
+            .budget
+            .watch(REPLAY_TIME, reached, memory, || f(&stepping));
+        self.budget.stopped.take();
+        let at = self.budget.at.replace(Position::NONE);
+        let Some(stop) = stop else {
+            // Stopped by a bound of Rhai's own.
             return result.map_err(|mut e| {
-                // Rhai's own bounds (string and array sizes, call depth) stop a run too.
-                if e.is_system_exception() && !at.is_none() {
+                if !at.is_none() {
                     e.set_position(at);
                 }
                 e
