@@ -390,8 +390,8 @@ mod tests {
     }
 
     /// Issue 17 item 4: where the optimizer's own check passed but the deviance's Hessian
-    /// over (θ, σ) has a negative eigenvalue (lmerTest's "Model failed to converge with 1
-    /// negative eigenvalue"), the fit is not converged: the flag (JSON's `converged`) and the
+    /// over (θ, σ) has negative eigenvalues (lmerTest's "Model failed to converge with 2
+    /// negative eigenvalues"), the fit is not converged: the flag (JSON's `converged`) and the
     /// warnings (the text summary's and JSON's) say the same. It once said `converged: true`
     /// beside the warning.
     #[test]
@@ -420,7 +420,7 @@ mod tests {
         assert!(
             fit.warnings
                 .iter()
-                .any(|w| w.starts_with("Model failed to converge with 1 negative eigenvalue")),
+                .any(|w| w.starts_with("Model failed to converge with 2 negative eigenvalues")),
             "{:?}",
             fit.warnings
         );

@@ -19,7 +19,7 @@
 //! ([`super::sorting`]).
 
 use super::{memory, sorting};
-use rhai::debugger::DebuggerCommand;
+use rhai::debugger::{DebuggerCommand, DebuggerEvent};
 use rhai::packages::{
     ArithmeticPackage, BasicArrayPackage, BasicIteratorPackage, BasicMapPackage, BasicMathPackage,
     BasicStringPackage, LogicPackage, MoreStringPackage, Package,
@@ -159,9 +159,11 @@ fn build(budget: &Rc<Budget>, params: Rc<Map>, stepping: bool) -> Engine {
         let track = budget.clone();
         engine.register_debugger(
             |_, debugger| debugger,
-            move |_, _, _, _, position| {
-                // What follows a stop is unwinding.
-                if track.stopped.get().is_none() && !position.is_none() {
+            move |_, event, _, _, position| {
+                // Steps only: a function's exit (with the error) is at its closing brace, and
+                // what follows a stop is unwinding.
+                let step = matches!(event, DebuggerEvent::Step);
+                if step && track.stopped.get().is_none() && !position.is_none() {
                     track.at.set(position);
                 }
                 Ok(DebuggerCommand::StepInto)
