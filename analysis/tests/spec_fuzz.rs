@@ -533,7 +533,8 @@ fn mutated_data_plugins_and_options_never_panic() {
             failures.push(format!("case {done}: {message}\n--- csv ---\n{text}\n---"));
         }
 
-        let option = mutate(rng.pick(OPTIONS), &mut rng);
+        let option_seed: &str = rng.pick(OPTIONS);
+        let option = mutate(option_seed, &mut rng);
         let survived = catch_unwind(|| {
             let _ = ResidualSpec::parse(&option);
             let _ = CovarianceType::parse(&option);
@@ -555,7 +556,8 @@ fn mutated_data_plugins_and_options_never_panic() {
             ));
         }
 
-        let script = mutate(rng.pick(&scripts), &mut rng);
+        let script_seed = rng.pick(&scripts).clone();
+        let script = mutate(&script_seed, &mut rng);
         if let Err(message) = plugin_survives(&script, &mut rng) {
             failures.push(format!(
                 "case {done}: {message}\n--- script ---\n{script}\n---"
