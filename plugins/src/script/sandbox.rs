@@ -157,6 +157,9 @@ fn build(budget: &Rc<Budget>, params: Rc<Map>, stepping: bool) -> Engine {
     engine.on_progress(move |_| watch.check().map(Dynamic::from));
     if stepping {
         let track = budget.clone();
+        // Rhai marks the debugger interface `deprecated` to say it may change, not that it
+        // is going away.
+        #[allow(deprecated)]
         engine.register_debugger(
             |_, debugger| debugger,
             move |_, event, _, _, position| {
