@@ -287,6 +287,9 @@ pub struct Factor {
     scratch: Vec<f64>,
     /// The inverse of the dense block's random part, for derivatives (sized on first use).
     pub(super) inverse: Vec<f64>,
+    /// The derivatives' buffers the size of the random effects times `p + 1`, kept so that
+    /// each gradient does not fault in fresh pages for them.
+    pub(super) derivative_buffers: crate::fit::derivatives::Buffers,
     /// log |L_Z|², summed over both random parts.
     pub ld_l2: f64,
     /// log |R_X|².
@@ -318,6 +321,7 @@ impl Factor {
             lam_diag: Vec::with_capacity(blocks.layout.d()),
             scratch: Vec::new(),
             inverse: Vec::new(),
+            derivative_buffers: Default::default(),
             ld_l2: 0.0,
             ld_rx2: 0.0,
             pwrss: 0.0,
@@ -508,6 +512,20 @@ impl Factor {
 
     /// (R_X R_X')⁻¹, the unscaled covariance of β̂ (row-major p × p).
     pub fn unscaled_vcov(&self, blocks: &Blocks) -> Vec<f64> {
+        let p = blocks.layout.p;
+        let inv = self.rx_inverse(blocks);
+        // (L L')⁻¹ = L⁻ᵀ L⁻¹
+        let mut v = vec![0.0; p * p];
+        for a in 0..p {
+            for b in 0..p {
+                v[a * p + b] = (a.max(b)..p).map(|k| inv[k * p + a] * inv[k * p + b]).sum();
+            }
+        }
+        v
+    }
+
+    /// R_X⁻¹ (lower triangular, row-major p × p): (R_X R_X')⁻¹ = R_X⁻ᵀR_X⁻¹.
+    pub(super) fn rx_inverse(&self, blocks: &Blocks) -> Vec<f64> {
         let lay = &blocks.layout;
         let p = lay.p;
         // R_X: the fixed-effect rows and columns of the dense factor, or of L_C.
@@ -526,14 +544,7 @@ impl Factor {
                 inv[r * p + c] = (rhs - acc) / l[(o + r) * d + o + r];
             }
         }
-        // (L L')⁻¹ = L⁻ᵀ L⁻¹
-        let mut v = vec![0.0; p * p];
-        for a in 0..p {
-            for b in 0..p {
-                v[a * p + b] = (a.max(b)..p).map(|k| inv[k * p + a] * inv[k * p + b]).sum();
-            }
-        }
-        v
+        inv
     }
 }
 

@@ -327,8 +327,12 @@ impl Problem {
         f
     }
 
-    /// [`Problem::objective_gradient`] over the internal parameters.
+    /// [`Problem::objective_gradient`] over the internal parameters; an empty `grad` asks
+    /// for the value alone (the searches' trial points).
     fn objective_gradient_internal(&mut self, theta: &[f64], grad: &mut [f64]) -> f64 {
+        if grad.is_empty() {
+            return self.objective_internal(theta);
+        }
         let Some(d) = self.derivatives_internal(theta, false) else {
             grad.fill(f64::NAN);
             return f64::INFINITY;

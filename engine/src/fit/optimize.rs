@@ -85,9 +85,9 @@ pub fn minimise(
     optimum
 }
 
-/// Minimises `fg` (value, with its gradient written into the second argument) by projected
-/// BFGS from `start` within the bounds, then checks the optimum on the gradient and its
-/// finite-difference Jacobian.
+/// Minimises `fg` (value, with its gradient written into the second argument, or the value
+/// alone when that is empty) by projected BFGS from `start` within the bounds, then checks
+/// the optimum on the gradient and its finite-difference Jacobian.
 pub fn minimise_smooth(
     mut fg: impl FnMut(&[f64], &mut [f64]) -> f64,
     start: &[f64],
@@ -96,15 +96,22 @@ pub fn minimise_smooth(
     max_evals: usize,
 ) -> Optimum {
     let mut evaluations = 0;
+    // The gradient at a point whose value was just asked for is not another evaluation.
+    let mut last_value: Vec<f64> = Vec::new();
     let mut counted = |x: &[f64], g: &mut [f64]| {
-        evaluations += 1;
+        if g.is_empty() || last_value != x {
+            evaluations += 1;
+        }
+        last_value.clear();
+        if g.is_empty() {
+            last_value.extend_from_slice(x);
+        }
         fg(x, g)
     };
     let mut search = bfgs(&mut counted, start, lower, upper, max_evals);
     // A relative SD on its bound with a zero gradient may sit on a ridge of an even
     // function (the deviance is even in each SD) rather than at its minimum: look once
     // just inside, and search again from there if that is lower.
-    let mut g = vec![0.0; start.len()];
     let mut inside = search.x.clone();
     let mut probed = false;
     for i in 0..inside.len() {
@@ -113,7 +120,7 @@ pub fn minimise_smooth(
             probed = true;
         }
     }
-    if probed && counted(&inside, &mut g) < search.f {
+    if probed && counted(&inside, &mut []) < search.f {
         search = bfgs(&mut counted, &inside, lower, upper, max_evals);
     }
     let status = search.status.to_string();
@@ -203,8 +210,7 @@ impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
     const POLISHED: f64 = 1e-8;
 
     fn value(&mut self, x: &[f64]) -> f64 {
-        let mut g = vec![0.0; x.len()];
-        (self.0)(x, &mut g)
+        (self.0)(x, &mut [])
     }
 
     fn at(

@@ -328,33 +328,11 @@ impl SparseBlock {
             }
         }
         // Downdate by the first term's coupling rows.
-        for j in 0..blocks.levels1 {
-            let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
-            let rows = &blocks.row_idx[lo..hi];
-            let v = &l21[lo * q1..hi * q1];
-            let row = |e: usize| &v[e * q1..(e + 1) * q1];
-            let nrand = rows.partition_point(|&r| r < nr);
-            let mut pos = self.down_pos[self.down_ptr[j]..self.down_ptr[j + 1]].iter();
-            for a in 0..nrand {
-                for b in 0..=a {
-                    let at = *pos.next().expect("a downdate position per pair");
-                    self.values[at] -= dot(row(a), row(b));
-                }
-            }
-            for b in 0..nrand {
-                let w = &mut self.w[self.pinv[rows[b]] * m..][..m];
-                for a in nrand..rows.len() {
-                    w[rows[a] - nr] -= dot(row(a), row(b));
-                }
-            }
-            for a in nrand..rows.len() {
-                let x = rows[a] - nr;
-                for b in nrand..=a {
-                    self.c[(rows[b] - nr) * m + x] -= dot(row(a), row(b));
-                }
-            }
+        match q1 {
+            1 => self.downdate::<1>(blocks, l21),
+            2 => self.downdate::<2>(blocks, l21),
+            _ => self.downdate::<0>(blocks, l21),
         }
-
         let a = SparseColMatRef::new(
             SymbolicSparseColMatRef::new_checked(nr, nr, &self.col_ptr, None, &self.row_idx),
             &self.values,
@@ -382,6 +360,46 @@ impl SparseBlock {
             }
         }
         log_det.is_finite().then_some(log_det)
+    }
+
+    /// A, B and C less the first term's coupling rows `l21` (`Σⱼ L21ⱼL21ⱼ'`); `Q` is
+    /// `q1` when it is a small constant (so that the products unroll), 0 otherwise.
+    fn downdate<const Q: usize>(&mut self, blocks: &Blocks, l21: &[f64]) {
+        let (nr, m) = (self.nr, self.m);
+        let q1 = if Q > 0 { Q } else { blocks.q1 };
+        let dot = |a: &[f64], b: &[f64]| -> f64 {
+            if Q > 0 {
+                (0..Q).map(|i| a[i] * b[i]).sum()
+            } else {
+                dot(a, b)
+            }
+        };
+        for j in 0..blocks.levels1 {
+            let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
+            let rows = &blocks.row_idx[lo..hi];
+            let nrand = rows.partition_point(|&r| r < nr);
+            let (random, fixed) = l21[lo * q1..hi * q1].split_at(nrand * q1);
+            let pos = &self.down_pos[self.down_ptr[j]..self.down_ptr[j + 1]];
+            let mut k = 0;
+            for (a, ra) in random.chunks_exact(q1).enumerate() {
+                for rb in random.chunks_exact(q1).take(a + 1) {
+                    self.values[pos[k]] -= dot(ra, rb);
+                    k += 1;
+                }
+            }
+            for (rb, &r) in random.chunks_exact(q1).zip(rows) {
+                let w = &mut self.w[self.pinv[r] * m..][..m];
+                for (ra, &x) in fixed.chunks_exact(q1).zip(&rows[nrand..]) {
+                    w[x - nr] -= dot(ra, rb);
+                }
+            }
+            for (a, (ra, &x)) in fixed.chunks_exact(q1).zip(&rows[nrand..]).enumerate() {
+                let x = x - nr;
+                for (rb, &y) in fixed.chunks_exact(q1).zip(&rows[nrand..]).take(a + 1) {
+                    self.c[(y - nr) * m + x] -= dot(ra, rb);
+                }
+            }
+        }
     }
 
     /// `m` (`p + 1`) and the `m × m` lower triangle that `L_C` is factorised in.
@@ -458,17 +476,18 @@ impl SparseBlock {
         out
     }
 
-    /// `L22⁻ᵀ L_[Xy]'` as the gradient needs it (row-major `nr × m`, unpermuted rows): the
-    /// columns of W back-substituted through `L_A'`.
-    pub(super) fn back_substituted_w(&self) -> Vec<f64> {
+    /// `L22⁻ᵀ L_[Xy]'` as the gradient needs it (into `out`, row-major `nr × m`, unpermuted
+    /// rows): the columns of W back-substituted through `L_A'`.
+    pub(super) fn back_substitute_w(&mut self, out: &mut [f64]) {
         let m = self.m;
-        let mut x = self.w.clone();
+        let mut x = std::mem::take(&mut self.z);
+        x.clear();
+        x.extend_from_slice(&self.w);
         self.backward(&mut x, m);
-        let mut out = Vec::with_capacity(x.len());
-        for &i in &self.pinv {
-            out.extend_from_slice(&x[i * m..(i + 1) * m]);
+        for (o, &i) in out.chunks_exact_mut(m).zip(&self.pinv) {
+            o.copy_from_slice(&x[i * m..(i + 1) * m]);
         }
-        out
+        self.z = x;
     }
 
     /// Σ22 = A⁻¹ on the pattern of L_A, by Takahashi's recurrences from the last column

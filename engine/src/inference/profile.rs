@@ -202,7 +202,10 @@ impl Profiler {
         let mut search = |start: &Vec<f64>| -> Optimum {
             if smooth {
                 minimise_smooth(
-                    |u, g| held.deviance_gradient(problem, terms, u, Some(g)),
+                    |u, g| {
+                        let g = (!g.is_empty()).then_some(g);
+                        held.deviance_gradient(problem, terms, u, g)
+                    },
                     start,
                     &lower,
                     &upper,

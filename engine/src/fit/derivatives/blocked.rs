@@ -44,31 +44,46 @@ struct Partial {
     dense: Vec<f64>,
 }
 
-/// Where each level of the dense terms keeps its `q × q` block in a flat vector.
+/// Where each level of the dense terms keeps its `q × q` block in a flat vector, and, per
+/// dense random row, its level (looked up per row in the passes over the levels).
 struct DenseIndex {
     base: Vec<usize>,
     len: usize,
+    /// Per dense random row: term, its `q`, first dense row and block offset of its level.
+    rows: Vec<(usize, usize, usize, usize)>,
 }
 
 impl DenseIndex {
     fn new(blocks: &Blocks) -> DenseIndex {
         let mut base = Vec::new();
+        let mut rows = Vec::with_capacity(blocks.layout.q_rest);
         let mut len = 0;
-        for &(_, q, levels) in &blocks.layout.terms {
+        for (k, &(off, q, levels)) in blocks.layout.terms.iter().enumerate() {
             base.push(len);
+            for level in 0..levels {
+                let first = off + level * q;
+                rows.extend(std::iter::repeat_n((k, q, first, len + level * q * q), q));
+            }
             len += q * q * levels;
         }
-        DenseIndex { base, len }
+        DenseIndex { base, len, rows }
     }
 
     /// Term, its `q`, first dense row and block offset of the level owning dense row `r`.
-    fn block(&self, blocks: &Blocks, r: usize) -> (usize, usize, usize, usize) {
-        let lay = &blocks.layout;
-        let k = lay.term_of(r).expect("a random row of the dense block");
-        let (off, q, _) = lay.terms[k];
-        let level = (r - off) / q;
-        (k, q, off + level * q, self.base[k] + level * q * q)
+    fn block(&self, r: usize) -> (usize, usize, usize, usize) {
+        self.rows[r]
     }
+}
+
+/// Buffers of [`Factor::blocked_derivatives`] that grow with the random effects, kept
+/// between evaluations so that a gradient does not fault in fresh pages for them.
+#[derive(Default)]
+pub(in crate::fit) struct Buffers {
+    /// `ΛH` of the first term's levels (row-major, p + 1 columns), `H = L_Z⁻ᵀL_[Xy]'`.
+    first: Vec<f64>,
+    /// `ΛH` of the dense block's random effects, and their `Z'V⁻¹[X y]`.
+    dense_lh: Vec<f64>,
+    dense_out: Vec<f64>,
 }
 
 impl Factor {
@@ -82,9 +97,17 @@ impl Factor {
     ) -> Derivatives {
         let lay = &blocks.layout;
         let (d, p, nr) = (lay.d(), lay.p, lay.q_rest);
+        let (q1, m) = (blocks.q1, p + 1);
         let parallel = nr >= PARALLEL_SIZE;
+        let mut buffers = std::mem::take(&mut self.derivative_buffers);
+        // H of the dense block's random effects: L22⁻ᵀ times the factor's [X y] rows.
+        buffers.dense_lh.clear();
+        buffers.dense_lh.resize(nr * m, 0.0);
         match &mut self.sparse {
-            Some(sparse) => sparse.selected_inverse(),
+            Some(sparse) => {
+                sparse.selected_inverse();
+                sparse.back_substitute_w(&mut buffers.dense_lh);
+            }
             None => {
                 self.inverse.resize(nr * nr, 0.0);
                 invert_lower_triangular(
@@ -92,36 +115,79 @@ impl Factor {
                     MatRef::from_column_major_slice(&self.dense, d, d).submatrix(0, 0, nr, nr),
                     if parallel { Par::rayon(0) } else { Par::Seq },
                 );
+                for r in 0..nr {
+                    let col = &self.inverse[r * nr..(r + 1) * nr];
+                    let out = &mut buffers.dense_lh[r * m..(r + 1) * m];
+                    for k in r..nr {
+                        let (v, lxy) = (col[k], &self.dense[k * d + nr..k * d + nr + m]);
+                        out.iter_mut().zip(lxy).for_each(|(o, x)| *o += v * x);
+                    }
+                }
+            }
+        }
+        // Then ΛH, in place.
+        for (k, &(off, q, levels)) in lay.terms.iter().enumerate() {
+            let t = &self.lambda.t[k + 1];
+            for l in 0..levels {
+                let at = (off + l * q) * m;
+                lower_times_in_place(t, q, &mut buffers.dense_lh[at..at + q * m], m);
             }
         }
         let this = &*self;
         let beta = this.dense_solution(d)[nr..].to_vec();
-        let gy = this.adjusted_cross_products(blocks);
-        let with_gg = reml || vcov;
+        // The REML term alone is summed directly; the Jacobian needs every GℓGℓ'.
+        let direct = reml && !vcov;
+        let rinv = if direct {
+            this.rx_inverse(blocks)
+        } else {
+            Vec::new()
+        };
+        let sums_for = |q: usize| {
+            if direct {
+                LevelSums::with_direct_reml(q, p)
+            } else {
+                LevelSums::zeros(q, p, vcov)
+            }
+        };
         let index = DenseIndex::new(blocks);
-        let (q1, m) = (blocks.q1, p + 1);
+        let lh2 = &buffers.dense_lh;
 
-        let chunk = |c: usize| {
+        // One pass over the first term's levels: each level's Z'V⁻¹[X y] from its own ΛH
+        // (kept for the dense rows', below), and its sums.
+        let chunk = |c: usize, lh1: &mut [f64]| {
             let levels = c * CHUNK_LEVELS..((c + 1) * CHUNK_LEVELS).min(blocks.levels1);
             let mut part = Partial {
-                first: LevelSums::zeros(q1, p, with_gg),
+                first: sums_for(q1),
                 dense: vec![0.0; index.len],
             };
             let mut work = LevelScratch::default();
-            for j in levels {
+            for (j, lhj) in levels.zip(lh1.chunks_exact_mut(q1 * m)) {
                 this.first_level(blocks, &index, j, &mut work, &mut part);
-                part.first
-                    .add_level(&gy[j * q1 * m..(j + 1) * q1 * m], &beta);
+                this.first_level_cross_products(blocks, j, lh2, lhj, &mut work.gy);
+                part.first.add_level(&work.gy, &beta, &rinv);
             }
             part
         };
         let n_chunks = blocks.levels1.div_ceil(CHUNK_LEVELS);
+        buffers.first.clear();
+        buffers.first.resize(blocks.levels1 * q1 * m, 0.0);
+        let per_chunk = (CHUNK_LEVELS * q1 * m).max(1);
         let parts: Vec<Partial> = if parallel || n_chunks > 1 {
-            (0..n_chunks).into_par_iter().map(chunk).collect()
+            buffers
+                .first
+                .par_chunks_mut(per_chunk)
+                .enumerate()
+                .map(|(c, lh1)| chunk(c, lh1))
+                .collect()
         } else {
-            (0..n_chunks).map(chunk).collect()
+            buffers
+                .first
+                .chunks_mut(per_chunk)
+                .enumerate()
+                .map(|(c, lh1)| chunk(c, lh1))
+                .collect()
         };
-        let mut first = LevelSums::zeros(q1, p, with_gg);
+        let mut first = sums_for(q1);
         let mut coupling = vec![0.0; index.len];
         for part in &parts {
             first.add(&part.first);
@@ -130,19 +196,20 @@ impl Factor {
                 .zip(&part.dense)
                 .for_each(|(a, b)| *a += b);
         }
+        this.dense_cross_products(blocks, &buffers.first, lh2, &mut buffers.dense_out);
+        let gy2 = &buffers.dense_out;
         let mut sums = vec![first];
-        let base1 = blocks.levels1 * q1;
         for (k, &(off, q, levels)) in lay.terms.iter().enumerate() {
-            let mut s = LevelSums::zeros(q, p, with_gg);
+            let mut s = sums_for(q);
             for l in 0..levels {
                 let o = off + l * q;
-                let block = this.dense_level(blocks, o, q);
+                let block = this.dense_level(blocks, &index, o, q);
                 let acc = &coupling[index.base[k] + l * q * q..][..q * q];
                 s.zvz
                     .iter_mut()
                     .zip(block.iter().zip(acc))
                     .for_each(|(z, (a, b))| *z += a + b);
-                s.add_level(&gy[(base1 + o) * m..(base1 + o + q) * m], &beta);
+                s.add_level(&gy2[o * m..(o + q) * m], &beta, &rinv);
             }
             sums.push(s);
         }
@@ -170,6 +237,7 @@ impl Factor {
                 ));
             }
         }
+        self.derivative_buffers = buffers;
         Derivatives::from_parts(
             &c,
             p,
@@ -178,120 +246,135 @@ impl Factor {
         )
     }
 
-    /// `Z'V⁻¹[X y]` for every random effect (first term's levels, then the dense block's;
-    /// row-major, p + 1 columns): `Z'[X y] − AΛ·L_Z⁻ᵀL_[Xy]'`. Needs L22⁻¹ in `inverse`.
-    fn adjusted_cross_products(&self, blocks: &Blocks) -> Vec<f64> {
-        let lay = &blocks.layout;
-        let (d, p, nr, q1, n1) = (lay.d(), lay.p, lay.q_rest, blocks.q1, blocks.levels1);
-        let m = p + 1;
-        let nq = n1 * q1 + nr;
-        // H = L_Z⁻ᵀ L_[Xy]': the dense part first (L22⁻ᵀ times the factor's [X y] rows).
-        let mut h = vec![0.0; nq * m];
-        let (h1, h2) = h.split_at_mut(n1 * q1 * m);
-        match &self.sparse {
-            Some(sparse) => h2.copy_from_slice(&sparse.back_substituted_w()),
-            None => {
-                let linv = &self.inverse;
-                let lxy: Vec<f64> = (0..nr)
-                    .flat_map(|k| (0..m).map(move |c| (k, c)))
-                    .map(|(k, c)| self.dense[k * d + nr + c])
-                    .collect();
-                for r in 0..nr {
-                    let col = &linv[r * nr..(r + 1) * nr];
-                    let out = &mut h2[r * m..(r + 1) * m];
-                    for k in r..nr {
-                        let v = col[k];
-                        out.iter_mut()
-                            .zip(&lxy[k * m..(k + 1) * m])
-                            .for_each(|(o, x)| *o += v * x);
-                    }
-                }
-            }
-        }
-        // Then each first-term level: L11ⱼ' hⱼ = L_[Xy]ⱼ' − L21ⱼ' h2[rowsⱼ].
-        for j in 0..n1 {
-            let l = &self.l11[j * q1 * q1..(j + 1) * q1 * q1];
-            let b = &mut h1[j * q1 * m..(j + 1) * q1 * m];
-            for e in blocks.row_ptr[j]..blocks.row_ptr[j + 1] {
-                let r = blocks.row_idx[e];
-                let row = &self.l21[e * q1..(e + 1) * q1];
-                for a in 0..q1 {
-                    if r >= nr {
-                        b[a * m + r - nr] += row[a];
-                    } else {
-                        for c in 0..m {
-                            b[a * m + c] -= row[a] * h2[r * m + c];
-                        }
-                    }
-                }
-            }
-            for a in (0..q1).rev() {
-                for c in 0..m {
-                    let s: f64 = (a + 1..q1).map(|k| l[a * q1 + k] * b[k * m + c]).sum();
-                    b[a * m + c] = (b[a * m + c] - s) / l[a * q1 + a];
-                }
-            }
-        }
-        // ΛH, term by term.
-        let mut lh = vec![0.0; nq * m];
+    /// Level j of the first term: its `ΛH` (into `lh`, q1 rows of p + 1, row-major) from
+    /// `L11ⱼ'Hⱼ = L_[Xy]ⱼ' − L21ⱼ'H2[rowsⱼ]`, and its random effects' `Z'V⁻¹[X y]` (into
+    /// `gy`, the same shape) as `Z'[X y] − AΛH`, from `ΛH` of the dense block's random
+    /// effects (`lh2`). As `L21ⱼ = Λ_rest'A21ⱼT₁L11ⱼ⁻ᵀ`, both dense parts come from one
+    /// product `S = A21ⱼ'(ΛH)2[rowsⱼ]`: `L21ⱼ'H2 = L11ⱼ⁻¹T₁'S`, and `S` is `A·ΛH`'s.
+    fn first_level_cross_products(
+        &self,
+        blocks: &Blocks,
+        j: usize,
+        lh2: &[f64],
+        lh: &mut [f64],
+        gy: &mut Vec<f64>,
+    ) {
+        let (nr, q1, m) = (blocks.layout.q_rest, blocks.q1, blocks.layout.p + 1);
+        let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
+        let rows = &blocks.row_idx[lo..hi];
+        let nrand = rows.partition_point(|&r| r < nr);
+        let (random, fixed) = rows.split_at(nrand);
+        let l21f = &self.l21[(lo + nrand) * q1..hi * q1];
+        let (a21r, a21f) = blocks.a21[lo * q1..hi * q1].split_at(nrand * q1);
+        let l = &self.l11[j * q1 * q1..(j + 1) * q1 * q1];
+        let a11 = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
         let t1 = &self.lambda.t[0];
-        for j in 0..n1 {
-            let at = j * q1 * m;
-            lower_times(t1, q1, &h[at..at + q1 * m], &mut lh[at..at + q1 * m], m);
-        }
-        for (k, &(off, q, levels)) in lay.terms.iter().enumerate() {
-            let t = &self.lambda.t[k + 1];
-            for l in 0..levels {
-                let at = (n1 * q1 + off + l * q) * m;
-                lower_times(t, q, &h[at..at + q * m], &mut lh[at..at + q * m], m);
-            }
-        }
-        // Z'[X y] − A·ΛH.
-        let mut out = vec![0.0; nq * m];
-        let (lh1, lh2) = lh.split_at(n1 * q1 * m);
-        let (o1, o2) = out.split_at_mut(n1 * q1 * m);
-        for j in 0..n1 {
-            let a11 = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
-            let (lhj, oj) = (
-                &lh1[j * q1 * m..(j + 1) * q1 * m],
-                &mut o1[j * q1 * m..(j + 1) * q1 * m],
-            );
+        // gy ← −S.
+        gy.clear();
+        gy.resize(q1 * m, 0.0);
+        for (e, &r) in random.iter().enumerate() {
+            let lr = &lh2[r * m..(r + 1) * m];
             for a in 0..q1 {
-                for c in 0..m {
-                    oj[a * m + c] -= (0..q1)
-                        .map(|b| a11[b * q1 + a] * lhj[b * m + c])
-                        .sum::<f64>();
-                }
+                let v = a21r[e * q1 + a];
+                gy[a * m..(a + 1) * m]
+                    .iter_mut()
+                    .zip(lr)
+                    .for_each(|(o, x)| *o -= v * x);
             }
-            for e in blocks.row_ptr[j]..blocks.row_ptr[j + 1] {
-                let r = blocks.row_idx[e];
-                let za = &blocks.a21[e * q1..(e + 1) * q1];
-                for a in 0..q1 {
-                    if r >= nr {
-                        oj[a * m + r - nr] += za[a];
-                    } else {
-                        for c in 0..m {
-                            oj[a * m + c] -= za[a] * lh2[r * m + c];
-                            o2[r * m + c] -= za[a] * lhj[a * m + c];
-                        }
-                    }
+        }
+        // lh ← L11ⱼ⁻¹T₁'(−S), row by row (T₁' upper, L11ⱼ lower triangular)…
+        let lh = &mut lh[..q1 * m];
+        for a in 0..q1 {
+            let (done, row) = lh.split_at_mut(a * m);
+            let row = &mut row[..m];
+            row.fill(0.0);
+            for k in a..q1 {
+                let v = t1[a * q1 + k];
+                row.iter_mut()
+                    .zip(&gy[k * m..(k + 1) * m])
+                    .for_each(|(o, x)| *o += v * x);
+            }
+            for k in 0..a {
+                let v = l[k * q1 + a];
+                row.iter_mut()
+                    .zip(&done[k * m..(k + 1) * m])
+                    .for_each(|(o, x)| *o -= v * x);
+            }
+            let inv = 1.0 / l[a * q1 + a];
+            row.iter_mut().for_each(|o| *o *= inv);
+        }
+        // … plus L_[Xy]ⱼ', then through L11ⱼ'⁻¹ and T₁.
+        for (e, &r) in fixed.iter().enumerate() {
+            for a in 0..q1 {
+                lh[a * m + r - nr] += l21f[e * q1 + a];
+            }
+        }
+        for a in (0..q1).rev() {
+            let (head, tail) = lh.split_at_mut((a + 1) * m);
+            let row = &mut head[a * m..];
+            for k in a + 1..q1 {
+                let v = l[a * q1 + k];
+                row.iter_mut()
+                    .zip(&tail[(k - a - 1) * m..(k - a) * m])
+                    .for_each(|(o, x)| *o -= v * x);
+            }
+            let inv = 1.0 / l[a * q1 + a];
+            row.iter_mut().for_each(|o| *o *= inv);
+        }
+        lower_times_in_place(t1, q1, lh, m);
+        // gy = Z'[X y]ⱼ − A11ⱼ(ΛH)ⱼ − S.
+        for a in 0..q1 {
+            let out = &mut gy[a * m..(a + 1) * m];
+            for b in 0..q1 {
+                let v = a11[b * q1 + a];
+                out.iter_mut()
+                    .zip(&lh[b * m..(b + 1) * m])
+                    .for_each(|(o, x)| *o -= v * x);
+            }
+        }
+        for (e, &r) in fixed.iter().enumerate() {
+            for a in 0..q1 {
+                gy[a * m + r - nr] += a21f[e * q1 + a];
+            }
+        }
+    }
+
+    /// `Z'V⁻¹[X y]` of the dense block's random effects (into `out`, row-major, p + 1
+    /// columns) as `Z'[X y] − A·ΛH`, from `ΛH` of the first term's levels (`lh1`) and of
+    /// the dense block's (`lh2`).
+    fn dense_cross_products(&self, blocks: &Blocks, lh1: &[f64], lh2: &[f64], out: &mut Vec<f64>) {
+        let lay = &blocks.layout;
+        let (d, nr, q1, m) = (lay.d(), lay.q_rest, blocks.q1, lay.p + 1);
+        out.clear();
+        out.resize(nr * m, 0.0);
+        for j in 0..blocks.levels1 {
+            let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
+            let rows = &blocks.row_idx[lo..hi];
+            let lhj = &lh1[j * q1 * m..(j + 1) * q1 * m];
+            for (e, &r) in rows.iter().take_while(|&&r| r < nr).enumerate() {
+                let za = &blocks.a21[(lo + e) * q1..(lo + e + 1) * q1];
+                let o = &mut out[r * m..(r + 1) * m];
+                for (a, &v) in za.iter().enumerate() {
+                    o.iter_mut()
+                        .zip(&lhj[a * m..(a + 1) * m])
+                        .for_each(|(o, x)| *o -= v * x);
                 }
             }
         }
         for s in 0..nr {
             let lhs = &lh2[s * m..(s + 1) * m];
             self.for_each_coupling(blocks, s, |r, v| {
-                for c in 0..m {
-                    o2[r * m + c] -= v * lhs[c];
-                }
+                out[r * m..(r + 1) * m]
+                    .iter_mut()
+                    .zip(lhs)
+                    .for_each(|(o, x)| *o -= v * x);
             });
         }
         for r in 0..nr {
             for c in 0..m {
-                o2[r * m + c] += blocks.a22[(nr + c) * d + r];
+                out[r * m + c] += blocks.a22[(nr + c) * d + r];
             }
         }
-        out
     }
 
     /// Level j of the first term: adds `T₁'(Z'V⁻¹Z)ⱼⱼ` to `part.first` and the coupling part
@@ -318,10 +401,10 @@ impl Factor {
         let a21 = &blocks.a21[lo * q1..(lo + nrand) * q1];
 
         // Yⱼ = Σ22[rows, rows] L21ⱼ (nrand × q1, row-major) and yⱼ'yⱼ = L21ⱼ'Yⱼ (q1 × q1).
-        let yy = match &self.sparse {
+        match &self.sparse {
             None => self.coupling_dense(rows, l21, q1, nr, w),
             Some(sparse) => coupling_sparse(sparse, j, rows.len(), l21, q1, w),
-        };
+        }
         // Λ_rest'A21ⱼ and Kⱼ = A21ⱼT₁L11ⱼ⁻ᵀ (nrand × q1, row-major).
         w.ta21.clear();
         w.ta21.extend_from_slice(a21);
@@ -329,7 +412,7 @@ impl Factor {
         w.k.resize(nrand * q1, 0.0);
         let mut e = 0;
         while e < nrand {
-            let (k, q, _, _) = index.block(blocks, rows[e]);
+            let (k, q, _, _) = index.block(rows[e]);
             let group = &mut w.ta21[e * q1..(e + q) * q1];
             left_mul_t_transpose(group, q, q1, &self.lambda.t[k + 1], &mut w.src);
             e += q;
@@ -357,13 +440,16 @@ impl Factor {
                 w.z[b * q + a] = (w.z[b * q + a] - acc) / l[a * q + a];
             }
         }
-        let mut tm = vec![0.0; q * q];
+        let (z, yy, big_y, ta21) = (&w.z, &w.yy, &w.big_y, &w.ta21);
+        let tm = &mut w.tm;
+        tm.clear();
+        tm.resize(q * q, 0.0);
         for b in 0..q {
             for a in 0..q {
-                let mut v = w.z[b * q + a];
-                v += (0..q).map(|k| yy[k * q + a] * w.z[b * q + k]).sum::<f64>();
+                let mut v = z[b * q + a];
+                v += (0..q).map(|k| yy[k * q + a] * z[b * q + k]).sum::<f64>();
                 v -= (0..nrand)
-                    .map(|e| w.big_y[e * q + a] * w.ta21[e * q + b])
+                    .map(|e| big_y[e * q + a] * ta21[e * q + b])
                     .sum::<f64>();
                 tm[b * q + a] = v;
             }
@@ -375,13 +461,13 @@ impl Factor {
         part.first
             .zvz
             .iter_mut()
-            .zip(&tm)
+            .zip(tm.iter())
             .for_each(|(o, v)| *o += v);
 
         // The dense levels this one touches: −Yⱼ[g]Kⱼ[g]'.
         let mut e = 0;
         while e < nrand {
-            let (_, qg, _, at) = index.block(blocks, rows[e]);
+            let (_, qg, _, at) = index.block(rows[e]);
             let block = &mut part.dense[at..at + qg * qg];
             for b in 0..qg {
                 for a in 0..qg {
@@ -394,7 +480,7 @@ impl Factor {
         }
     }
 
-    /// With the dense factor, `Yⱼ` (into `w.big_y`) and `yⱼ'yⱼ` from the columns of L22⁻¹:
+    /// With the dense factor, `Yⱼ` (into `w.big_y`) and `yⱼ'yⱼ` (into `w.yy`) from the columns of L22⁻¹:
     /// `yⱼ = L22⁻¹L21ⱼ` (nr × q1, nonzero from the first row touched), `Yⱼ = L22⁻ᵀ[rows, ·]yⱼ`.
     fn coupling_dense(
         &self,
@@ -403,7 +489,7 @@ impl Factor {
         q1: usize,
         nr: usize,
         w: &mut LevelScratch,
-    ) -> Vec<f64> {
+    ) {
         let linv = &self.inverse;
         let first = rows.first().copied().unwrap_or(nr);
         w.y.clear();
@@ -426,14 +512,16 @@ impl Factor {
                 w.big_y.push(col.iter().zip(ya).map(|(x, y)| x * y).sum());
             }
         }
-        let yy = |a: usize, k: usize| -> f64 {
-            w.y[a * nr + first..(a + 1) * nr]
+        w.yy.clear();
+        for i in 0..q1 * q1 {
+            let (a, k) = (i % q1, i / q1);
+            let v = w.y[a * nr + first..(a + 1) * nr]
                 .iter()
                 .zip(&w.y[k * nr + first..(k + 1) * nr])
                 .map(|(x, y)| x * y)
-                .sum()
-        };
-        (0..q1 * q1).map(|i| yy(i % q1, i / q1)).collect()
+                .sum();
+            w.yy.push(v);
+        }
     }
 
     /// `Σ22[x, y]` for dense rows x, y that A couples (or equal).
@@ -453,17 +541,14 @@ impl Factor {
 
     /// For the dense level whose rows are `o..o+q`: `Σ22[g, ·](Λ_rest'A)[·, g]`
     /// (q × q, column-major), over the few dense rows A couples with g.
-    fn dense_level(&self, blocks: &Blocks, o: usize, q: usize) -> Vec<f64> {
-        let lay = &blocks.layout;
-        let nr = lay.q_rest;
+    fn dense_level(&self, blocks: &Blocks, index: &DenseIndex, o: usize, q: usize) -> Vec<f64> {
+        let nr = blocks.layout.q_rest;
         let sigma = |x: usize, y: usize| self.sigma22(x, y, nr);
         let mut out = vec![0.0; q * q];
         for b in 0..q {
             self.for_each_coupling(blocks, o + b, |s, v| {
                 // A[s, c] reaches (Λ'A)[s', c] = Σ_{s ≥ s'} T[s, s'] A[s, c] for s' ≤ s in s's level.
-                let h = lay.term_of(s).expect("a random row of the dense block");
-                let (off, qh, _) = lay.terms[h];
-                let start = off + (s - off) / qh * qh;
+                let (h, qh, start, _) = index.block(s);
                 let t = &self.lambda.t[h + 1];
                 for sp in start..=s {
                     let coef = t[(sp - start) * qh + (s - start)] * v;
@@ -497,6 +582,7 @@ impl Factor {
 }
 
 /// With the sparse factor, `Yⱼ = Σ22[rows, rows]L21ⱼ` (into `w.big_y`) and `yⱼ'yⱼ = L21ⱼ'Yⱼ`
+/// (into `w.yy`)
 /// from the selected inverse: the few entries of Σ22 between the rows level j touches.
 fn coupling_sparse(
     sparse: &SparseBlock,
@@ -505,7 +591,7 @@ fn coupling_sparse(
     l21: &[f64],
     q1: usize,
     w: &mut LevelScratch,
-) -> Vec<f64> {
+) {
     w.y.clear();
     w.y.resize(n * n, 0.0);
     let mut sigma = sparse.level_sigma(j);
@@ -523,13 +609,13 @@ fn coupling_sparse(
                 .push((0..n).map(|f| w.y[a * n + f] * l21[f * q1 + c]).sum());
         }
     }
-    let mut yy = vec![0.0; q1 * q1];
+    w.yy.clear();
+    w.yy.resize(q1 * q1, 0.0);
     for k in 0..q1 {
         for a in 0..q1 {
-            yy[k * q1 + a] = (0..n).map(|e| l21[e * q1 + a] * w.big_y[e * q1 + k]).sum();
+            w.yy[k * q1 + a] = (0..n).map(|e| l21[e * q1 + a] * w.big_y[e * q1 + k]).sum();
         }
     }
-    yy
 }
 
 /// Per-level scratch of [`Factor::first_level`], reused across levels.
@@ -542,14 +628,25 @@ struct LevelScratch {
     k: Vec<f64>,
     z: Vec<f64>,
     src: Vec<f64>,
+    /// The level's `Z'V⁻¹[X y]`, `T₁'Mⱼⱼ` and `yⱼ'yⱼ`.
+    gy: Vec<f64>,
+    tm: Vec<f64>,
+    yy: Vec<f64>,
 }
 
-/// `out = T·src` for lower-triangular `T` (`q × q`, column-major) and `src` of q rows of
-/// width `m` (row-major).
-fn lower_times(t: &[f64], q: usize, src: &[f64], out: &mut [f64], m: usize) {
-    for a in 0..q {
-        for c in 0..m {
-            out[a * m + c] = (0..=a).map(|b| t[b * q + a] * src[b * m + c]).sum();
+/// `rows ← T·rows` for lower-triangular `T` (`q × q`, column-major) and `rows`, q rows of
+/// width `m` (row-major): from the last row up, as row `a` reads rows `b ≤ a` only.
+fn lower_times_in_place(t: &[f64], q: usize, rows: &mut [f64], m: usize) {
+    for a in (0..q).rev() {
+        let (head, row) = rows.split_at_mut(a * m);
+        let row = &mut row[..m];
+        let taa = t[a * q + a];
+        row.iter_mut().for_each(|v| *v *= taa);
+        for b in 0..a {
+            let v = t[b * q + a];
+            row.iter_mut()
+                .zip(&head[b * m..(b + 1) * m])
+                .for_each(|(o, x)| *o += v * x);
         }
     }
 }

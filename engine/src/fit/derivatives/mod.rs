@@ -27,6 +27,7 @@ mod residual;
 use super::blocks::Blocks;
 use super::factor::Factor;
 use crate::design::Design;
+pub(in crate::fit) use blocked::Buffers;
 pub(super) use residual::Whitened;
 
 /// The derivatives at one θ (then φ, with a residual structure), split so that σ can be
@@ -135,6 +136,12 @@ struct LevelSums {
     /// `Σℓ vec(Gℓ) vec(Gℓ)'` with `vec(G)[a·p + r] = G[a, r]` (q × p): (qp)² values; empty
     /// when not asked for.
     gg: Vec<f64>,
+    /// `Σℓ Gℓ C Gℓ'` (q × q), the REML term, summed directly from `R_X⁻¹` (see
+    /// [`LevelSums::add_level`]) when the Jacobian, and so `gg`, is not asked for; empty
+    /// otherwise.
+    gcg: Vec<f64>,
+    /// Scratch of the direct sum: `R_X⁻¹Gℓ'` (p × q).
+    z: Vec<f64>,
 }
 
 impl LevelSums {
@@ -146,7 +153,18 @@ impl LevelSums {
             zvz: vec![0.0; q * q],
             ww: vec![0.0; q * q],
             gg: vec![0.0; qp * qp],
+            gcg: Vec::new(),
+            z: Vec::new(),
         }
+    }
+
+    /// Sums whose REML term `Σℓ Gℓ C Gℓ'` is summed directly (without `gg`): (q·p)² fewer
+    /// products per level, for the gradient alone.
+    fn with_direct_reml(q: usize, p: usize) -> LevelSums {
+        let mut sums = LevelSums::zeros(q, p, false);
+        sums.gcg = vec![0.0; q * q];
+        sums.z = vec![0.0; q * p];
+        sums
     }
 
     fn add(&mut self, other: &LevelSums) {
@@ -154,21 +172,53 @@ impl LevelSums {
             (&mut self.zvz, &other.zvz),
             (&mut self.ww, &other.ww),
             (&mut self.gg, &other.gg),
+            (&mut self.gcg, &other.gcg),
         ] {
             a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
         }
     }
 
-    /// Adds one level's `wℓwℓ'` and `vec(Gℓ)vec(Gℓ)'` from `Z'V⁻¹[X y]` (`gy`, q rows of
-    /// p + 1, row-major): `wℓ = Z'V⁻¹y − Gℓβ̂`.
-    fn add_level(&mut self, gy: &[f64], beta: &[f64]) {
+    /// Adds one level's `wℓwℓ'` and `vec(Gℓ)vec(Gℓ)'` (or, with a direct REML term,
+    /// `Gℓ C Gℓ' = (R_X⁻¹Gℓ')'(R_X⁻¹Gℓ')` with `rinv` = R_X⁻¹, lower triangular, row-major)
+    /// from `Z'V⁻¹[X y]` (`gy`, q rows of p + 1, row-major): `wℓ = Z'V⁻¹y − Gℓβ̂`.
+    fn add_level(&mut self, gy: &[f64], beta: &[f64], rinv: &[f64]) {
         let (q, p) = (self.q, self.p);
         let m = p + 1;
-        let w = |a: usize| gy[a * m + p] - (0..p).map(|x| gy[a * m + x] * beta[x]).sum::<f64>();
+        let gy = &gy[..q * m];
+        let w = |a: usize| {
+            let row = &gy[a * m..(a + 1) * m];
+            row[p] - row[..p].iter().zip(beta).map(|(g, b)| g * b).sum::<f64>()
+        };
         for c in 0..q {
             let wc = w(c);
             for r in 0..q {
                 self.ww[c * q + r] += w(r) * wc;
+            }
+        }
+        if !self.gcg.is_empty() {
+            for a in 0..q {
+                let g = &gy[a * m..a * m + p];
+                let z = &mut self.z[a * p..(a + 1) * p];
+                for (r, zr) in z.iter_mut().enumerate() {
+                    *zr = rinv[r * p..r * p + r + 1]
+                        .iter()
+                        .zip(g)
+                        .map(|(x, y)| x * y)
+                        .sum();
+                }
+            }
+            for a in 0..q {
+                for b in 0..=a {
+                    let v: f64 = self.z[a * p..(a + 1) * p]
+                        .iter()
+                        .zip(&self.z[b * p..(b + 1) * p])
+                        .map(|(x, y)| x * y)
+                        .sum();
+                    self.gcg[b * q + a] += v;
+                    if a != b {
+                        self.gcg[a * q + b] += v;
+                    }
+                }
             }
         }
         if self.gg.is_empty() {
@@ -196,8 +246,12 @@ impl LevelSums {
         s.iter().zip(d).map(|(a, b)| a * b).sum()
     }
 
-    /// `Σℓ Gℓ C Gℓ'` (q × q) for row-major `p × p` `C`: the REML term.
+    /// `Σℓ Gℓ C Gℓ'` (q × q) for row-major `p × p` `C`: the REML term, summed directly or
+    /// from `gg`.
     fn gcg(&self, c: &[f64]) -> Vec<f64> {
+        if !self.gcg.is_empty() {
+            return self.gcg.clone();
+        }
         let (q, p) = (self.q, self.p);
         let qp = q * p;
         let mut m = vec![0.0; q * q];
