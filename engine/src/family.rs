@@ -139,12 +139,27 @@ impl Family {
         }
     }
 
-    /// Log-density of `y` (a count, successes for the binomial) out of `m` trials at mean μ
-    /// per trial, with every constant.
-    pub fn log_density(&self, y: f64, m: f64, mu: f64) -> f64 {
+    /// The log-density of `y` (a count, successes for the binomial) out of `m` trials at mean
+    /// μ per trial, with every constant, is this plus [`Family::log_density_kernel`]: the
+    /// part that does not depend on μ: the binomial coefficient,
+    /// `−log y!`, and for the negative binomial `log Γ(y + θ) − log Γ(θ)` as well. PIRLS
+    /// evaluates the density many times at one θ_NB, so it sums these once (the gamma
+    /// functions were a third of a negative binomial fit's time).
+    pub fn log_density_constant(&self, y: f64, m: f64) -> f64 {
+        match self {
+            Family::Binomial => ln_choose(m, y),
+            Family::Poisson => -libm::lgamma(y + 1.0),
+            Family::NegativeBinomial { theta } => {
+                libm::lgamma(y + theta) - libm::lgamma(*theta) - libm::lgamma(y + 1.0)
+            }
+        }
+    }
+
+    /// The part of the log-density that depends on μ.
+    pub fn log_density_kernel(&self, y: f64, m: f64, mu: f64) -> f64 {
         match self {
             Family::Binomial => {
-                let mut l = ln_choose(m, y);
+                let mut l = 0.0;
                 if y > 0.0 {
                     l += y * mu.ln();
                 }
@@ -155,7 +170,7 @@ impl Family {
             }
             Family::Poisson => {
                 let ly = if y > 0.0 { y * mu.ln() } else { 0.0 };
-                ly - mu - libm::lgamma(y + 1.0)
+                ly - mu
             }
             Family::NegativeBinomial { theta } => {
                 let t = *theta;
@@ -164,9 +179,8 @@ impl Family {
                 } else {
                     0.0
                 };
-                libm::lgamma(y + t) - libm::lgamma(t) - libm::lgamma(y + 1.0)
-                    + t * (t / (t + mu)).ln()
-                    + ly
+                // θ log(θ/(θ + μ)), accurate for large θ (near the Poisson limit).
+                ly - t * (mu / t).ln_1p()
             }
         }
     }
@@ -219,17 +233,22 @@ mod tests {
         }
     }
 
+    fn log_density(family: Family, y: f64, m: f64, mu: f64) -> f64 {
+        family.log_density_constant(y, m) + family.log_density_kernel(y, m, mu)
+    }
+
     #[test]
     fn densities_match_r() {
         // R's dbinom(3, 10, 0.2, log = TRUE), dpois(4, 2.5, log = TRUE) and
         // dnbinom(4, size = 1.5, mu = 2.5, log = TRUE), from their closed forms.
         assert!(
-            (Family::Binomial.log_density(3.0, 10.0, 0.2) - (-1.602_826_853_719_723)).abs() < 1e-12
+            (log_density(Family::Binomial, 3.0, 10.0, 0.2) - (-1.602_826_853_719_723)).abs()
+                < 1e-12
         );
         assert!(
-            (Family::Poisson.log_density(4.0, 1.0, 2.5) - (-2.012_890_902_851_324)).abs() < 1e-12
+            (log_density(Family::Poisson, 4.0, 1.0, 2.5) - (-2.012_890_902_851_324)).abs() < 1e-12
         );
         let nb = Family::NegativeBinomial { theta: 1.5 };
-        assert!((nb.log_density(4.0, 1.0, 2.5) - (-2.450_716_021_594_514)).abs() < 1e-9);
+        assert!((log_density(nb, 4.0, 1.0, 2.5) - (-2.450_716_021_594_514)).abs() < 1e-9);
     }
 }

@@ -9,6 +9,7 @@ use crate::error::ModelError;
 use crate::family::{Family, Link};
 use crate::fit::blocks::Blocks;
 use crate::fit::factor::{Factor, Lambda};
+use rayon::prelude::*;
 
 /// PIRLS iterations before giving up.
 const MAX_ITERATIONS: usize = 200;
@@ -76,6 +77,77 @@ impl Weighted {
     }
 }
 
+/// Per-observation work vectors of PIRLS, kept between evaluations so that the iterations
+/// on a large data set allocate nothing.
+#[derive(Default)]
+struct Scratch {
+    /// `offset + Xβ` at the β the run holds fixed (or started from).
+    fixed: Vec<f64>,
+    /// The linear predictor at the last accepted step, and at the step being tried.
+    eta: Vec<f64>,
+    trial: Vec<f64>,
+    /// √weights and working responses.
+    sw: Vec<f64>,
+    r: Vec<f64>,
+    /// The last accepted β and `u` while a step is tried.
+    beta: Vec<f64>,
+    u: Vec<f64>,
+}
+
+/// Rows per chunk of the per-observation passes, which run in parallel from two chunks on.
+/// The chunks are fixed and their sums added in order, so results do not depend on the
+/// number of threads.
+const ROW_CHUNK: usize = 16_384;
+
+/// Sets `a[i]` and `b[i]` by `f(i, ..)` for every row, in parallel chunks on large data.
+fn for_rows(a: &mut [f64], b: &mut [f64], f: impl Fn(usize, &mut f64, &mut f64) + Sync) {
+    let run = |start: usize, a: &mut [f64], b: &mut [f64]| {
+        for (k, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
+            f(start + k, x, y);
+        }
+    };
+    if a.len() < 2 * ROW_CHUNK {
+        run(0, a, b);
+    } else {
+        a.par_chunks_mut(ROW_CHUNK)
+            .zip(b.par_chunks_mut(ROW_CHUNK))
+            .enumerate()
+            .for_each(|(c, (a, b))| run(c * ROW_CHUNK, a, b));
+    }
+}
+
+/// `offset + Xβ` per observation, into `out`.
+fn fixed_part(design: &Design, beta: &[f64], out: &mut Vec<f64>) {
+    let n = design.n();
+    out.clear();
+    out.extend_from_slice(&design.offset);
+    for (b, col) in beta.iter().zip(design.x.chunks_exact(n)) {
+        out.iter_mut().zip(col).for_each(|(o, x)| *o += b * x);
+    }
+}
+
+/// Adds `Zb`, `b = Λu`, to each observation's entry of `out`.
+fn add_random_part(design: &Design, lambda: &Lambda, u: &[f64], out: &mut [f64]) {
+    let mut offset = 0;
+    for (k, block) in design.random.iter().enumerate() {
+        let (q, levels) = (block.q(), block.levels.len());
+        let t = &lambda.t[k];
+        let uk = &u[offset..offset + levels * q];
+        for (i, o) in out.iter_mut().enumerate() {
+            let l = block.codes[i] as usize;
+            let (z, ul) = (&block.values[i * q..(i + 1) * q], &uk[l * q..(l + 1) * q]);
+            // z'(T u_l), T lower triangular (column-major).
+            let mut zb = 0.0;
+            for (r, zr) in z.iter().enumerate() {
+                let b: f64 = (0..=r).map(|c| t[c * q + r] * ul[c]).sum();
+                zb += zr * b;
+            }
+            *o += zb;
+        }
+        offset += levels * q;
+    }
+}
+
 /// The PIRLS state of one model: the last solution is where the next evaluation starts.
 pub(super) struct Pirls {
     pub design: Design,
@@ -93,6 +165,11 @@ pub(super) struct Pirls {
     pub u: Vec<f64>,
     pub eta: Vec<f64>,
     started: bool,
+    /// Σ of the log-density's μ-free terms ([`Family::log_density_constant`]) and the family
+    /// it was summed for: a negative binomial's θ changes between evaluations, not within.
+    constant: f64,
+    constant_family: Option<Family>,
+    scratch: Scratch,
     /// Observations of each level of the one scalar term (for quadrature).
     members: Vec<Vec<usize>>,
     rule: (Vec<f64>, Vec<f64>),
@@ -130,6 +207,9 @@ impl Pirls {
             joint,
             modes,
             started: false,
+            constant: 0.0,
+            constant_family: None,
+            scratch: Scratch::default(),
             members,
             rule: gauss_hermite(options.nagq),
             design,
@@ -141,64 +221,41 @@ impl Pirls {
     pub fn set_counts(&mut self, y: Vec<f64>) {
         assert_eq!(y.len(), self.y.len(), "one count per observation");
         self.y = y;
+        self.constant_family = None;
         self.started = false;
         self.u.iter_mut().for_each(|v| *v = 0.0);
     }
 
-    /// `Zb` with `b = Λu`, per observation.
-    fn z_lambda_u(&self, u: &[f64]) -> Vec<f64> {
-        let n = self.design.n();
-        let mut out = vec![0.0; n];
-        let mut offset = 0;
-        for (k, block) in self.design.random.iter().enumerate() {
-            let (q, levels) = (block.q(), block.levels.len());
-            let t = &self.lambda.t[k];
-            let mut b = vec![0.0; levels * q];
-            for l in 0..levels {
-                let ul = &u[offset + l * q..offset + (l + 1) * q];
-                for r in 0..q {
-                    b[l * q + r] = (0..=r).map(|c| t[c * q + r] * ul[c]).sum();
-                }
-            }
-            offset += levels * q;
-            for (i, o) in out.iter_mut().enumerate() {
-                let l = block.codes[i] as usize;
-                let z = &block.values[i * q..(i + 1) * q];
-                *o += z
-                    .iter()
-                    .zip(&b[l * q..(l + 1) * q])
-                    .map(|(a, b)| a * b)
-                    .sum::<f64>();
-            }
+    /// Sums the log-density's μ-free terms again when the family (θ_NB) or the counts
+    /// changed since the last sum.
+    fn refresh_constant(&mut self) {
+        if self.constant_family != Some(self.family) {
+            self.constant = (self.y.iter().zip(&self.trials))
+                .map(|(&y, &m)| self.family.log_density_constant(y, m))
+                .sum();
+            self.constant_family = Some(self.family);
         }
-        out
     }
 
-    /// `offset + Xβ` per observation.
-    fn fixed_part(&self, beta: &[f64]) -> Vec<f64> {
-        let n = self.design.n();
-        let mut out = self.design.offset.clone();
-        for (b, col) in beta.iter().zip(self.design.x.chunks_exact(n)) {
-            out.iter_mut().zip(col).for_each(|(o, x)| *o += b * x);
-        }
-        out
-    }
-
-    fn eta_at(&self, beta: &[f64], u: &[f64]) -> Vec<f64> {
-        let mut eta = self.fixed_part(beta);
-        eta.iter_mut()
-            .zip(self.z_lambda_u(u))
-            .for_each(|(e, z)| *e += z);
-        eta
-    }
-
-    /// −2 Σ log f(y | η): the conditional deviance with all constants.
-    pub fn conditional_deviance(&self, eta: &[f64]) -> f64 {
-        -2.0 * eta
-            .iter()
-            .zip(self.y.iter().zip(&self.trials))
-            .map(|(&e, (&y, &m))| self.family.log_density(y, m, self.link.mean(e).0))
-            .sum::<f64>()
+    /// −2 Σ log f(y | η): the conditional deviance with all constants (summed by
+    /// [`Pirls::refresh_constant`], which every evaluation calls first).
+    fn conditional_deviance(&self, eta: &[f64]) -> f64 {
+        let (family, link, y, trials) = (self.family, self.link, &self.y, &self.trials);
+        let part = |rows: std::ops::Range<usize>| -> f64 {
+            rows.map(|i| family.log_density_kernel(y[i], trials[i], link.mean(eta[i]).0))
+                .sum()
+        };
+        let n = eta.len();
+        let kernel = if n < 2 * ROW_CHUNK {
+            part(0..n)
+        } else {
+            let sums: Vec<f64> = (0..n.div_ceil(ROW_CHUNK))
+                .into_par_iter()
+                .map(|c| part(c * ROW_CHUNK..((c + 1) * ROW_CHUNK).min(n)))
+                .collect();
+            sums.iter().sum()
+        };
+        -2.0 * (self.constant + kernel)
     }
 
     fn penalised(&self, eta: &[f64], u: &[f64]) -> f64 {
@@ -208,125 +265,140 @@ impl Pirls {
     /// The deviance at θ, with β fixed (`Some`) or estimated inside PIRLS (`None`), from
     /// the last solution, or afresh when that fails. `None` when PIRLS fails from both.
     pub fn deviance(&mut self, theta: &[f64], beta: Option<&[f64]>) -> Option<f64> {
-        if let Some(d) = self.try_deviance(theta, beta) {
-            return Some(d);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut d = self.try_deviance(&mut scratch, theta, beta);
+        if d.is_none() {
+            self.started = false;
+            self.u.iter_mut().for_each(|v| *v = 0.0);
+            d = self.try_deviance(&mut scratch, theta, beta);
         }
-        self.started = false;
-        self.u.iter_mut().for_each(|v| *v = 0.0);
-        self.try_deviance(theta, beta)
+        self.scratch = scratch;
+        d
     }
 
-    fn try_deviance(&mut self, theta: &[f64], fixed: Option<&[f64]>) -> Option<f64> {
+    fn try_deviance(
+        &mut self,
+        s: &mut Scratch,
+        theta: &[f64],
+        fixed: Option<&[f64]>,
+    ) -> Option<f64> {
+        self.refresh_constant();
         self.lambda.set(theta);
         if let Some(b) = fixed {
             self.beta.copy_from_slice(b);
         }
-        self.solve_modes(theta, fixed.is_some())?;
+        let penalised = self.solve_modes(s, theta, fixed.is_some())?;
         // The Laplace factor: weights at the modes.
-        let n = self.design.n();
-        let mut sw = vec![0.0; n];
-        for i in 0..n {
-            let (mu, dmu) = self.link.mean(self.eta[i]);
-            let w = self
-                .family
-                .laplace_weight(self.y[i], self.trials[i], mu, dmu);
-            sw[i] = w.max(0.0).sqrt();
-        }
-        // Only log|L|² is needed; any non-zero response keeps the trailing pivot positive.
-        let ones = vec![1.0; n];
-        if !self.modes.factorise(&self.design, &sw, &ones, theta) {
+        let (family, link, y, trials, eta) =
+            (self.family, self.link, &self.y, &self.trials, &self.eta);
+        for_rows(&mut s.sw, &mut s.r, |i, sw, r| {
+            let (mu, dmu) = link.mean(eta[i]);
+            *sw = family
+                .laplace_weight(y[i], trials[i], mu, dmu)
+                .max(0.0)
+                .sqrt();
+            // Only log|L|² is needed; any non-zero response keeps the trailing pivot positive.
+            *r = 1.0;
+        });
+        if !self.modes.factorise(&self.design, &s.sw, &s.r, theta) {
             return None;
         }
         let d = if self.nagq > 1 {
             self.quadrature_deviance(theta[0])
         } else {
-            self.penalised(&self.eta, &self.u) + self.modes.factor.ld_l2
+            penalised + self.modes.factor.ld_l2
         };
         d.is_finite().then_some(d)
     }
 
     /// PIRLS with step halving from the last solution; leaves the modes in `u` (and `beta`
-    /// when estimated) and the linear predictor in `eta`.
-    fn solve_modes(&mut self, theta: &[f64], beta_fixed: bool) -> Option<()> {
+    /// when estimated) and the linear predictor in `eta`, and returns the penalised
+    /// deviance there.
+    fn solve_modes(&mut self, s: &mut Scratch, theta: &[f64], beta_fixed: bool) -> Option<f64> {
         let n = self.design.n();
-        let fixed_part = self.fixed_part(&self.beta);
-        let (mut eta, mut pdev) = if self.started {
-            let eta = self.eta_at(&self.beta, &self.u);
-            let pdev = self.penalised(&eta, &self.u);
-            (eta, pdev)
+        fixed_part(&self.design, &self.beta, &mut s.fixed);
+        s.eta.clear();
+        let mut pdev = if self.started {
+            s.eta.extend_from_slice(&s.fixed);
+            add_random_part(&self.design, &self.lambda, &self.u, &mut s.eta);
+            self.penalised(&s.eta, &self.u)
         } else {
             // R's `mustart`: binomial (y + ½)/(m + 1), Poisson and NB y + 0.1.
-            let eta = (0..n)
-                .map(|i| {
-                    let (y, m) = (self.y[i], self.trials[i]);
-                    let mu = match self.family {
-                        Family::Binomial => (y + 0.5) / (m + 1.0),
-                        _ => y + 0.1,
-                    };
-                    self.link.eta(mu)
-                })
-                .collect::<Vec<_>>();
-            (eta, f64::INFINITY)
+            s.eta.extend((0..n).map(|i| {
+                let (y, m) = (self.y[i], self.trials[i]);
+                let mu = match self.family {
+                    Family::Binomial => (y + 0.5) / (m + 1.0),
+                    _ => y + 0.1,
+                };
+                self.link.eta(mu)
+            }));
+            f64::INFINITY
         };
-        let mut sw = vec![0.0; n];
-        let mut r = vec![0.0; n];
+        s.sw.resize(n, 0.0);
+        s.r.resize(n, 0.0);
         let mut small_steps = 0;
         for _ in 0..MAX_ITERATIONS {
-            for i in 0..n {
-                let (mu, dmu) = self.link.mean(eta[i]);
-                let (w, inc) = self.family.irls(self.y[i], self.trials[i], mu, dmu);
-                sw[i] = w.sqrt();
+            let (family, link, y, trials) = (self.family, self.link, &self.y, &self.trials);
+            let (eta, fixed, offset) = (&s.eta, &s.fixed, &self.design.offset);
+            for_rows(&mut s.sw, &mut s.r, |i, sw, r| {
+                let (mu, dmu) = link.mean(eta[i]);
+                let (w, inc) = family.irls(y[i], trials[i], mu, dmu);
+                *sw = w.sqrt();
                 // The working response less what is held fixed.
-                let held = if beta_fixed {
-                    fixed_part[i]
-                } else {
-                    self.design.offset[i]
-                };
-                r[i] = eta[i] - held + inc;
-            }
+                let held = if beta_fixed { fixed[i] } else { offset[i] };
+                *r = eta[i] - held + inc;
+            });
             let w = if beta_fixed {
                 &mut self.modes
             } else {
                 &mut self.joint
             };
-            if !w.factorise(&self.design, &sw, &r, theta) {
+            if !w.factorise(&self.design, &s.sw, &s.r, theta) {
                 return None;
             }
             let (beta_new, u_new) = w.factor.solve(&w.blocks);
-            let beta_new = if beta_fixed {
-                self.beta.clone()
-            } else {
-                beta_new
-            };
-            let (beta_old, u_old) = (self.beta.clone(), self.u.clone());
+            s.beta.clone_from(&self.beta);
+            s.u.clone_from(&self.u);
+            // Candidates are written into `beta` and `u`; the last solution stays in the
+            // scratch copies until one is accepted.
             let mut step = 1.0;
             let mut accepted = None;
             for _ in 0..MAX_HALVINGS {
-                let mix = |old: &[f64], new: &[f64]| -> Vec<f64> {
-                    old.iter()
-                        .zip(new)
-                        .map(|(o, n)| o + step * (n - o))
-                        .collect()
+                let mix = |out: &mut [f64], old: &[f64], new: &[f64]| {
+                    for (c, (o, n)) in out.iter_mut().zip(old.iter().zip(new)) {
+                        *c = o + step * (n - o);
+                    }
                 };
-                let (bc, uc) = (mix(&beta_old, &beta_new), mix(&u_old, &u_new));
-                let ec = self.eta_at(&bc, &uc);
-                let pc = self.penalised(&ec, &uc);
+                mix(&mut self.u, &s.u, &u_new);
+                s.trial.clear();
+                if beta_fixed {
+                    s.trial.extend_from_slice(&s.fixed);
+                } else {
+                    mix(&mut self.beta, &s.beta, &beta_new);
+                    fixed_part(&self.design, &self.beta, &mut s.trial);
+                }
+                add_random_part(&self.design, &self.lambda, &self.u, &mut s.trial);
+                let pc = self.penalised(&s.trial, &self.u);
                 if pc.is_finite() && (!self.started || pc <= pdev) {
-                    accepted = Some((bc, uc, ec, pc));
+                    accepted = Some(pc);
                     break;
                 }
                 // Rounding: no step lowers a deviance already at its minimum.
                 if pc.is_finite() && (pc - pdev).abs() <= 1e-10 * (pdev.abs() + 1.0) {
-                    self.eta = eta;
-                    return Some(());
+                    self.beta.clone_from(&s.beta);
+                    self.u.clone_from(&s.u);
+                    self.eta.clone_from(&s.eta);
+                    return Some(pdev);
                 }
                 step /= 2.0;
             }
-            let (bc, uc, ec, pc) = accepted?;
+            let Some(pc) = accepted else {
+                self.beta.clone_from(&s.beta);
+                self.u.clone_from(&s.u);
+                return None;
+            };
             self.started = true;
-            self.beta = bc;
-            self.u = uc;
-            eta = ec;
+            std::mem::swap(&mut s.eta, &mut s.trial);
             let change = (pdev - pc).abs();
             pdev = pc;
             // Two small changes in a row: PIRLS converges quadratically, so the step after
@@ -337,8 +409,8 @@ impl Pirls {
             if change <= TOLERANCE * (pc.abs() + 1.0) {
                 small_steps += 1;
                 if small_steps == 2 {
-                    self.eta = eta;
-                    return Some(());
+                    self.eta.clone_from(&s.eta);
+                    return Some(pdev);
                 }
             } else {
                 small_steps = 0;
@@ -366,7 +438,8 @@ impl Pirls {
                     .iter()
                     .map(|&i| {
                         let mu = self.link.mean(self.eta[i] + block.values[i] * shift).0;
-                        self.family.log_density(self.y[i], self.trials[i], mu)
+                        self.family
+                            .log_density_kernel(self.y[i], self.trials[i], mu)
                     })
                     .sum();
                 terms[k] = w.ln() + ll - 0.5 * u * u + 0.5 * z * z;
@@ -375,7 +448,8 @@ impl Pirls {
             let sum: f64 = terms.iter().map(|t| (t - top).exp()).sum();
             total += sigma.ln() + top + sum.ln();
         }
-        -2.0 * total
+        // The μ-free terms factor out of every level's integral.
+        -2.0 * (total + self.constant)
     }
 
     /// Standard errors of β from the last `nAGQ = 0` solution, `√diag (R_X R_X')⁻¹`: the
