@@ -658,11 +658,13 @@ fn assert_profile_matches(
 
 /// lme4's `confint(method = "profile")` for glmer fits (binomial with Laplace and with 25
 /// quadrature nodes, Poisson with a scalar and a vector-valued random effect) and glmmTMB's
-/// for the negative binomial, θ_NB included (`tests/data/glmm/profile_glmm.R`).
+/// for the negative binomial, θ_NB included (`tests/data/glmm/profile_glmm.R`,
+/// `profile_nbinom2.R`).
 #[test]
 fn profile_intervals_match_lme4_and_glmmtmb() {
-    let all = reference("profile_glmm");
-    for (case, r) in all.as_object().unwrap() {
+    let (lme4, glmmtmb) = (reference("profile_glmm"), reference("profile_nbinom2"));
+    let cases = lme4.as_object().unwrap().iter();
+    for (case, r) in cases.chain(glmmtmb.as_object().unwrap()) {
         let (design, response, options) = model(
             r["data"].as_str().unwrap(),
             r["formula"].as_str().unwrap(),

@@ -91,6 +91,7 @@ pub fn profile_intervals(design: &Design) -> Result<Vec<Interval>, ModelError> {
                 let step = 0.25 * if estimate > 0.0 { estimate } else { ml.sigma };
                 profiler.covariance_ends(i, estimate, step, (0.0, f64::INFINITY))
             }
+            Parameter::NbTheta => unreachable!("a linear model has no θ_NB"),
         };
         intervals.push(Interval {
             parameter,

@@ -1,5 +1,5 @@
 # Profile-likelihood intervals of generalized mixed models (tests/glmm.rs, `profile_*`):
-# lme4's confint(method = "profile") for glmer fits, glmmTMB's for the nbinom2 fit.
+# lme4's confint(method = "profile") for glmer fits.
 #
 # lme4 profiles a glmer fit over its own deviance function (devfun2: the sd/cor scale of
 # theta, then the fixed effects, every other parameter re-optimised) and interpolates the
@@ -8,14 +8,10 @@
 # on a finer grid than the default (delta.cutoff = 1/32) to keep the spline's error well
 # below the tolerance tested.
 #
-# glmmTMB profiles on its internal scale (log sd, log theta_NB) and interpolates between
-# profile points (TMB's tmbprofile); npts = 400 points to the 99% level keeps that error small.
-# The fit is make_epil_nbinom2.R's: the better of glmmTMB's default fit and a tighter one.
-# The intervals of log-scale parameters are exponentiated here (a profile interval maps
-# through a monotone transformation exactly).
+# glmmTMB's profile of the negative binomial is made by profile_nbinom2.R.
 #
 # Usage (from the repository root): Rscript tests/data/glmm/profile_glmm.R
-suppressMessages({library(lme4); library(glmmTMB); library(jsonlite)})
+suppressMessages({library(lme4); library(jsonlite)})
 dir <- "tests/data/glmm"
 ctrl <- glmerControl(tolPwrss = 1e-10, optimizer = "bobyqa", optCtrl = list(rhoend = 1e-10, maxfun = 1e5))
 
@@ -45,28 +41,6 @@ out$epil_poisson <- lme4_case("epil_poisson", "epil.csv",
   "y ~ lbase * trt + lage + V4 + (1 | subject)", "poisson", "log")
 out$epil_poisson_slope <- lme4_case("epil_poisson_slope", "epil.csv",
   "y ~ lbase * trt + lage + period + (1 + period | subject)", "poisson", "log")
-
-# glmmTMB's nbinom2: fixed effects, the subject SD and theta_NB.
-d <- read.csv(file.path(dir, "epil.csv"), stringsAsFactors = TRUE)
-formula <- "y ~ lbase * trt + lage + V4 + (1 | subject)"
-m <- glmmTMB(as.formula(formula), data = d, family = nbinom2)
-t <- glmmTMB(as.formula(formula), data = d, family = nbinom2,
-             control = glmmTMBControl(optCtrl = list(iter.max = 1e4, eval.max = 1e4, rel.tol = 1e-14)))
-if (t$fit$convergence == 0 && as.numeric(logLik(t)) > as.numeric(logLik(m))) m <- t
-t0 <- proc.time()[["elapsed"]]
-ci <- confint(m, method = "profile", parm = seq_along(m$obj$par), npts = 400, level = 0.95)
-secs <- proc.time()[["elapsed"]] - t0
-ci <- ci[, 1:2, drop = FALSE]
-names_par <- names(m$obj$par)
-# theta (log sd) and betad (log theta_NB) rows are on the log scale: back to the natural one.
-logscale <- names_par %in% c("theta", "betad", "betadisp")
-ci[logscale, ] <- exp(ci[logscale, ])
-rownames(ci) <- c(rownames(summary(m)$coefficients$cond), ifelse(names_par[logscale] == "theta", "sd_(Intercept)|subject", "nb_theta"))
-out$epil_nbinom2 <- list(case = "epil_nbinom2", data = "epil.csv", formula = formula,
-  family = "negative-binomial", link = "log", nagq = 1,
-  software = paste("glmmTMB", packageVersion("glmmTMB")),
-  control = "nlminb rel.tol = 1e-14; default fit; profile npts = 400",
-  internal_names = names_par, loglik = as.numeric(logLik(m)), seconds = secs, intervals = rows(ci))
 
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE, na = "null"),
            file.path(dir, "profile_glmm.json"))
