@@ -19,9 +19,11 @@ use common::{assert_error, mixspec, scratch};
 use mixspec_engine::design::GlmResponse;
 use mixspec_engine::family::{Family, Link};
 use mixspec_engine::fit::glmm::{
-    bootstrap_intervals, fit_glmm, nakagawa, GlmmFit, GlmmOptions, GlmmProblem,
+    bootstrap_intervals, fit_glmm, nakagawa, profile_intervals, GlmmFit, GlmmOptions, GlmmProblem,
 };
+use mixspec_engine::inference::{Interval, Parameter};
 use mixspec_engine::{read_csv, Design};
+use proptest::prelude::*;
 use serde_json::Value;
 use std::path::Path;
 
@@ -413,11 +415,18 @@ fn cli_bad_input() {
         fit_args(&data, "cbind(y, n - 5) ~ 1 + (1 | g)", "binomial"),
         &["failures must be whole numbers"],
     );
-    // Negative counts.
+    // Non-integer successes in cbind().
     check(
-        fit_args(&data, "I(y - 1) ~ 1 + (1 | g)", "poisson"),
-        &["cannot be negative"],
+        fit_args(&data, "cbind(I(y / 2), n - y) ~ 1 + (1 | g)", "binomial"),
+        &["successes must be whole numbers"],
     );
+    // Negative counts, for Poisson and the negative binomial.
+    for family in ["poisson", "negative-binomial"] {
+        check(
+            fit_args(&data, "I(y - 1) ~ 1 + (1 | g)", family),
+            &["cannot be negative"],
+        );
+    }
     // Quadrature with two random effects per level.
     let mut args = fit_args(&data, "y ~ n + (n | g)", "poisson");
     args.extend(["--nagq", "5"]);
@@ -445,10 +454,6 @@ fn cli_bad_input() {
             &[&format!("--nagq {nagq} is out of range"), "up to 25"],
         );
     }
-    // Profile intervals are not offered for generalized models.
-    let mut args = fit_args(&data, "y ~ 1 + (1 | g)", "poisson");
-    args.push("--profile");
-    check(args, &["--profile is not available with --family"]);
     // cbind() without a family.
     check(
         vec![
@@ -590,4 +595,289 @@ fn cli_predictions_modes_r2_bootstrap() {
         n += 1;
     }
     assert_eq!(n, 15);
+}
+
+// ---- profile-likelihood intervals ------------------------------------------------------
+
+/// The reference's intervals as (name, lower, upper) in our order: the random effects'
+/// standard deviations and correlations (lme4's `.sigNN`, glmmTMB's `sd_…`), the fixed
+/// effects, then θ_NB.
+fn reference_intervals(case: &Value) -> Vec<(String, f64, f64)> {
+    let rows: Vec<(String, f64, f64)> = case["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["parameter"].as_str().unwrap().to_string(),
+                r["lower"].as_f64().unwrap(),
+                r["upper"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let covariance = |n: &str| n.starts_with("sd_") || n.starts_with("cor_");
+    let mut out: Vec<_> = rows.iter().filter(|r| covariance(&r.0)).cloned().collect();
+    out.extend(
+        rows.iter()
+            .filter(|r| !covariance(&r.0) && r.0 != "nb_theta")
+            .cloned(),
+    );
+    out.extend(rows.iter().filter(|r| r.0 == "nb_theta").cloned());
+    out
+}
+
+/// Each end of our profile interval within `tolerance` of the interval's width of the
+/// reference's.
+fn assert_profile_matches(
+    case: &str,
+    ours: &[Interval],
+    theirs: &[(String, f64, f64)],
+    tolerance: f64,
+) {
+    assert_eq!(ours.len(), theirs.len(), "{case}: {ours:?} vs {theirs:?}");
+    for (o, (name, lower, upper)) in ours.iter().zip(theirs) {
+        match &o.parameter {
+            Parameter::Fixed { term } => assert_eq!(term, name, "{case}"),
+            Parameter::NbTheta => assert_eq!(name, "nb_theta", "{case}"),
+            Parameter::Sd { .. } => assert!(name.starts_with("sd_"), "{case}: {name}"),
+            Parameter::Cor { .. } => assert!(name.starts_with("cor_"), "{case}: {name}"),
+        }
+        let width = upper - lower;
+        let err = (o.lower - lower).abs().max((o.upper - upper).abs()) / width;
+        assert!(
+            err <= tolerance,
+            "{case} {name}: [{}, {}] vs [{lower}, {upper}]: {err:.1e} of the width",
+            o.lower,
+            o.upper
+        );
+    }
+}
+
+/// lme4's `confint(method = "profile")` for glmer fits (binomial with Laplace and with 25
+/// quadrature nodes, Poisson with a scalar and a vector-valued random effect) and glmmTMB's
+/// for the negative binomial, θ_NB included (`tests/data/glmm/profile_glmm.R`,
+/// `profile_nbinom2.R`).
+#[test]
+fn profile_intervals_match_lme4_and_glmmtmb() {
+    let (lme4, glmmtmb) = (reference("profile_glmm"), reference("profile_nbinom2"));
+    let cases = lme4.as_object().unwrap().iter();
+    for (case, r) in cases.chain(glmmtmb.as_object().unwrap()) {
+        let (design, response, options) = model(
+            r["data"].as_str().unwrap(),
+            r["formula"].as_str().unwrap(),
+            r["family"].as_str().unwrap(),
+            r["link"].as_str().unwrap(),
+            r["nagq"].as_u64().unwrap() as usize,
+        );
+        let fit = fit_glmm(design.clone(), response.clone(), &options).unwrap();
+        assert!(fit.convergence.converged, "{case}");
+        let ours = profile_intervals(&design, &response, &options, &fit).unwrap();
+        // glmmTMB interpolates its profile between points; lme4's splines through a fine
+        // grid are closer.
+        let tolerance = if case == "epil_nbinom2" { 5e-3 } else { 2e-3 };
+        assert_profile_matches(case, &ours, &reference_intervals(r), tolerance);
+    }
+}
+
+/// `fit --family … --profile` adds `profile_ci` to the JSON (θ_NB as kind `nb_theta`) and
+/// the intervals to the text; a spec's `[intervals profile]` reports the same.
+#[test]
+fn cli_and_spec_profile_intervals() {
+    let data = data_dir().join("epil.csv").display().to_string();
+    let formula = "y ~ lbase * trt + lage + V4 + (1 | subject)";
+    let mut args = fit_args(&data, formula, "negative-binomial");
+    args.extend(["--profile", "--format", "json"]);
+    let o = mixspec(&args);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = v["profile_ci"].as_array().unwrap();
+    assert_eq!(rows.len(), 8);
+    assert_eq!(rows[0]["kind"], "sd");
+    assert_eq!(rows[1]["term"], "(Intercept)");
+    assert_eq!(rows[7]["kind"], "nb_theta");
+    let nb = v["nb_theta"].as_f64().unwrap();
+    assert!(rows[7]["lower"].as_f64().unwrap() < nb && nb < rows[7]["upper"].as_f64().unwrap());
+
+    let mut args = fit_args(&data, formula, "poisson");
+    args.push("--profile");
+    let o = mixspec(&args);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains("Profile-likelihood confidence intervals"),
+        "{text}"
+    );
+    assert!(text.contains("sd (Intercept) | subject"), "{text}");
+
+    let dir = scratch("glmm_profile_spec");
+    let spec = dir.join("p.spec");
+    std::fs::write(
+        &spec,
+        format!(
+            "data \"{data}\" {{ subject subject; time period }}\n\
+             model m: {formula} [family poisson, intervals profile]\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = mixspec(&[
+        "run",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let mut args = fit_args(&data, formula, "poisson");
+    args.extend(["--profile", "--format", "json"]);
+    let fit: Value = serde_json::from_slice(&mixspec(&args).stdout).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("p.json")).unwrap()).unwrap();
+    assert_eq!(report["models"][0]["fit"]["profile_ci"], fit["profile_ci"]);
+}
+
+// ---- invariance to a predictor's units ---------------------------------------------------
+
+/// A model of `data` with the numeric column `column` multiplied by `c`.
+fn scaled_model(
+    data: &str,
+    formula: &str,
+    family: &str,
+    column: &str,
+    c: f64,
+) -> (Design, GlmResponse, GlmmOptions) {
+    let (_, _, options) = model(
+        data,
+        formula,
+        family,
+        if family == "binomial" { "logit" } else { "log" },
+        1,
+    );
+    let text = std::fs::read_to_string(data_dir().join(data)).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let at = header
+        .split(',')
+        .position(|h| h.trim_matches('"') == column)
+        .unwrap();
+    let mut scaled = format!("{header}\n");
+    for line in lines {
+        let cells: Vec<String> = line
+            .split(',')
+            .enumerate()
+            .map(|(i, v)| {
+                if i == at {
+                    format!("{:e}", v.parse::<f64>().unwrap() * c)
+                } else {
+                    v.to_string()
+                }
+            })
+            .collect();
+        scaled += &cells.join(",");
+        scaled += "\n";
+    }
+    let frame = read_csv(scaled.as_bytes(), "scaled").unwrap();
+    let spec = mixspec_dsl::parse_formula(formula).unwrap();
+    let (design, response) = Design::build_glmm(&spec, &frame).unwrap();
+    (design, response, options)
+}
+
+/// The fit with `column` × `c` is the fit with `column` × 1 transformed: coefficients of
+/// columns that carry the predictor (by name) and their standard errors divided by `c`,
+/// θ of a random slope on it divided by `c`, everything else unchanged, each to `tol`
+/// relative (estimates relative to max(|β|, SE)), standard errors to 10·`tol`.
+fn assert_scaled(base: &GlmmFit, moved: &GlmmFit, column: &str, c: f64, tol: f64, what: &str) {
+    assert!(
+        moved.convergence.converged,
+        "{what}: {:?}",
+        moved.convergence
+    );
+    let rel = |a: f64, b: f64, unit: f64| (a - b).abs() / unit;
+    assert!(
+        rel(base.loglik, moved.loglik, 1.0) < 1e-6,
+        "{what}: loglik {} vs {}",
+        base.loglik,
+        moved.loglik
+    );
+    let (se0, se1) = (base.std_errors(), moved.std_errors());
+    for j in 0..base.beta.len() {
+        let name = &base.fixed_names[j];
+        let k = if name.split(':').any(|p| p == column) {
+            c
+        } else {
+            1.0
+        };
+        let unit = base.beta[j].abs().max(se0[j]) / k;
+        assert!(
+            rel(moved.beta[j], base.beta[j] / k, unit) < tol,
+            "{what}: {name} {} vs {}",
+            moved.beta[j],
+            base.beta[j] / k
+        );
+        // The Hessian's differences leave a few parts in a million of noise in the SEs.
+        assert!(
+            rel(se1[j], se0[j] / k, se0[j] / k) < 10.0 * tol,
+            "{what}: SE of {name} {} vs {}",
+            se1[j],
+            se0[j] / k
+        );
+    }
+    for (r0, r1) in base.varcorr().iter().zip(moved.varcorr()) {
+        // A standard deviation of the slope on the column scales; correlations do not.
+        let k = if r0.var1.as_deref() == Some(column) && r0.var2.is_none() {
+            c
+        } else {
+            1.0
+        };
+        let unit = r0.sdcor.abs().max(1e-3) / k;
+        assert!(
+            rel(r1.sdcor, r0.sdcor / k, unit) < tol,
+            "{what}: {r0:?} vs {r1:?}"
+        );
+    }
+}
+
+const EPIL: &str = "y ~ lbase * trt + lage + V4 + (1 | subject)";
+const EPIL_SLOPE: &str = "y ~ lbase * trt + lage + period + (1 + period | subject)";
+const TOENAIL: &str = "moderate_severe ~ treatment * time + (1 | patientID)";
+
+fn scaled_fit(data: &str, formula: &str, family: &str, column: &str, c: f64) -> GlmmFit {
+    let (design, response, options) = scaled_model(data, formula, family, column, c);
+    fit_glmm(design, response, &options).unwrap()
+}
+
+/// Issue 17's Days × 1e10 for GLMMs: the standard errors came out NaN (numDeriv's step of
+/// 1e-4 at a coefficient of 1e-11). A Poisson model with a rescaled covariate and a random
+/// slope on a rescaled time, and a binary one with a rescaled time.
+#[test]
+fn glmm_fits_transform_under_huge_and_tiny_predictor_units() {
+    for (data, formula, family, column) in [
+        ("epil.csv", EPIL, "poisson", "lage"),
+        ("epil.csv", EPIL_SLOPE, "poisson", "period"),
+        ("toenail.csv", TOENAIL, "binomial", "time"),
+    ] {
+        let base = scaled_fit(data, formula, family, column, 1.0);
+        for c in [1e10, 1e-8] {
+            let moved = scaled_fit(data, formula, family, column, c);
+            assert_scaled(&base, &moved, column, c, 1e-6, &format!("{formula} × {c}"));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    /// For a scale c (|log10 c| ≤ 10) of a predictor, a Poisson and a binomial GLMM fit
+    /// with c·x is the fit with x transformed.
+    #[test]
+    fn glmm_fits_transform_under_predictor_scale(log_c in -10.0f64..10.0, binary in any::<bool>()) {
+        let c = 10f64.powf(log_c);
+        let (data, formula, family, column) = if binary {
+            ("toenail.csv", TOENAIL, "binomial", "time")
+        } else {
+            ("epil.csv", EPIL, "poisson", "lage")
+        };
+        let base = scaled_fit(data, formula, family, column, 1.0);
+        let moved = scaled_fit(data, formula, family, column, c);
+        assert_scaled(&base, &moved, column, c, 1e-6, &format!("{formula} × {c}"));
+    }
 }

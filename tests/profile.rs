@@ -23,6 +23,7 @@ fn matches(ours: &Parameter, row: &Value) -> bool {
                 && s("var1") == Some(var1)
                 && s("var2") == Some(var2)
         }
+        Parameter::NbTheta => s("kind") == Some("nb_theta"),
     }
 }
 

@@ -3,7 +3,9 @@
 //! …]`) by the GLMM engine (Laplace or adaptive quadrature, as glmer).
 
 use mixspec_dsl::spec::{ModelDef, SpecDiagnostic, SpecErrorKind};
-use mixspec_engine::fit::glmm::{fit_glmm, GlmmFit, GlmmOptions};
+use mixspec_engine::fit::glmm::{
+    fit_glmm, profile_intervals as glmm_profile_intervals, GlmmFit, GlmmOptions,
+};
 use mixspec_engine::fit::VarCorrRow;
 use mixspec_engine::inference::{
     anova, anova_kenward_roger, bootstrap_intervals, profile_intervals, Bootstrap, FTest, Interval,
@@ -176,11 +178,23 @@ pub(crate) fn fit_model(
             nagq: g.nagq,
             max_evaluations: GLMM_EVALUATIONS,
         };
-        let fit = fit_glmm(design, response, &options).map_err(|e| cannot_fit(model, &e))?;
+        let fit = fit_glmm(design.clone(), response.clone(), &options)
+            .map_err(|e| cannot_fit(model, &e))?;
+        // The checks leave profile intervals as the one inference option of these.
+        let profile = match purpose {
+            Purpose::Results { .. } if model.inference.profile => Some(
+                glmm_profile_intervals(&design, &response, &options, &fit)
+                    .map_err(|e| cannot_fit(model, &e))?,
+            ),
+            _ => None,
+        };
         return Ok(FittedModel {
             rows: fit.rows.iter().map(|&r| rows[r]).collect(),
             fit: Fit::Generalized(fit),
-            inference: Tests::default(),
+            inference: Tests {
+                profile,
+                ..Tests::default()
+            },
         });
     }
     let design =

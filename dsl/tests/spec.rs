@@ -453,7 +453,7 @@ model g: y ~ t + (1 | id)  [family poisson, method REML]
 model h: y ~ t + (1 | id)  [link logit]
 model i: y ~ t + (1 | id)  [family binomial, nagq 30]
 model j: cbind(s, f) ~ t + (1 | id)  [family poisson]
-model k: y ~ t + (1 | id)  [family poisson, intervals profile]
+model k: y ~ t + (1 | id)  [family poisson, bootstrap 100]
 model l: y ~ t + (1 | id)  [family gaussian]
 "#;
     let problems = located(src);
@@ -476,8 +476,8 @@ model l: y ~ t + (1 | id)  [family gaussian]
     assert_eq!(find("`30` is not a valid nagq"), "30");
     assert!(find("is a binomial response").starts_with("cbind(s, f)"));
     assert_eq!(
-        find("`intervals` is not available for generalized"),
-        "intervals profile"
+        find("`bootstrap` is not available for generalized"),
+        "bootstrap 100"
     );
     assert_eq!(find("`gaussian` is not a valid family"), "gaussian");
     assert_eq!(problems.len(), 12, "{problems:#?}");

@@ -178,9 +178,6 @@ fn run_glmm(
     if args.kr {
         return refuse("--kr (Kenward–Roger)");
     }
-    if args.intervals.wants_profile() {
-        return refuse("--profile");
-    }
     let family = match family {
         FamilyArg::Binomial => Family::Binomial,
         FamilyArg::Poisson => Family::Poisson,
@@ -205,7 +202,9 @@ fn run_glmm(
     }
     let r2 = nakagawa(&design, &response, &options, &fit)?;
     let intervals = super::intervals::Intervals {
-        profile: None,
+        profile: args
+            .intervals
+            .glmm_profile(&design, &response, &options, &fit)?,
         bootstrap: args
             .intervals
             .glmm_bootstrap(&design, &response, &options, &fit)?,
@@ -220,7 +219,11 @@ fn run_glmm(
             let mut value = output::glmm::value(&fit, &spec.formula);
             value["r2_marginal"] = r2.marginal.into();
             value["r2_conditional"] = r2.conditional.into();
-            output::intervals::add_json(&mut value, None, intervals.bootstrap.as_ref());
+            output::intervals::add_json(
+                &mut value,
+                intervals.profile.as_deref(),
+                intervals.bootstrap.as_ref(),
+            );
             serde_json::to_string_pretty(&value).expect("JSON of plain values cannot fail")
         }
     };

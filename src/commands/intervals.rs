@@ -23,13 +23,6 @@ pub struct IntervalArgs {
     seed: u64,
 }
 
-impl IntervalArgs {
-    /// Whether profile intervals were asked for.
-    pub fn wants_profile(&self) -> bool {
-        self.profile
-    }
-}
-
 /// A bar counting `n` bootstrap refits on stderr, only where someone watches: hidden in
 /// pipes, files and CI logs.
 pub fn bootstrap_bar(n: usize) -> ProgressBar {
@@ -50,6 +43,23 @@ pub fn progress_bar(label: &str, n: usize) -> ProgressBar {
 }
 
 impl IntervalArgs {
+    /// `--profile` of a generalized model: lme4's `confint(method = "profile")` of a glmer
+    /// fit.
+    pub fn glmm_profile(
+        &self,
+        design: &Design,
+        response: &GlmResponse,
+        options: &GlmmOptions,
+        fit: &GlmmFit,
+    ) -> miette::Result<Option<Vec<Interval>>> {
+        if !self.profile {
+            return Ok(None);
+        }
+        Ok(Some(glmm::profile_intervals(
+            design, response, options, fit,
+        )?))
+    }
+
     /// `--bootstrap` of a generalized model: the refits of lme4's `bootMer`.
     pub fn glmm_bootstrap(
         &self,

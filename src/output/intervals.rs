@@ -34,6 +34,7 @@ pub fn parameter_columns(p: &Parameter) -> [Option<&str>; 5] {
         Parameter::Cor { group, var1, var2 } => {
             [Some("cor"), Some(group), Some(var1), Some(var2), None]
         }
+        Parameter::NbTheta => [Some("nb_theta"), None, None, None, None],
     }
 }
 
@@ -46,6 +47,7 @@ fn row(interval: &Interval, method: Option<&str>) -> Value {
         Parameter::Cor { group, var1, var2 } => {
             json!({ "kind": "cor", "group": group, "var1": var1, "var2": var2 })
         }
+        Parameter::NbTheta => json!({ "kind": "nb_theta" }),
     };
     v["lower"] = Value::from(interval.lower);
     v["upper"] = Value::from(interval.upper);
@@ -104,6 +106,7 @@ pub fn label(p: &Parameter) -> String {
         } => format!("sd {v} | {group}"),
         Parameter::Sd { var1: None, .. } => "sigma".into(),
         Parameter::Cor { group, var1, var2 } => format!("cor {var1}, {var2} | {group}"),
+        Parameter::NbTheta => "nb_theta".into(),
     }
 }
 

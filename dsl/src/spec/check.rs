@@ -775,15 +775,14 @@ impl Checker<'_> {
             problems.push((*at, format!("a residual structure ({}) is not offered with the {} family", r.describe(), family.name()), "with `family`",
                 "a generalized model has no residual variance to correlate; model the dependence with random effects, e.g. (1 | subject)".to_string()));
         }
-        for option in ["df", "intervals", "bootstrap"] {
+        for option in ["df", "bootstrap"] {
             let asked = match option {
                 "df" => out.inference.kenward_roger,
-                "intervals" => out.inference.profile,
                 _ => out.inference.bootstrap.is_some(),
             };
             if let (true, Some(at)) = (asked, written(option)) {
-                problems.push((at, format!("`{option}` is not available for generalized models"), "with `family`",
-                    "a generalized model's coefficients get Wald z-tests (glmer's summary()); profile and bootstrap intervals are not implemented for them yet".to_string()));
+                problems.push((at, format!("`{option}` is not available for generalized models in a spec"), "with `family`",
+                    "a generalized model's coefficients get Wald z-tests (glmer's summary()) and, with `intervals profile`, profile-likelihood intervals; `mixspec fit --family … --bootstrap N` gives its bootstrap intervals".to_string()));
             }
         }
         self.setting_problems(problems).then_some(Some((

@@ -25,6 +25,8 @@ pub enum Parameter {
     Fixed {
         term: String,
     },
+    /// The negative binomial's θ (Var(y) = μ + μ²/θ; glmmTMB's `sigma` of `nbinom2`).
+    NbTheta,
 }
 
 /// A two-sided interval for one parameter.

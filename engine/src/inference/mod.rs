@@ -25,6 +25,7 @@ pub(crate) use interval::{random_parameters, random_values};
 pub use interval::{Interval, Parameter};
 pub use kenward_roger::KenwardRoger;
 pub use profile::profile_intervals;
+pub(crate) use profile::{chol_theta, end as profile_end, profile_terms, signed_root, Z};
 pub(crate) use r_squared::{fixed_variance, random_variance};
 pub use r_squared::{r_squared, RSquared};
 pub use satterthwaite::{satterthwaite, DfRule, Satterthwaite, TTest};

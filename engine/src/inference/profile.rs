@@ -29,23 +29,14 @@ use crate::fit::{fit, residualise, FitOptions, Problem};
 use crate::spec::CovarianceType;
 
 /// qnorm(0.975).
-const Z: f64 = 1.959_963_984_540_054;
+pub(crate) const Z: f64 = 1.959_963_984_540_054;
 /// Budget of evaluations for one inner optimisation.
 const MAX_EVALUATIONS: usize = 20_000;
 
 /// 95% profile-likelihood intervals for every parameter of the model, in `confint`'s order.
 pub fn profile_intervals(design: &Design) -> Result<Vec<Interval>, ModelError> {
     require_plain_residual(design, "profile-likelihood intervals")?;
-    if design
-        .random
-        .iter()
-        .any(|b| b.covariance == CovarianceType::CompoundSymmetry && b.q() > 1)
-    {
-        return Err(ModelError::Unsupported {
-            what: "profile-likelihood intervals".into(),
-            model: "compound-symmetry random-effect terms".into(),
-        });
-    }
+    let terms = profile_terms(design)?;
     let options = FitOptions {
         reml: false,
         satterthwaite: false,
@@ -54,11 +45,6 @@ pub fn profile_intervals(design: &Design) -> Result<Vec<Interval>, ModelError> {
     let ml = fit(design.clone(), &options)?;
     let covariances: Vec<Vec<f64>> = ml.random.iter().map(|r| r.covariance.clone()).collect();
     let estimates = values(design, &covariances, ml.sigma, &ml.beta);
-    let terms: Vec<(usize, Vec<(usize, usize)>)> = design
-        .random
-        .iter()
-        .map(|b| (b.q(), sdcor::entries(b.q(), b.covariance)))
-        .collect();
     let n_cov: usize = terms.iter().map(|(_, e)| e.len()).sum();
     let mut relative: Vec<f64> = estimates[..n_cov].to_vec();
     for (r, &(a, b)) in relative.iter_mut().zip(terms.iter().flat_map(|(_, e)| e)) {
@@ -105,6 +91,7 @@ pub fn profile_intervals(design: &Design) -> Result<Vec<Interval>, ModelError> {
                 let step = 0.25 * if estimate > 0.0 { estimate } else { ml.sigma };
                 profiler.covariance_ends(i, estimate, step, (0.0, f64::INFINITY))
             }
+            Parameter::NbTheta => unreachable!("a linear model has no θ_NB"),
         };
         intervals.push(Interval {
             parameter,
@@ -345,6 +332,42 @@ fn deviance(
     relative: &[f64],
     gradient: Option<usize>,
 ) -> Option<Vec<f64>> {
+    let (theta, jacobians) = chol_theta(terms, relative, gradient)?;
+    let at: usize = terms.iter().map(|(_, e)| e.len()).sum();
+    let sigma = relative[at].exp();
+    let d = problem.sigma_deviance(&theta)?;
+    let value = d.at(sigma);
+    if gradient.is_none() {
+        return Some(vec![value]);
+    }
+    let derivatives = problem.derivatives(&theta, false)?;
+    let mut d_theta = vec![0.0; theta.len()];
+    derivatives.at_sigma2(sigma * sigma, &mut d_theta);
+    let mut out: Vec<f64> = Vec::with_capacity(relative.len() + 1);
+    let mut at = 0;
+    for ((_, entries), jac) in terms.iter().zip(&jacobians) {
+        let m = entries.len();
+        for k in 0..m {
+            out.push((0..m).map(|mi| d_theta[at + mi] * jac[mi * m + k]).sum());
+        }
+        at += m;
+    }
+    // ∂D/∂ln σ = 2·dof − 2·pwrss/σ².
+    out.push(2.0 * d.dof - 2.0 * d.pwrss / (sigma * sigma));
+    out.push(value);
+    Some(out)
+}
+
+/// θ from standard deviations and correlations (relative to σ in a linear model, absolute
+/// in a generalized one, whose scale is fixed): per term `S·chol(R)`, for the leading
+/// entries of `relative` in the terms' order ([`profile_terms`]); with `gradient` (the
+/// coordinate held, whose derivative is not needed) also each term's Jacobian ∂θ/∂value,
+/// row-major. `None` where they make no covariance matrix.
+pub(crate) fn chol_theta(
+    terms: &[(usize, Vec<(usize, usize)>)],
+    relative: &[f64],
+    gradient: Option<usize>,
+) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
     let mut theta = Vec::with_capacity(relative.len());
     // Per term: S·chol(R), and the derivatives of θ's entries over its coordinates.
     let mut jacobians = Vec::with_capacity(terms.len());
@@ -393,28 +416,31 @@ fn deviance(
             jacobians.push(jac);
         }
     }
-    let sigma = relative[at].exp();
-    let d = problem.sigma_deviance(&theta)?;
-    let value = d.at(sigma);
-    if gradient.is_none() {
-        return Some(vec![value]);
+    Some((theta, jacobians))
+}
+
+/// Per random-effect term of `design`, `q` and its covariance parameters
+/// ([`sdcor::entries`]): the coordinates [`chol_theta`] maps to θ. Compound-symmetry terms
+/// (one correlation shared by every pair) are refused: their θ is not `S·chol(R)` entry by
+/// entry.
+pub(crate) fn profile_terms(
+    design: &Design,
+) -> Result<Vec<(usize, Vec<(usize, usize)>)>, ModelError> {
+    if design
+        .random
+        .iter()
+        .any(|b| b.covariance == CovarianceType::CompoundSymmetry && b.q() > 1)
+    {
+        return Err(ModelError::Unsupported {
+            what: "profile-likelihood intervals".into(),
+            model: "compound-symmetry random-effect terms".into(),
+        });
     }
-    let derivatives = problem.derivatives(&theta, false)?;
-    let mut d_theta = vec![0.0; theta.len()];
-    derivatives.at_sigma2(sigma * sigma, &mut d_theta);
-    let mut out: Vec<f64> = Vec::with_capacity(relative.len() + 1);
-    let mut at = 0;
-    for ((_, entries), jac) in terms.iter().zip(&jacobians) {
-        let m = entries.len();
-        for k in 0..m {
-            out.push((0..m).map(|mi| d_theta[at + mi] * jac[mi * m + k]).sum());
-        }
-        at += m;
-    }
-    // ∂D/∂ln σ = 2·dof − 2·pwrss/σ².
-    out.push(2.0 * d.dof - 2.0 * d.pwrss / (sigma * sigma));
-    out.push(value);
-    Some(out)
+    Ok(design
+        .random
+        .iter()
+        .map(|b| (b.q(), sdcor::entries(b.q(), b.covariance)))
+        .collect())
 }
 
 /// Per entry of `entries`, `∂L/∂value` of the Cholesky factor `l` (column-major) of a
@@ -470,7 +496,7 @@ fn cholesky_tangent(l: &[f64], dm: &[f64], q: usize) -> Option<Vec<f64>> {
 
 /// sign(direction)·√(excess deviance), the excess clamped at zero (an optimum a rounding
 /// error below D̂).
-fn signed_root(excess: f64, direction: f64) -> f64 {
+pub(crate) fn signed_root(excess: f64, direction: f64) -> f64 {
     excess.max(0.0).sqrt().copysign(direction)
 }
 
@@ -478,7 +504,7 @@ fn signed_root(excess: f64, direction: f64) -> f64 {
 /// parameter's range if ζ stays short of it there. Steps out from `estimate` (extrapolating
 /// ζ linearly, the shape it has near the optimum) until the end is bracketed, then closes in
 /// by regula falsi.
-fn end(
+pub(crate) fn end(
     zeta: &mut impl FnMut(f64) -> f64,
     estimate: f64,
     dir: f64,

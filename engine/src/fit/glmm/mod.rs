@@ -22,14 +22,17 @@
 
 mod bootstrap;
 mod pirls;
+mod profile;
 mod quadrature;
 mod r_squared;
 mod result;
 
 pub use bootstrap::bootstrap_intervals;
+pub use profile::profile_intervals;
 pub use r_squared::nakagawa;
 pub use result::GlmmFit;
 
+use super::blocks::column_scales;
 use super::factor::Lambda;
 use super::optimize::{self, Optimum};
 use crate::design::{Design, GlmResponse};
@@ -51,6 +54,10 @@ pub struct GlmmOptions {
 /// The most quadrature nodes, as lme4.
 pub const MAX_NAGQ: usize = 25;
 
+/// The range of log θ_NB the fit (and its profile) searches: θ_NB from 6e-6 to 1.6e5, past
+/// which the negative binomial is indistinguishable from its limits.
+const NB_LOG_THETA_RANGE: (f64, f64) = (-12.0, 12.0);
+
 /// What the optimizer minimises: the deviance as a function of one parameter vector,
 /// `θ`, then `β`, then (negative binomial) `log θ_NB`.
 pub struct GlmmProblem {
@@ -58,6 +65,13 @@ pub struct GlmmProblem {
     n_theta: usize,
     p: usize,
     negative_binomial: bool,
+    /// Per parameter, its value per unit of what the optimizer and the Hessian see:
+    /// 1/(its column's power-of-two scale) for θ, as the linear engine's
+    /// ([`super::blocks::column_scales`]), and the first stage's standard error for β, so
+    /// that neither depends on the units of a predictor (Days × 1e10 left a slope's
+    /// coefficient near 1e-11, where numDeriv's absolute step near zero, 1e-4, is a
+    /// thousand million standard errors, and the standard errors came out NaN).
+    unit: Vec<f64>,
 }
 
 impl GlmmProblem {
@@ -99,10 +113,21 @@ impl GlmmProblem {
         let q = design.random.iter().map(|b| b.q()).collect();
         let kinds = design.random.iter().map(|b| b.covariance).collect();
         let lambda = Lambda::new(q, kinds);
+        let negative_binomial = matches!(options.family, Family::NegativeBinomial { .. });
+        let unit = lambda
+            .parameter_scales(&column_scales(&design))
+            .iter()
+            .map(|s| 1.0 / s)
+            .chain(std::iter::repeat_n(
+                1.0,
+                design.p() + usize::from(negative_binomial),
+            ))
+            .collect();
         let problem = GlmmProblem {
             n_theta: lambda.n_theta(),
             p: design.p(),
-            negative_binomial: matches!(options.family, Family::NegativeBinomial { .. }),
+            negative_binomial,
+            unit,
             pirls: Pirls::new(design, y, trials, options, lambda),
         };
         Ok((problem, warnings))
@@ -117,16 +142,21 @@ pub fn fit_glmm(
 ) -> Result<GlmmFit, ModelError> {
     let (mut problem, mut warnings) = GlmmProblem::new(design, &response, options)?;
     let (theta_lower, theta_upper) = problem.pirls.lambda.bounds();
+    // lme4's start, for the scaled columns (as the linear engine's).
     let start = problem.pirls.lambda.start();
+    let theta_unit = problem.unit[..problem.n_theta].to_vec();
+    let from_internal =
+        |t: &[f64]| -> Vec<f64> { t.iter().zip(&theta_unit).map(|(t, u)| t * u).collect() };
 
     // Stage 1 (lme4's nAGQ = 0): θ with β inside PIRLS.
-    let stage1 = optimize::minimise(
-        |t| problem.joint_deviance(t),
+    let mut stage1 = optimize::minimise(
+        |t| problem.joint_deviance(&from_internal(t)),
         &start,
         &theta_lower,
         &theta_upper,
         options.max_evaluations,
     );
+    stage1.theta = from_internal(&stage1.theta);
     if !stage1.objective.is_finite() {
         return Err(ModelError::Numerical {
             reason: "PIRLS found no conditional modes at any value of the covariance \
@@ -142,6 +172,8 @@ pub fn fit_glmm(
         x0.push(theta.ln());
     }
     let scale = problem.pirls.joint_standard_errors();
+    let n_theta = problem.n_theta;
+    problem.unit[n_theta..n_theta + scale.len()].copy_from_slice(&scale);
     let (params, stage2) = problem.optimise(&x0, &scale, options.max_evaluations);
     if !stage2.objective.is_finite() {
         return Err(ModelError::Numerical {
@@ -159,9 +191,10 @@ pub fn fit_glmm(
 
 impl GlmmProblem {
     /// The full problem (lme4's second stage) from `x0 = [θ, β, (log θ_NB)]`, searched over
-    /// (θ, δ) with β = β₀ + s∘δ, `s` the scale of each coefficient (its standard error), so
-    /// that one trust-region radius suits every coefficient. Returns the optimum's
-    /// parameters in the unscaled form, and the optimizer's report.
+    /// (θ/u, δ) with β = β₀ + s∘δ, `s` the scale of each coefficient (its standard error) and
+    /// `u` θ's units ([`GlmmProblem::unit`]), so that one trust-region radius suits every
+    /// parameter. Returns the optimum's parameters in the unscaled form, and the optimizer's
+    /// report.
     fn optimise(
         &mut self,
         x0: &[f64],
@@ -173,18 +206,25 @@ impl GlmmProblem {
         lower.extend(std::iter::repeat_n(f64::NEG_INFINITY, p));
         upper.extend(std::iter::repeat_n(f64::INFINITY, p));
         if self.negative_binomial {
-            lower.push(-12.0);
-            upper.push(12.0);
+            lower.push(NB_LOG_THETA_RANGE.0);
+            upper.push(NB_LOG_THETA_RANGE.1);
         }
         let beta0 = &x0[n_theta..n_theta + p];
+        let theta_unit = self.unit[..n_theta].to_vec();
         let unscale = |x: &[f64]| -> Vec<f64> {
             let mut out = x.to_vec();
+            for (t, u) in out.iter_mut().zip(&theta_unit) {
+                *t *= u;
+            }
             for j in 0..p {
                 out[n_theta + j] = beta0[j] + scale[j] * x[n_theta + j];
             }
             out
         };
         let mut start = x0.to_vec();
+        for (t, u) in start.iter_mut().zip(&theta_unit) {
+            *t /= u;
+        }
         start[n_theta..n_theta + p]
             .iter_mut()
             .for_each(|d| *d = 0.0);

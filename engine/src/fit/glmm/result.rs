@@ -106,7 +106,17 @@ pub(super) fn assemble(
     // differences with step 1e-4) gave standard errors several times too small on this
     // deviance in a trial: its second differences divide by 1e-8 whatever rounding is left
     // in PIRLS's modes, which the extrapolation from larger steps does not.
-    let hessian = numderiv::hessian(|x| problem.deviance(x), &params);
+    // Over each parameter in its units ([`GlmmProblem::unit`]): numDeriv's steps are then
+    // the same fraction of a standard error whatever a predictor's units.
+    let unit = problem.unit.clone();
+    let internal: Vec<f64> = params.iter().zip(&unit).map(|(x, u)| x / u).collect();
+    let hessian = numderiv::hessian(
+        |z| {
+            let x: Vec<f64> = z.iter().zip(&unit).map(|(z, u)| z * u).collect();
+            problem.deviance(&x)
+        },
+        &internal,
+    );
     let objective = problem.deviance(&params);
     if !objective.is_finite() {
         return Err(ModelError::Numerical {
@@ -118,7 +128,8 @@ pub(super) fn assemble(
             let mut v = vec![0.0; p * p];
             for a in 0..p {
                 for b in 0..p {
-                    v[a * p + b] = 2.0 * inv[(n_theta + a) * k + n_theta + b];
+                    let (ia, ib) = (n_theta + a, n_theta + b);
+                    v[a * p + b] = 2.0 * inv[ia * k + ib] * unit[ia] * unit[ib];
                 }
             }
             v
