@@ -28,6 +28,11 @@ impl IntervalArgs {
     pub fn wants_profile(&self) -> bool {
         self.profile
     }
+
+    /// Whether any interval (profile or bootstrap) was asked for.
+    pub fn requested(&self) -> bool {
+        self.profile || self.bootstrap.is_some()
+    }
 }
 
 /// A bar counting `n` bootstrap refits on stderr, only where someone watches: hidden in

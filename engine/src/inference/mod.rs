@@ -25,6 +25,6 @@ pub(crate) use interval::{random_parameters, random_values};
 pub use interval::{Interval, Parameter};
 pub use kenward_roger::KenwardRoger;
 pub use profile::profile_intervals;
-pub(crate) use r_squared::{fixed_variance, random_variance};
+pub(crate) use r_squared::{fixed_variance, r_squared_from_sums, random_variance};
 pub use r_squared::{r_squared, RSquared};
 pub use satterthwaite::{satterthwaite, DfRule, Satterthwaite, TTest};
