@@ -29,7 +29,9 @@ impl IntervalArgs {
         self.profile
     }
 
-    /// Whether any interval (profile or bootstrap) was asked for.
+    /// Whether any interval (profile or bootstrap) was asked for (`--engine datafusion`
+    /// refuses both).
+    #[cfg_attr(not(feature = "datafusion"), allow(dead_code))]
     pub fn requested(&self) -> bool {
         self.profile || self.bootstrap.is_some()
     }

@@ -10,7 +10,7 @@ use mixspec_engine::data::Factor;
 use mixspec_engine::design::{column_layout, ColumnOrigin, Values};
 use mixspec_engine::spec::{BinaryOp, Expr, Function, TermList, Variable};
 
-use crate::error::DistributedError;
+use super::error::DistributedError;
 
 /// How a data column can be used: as a number, or as text (a factor's labels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,9 +156,18 @@ pub(crate) fn variable(schema: &Schema, var: &Variable) -> Result<Compiled, Dist
     }
 }
 
-/// A grouping column as a factor.
+/// A grouping column as a factor, whether it holds text or numbers (subject numbers are
+/// levels, ordered numerically, as the in-memory engine makes them).
 pub(crate) fn grouping(schema: &Schema, name: &str) -> Result<Compiled, DistributedError> {
-    variable(schema, &Variable::column(name))
+    let key = match schema.kind(name, name)? {
+        ColumnKind::Text => format!("CAST({} AS VARCHAR)", identifier(name)),
+        ColumnKind::Number => format!("CAST({} AS DOUBLE)", identifier(name)),
+    };
+    Ok(Compiled::Factor {
+        text: schema.kind(name, name)? == ColumnKind::Text,
+        key,
+        levels: Vec::new(),
+    })
 }
 
 /// A numeric expression as SQL over DOUBLEs, with R's arithmetic (NaN where R gives NaN).

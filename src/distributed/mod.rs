@@ -23,7 +23,7 @@ use mixspec_engine::spec::ModelSpec;
 use mixspec_engine::statistics::{check_scope, fit_from_statistics, SubjectStatistics};
 use mixspec_engine::{FitOptions, LmmFit};
 
-pub use error::DistributedError;
+use error::DistributedError;
 
 use compile::Compiled;
 

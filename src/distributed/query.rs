@@ -13,8 +13,8 @@ use mixspec_engine::data::Factor;
 use mixspec_io::Format;
 use std::path::Path;
 
-use crate::compile::{number_literal, ColumnKind, Schema};
-use crate::error::DistributedError;
+use super::compile::{number_literal, ColumnKind, Schema};
+use super::error::DistributedError;
 
 /// DataFusion's memory pool: about the size of the statistics of 5 million subjects with
 /// two random effects, which the engine holds anyway.

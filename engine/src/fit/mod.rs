@@ -132,9 +132,10 @@ impl Problem {
         let z_scale = vec![blocks::statistics_scales(&statistics)];
         let blocks = Blocks::from_statistics(&statistics, &z_scale[0]);
         let lambda = Lambda::new(vec![statistics.q()], vec![statistics.covariance]);
+        // The per-subject arrays are in the blocks now: free them before the factor's own.
+        let (design, moments) = statistics.into_columns();
         let scale = lambda.parameter_scales(&z_scale);
         let factor = Factor::new(&blocks, lambda, true);
-        let (design, moments) = statistics.into_columns();
         Problem {
             design,
             moments: Some(moments),
@@ -152,11 +153,6 @@ impl Problem {
     /// Number of observations.
     pub fn n(&self) -> usize {
         self.moments.as_ref().map_or(self.design.n(), |m| m.n)
-    }
-
-    /// The sums of a problem from per-subject statistics.
-    pub(crate) fn moments(&self) -> Option<&Moments> {
-        self.moments.as_ref()
     }
 
     /// Per parameter, the factor from the parameters these methods take to the ones the
