@@ -32,6 +32,8 @@ macro_rules! errln {
 }
 
 mod commands;
+#[cfg(feature = "datafusion")]
+mod distributed;
 mod output;
 mod report;
 

@@ -323,3 +323,22 @@ fn kenward_roger_standard_errors_match_pbkrtest() {
         }
     }
 }
+
+/// A build without the `datafusion` feature says how to get `--engine datafusion`.
+#[cfg(not(feature = "datafusion"))]
+#[test]
+fn datafusion_engine_needs_its_feature() {
+    let o = fit(
+        SLEEP,
+        "Reaction ~ Days + (Days | Subject)",
+        &["--engine", "datafusion"],
+    );
+    common::assert_refused(
+        &o,
+        &[
+            "built without the DataFusion engine",
+            "--features datafusion",
+        ],
+    );
+    assert!(o.stdout.is_empty());
+}

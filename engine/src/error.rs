@@ -254,3 +254,77 @@ pub enum ModelError {
     )]
     Unsupported { what: String, model: String },
 }
+
+/// Problems with per-subject statistics handed to [`crate::statistics::fit_from_statistics`],
+/// or with a model they cannot describe.
+#[derive(Debug, Error, Diagnostic)]
+pub enum StatisticsError {
+    #[error("this model cannot be fitted from per-subject statistics: the rule is {rule}")]
+    #[diagnostic(
+        code(mixspec::statistics::out_of_scope),
+        help("fit it with the in-memory engine (--engine memory)")
+    )]
+    OutOfScope { rule: String },
+
+    #[error("per-subject statistics: {what} has {found} values, expected {expected}")]
+    #[diagnostic(code(mixspec::statistics::shape))]
+    Shape {
+        what: String,
+        expected: usize,
+        found: usize,
+    },
+
+    #[error("per-subject statistics: the model has no random effects")]
+    #[diagnostic(code(mixspec::statistics::no_random_effects))]
+    NoRandomEffects,
+
+    #[error(
+        "per-subject statistics: {what}[{index}]{} is {value}",
+        subject.as_ref().map(|s| format!(" (subject `{s}`)")).unwrap_or_default()
+    )]
+    #[diagnostic(
+        code(mixspec::statistics::non_finite),
+        help("every sum must be a finite number; check the data for infinite values")
+    )]
+    NonFinite {
+        what: String,
+        subject: Option<String>,
+        index: usize,
+        value: f64,
+    },
+
+    #[error(
+        "per-subject statistics: {what}{} is not symmetric at row {row}, column {column}",
+        subject.as_ref().map(|s| format!(" of subject `{s}`")).unwrap_or_default()
+    )]
+    #[diagnostic(code(mixspec::statistics::not_symmetric))]
+    NotSymmetric {
+        what: String,
+        subject: Option<String>,
+        row: usize,
+        column: usize,
+    },
+
+    #[error("per-subject statistics: subject `{subject}` has no observations")]
+    #[diagnostic(code(mixspec::statistics::empty_subject))]
+    EmptySubject { subject: String },
+
+    #[error("per-subject statistics: n is {n} but the subjects' counts add up to {total}")]
+    #[diagnostic(code(mixspec::statistics::count))]
+    Count { n: u64, total: u64 },
+
+    #[error("per-subject statistics: {reason}")]
+    #[diagnostic(code(mixspec::statistics::identifiability))]
+    Identifiability { reason: String },
+
+    #[error("per-subject statistics: the fixed-effect column `{column}` is aliased with the columns before it")]
+    #[diagnostic(
+        code(mixspec::statistics::aliased),
+        help("R's qr() would drop it (tolerance 1e-7); leave the column out of the statistics")
+    )]
+    Aliased { column: String },
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Model(ModelError),
+}

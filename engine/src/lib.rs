@@ -9,9 +9,11 @@ pub mod family;
 pub mod fit;
 pub mod inference;
 pub mod spec;
+pub mod statistics;
 
 pub use data::{read_csv, Column, DataFrame, Factor};
 pub use design::Design;
-pub use error::{DataError, ModelError};
+pub use error::{DataError, ModelError, StatisticsError};
 pub use fit::{fit, FitOptions, LmmFit};
 pub use spec::ModelSpec;
+pub use statistics::{fit_from_statistics, SubjectStatistics};

@@ -56,6 +56,18 @@ pub struct FitArgs {
     /// response scale) to this CSV file.
     #[arg(long, value_name = "FILE", requires = "family")]
     modes: Option<PathBuf>,
+    /// Where the cross-products are formed: `memory` reads every row; `datafusion` has
+    /// Apache DataFusion compute the per-subject statistics over the Parquet or CSV files,
+    /// streaming, and fits from them (one grouping factor, independent Gaussian
+    /// residuals; docs/scale.md). Needs a build with the `datafusion` feature.
+    #[arg(long, value_enum, default_value_t = Engine::Memory)]
+    engine: Engine,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Engine {
+    Memory,
+    Datafusion,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -84,6 +96,9 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
         spec.random.iter_mut().for_each(|r| r.covariance = kind);
     }
     let source = args.data.display().to_string();
+    if args.engine == Engine::Datafusion {
+        return run_datafusion(args, &spec, &source);
+    }
     let data = mixspec_io::read_data(&args.data)?;
     if let Some(family) = args.family {
         return run_glmm(args, family, &spec, &data, &source);
@@ -158,6 +173,56 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
     };
     outln!("{text}");
     Ok(())
+}
+
+/// `--engine datafusion`: the fit from per-subject statistics computed by DataFusion. What
+/// needs the rows (intervals, Kenward–Roger, a generalized model) is refused; the Type III
+/// table and the residuals' summary are left out, as they need the rows too.
+#[cfg(feature = "datafusion")]
+fn run_datafusion(
+    args: &FitArgs,
+    spec: &mixspec_engine::ModelSpec,
+    source: &str,
+) -> miette::Result<()> {
+    let refuse = |what: &str| -> miette::Result<()> {
+        Err(miette::miette!(
+            help = "these need every row; fit with --engine memory to get them",
+            "{what} is not available with --engine datafusion"
+        ))
+    };
+    if args.family.is_some() {
+        return refuse("--family (the statistics are those of a Gaussian model)");
+    }
+    if args.kr {
+        return refuse("--kr (Kenward–Roger)");
+    }
+    if args.intervals.requested() {
+        return refuse("--profile and --bootstrap");
+    }
+    let options = FitOptions {
+        reml: !args.ml,
+        ..FitOptions::default()
+    };
+    let fit = crate::distributed::fit(spec, &args.data, &options)?;
+    for w in &fit.warnings {
+        errln!("warning: {w}");
+    }
+    let text = match args.format {
+        Format::Text => output::text::summary(&fit, &spec.formula, source),
+        Format::Json => serde_json::to_string_pretty(&output::json::fit_value(&fit, &spec.formula))
+            .expect("JSON of plain values cannot fail"),
+    };
+    outln!("{text}");
+    Ok(())
+}
+
+/// Without the `datafusion` feature: say how to get it.
+#[cfg(not(feature = "datafusion"))]
+fn run_datafusion(_: &FitArgs, _: &mixspec_engine::ModelSpec, _: &str) -> miette::Result<()> {
+    Err(miette::miette!(
+        help = "build mixspec with the feature: cargo build --release --features datafusion",
+        "this mixspec was built without the DataFusion engine (--engine datafusion)"
+    ))
 }
 
 /// `--family`: a generalized linear mixed model. Options that belong to linear models are

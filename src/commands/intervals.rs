@@ -23,6 +23,20 @@ pub struct IntervalArgs {
     seed: u64,
 }
 
+impl IntervalArgs {
+    /// Whether profile intervals were asked for.
+    pub fn wants_profile(&self) -> bool {
+        self.profile
+    }
+
+    /// Whether any interval (profile or bootstrap) was asked for (`--engine datafusion`
+    /// refuses both).
+    #[cfg_attr(not(feature = "datafusion"), allow(dead_code))]
+    pub fn requested(&self) -> bool {
+        self.profile || self.bootstrap.is_some()
+    }
+}
+
 /// A bar counting `n` bootstrap refits on stderr, only where someone watches: hidden in
 /// pipes, files and CI logs.
 pub fn bootstrap_bar(n: usize) -> ProgressBar {

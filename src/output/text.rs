@@ -39,8 +39,11 @@ pub fn summary(fit: &LmmFit, formula: &str, data: &str) -> String {
         );
     }
 
-    let scaled: Vec<f64> = fit.residuals.iter().map(|r| r / fit.sigma).collect();
-    s.push_str(&scaled_residuals(&scaled));
+    // A fit from per-subject statistics has no residuals to summarise.
+    if !fit.residuals.is_empty() {
+        let scaled: Vec<f64> = fit.residuals.iter().map(|r| r / fit.sigma).collect();
+        s.push_str(&scaled_residuals(&scaled));
+    }
 
     let _ = writeln!(s, "Random effects:");
     s.push_str(&random_table(&fit.random, Some(fit.sigma)));

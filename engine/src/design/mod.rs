@@ -319,6 +319,19 @@ impl Design {
     }
 }
 
+/// The names and origins of the model-matrix columns of `terms`, without data: `kind(label)`
+/// gives each variable as `Values` with no rows — `Numeric(vec![])`, or a `Factor` with
+/// its levels (in R's order) and no codes. A front end that forms the cross-products
+/// elsewhere (a query engine) compiles each column from its origin, and gets R's coding
+/// and names from the same rules as [`Design::build`].
+pub fn column_layout<'a>(
+    terms: &crate::spec::TermList,
+    kind: &dyn Fn(&str) -> &'a Values,
+) -> Result<(Vec<String>, Vec<ColumnOrigin>), ModelError> {
+    let columns = coding::model_matrix(terms, 0, kind)?;
+    Ok((columns.names, columns.origins))
+}
+
 /// Refuses an infinite value of a variable used as a number (the response, a term's
 /// numeric variable, an offset, a CAR(1) time) on the rows in use, naming the first.
 ///

@@ -10,6 +10,8 @@
 //! touches the observations.
 
 use crate::design::Design;
+use crate::spec::CovarianceType;
+use crate::statistics::{NormalEquations, SubjectStatistics};
 
 /// Where the rows of the dense block come from.
 #[derive(Debug, Clone)]
@@ -150,26 +152,7 @@ impl Blocks {
             touched.clear();
             row_ptr.push(row_idx.len());
         }
-        let mut by_row_ptr = vec![0usize; d + 1];
-        for &r in &row_idx {
-            by_row_ptr[r + 1] += 1;
-        }
-        for r in 0..d {
-            by_row_ptr[r + 1] += by_row_ptr[r];
-        }
-        let mut by_row = vec![(0, 0); row_idx.len()];
-        let mut fill = by_row_ptr.clone();
-        for j in 0..levels1 {
-            for (e, &r) in row_idx
-                .iter()
-                .enumerate()
-                .take(row_ptr[j + 1])
-                .skip(row_ptr[j])
-            {
-                by_row[fill[r]] = (e, j);
-                fill[r] += 1;
-            }
-        }
+        let (by_row_ptr, by_row) = by_row(&row_ptr, &row_idx, d);
         Blocks {
             q1,
             levels1,
@@ -263,6 +246,98 @@ impl Blocks {
             }
         }
     }
+
+    /// The cross-products of a model with one grouping factor from its per-subject
+    /// statistics ([`SubjectStatistics`], validated), the random-effect columns divided by
+    /// `z_scale` ([`statistics_scales`]). The dense block is `[X y]'[X y]` and every
+    /// subject touches all of it. The response's sums are first refined as [`residualise`]
+    /// refines the rows ([`refine`]).
+    pub fn from_statistics(s: &SubjectStatistics, z_scale: &[f64]) -> Blocks {
+        let (q, p, levels) = (s.q(), s.p(), s.subjects.len());
+        let d = p + 1;
+        let (xty, yty, delta) = refine(s);
+        let gamma: Vec<f64> = s.gamma.iter().zip(&delta).map(|(g, d)| g + d).collect();
+        let inverse: Vec<f64> = z_scale.iter().map(|s| 1.0 / s).collect();
+        let mut a11 = Vec::with_capacity(levels * q * q);
+        let mut a21 = Vec::with_capacity(levels * d * q);
+        for l in 0..levels {
+            let ztz = &s.ztz[l * q * q..(l + 1) * q * q];
+            let ztx = &s.ztx[l * q * p..(l + 1) * q * p];
+            let zty = &s.zty[l * q..(l + 1) * q];
+            // Column-major, as `refill` lays it out (the block is symmetric).
+            for b in 0..q {
+                for a in 0..q {
+                    a11.push(ztz[a * q + b] * inverse[a] * inverse[b]);
+                }
+            }
+            for r in 0..p {
+                a21.extend((0..q).map(|a| ztx[a * p + r] * inverse[a]));
+            }
+            a21.extend((0..q).map(|a| {
+                let fitted: f64 = (0..p).map(|k| ztx[a * p + k] * delta[k]).sum();
+                (zty[a] - fitted) * inverse[a]
+            }));
+        }
+        let row_ptr: Vec<usize> = (0..=levels).map(|l| l * d).collect();
+        let row_idx: Vec<usize> = (0..levels).flat_map(|_| 0..d).collect();
+        let mut a22 = vec![0.0; d * d];
+        for c in 0..p {
+            for r in 0..p {
+                a22[c * d + r] = s.xtx[r * p + c];
+            }
+            a22[c * d + p] = xty[c];
+            a22[p * d + c] = xty[c];
+        }
+        a22[d * d - 1] = yty;
+        let (by_row_ptr, by_row) = by_row(&row_ptr, &row_idx, d);
+        Blocks {
+            q1: q,
+            levels1: levels,
+            a11,
+            row_ptr,
+            row_idx,
+            a21,
+            a22,
+            by_row_ptr,
+            by_row,
+            layout: DenseLayout {
+                terms: Vec::new(),
+                q_rest: 0,
+                p,
+            },
+            gamma,
+            // No observations: these blocks cannot be refilled from rows.
+            order: Vec::new(),
+            level_start: Vec::new(),
+        }
+    }
+}
+
+/// The coupling entries indexed by dense row (see [`Blocks::by_row`]), from the rows each
+/// level touches.
+#[allow(clippy::type_complexity)]
+fn by_row(row_ptr: &[usize], row_idx: &[usize], d: usize) -> (Vec<usize>, Vec<(usize, usize)>) {
+    let mut by_row_ptr = vec![0usize; d + 1];
+    for &r in row_idx {
+        by_row_ptr[r + 1] += 1;
+    }
+    for r in 0..d {
+        by_row_ptr[r + 1] += by_row_ptr[r];
+    }
+    let mut by_row = vec![(0, 0); row_idx.len()];
+    let mut fill = by_row_ptr.clone();
+    for j in 0..row_ptr.len() - 1 {
+        for (e, &r) in row_idx
+            .iter()
+            .enumerate()
+            .take(row_ptr[j + 1])
+            .skip(row_ptr[j])
+        {
+            by_row[fill[r]] = (e, j);
+            fill[r] += 1;
+        }
+    }
+    (by_row_ptr, by_row)
 }
 
 /// Per random-effect term, per column, the power of two nearest the column's root mean
@@ -276,28 +351,49 @@ pub fn column_scales(design: &Design) -> Vec<Vec<f64>> {
         .random
         .iter()
         .map(|b| {
-            let (q, n) = (b.q(), b.codes.len().max(1));
-            let log2_rms: Vec<f64> = (0..q)
+            let q = b.q();
+            let sums: Vec<f64> = (0..q)
                 .map(|c| {
-                    let ss: f64 = (0..b.codes.len())
+                    (0..b.codes.len())
                         .map(|i| b.values[i * q + c].powi(2))
-                        .sum();
-                    let l = (ss / n as f64).sqrt().log2().round();
-                    if l.is_finite() {
-                        l.clamp(-500.0, 500.0)
-                    } else {
-                        0.0
-                    }
+                        .sum()
                 })
                 .collect();
-            if b.covariance == crate::spec::CovarianceType::CompoundSymmetry {
-                let mean = (log2_rms.iter().sum::<f64>() / q.max(1) as f64).round();
-                vec![mean.exp2(); q]
-            } else {
-                log2_rms.iter().map(|l| l.exp2()).collect()
-            }
+            scales_from_sums(&sums, b.codes.len(), b.covariance)
         })
         .collect()
+}
+
+/// [`column_scales`] of the one term of per-subject statistics: the columns' sums of
+/// squares are the diagonals of `Zᵢ'Zᵢ` summed over subjects.
+pub fn statistics_scales(s: &SubjectStatistics) -> Vec<f64> {
+    let q = s.q();
+    let sums: Vec<f64> = (0..q)
+        .map(|c| s.ztz.chunks_exact(q * q).map(|b| b[c * q + c]).sum())
+        .collect();
+    scales_from_sums(&sums, s.n as usize, s.covariance)
+}
+
+/// The scales of one term's columns from their sums of squares over `n` observations.
+fn scales_from_sums(sums: &[f64], n: usize, covariance: CovarianceType) -> Vec<f64> {
+    let q = sums.len();
+    let log2_rms: Vec<f64> = sums
+        .iter()
+        .map(|ss| {
+            let l = (ss / n.max(1) as f64).sqrt().log2().round();
+            if l.is_finite() {
+                l.clamp(-500.0, 500.0)
+            } else {
+                0.0
+            }
+        })
+        .collect();
+    if covariance == CovarianceType::CompoundSymmetry {
+        let mean = (log2_rms.iter().sum::<f64>() / q.max(1) as f64).round();
+        vec![mean.exp2(); q]
+    } else {
+        log2_rms.iter().map(|l| l.exp2()).collect()
+    }
 }
 
 /// `y − Xγ` and γ, γ the least-squares coefficients of `y` on `X`.
@@ -319,36 +415,16 @@ pub(crate) fn residualise(design: &Design) -> (Vec<f64>, Vec<f64>) {
     let mut gamma = vec![0.0; p];
     let col = |j: usize| &design.x[j * n..(j + 1) * n];
     let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
-    let scale: Vec<f64> = (0..p).map(|j| 1.0 / dot(col(j), col(j)).sqrt()).collect();
-    if p == 0 || scale.iter().any(|s| !s.is_finite()) {
+    if p == 0 {
         return (y, gamma);
     }
-    // Cholesky factor (lower, row-major) of the scaled X'X.
-    let mut l = vec![0.0; p * p];
-    for a in 0..p {
-        for b in 0..=a {
-            let mut v = dot(col(a), col(b)) * scale[a] * scale[b];
-            v -= (0..b).map(|k| l[a * p + k] * l[b * p + k]).sum::<f64>();
-            if a == b {
-                if v.is_nan() || v <= 0.0 {
-                    return (y, gamma);
-                }
-                l[a * p + a] = v.sqrt();
-            } else {
-                l[a * p + b] = v / l[b * p + b];
-            }
-        }
-    }
+    let Ok(normal) = NormalEquations::new(p, |a, b| dot(col(a), col(b)), 0.0) else {
+        return (y, gamma);
+    };
     let mut norm = dot(&y, &y);
     for _ in 0..2 {
-        let mut z: Vec<f64> = (0..p).map(|j| dot(col(j), &y) * scale[j]).collect();
-        for r in 0..p {
-            z[r] = (z[r] - (0..r).map(|k| l[r * p + k] * z[k]).sum::<f64>()) / l[r * p + r];
-        }
-        for r in (0..p).rev() {
-            z[r] = (z[r] - (r + 1..p).map(|k| l[k * p + r] * z[k]).sum::<f64>()) / l[r * p + r];
-        }
-        let step: Vec<f64> = z.iter().zip(&scale).map(|(z, s)| z * s).collect();
+        let xty: Vec<f64> = (0..p).map(|j| dot(col(j), &y)).collect();
+        let step = normal.solve(&xty);
         let mut next = y.clone();
         for (j, s) in step.iter().enumerate() {
             next.iter_mut().zip(col(j)).for_each(|(v, x)| *v -= s * x);
@@ -361,4 +437,33 @@ pub(crate) fn residualise(design: &Design) -> (Vec<f64>, Vec<f64>) {
         (y, norm) = (next, next_norm);
     }
     (y, gamma)
+}
+
+/// The same refinement as [`residualise`] on sums instead of rows: with `X'X` and the
+/// statistics of `r = y − Xγ`, a step δ solving `X'X δ = X'r` gives `X'(r − Xδ) = X'r − X'Xδ`
+/// and `(r − Xδ)'(r − Xδ) = r'r − 2δ'X'r + δ'X'Xδ`; a step is kept only if it shrinks
+/// `r'r`. From sums a producer centred on the response's mean it removes what is left of
+/// the location; digits the producer lost in `y'y` stay lost (docs/scale.md). Returns `X'r`,
+/// `r'r` and δ.
+fn refine(s: &SubjectStatistics) -> (Vec<f64>, f64, Vec<f64>) {
+    let p = s.p();
+    let (mut xty, mut yty, mut delta) = (s.xty.clone(), s.yty, vec![0.0; p]);
+    let Ok(normal) = NormalEquations::new(p, |a, b| s.xtx[a * p + b], 0.0) else {
+        return (xty, yty, delta);
+    };
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(u, v)| u * v).sum::<f64>();
+    for _ in 0..2 {
+        let step = normal.solve(&xty);
+        let xtx_step: Vec<f64> = (0..p)
+            .map(|j| dot(&s.xtx[j * p..(j + 1) * p], &step))
+            .collect();
+        let next = yty - 2.0 * dot(&step, &xty) + dot(&step, &xtx_step);
+        if next.is_nan() || next < 0.0 || next >= yty {
+            break;
+        }
+        xty.iter_mut().zip(&xtx_step).for_each(|(v, w)| *v -= w);
+        delta.iter_mut().zip(&step).for_each(|(d, s)| *d += s);
+        yty = next;
+    }
+    (xty, yty, delta)
 }

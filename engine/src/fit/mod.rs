@@ -19,6 +19,7 @@ pub use result::{varcorr_rows, Convergence, LmmFit, RandomEffects, ResidualFit, 
 
 use crate::design::Design;
 use crate::error::ModelError;
+use crate::statistics::{Moments, SubjectStatistics};
 pub(crate) use blocks::residualise;
 use blocks::Blocks;
 pub use derivatives::Derivatives;
@@ -52,8 +53,13 @@ impl Default for FitOptions {
 /// then any residual-structure parameters φ: the problem the optimizer solves, kept apart
 /// from the optimizer itself.
 pub struct Problem {
-    /// The design as built from the data (for fitted values and residuals).
+    /// The design as built from the data (for fitted values and residuals). For a problem
+    /// from per-subject statistics ([`Problem::from_statistics`]) it names the columns and
+    /// levels and has no rows: use [`Problem::n`] for the number of observations.
     pub design: Design,
+    /// For a problem from per-subject statistics: the observations and the sums R² is
+    /// computed from, as there are no rows.
+    moments: Option<Moments>,
     residual: Option<Residual>,
     blocks: Blocks,
     factor: Factor,
@@ -107,6 +113,7 @@ impl Problem {
         let factor = Factor::new(&blocks, lambda, residual.is_none());
         Ok(Problem {
             design,
+            moments: None,
             residual,
             blocks,
             factor,
@@ -116,6 +123,36 @@ impl Problem {
             scale,
             internal: Vec::new(),
         })
+    }
+
+    /// The problem of a model's per-subject statistics (validated): the same cross-product
+    /// blocks as [`Problem::new`] builds from rows, formed from the sums instead, so that
+    /// everything after (factorisation, optimizer, inference, the fit's assembly) is shared.
+    pub(crate) fn from_statistics(statistics: SubjectStatistics, reml: bool) -> Problem {
+        let z_scale = vec![blocks::statistics_scales(&statistics)];
+        let blocks = Blocks::from_statistics(&statistics, &z_scale[0]);
+        let lambda = Lambda::new(vec![statistics.q()], vec![statistics.covariance]);
+        // The per-subject arrays are in the blocks now: free them before the factor's own.
+        let (design, moments) = statistics.into_columns();
+        let scale = lambda.parameter_scales(&z_scale);
+        let factor = Factor::new(&blocks, lambda, true);
+        Problem {
+            design,
+            moments: Some(moments),
+            residual: None,
+            blocks,
+            factor,
+            reml,
+            factorised_at: Vec::new(),
+            z_scale,
+            scale,
+            internal: Vec::new(),
+        }
+    }
+
+    /// Number of observations.
+    pub fn n(&self) -> usize {
+        self.moments.as_ref().map_or(self.design.n(), |m| m.n)
     }
 
     /// Per parameter, the factor from the parameters these methods take to the ones the
@@ -148,7 +185,7 @@ impl Problem {
     pub fn start(&mut self) -> Vec<f64> {
         let lme4 = self.lme4_start();
         let moments = match (&self.residual, &self.factor.lambda.kinds[..]) {
-            (None, [kind]) => start::moment_start(&self.blocks, *kind, self.design.n()),
+            (None, [kind]) => start::moment_start(&self.blocks, *kind, self.n()),
             _ => None,
         };
         let Some(m) = moments else {
@@ -249,9 +286,7 @@ impl Problem {
 
     /// The objective at the last factorisation.
     fn objective_here(&self) -> f64 {
-        self.factor
-            .objective(self.reml, self.design.n(), self.design.p())
-            + self.residual_log_det()
+        self.factor.objective(self.reml, self.n(), self.design.p()) + self.residual_log_det()
     }
 
     /// Whether the dense block (the random effects after the first term, `X` and `y`) is
@@ -337,7 +372,7 @@ impl Problem {
             grad.fill(f64::NAN);
             return f64::INFINITY;
         };
-        let (n, p) = (self.design.n(), self.design.p());
+        let (n, p) = (self.n(), self.design.p());
         let dof = if self.reml { n - p } else { n } as f64;
         d.at_sigma2(self.factor.pwrss / dof, grad);
         self.objective_here()
@@ -397,7 +432,7 @@ impl Problem {
             return None;
         }
         let residual_log_det = self.residual_log_det();
-        let (n, p) = (self.design.n(), self.design.p());
+        let (n, p) = (self.n(), self.design.p());
         let f = &self.factor;
         Some(if self.reml {
             SigmaDeviance {
@@ -445,7 +480,13 @@ impl Problem {
 
     /// Replaces the response (minus offsets), keeping everything else: a refit to a
     /// simulated response needs only the cross-products rebuilt.
+    ///
+    /// Only for a problem built from rows.
     pub fn set_response(&mut self, y: Vec<f64>) {
+        assert!(
+            self.moments.is_none(),
+            "a refit to a new response needs the problem's rows"
+        );
         assert_eq!(y.len(), self.design.n(), "one response per observation");
         self.design.y = y;
         self.factorised_at.clear();
@@ -500,7 +541,15 @@ pub fn scale_vcov(v: &mut [f64], sigma: f64) {
 /// Fits the model described by `design`.
 pub fn fit(design: Design, options: &FitOptions) -> Result<LmmFit, ModelError> {
     check_not_exact(&design)?;
-    let mut problem = Problem::new(design, options.reml)?;
+    fit_problem(Problem::new(design, options.reml)?, options)
+}
+
+/// Minimises a problem's objective and assembles the fit: what a fit from rows and a fit
+/// from per-subject statistics ([`crate::statistics::fit_from_statistics`]) share.
+pub(crate) fn fit_problem(
+    mut problem: Problem,
+    options: &FitOptions,
+) -> Result<LmmFit, ModelError> {
     let start = problem.start();
     let optimum = problem.minimise(&start, options.max_evaluations);
     if !optimum.objective.is_finite() {

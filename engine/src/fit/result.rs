@@ -76,9 +76,11 @@ pub struct LmmFit {
     pub convergence: Convergence,
     /// Plain-language notes: dropped columns, convergence, singularity.
     pub warnings: Vec<String>,
+    /// Fitted values and residuals per observation, and the data rows the model used, in
+    /// order (indices into the data set): empty for a fit from per-subject statistics
+    /// ([`crate::statistics::fit_from_statistics`]), which has no observations at hand.
     pub fitted: Vec<f64>,
     pub residuals: Vec<f64>,
-    /// Data rows the model used, in order (indices into the data set).
     pub rows: Vec<usize>,
     /// The residual structure's estimates, when the model has one.
     pub residual_structure: Option<ResidualFit>,
@@ -101,7 +103,7 @@ impl LmmFit {
         satterthwaite: bool,
     ) -> Result<LmmFit, ModelError> {
         let objective = problem.objective(&opt.theta);
-        let (n, p) = (problem.design.n(), problem.design.p());
+        let (n, p) = (problem.n(), problem.design.p());
         let denom = if problem.reml { n - p } else { n } as f64;
         let sigma = (problem.factor.pwrss / denom).sqrt();
         let satterthwaite = satterthwaite.then(|| {
@@ -126,6 +128,7 @@ impl LmmFit {
         });
         let Problem {
             design,
+            moments,
             blocks,
             factor,
             reml,
@@ -205,7 +208,10 @@ impl LmmFit {
             .any(|(t, &sd)| sd && *t < BOUNDARY_TOLERANCE);
         let n_parameters = p + opt.theta.len() + 1;
         let n_par = n_parameters as f64;
-        let r_squared = crate::inference::r_squared(&design, &beta, &random, sigma);
+        let r_squared = match &moments {
+            Some(m) => crate::inference::r_squared_from_sums(m, n, &beta, &random, sigma),
+            None => crate::inference::r_squared(&design, &beta, &random, sigma),
+        };
         let mut warnings: Vec<String> = Vec::new();
         if !design.aliased.is_empty() {
             let k = design.aliased.len();

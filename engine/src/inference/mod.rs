@@ -26,6 +26,6 @@ pub use interval::{Interval, Parameter};
 pub use kenward_roger::KenwardRoger;
 pub use profile::profile_intervals;
 pub(crate) use profile::{chol_theta, end as profile_end, profile_terms, signed_root, Z};
-pub(crate) use r_squared::{fixed_variance, random_variance};
+pub(crate) use r_squared::{fixed_variance, r_squared_from_sums, random_variance};
 pub use r_squared::{r_squared, RSquared};
 pub use satterthwaite::{satterthwaite, DfRule, Satterthwaite, TTest};

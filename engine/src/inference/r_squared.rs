@@ -8,6 +8,7 @@
 
 use crate::design::Design;
 use crate::fit::RandomEffects;
+use crate::statistics::Moments;
 use serde::Serialize;
 
 /// Variance explained by the fixed effects alone, and by fixed and random effects together.
@@ -17,6 +18,7 @@ pub struct RSquared {
     pub conditional: f64,
 }
 
+/// R² from the rows of `design`.
 pub fn r_squared(design: &Design, beta: &[f64], random: &[RandomEffects], sigma: f64) -> RSquared {
     RSquared::from_variances(
         fixed_variance(design, beta),
@@ -73,4 +75,42 @@ pub(crate) fn random_variance(design: &Design, random: &[RandomEffects]) -> f64 
             quad / n as f64
         })
         .sum()
+}
+
+/// R² from sums (a model with one grouping factor fitted from per-subject statistics):
+/// Σ(Xβ̂ − mean)² is β̂'(X'X − 1'X'1'X/n)β̂, formed with the centring inside so that a large
+/// intercept does not cancel; the mean of zᵢ'Σzᵢ is tr(Σ·ΣᵢZᵢ'Zᵢ)/n.
+pub(crate) fn r_squared_from_sums(
+    sums: &Moments,
+    n: usize,
+    beta: &[f64],
+    random: &[RandomEffects],
+    sigma: f64,
+) -> RSquared {
+    let p = beta.len();
+    let nf = n as f64;
+    let centred = |a: usize, b: usize| sums.xtx[a * p + b] - sums.x_sums[a] * sums.x_sums[b] / nf;
+    let ss_fixed: f64 = (0..p)
+        .map(|a| {
+            (0..p)
+                .map(|b| beta[a] * centred(a, b) * beta[b])
+                .sum::<f64>()
+        })
+        .sum();
+    let random_variance: f64 = random
+        .iter()
+        .map(|re| {
+            re.covariance
+                .iter()
+                .zip(&sums.ztz)
+                .map(|(c, z)| c * z)
+                .sum::<f64>()
+                / nf
+        })
+        .sum();
+    RSquared::from_variances(
+        ss_fixed.max(0.0) / (nf - 1.0),
+        random_variance,
+        sigma * sigma,
+    )
 }
