@@ -533,7 +533,7 @@ fn mutated_data_plugins_and_options_never_panic() {
             failures.push(format!("case {done}: {message}\n--- csv ---\n{text}\n---"));
         }
 
-        let option_seed: &str = rng.pick(OPTIONS);
+        let option_seed: &str = *rng.pick(OPTIONS);
         let option = mutate(option_seed, &mut rng);
         let survived = catch_unwind(|| {
             let _ = ResidualSpec::parse(&option);

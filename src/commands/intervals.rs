@@ -24,11 +24,6 @@ pub struct IntervalArgs {
 }
 
 impl IntervalArgs {
-    /// Whether profile intervals were asked for.
-    pub fn wants_profile(&self) -> bool {
-        self.profile
-    }
-
     /// Whether any interval (profile or bootstrap) was asked for (`--engine datafusion`
     /// refuses both).
     #[cfg_attr(not(feature = "datafusion"), allow(dead_code))]
