@@ -380,17 +380,7 @@ fn mutated_specs_and_formulas_never_panic() {
         }
         done += 1;
     }
-    eprintln!(
-        "{done} mutants of specs and formulas from seed {seed} in {:?}",
-        start.elapsed()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} of {done} mutants panicked (seed {seed}):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(done >= 50, "only {done} mutants within the budget");
+    report("specs and formulas", seed, start, done, &failures);
 }
 
 /// The fuzzer's first find: `describe … by g` where `g`'s own definition failed.
@@ -565,8 +555,20 @@ fn mutated_data_plugins_and_options_never_panic() {
         }
         done += 1;
     }
+    report(
+        "CSV files, options and plugin scripts",
+        seed,
+        start,
+        done,
+        &failures,
+    );
+}
+
+/// Prints what a fuzzing test covered and fails it on any panic it caught, or when its
+/// budget ran out before 50 mutants.
+fn report(what: &str, seed: u64, start: Instant, done: u64, failures: &[String]) {
     eprintln!(
-        "{done} mutants of CSV files, options and plugin scripts from seed {seed} in {:?}",
+        "{done} mutants of {what} from seed {seed} in {:?}",
         start.elapsed()
     );
     assert!(

@@ -27,6 +27,20 @@ const MAX_EVALUATIONS: usize = 100_000;
 /// refitting, and the bound keeps a typing slip from asking for terabytes of estimates.
 pub const REPLICATES: RangeInclusive<usize> = 2..=100_000;
 
+/// Refuses a replicate count outside [`REPLICATES`]: one rule for the linear and the
+/// generalized bootstrap.
+pub(crate) fn check_replicates(replicates: usize) -> Result<(), ModelError> {
+    if REPLICATES.contains(&replicates) {
+        Ok(())
+    } else {
+        Err(ModelError::Replicates {
+            replicates,
+            min: *REPLICATES.start(),
+            max: *REPLICATES.end(),
+        })
+    }
+}
+
 /// Percentile intervals from a parametric bootstrap.
 #[derive(Debug, Clone)]
 pub struct Bootstrap {
@@ -47,13 +61,7 @@ pub fn bootstrap_intervals(
     seed: u64,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Bootstrap, ModelError> {
-    if !REPLICATES.contains(&replicates) {
-        return Err(ModelError::Replicates {
-            replicates,
-            min: *REPLICATES.start(),
-            max: *REPLICATES.end(),
-        });
-    }
+    check_replicates(replicates)?;
     require_plain_residual(design, "the parametric bootstrap")?;
     // Built once here so that a design the problem refuses is an error, not a worker's panic.
     Problem::new(design.clone(), fit.reml)?;

@@ -18,7 +18,7 @@ pub use anova::{anova, anova_kenward_roger, FTest};
 pub use bootstrap::{
     add_random_draws, add_random_effects, bootstrap_intervals, Bootstrap, REPLICATES,
 };
-pub(crate) use bootstrap::{draw_factors, linear_predictor};
+pub(crate) use bootstrap::{check_replicates, draw_factors, linear_predictor};
 pub use chi_square::chi_square_upper_tail;
 pub use distributions::{beta_inc, f_upper_tail, t_two_sided_p, t_upper_tail};
 pub(crate) use interval::{random_parameters, random_values};

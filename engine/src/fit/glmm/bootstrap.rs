@@ -16,8 +16,8 @@ use crate::design::{Design, GlmResponse};
 use crate::error::ModelError;
 use crate::family::Family;
 use crate::inference::{
-    add_random_draws, draw_factors, random_parameters, random_values, Bootstrap, Parameter,
-    REPLICATES,
+    add_random_draws, check_replicates, draw_factors, random_parameters, random_values, Bootstrap,
+    Parameter,
 };
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -37,13 +37,7 @@ pub fn bootstrap_intervals(
     seed: u64,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Bootstrap, ModelError> {
-    if !REPLICATES.contains(&replicates) {
-        return Err(ModelError::Replicates {
-            replicates,
-            min: *REPLICATES.start(),
-            max: *REPLICATES.end(),
-        });
-    }
+    check_replicates(replicates)?;
     let factors = draw_factors(&fit.random)?;
     // Built once here so that a model the problem refuses is an error, not a worker's panic.
     let (base, _) = GlmmProblem::new(design.clone(), response, options)?;
