@@ -126,6 +126,7 @@ impl LmmFit {
             names: m.param_names(),
             values: opt.theta[n_theta..].to_vec(),
         });
+        let (beta, u) = problem.solution();
         let Problem {
             design,
             moments,
@@ -134,7 +135,6 @@ impl LmmFit {
             reml,
             ..
         } = problem;
-        let (beta, u) = factor.solve(&blocks);
         // The factor holds T for the scaled columns; b = Λu with the reported θ is the
         // effect per unit of each column as given.
         let mut lambda = factor.lambda.clone();
