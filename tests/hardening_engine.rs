@@ -143,6 +143,47 @@ fn infinite_values_are_refused_naming_variable_and_line() {
     assert_eq!(d.n_dropped, 1);
 }
 
+/// A numeric column with a few text cells (`.` for missing, as SAS and SPSS write it, or a
+/// decimal comma) was read as a factor and fitted with a coefficient per distinct value.
+#[test]
+fn a_numeric_column_with_a_text_cell_is_refused_naming_the_line() {
+    let text = sleepstudy_text();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let subject = lines[7].rsplit(',').next().unwrap().to_string();
+    for (cell, formula, needles) in [
+        (
+            format!("250.1,.,{subject}"),
+            "Reaction ~ Days + (1 | Subject)",
+            ["`Days` holds numbers", "line 8 has `.`", "factor(Days)"],
+        ),
+        (
+            format!("250.1,\"3,5\",{subject}"),
+            "Reaction ~ 1 + (Days | Subject)",
+            ["`Days` holds numbers", "line 8 has `3,5`", "decimal comma"],
+        ),
+    ] {
+        let mut changed = lines.clone();
+        changed[7] = cell;
+        let data = read_csv(changed.join("\n").as_bytes(), "text.csv").unwrap();
+        let err = design(&data, formula).unwrap_err();
+        assert!(
+            matches!(err, ModelError::NumbersWithText { .. }),
+            "{formula}: {err}"
+        );
+        let message = format!("{err} {}", miette::Diagnostic::help(&err).unwrap());
+        for n in needles {
+            assert!(message.contains(n), "{formula}: {message}");
+        }
+    }
+    // Asked for as a factor, or text in most rows (a factor's labels), it is a factor.
+    lines[7] = format!("250.1,.,{subject}");
+    let data = read_csv(lines.join("\n").as_bytes(), "text.csv").unwrap();
+    let d = design(&data, "Reaction ~ factor(Days) + (1 | Subject)").unwrap();
+    assert_eq!(d.p(), 11, "{:?}", d.x_names);
+    let d = design(&data, "Reaction ~ 1 + (1 | Days)").unwrap();
+    assert_eq!(d.random[0].levels.len(), 11);
+}
+
 #[test]
 fn an_infinite_derived_variable_is_refused_by_check() {
     let dir = scratch("derived");

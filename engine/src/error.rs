@@ -87,6 +87,26 @@ pub enum ModelError {
         value: f64,
     },
 
+    #[error(
+        "`{variable}` holds numbers in {source_name}, but line {line} has `{value}`: read as \
+         text, it would make `{variable}` a factor of {levels} levels"
+    )]
+    #[diagnostic(
+        code(mixspec::model::numbers_with_text),
+        help(
+            "if `{value}` marks a missing value, write NA or leave the cell empty; if it is a \
+             typo (a decimal comma?), fix the cell; if `{variable}` is meant as a factor, \
+             write factor({variable}) in the formula"
+        )
+    )]
+    NumbersWithText {
+        variable: String,
+        source_name: String,
+        line: u64,
+        value: String,
+        levels: usize,
+    },
+
     #[error("{what} would need {needed} of memory, more than the {limit} mixspec allows")]
     #[diagnostic(code(mixspec::model::too_large), help("{help}"))]
     TooLarge {

@@ -333,7 +333,9 @@ pub fn column_layout<'a>(
 }
 
 /// Refuses an infinite value of a variable used as a number (the response, a term's
-/// numeric variable, an offset, a CAR(1) time) on the rows in use, naming the first.
+/// numeric variable, an offset, a CAR(1) time) on the rows in use, naming the first, and
+/// a bare column that is numbers but for a few text cells
+/// ([`check_not_mostly_numbers`]).
 ///
 /// NaN marks a value missing (as R's `na.omit`), but ±Inf is a number no fit can use: left
 /// in, it turned its column into NaN and the column was dropped as aliased. lme4 refuses
@@ -368,10 +370,19 @@ fn check_finite(
         numeric.push(time);
     }
     for (label, values) in labels.iter().zip(full) {
-        if let (true, Values::Numeric(v)) = (numeric.contains(&label.as_str()), values) {
-            if let Some(r) = infinite(v) {
-                return Err(refuse(label.clone(), v, r));
+        if !numeric.contains(&label.as_str()) {
+            continue;
+        }
+        match values {
+            Values::Numeric(v) => {
+                if let Some(r) = infinite(v) {
+                    return Err(refuse(label.clone(), v, r));
+                }
             }
+            Values::Factor(f) if data.column(label).is_some() => {
+                check_not_mostly_numbers(label, f, data, rows)?
+            }
+            _ => {}
         }
     }
     for (k, o) in offsets.iter().enumerate() {
@@ -380,6 +391,40 @@ fn check_finite(
         }
     }
     Ok(())
+}
+
+/// Refuses a column read as a factor because a minority of its cells are not numbers (`.`
+/// or `n/a` for a missing value, `7,5` with a decimal comma): most of its rows in use hold
+/// numbers, and the fit would silently have turned a covariate such as `Days` into a factor
+/// with a coefficient per distinct value. `factor(x)` in the formula says a factor is meant.
+fn check_not_mostly_numbers(
+    label: &str,
+    f: &crate::data::Factor,
+    data: &DataFrame,
+    rows: &[usize],
+) -> Result<(), ModelError> {
+    let is_number: Vec<bool> = f
+        .levels
+        .iter()
+        .map(|l| crate::data::parse_r_number(l).is_some())
+        .collect();
+    let numbers = rows
+        .iter()
+        .filter(|&&r| f.codes[r] != crate::data::NA_CODE && is_number[f.codes[r] as usize])
+        .count();
+    let text = rows
+        .iter()
+        .find(|&&r| f.codes[r] != crate::data::NA_CODE && !is_number[f.codes[r] as usize]);
+    match text {
+        Some(&r) if 2 * numbers > rows.len() => Err(ModelError::NumbersWithText {
+            variable: label.to_string(),
+            source_name: data.source().to_string(),
+            line: data.line_of(r),
+            value: f.levels[f.codes[r] as usize].clone(),
+            levels: f.levels.len(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// lme4's term order (`mkReTrms`, 1.1-31): only when some term has more levels than the term
