@@ -116,6 +116,46 @@ fn names_longer_than_a_format_width_are_printed() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A response in units of 1e100 (the hardening's scale tests) fits; its summary printed the
+/// intercept's 103 digits in fixed notation (past 1e15 a number is now printed as R prints
+/// it) and a correlation of 0.
+#[test]
+fn huge_estimates_are_printed_in_scientific_notation() {
+    let dir = scratch("huge-numbers");
+    let mut csv = String::new();
+    for (i, line) in std::fs::read_to_string(SLEEP).unwrap().lines().enumerate() {
+        let (y, rest) = line.split_once(',').unwrap();
+        let y = if i == 0 {
+            y.to_string()
+        } else {
+            format!("{y}e100")
+        };
+        csv += &format!("{y},{rest}\n");
+    }
+    let data = dir.join("huge.csv");
+    std::fs::write(&data, csv).unwrap();
+    let o = mixspec(&[
+        "fit",
+        "--data",
+        data.to_str().unwrap(),
+        "--formula",
+        "Reaction ~ Days + (Days | Subject)",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let intercept = out.lines().find(|l| l.starts_with("(Intercept)")).unwrap();
+    assert!(intercept.contains("2.514e+102"), "{out}");
+    assert!(out.lines().all(|l| l.len() < 120), "{out}");
+    // The correlation of the random effects is unit-free: 0.07 as in lme4's sleepstudy fit
+    // (the product of the two variances, 2e404, overflowed and printed 0.00).
+    let days = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("Days "))
+        .unwrap();
+    assert!(days.trim_end().ends_with("0.07"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn counts_past_their_limits_are_refused_by_fit_and_specs_alike() {
     for n in ["18446744073709551615", "1000000000000", "100001", "0", "1"] {

@@ -92,7 +92,7 @@ pub(super) fn random_table(random: &[RandomEffects], residual_sigma: Option<f64>
         let cov = |a: usize, b: usize| r.covariance[a * q + b];
         for a in 0..q {
             let corr: Vec<String> = (0..a)
-                .map(|b| format!("{:.2}", cov(a, b) / (cov(a, a) * cov(b, b)).sqrt()))
+                .map(|b| format!("{:.2}", r.correlation(a, b).unwrap_or(f64::NAN)))
                 .collect();
             rows.push([
                 if a == 0 {
@@ -183,16 +183,6 @@ pub(super) fn format_p_values(p: &[f64], digits: i32) -> Vec<String> {
     let fixed_values: Vec<f64> = p.iter().copied().filter(|&v| fixed(v)).collect();
     let fixed_cells = column_decimals(&fixed_values, digits);
     // Mantissa decimals: the fewest that show every value to `digits` significant digits.
-    let sci = |v: f64, d: usize| {
-        let s = format!("{v:.d$e}");
-        match s.split_once('e') {
-            Some((m, e)) => {
-                let (sign, e) = e.strip_prefix('-').map_or(('+', e), |e| ('-', e));
-                format!("{m}e{sign}{e:0>2}")
-            }
-            None => s,
-        }
-    };
     let full = (digits - 1).max(0) as usize;
     let sci_decimals = p
         .iter()
@@ -219,6 +209,22 @@ pub(super) fn format_p_values(p: &[f64], digits: i32) -> Vec<String> {
         })
         .collect()
 }
+
+/// `v` in scientific notation with `d` mantissa decimals, as R prints it (`1.5e+102`).
+fn sci(v: f64, d: usize) -> String {
+    let s = format!("{v:.d$e}");
+    match s.split_once('e') {
+        Some((m, e)) => {
+            let (sign, e) = e.strip_prefix('-').map_or(('+', e), |e| ('-', e));
+            format!("{m}e{sign}{e:0>2}")
+        }
+        None => s,
+    }
+}
+
+/// From this magnitude on, fixed notation would print more digits than a double holds
+/// (1e102 came out as 103 characters): numbers this large are printed in scientific notation.
+const FIXED_LIMIT: f64 = 1e15;
 
 /// The lower triangle of the fixed effects' correlations, columns named as lme4 abbreviates
 /// them (shared by linear and generalized summaries).
@@ -276,8 +282,22 @@ pub(super) fn table(rows: &[String], cols: &[(String, Vec<String>)]) -> String {
 }
 
 /// Formats a column with a shared number of decimals: enough for `digits` significant digits
-/// of its smallest non-zero entry (at most 6).
+/// of its smallest non-zero entry (at most 6); in scientific notation when an entry reaches
+/// [`FIXED_LIMIT`].
 pub(super) fn column_decimals(v: &[f64], digits: i32) -> Vec<String> {
+    if v.iter().any(|x| x.is_finite() && x.abs() >= FIXED_LIMIT) {
+        let d = (digits - 1).max(0) as usize;
+        return v
+            .iter()
+            .map(|&x| {
+                if x.is_finite() {
+                    sci(x, d)
+                } else {
+                    format!("{x}")
+                }
+            })
+            .collect();
+    }
     let smallest = v
         .iter()
         .map(|x| x.abs())
@@ -291,10 +311,13 @@ pub(super) fn column_decimals(v: &[f64], digits: i32) -> Vec<String> {
     v.iter().map(|x| format!("{x:.decimals$}")).collect()
 }
 
-/// `digits` significant digits, in fixed notation.
+/// `digits` significant digits, in fixed notation below [`FIXED_LIMIT`].
 pub(super) fn sig(x: f64, digits: i32) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
+    }
+    if x.abs() >= FIXED_LIMIT {
+        return sci(x, (digits - 1).max(0) as usize);
     }
     let decimals = (digits - 1 - x.abs().log10().floor() as i32).clamp(0, 10) as usize;
     format!("{x:.decimals$}")

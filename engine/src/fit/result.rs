@@ -32,6 +32,13 @@ pub struct RandomEffects {
     pub modes: Vec<f64>,
 }
 
+impl RandomEffects {
+    /// The correlation of effects `a` and `b`; `None` when either SD is zero.
+    pub fn correlation(&self, a: usize, b: usize) -> Option<f64> {
+        crate::inference::sdcor::correlation(&self.covariance, self.names.len(), a, b)
+    }
+}
+
 /// How the optimisation went.
 #[derive(Debug, Clone, Serialize)]
 pub struct Convergence {
@@ -329,17 +336,12 @@ pub fn varcorr_rows(random: &[RandomEffects]) -> Vec<VarCorrRow> {
         }
         for a in 0..q {
             for b in a + 1..q {
-                let denom = (cov(a, a) * cov(b, b)).sqrt();
                 rows.push(VarCorrRow {
                     group: r.label.clone(),
                     var1: Some(r.names[a].clone()),
                     var2: Some(r.names[b].clone()),
                     vcov: cov(a, b),
-                    sdcor: if denom > 0.0 {
-                        cov(a, b) / denom
-                    } else {
-                        f64::NAN
-                    },
+                    sdcor: r.correlation(a, b).unwrap_or(f64::NAN),
                 });
             }
         }

@@ -12,7 +12,7 @@ pub(crate) mod numderiv;
 mod profile;
 mod r_squared;
 mod satterthwaite;
-mod sdcor;
+pub(crate) mod sdcor;
 
 pub use anova::{anova, anova_kenward_roger, FTest};
 pub use bootstrap::{

@@ -26,15 +26,19 @@ pub fn values(cov: &[f64], q: usize, entries: &[(usize, usize)]) -> Vec<f64> {
             if a == b {
                 cov[a * q + a].sqrt()
             } else {
-                let d = (cov[a * q + a] * cov[b * q + b]).sqrt();
-                if d > 0.0 {
-                    cov[a * q + b] / d
-                } else {
-                    0.0
-                }
+                correlation(cov, q, a, b).unwrap_or(0.0)
             }
         })
         .collect()
+}
+
+/// The correlation of effects `a` and `b` in the symmetric `q × q` matrix `cov`; `None` when
+/// either standard deviation is zero. The standard deviations are taken before their
+/// product: the product of the variances overflowed for data in units of 1e100, and the
+/// correlation came out 0.
+pub fn correlation(cov: &[f64], q: usize, a: usize, b: usize) -> Option<f64> {
+    let d = cov[a * q + a].sqrt() * cov[b * q + b].sqrt();
+    (d > 0.0).then(|| cov[a * q + b] / d)
 }
 
 /// The lower Cholesky factor `L` (column-major, `L L' = m`) of a positive *semi*-definite
