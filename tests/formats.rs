@@ -4,7 +4,7 @@
 //! files and the R and Python scripts that made them are in tests/data/formats/.
 
 mod common;
-use common::{assert_error, mixspec, scratch, stderr};
+use common::{assert_error, assert_refused, mixspec, scratch, stderr};
 
 use serde_json::Value;
 
@@ -245,6 +245,35 @@ fn damaged_files_are_refused_not_a_panic() {
         let o = mixspec(&["describe-data", &path]);
         assert_error(&o, &[file, format, "not a readable"]);
     }
+}
+
+/// A compressed Arrow buffer starts with its uncompressed length, which arrow-ipc allocates
+/// before decompressing: a forged length of 2⁴⁶ bytes aborted the program (no panic to
+/// catch). The LZ4-compressed Feather file with the first such length overwritten is
+/// refused by a check of every declared length before arrow-ipc reads.
+#[test]
+fn a_forged_uncompressed_length_is_refused_not_an_abort() {
+    let dir = scratch("forged");
+    let mut bytes = std::fs::read(format!("{DIR}/sleepstudy.feather")).unwrap();
+    // The first LZ4 frame; its buffer's 8-byte length is just before it.
+    let frame = bytes
+        .windows(4)
+        .position(|w| w == [0x04, 0x22, 0x4d, 0x18])
+        .unwrap();
+    for (k, declared) in [1i64 << 46, 1 << 62].into_iter().enumerate() {
+        bytes[frame - 8..frame].copy_from_slice(&declared.to_le_bytes());
+        let path = dir.join(format!("forged{k}.feather"));
+        std::fs::write(&path, &bytes).unwrap();
+        let o = mixspec(&["describe-data", path.to_str().unwrap()]);
+        assert_refused(
+            &o,
+            &[
+                &format!("forged{k}.feather"),
+                &format!("declares {declared} bytes"),
+            ],
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Copies of every binary format with a few bytes overwritten or the end cut off (from a
