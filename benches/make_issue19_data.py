@@ -17,6 +17,10 @@ Usage: benches/make_issue19_data.py OUTDIR [small|sparse]
                  therapist_sparse.csv (70 therapists x 3 patients x 4 months): just large
                  enough (over 128 random effects after the first term) for the sparse
                  factor of the dense block (engine/src/fit/sparse.rs).
+  therapist_ar1.csv  (small: 30 x 6 x 6; none with sparse) the therapist design with
+                 residuals AR(1) within patient (phi 0.5) and a column `case` naming the
+                 patient within its therapist, the residual group:
+                 --residual "ar1(case)" (nlme: corAR1(form = ~ 1 | therapist/patient))
 The small and sparse versions are the test data of tests/derivatives.rs.
 """
 import math
@@ -42,6 +46,22 @@ def therapist(rng, n_ther, n_pat, n_months):
                 y = 30 + bt[0] + bp[0] + (-1.0 + bt[1] + bp[1]) * month + rng.gauss(0, 3)
                 rows.append(("t%d" % t, "p%d" % p, month, round(y, 4)))
     return ["therapist", "patient", "months", "y"], rows
+
+
+def therapist_ar1(rng, n_ther, n_pat, n_months, phi):
+    """The therapist design with residuals AR(1) in months within each patient."""
+    rows = []
+    for t in range(1, n_ther + 1):
+        bt = mvn(rng, [2.0, 0.4], 0.3)
+        for p in range(1, n_pat + 1):
+            bp = mvn(rng, [4.0, 0.8], 0.2)
+            e = rng.gauss(0, 3)
+            for month in range(n_months):
+                if month > 0:
+                    e = phi * e + math.sqrt(1 - phi * phi) * rng.gauss(0, 3)
+                y = 30 + bt[0] + bp[0] + (-1.0 + bt[1] + bp[1]) * month + e
+                rows.append(("t%d" % t, "p%d" % p, "t%d.p%d" % (t, p), month, round(y, 4)))
+    return ["therapist", "patient", "case", "months", "y"], rows
 
 
 def kb07(rng, n_subj, n_item, n_rows):
@@ -117,9 +137,14 @@ def main():
         write(os.path.join(out, "therapist.csv"), *therapist(rng, 12, 5, 5))
         write(os.path.join(out, "kb07.csv"), *kb07(rng, 16, 8, 120))
         write(os.path.join(out, "star_like.csv"), *star_like(rng, 6, 3, 4))
+        write(os.path.join(out, "therapist_ar1.csv"),
+              *therapist_ar1(random.Random(191), 30, 6, 6, 0.5))
     else:
         write(os.path.join(out, "therapist.csv"), *therapist(rng, 200, 15, 10))
         write(os.path.join(out, "kb07.csv"), *kb07(rng, 56, 32, 1789))
+        # Its own stream, so that the files above stay as they were.
+        write(os.path.join(out, "therapist_ar1.csv"),
+              *therapist_ar1(random.Random(191), 200, 15, 10, 0.5))
 
 
 if __name__ == "__main__":

@@ -374,6 +374,97 @@ fn residual_structures_without_random_effects() {
     }
 }
 
+/// Residual structures with several grouping factors: patients nested in therapists (a
+/// vector term on each; `case` is therapist.patient, the residual group), intercepts written
+/// as two terms, and subjects crossed with items (varident, whose groups are single rows).
+/// The data are `benches/make_issue19_data.py DIR small`'s `therapist_ar1.csv` and
+/// `kb07.csv` with a factor `speaker` added.
+#[test]
+fn residual_structures_with_several_factors() {
+    let theta = [0.9, 0.05, 0.2, 0.6, 0.02, 0.1];
+    let with = |phi: &[f64]| -> Vec<f64> { theta.iter().chain(phi).copied().collect() };
+    for reml in [false, true] {
+        let what = format!("reml={reml}");
+        let nested = |structure| {
+            residual(
+                "derivatives",
+                "therapist_ar1.csv",
+                THERAPIST,
+                structure,
+                reml,
+            )
+        };
+        check(
+            nested("ar1(case)"),
+            &with(&[0.4]),
+            &format!("therapist AR(1) {what}"),
+        );
+        check(
+            nested("ar1(case)"),
+            &with(&[-0.3]),
+            &format!("therapist AR(1), φ < 0 {what}"),
+        );
+        check(
+            nested("car1(months | case)"),
+            &with(&[0.5]),
+            &format!("therapist CAR(1) {what}"),
+        );
+        check(
+            nested("cs(case)"),
+            &with(&[0.3]),
+            &format!("therapist CS {what}"),
+        );
+        check(
+            nested("varident(months)"),
+            &with(&[1.4, 0.7, 1.1, 0.9, 1.2]),
+            &format!("therapist varident {what}"),
+        );
+        let p = residual(
+            "derivatives",
+            "therapist_ar1.csv",
+            "y ~ months + (1 | therapist) + (1 | case)",
+            "cs(case)",
+            reml,
+        );
+        check(p, &[0.7, 0.5, -0.1], &format!("two intercepts, CS {what}"));
+        let p = residual(
+            "derivatives",
+            "kb07_residual.csv",
+            "rt ~ 1 + spkr + prec + load + (1 + spkr | subj) + (1 + prec | item)",
+            "varident(speaker)",
+            reml,
+        );
+        check(
+            p,
+            &[0.4, 0.05, 0.2, 0.5, -0.04, 0.12, 1.3],
+            &format!("crossed, varident {what}"),
+        );
+    }
+    // On the boundary of the patients' slope SD, and of the therapists'.
+    check(
+        residual(
+            "derivatives",
+            "therapist_ar1.csv",
+            THERAPIST,
+            "ar1(case)",
+            true,
+        ),
+        &[0.9, 0.05, 0.0, 0.6, 0.02, 0.1, 0.4],
+        "therapist AR(1), a slope SD 0",
+    );
+    check(
+        residual(
+            "derivatives",
+            "therapist_ar1.csv",
+            THERAPIST,
+            "car1(months | case)",
+            false,
+        ),
+        &[0.9, 0.05, 0.2, 0.6, 0.02, 0.0, 0.5],
+        "therapist CAR(1), the other slope SD 0",
+    );
+}
+
 /// The dense block as a sparse factor (`engine/src/fit/sparse.rs`: over 128 random effects
 /// after the first term, coupled to few of each other — teachers crossed with students
 /// within schools, therapists): the gradient and Jacobian against differences, on and off

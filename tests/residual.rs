@@ -192,3 +192,36 @@ fn car1_with_small_time_steps() {
         "{tests:?}"
     );
 }
+
+/// Patients nested in therapists, a random intercept and slope at both levels, and
+/// residuals correlated within patient (issue 19), fitted on the analytic gradient over θ
+/// and φ, against nlme (`nlme/make_references.R`; nlme's
+/// `corAR1(form = ~ 1 | therapist/patient)` is `ar1(case)`, `case` the patient within
+/// therapist): by REML everything [`check`] compares. By ML (whose standard errors nlme
+/// rescales), and for compound symmetry within patient beside a patient intercept — not
+/// identified for ρ ≥ 0, where only `τ² + σ²ρ` and `σ²(1 − ρ)` are: nlme, BOBYQA and BFGS
+/// each stop at a different point of that ridge with the same likelihood — the
+/// log-likelihood, at nlme's or higher.
+#[test]
+fn nested_therapist_models() {
+    for (file, residual) in [
+        ("nlme/therapist_ar1_reml.json", "ar1(case)"),
+        ("nlme/therapist_car1_reml.json", "car1(months | case)"),
+        ("nlme/therapist_varident_reml.json", "varident(months)"),
+    ] {
+        check(file, "", residual);
+    }
+    for file in ["nlme/therapist_ar1_ml.json", "nlme/therapist_cs_reml.json"] {
+        let r: Value =
+            serde_json::from_str(&std::fs::read_to_string(root().join(file)).unwrap()).unwrap();
+        let f = fit_case(&r, "");
+        let ll = r["loglik"].as_f64().unwrap();
+        assert!(
+            f.loglik >= ll - 1e-7 * ll.abs(),
+            "{file}: loglik {} vs {ll}",
+            f.loglik
+        );
+        assert!(f.convergence.converged, "{file}");
+        assert_eq!(f.convergence.optimizer, "bfgs", "{file}");
+    }
+}

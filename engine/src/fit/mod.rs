@@ -314,13 +314,10 @@ impl Problem {
         self.factor.sparse.is_some()
     }
 
-    /// Whether [`Problem::derivatives`] is available: random effects without a residual
-    /// structure, or a residual structure with one grouping factor or none.
+    /// Whether [`Problem::derivatives`] is available: random effects, or a residual
+    /// structure (with any random effects or none).
     pub fn has_gradient(&self) -> bool {
-        match self.residual {
-            None => Factor::has_derivatives(&self.blocks),
-            Some(_) => self.blocks.layout.q_rest == 0,
-        }
+        self.residual.is_some() || Factor::has_derivatives(&self.blocks)
     }
 
     /// Factorises at θ and returns the analytic derivatives there (see [`Derivatives`]);
@@ -360,7 +357,7 @@ impl Problem {
             phi,
             raw: &r.centred,
             white: &r.whitened,
-            z_scale: self.z_scale.first().map_or(&[], |s| &s[..]),
+            z_scale: &self.z_scale,
         };
         self.factor.whitened_derivatives(
             &self.blocks,

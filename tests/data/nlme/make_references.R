@@ -15,7 +15,9 @@ out <- function(name, fit, data, formula, residual, covariance = NULL) {
       estimate = co[i, "Value"], std_error = co[i, "Std.Error"], t = co[i, "t-value"], p = co[i, "p-value"])))
   # gls tests every coefficient on the residual degrees of freedom, N - p.
   if (inherits(fit, "gls")) res$df <- fit$dims$N - fit$dims$p
-  if (inherits(fit, "lme")) res$random_sd <- as.list(sqrt(diag(getVarCov(fit))))
+  # (getVarCov has no nested form: nested fits go without random_sd.)
+  if (inherits(fit, "lme")) res$random_sd <- tryCatch(as.list(sqrt(diag(getVarCov(fit)))),
+                                                      error = function(e) NULL)
   writeLines(toJSON(res, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"),
              file.path("tests/data/nlme", paste0(name, ".json")))
 }
@@ -40,3 +42,29 @@ for (m in c("REML", "ML"))
       lme(follicles ~ sin2pt + cos2pt, ov, random = ~ 1 | Mare,
           correlation = corCAR1(form = ~ Time | Mare), method = m),
       "residual/ovary.csv", "follicles ~ sin2pt + cos2pt + (1 | Mare)", "car1(Time | Mare)")
+
+# Nested therapist/patient growth models with residual structures (issue 19): random
+# intercept and slope of months for therapists and for patients within them, residuals
+# correlated within patient (`case` = therapist.patient). The data are
+# `benches/make_issue19_data.py DIR small`'s therapist_ar1.csv (AR(1) residuals, phi 0.5).
+th <- read.csv("tests/data/derivatives/therapist_ar1.csv", stringsAsFactors = TRUE)
+ctl <- lmeControl(maxIter = 500, msMaxIter = 500, niterEM = 100, opt = "optim")
+therapist_formula <- "y ~ months + (months | therapist) + (months | therapist:patient)"
+for (m in c("REML", "ML"))
+  out(paste0("therapist_ar1_", tolower(m)),
+      lme(y ~ months, th, random = ~ months | therapist/patient,
+          correlation = corAR1(form = ~ 1 | therapist/patient), method = m, control = ctl),
+      "derivatives/therapist_ar1.csv", therapist_formula, "ar1(case)")
+out("therapist_car1_reml",
+    lme(y ~ months, th, random = ~ months | therapist/patient,
+        correlation = corCAR1(form = ~ months | therapist/patient), control = ctl),
+    "derivatives/therapist_ar1.csv", therapist_formula, "car1(months | case)")
+out("therapist_cs_reml",
+    lme(y ~ months, th, random = ~ 1 | therapist/patient,
+        correlation = corCompSymm(form = ~ 1 | therapist/patient), control = ctl),
+    "derivatives/therapist_ar1.csv", "y ~ months + (1 | therapist) + (1 | therapist:patient)",
+    "cs(case)")
+out("therapist_varident_reml",
+    lme(y ~ months, th, random = ~ months | therapist/patient,
+        weights = varIdent(form = ~ 1 | months), control = ctl),
+    "derivatives/therapist_ar1.csv", therapist_formula, "varident(months)")

@@ -86,6 +86,15 @@ pub(in crate::fit) struct Buffers {
     dense_out: Vec<f64>,
 }
 
+impl Buffers {
+    /// `ΛH` of the first term's levels and of the dense block's random effects (row-major,
+    /// `p + 1` columns), as the last [`Factor::blocked_derivatives`] left them: the residual
+    /// structures' φ derivatives read its `X` columns ([`super::residual_blocked`]).
+    pub(super) fn lambda_h(&self) -> (&[f64], &[f64]) {
+        (&self.first, &self.dense_lh)
+    }
+}
+
 impl Factor {
     /// [`Factor::derivatives`] with several grouping factors.
     pub(super) fn blocked_derivatives(
@@ -525,7 +534,7 @@ impl Factor {
     }
 
     /// `Σ22[x, y]` for dense rows x, y that A couples (or equal).
-    fn sigma22(&self, x: usize, y: usize, nr: usize) -> f64 {
+    pub(super) fn sigma22(&self, x: usize, y: usize, nr: usize) -> f64 {
         match &self.sparse {
             Some(sparse) => sparse.sigma(x, y),
             None => {

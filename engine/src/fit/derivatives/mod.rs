@@ -23,6 +23,7 @@
 mod blocked;
 mod one_factor;
 mod residual;
+mod residual_blocked;
 
 use super::blocks::Blocks;
 use super::factor::Factor;
@@ -99,9 +100,10 @@ impl Factor {
     }
 
     /// [`Factor::derivatives`] of a model with a residual structure, over θ then φ, at the
-    /// last successful update of its whitened problem (`blocks`); one grouping factor or
-    /// none ([`residual`]). `scratch` has the design's shape. `None` for φ outside the
-    /// admissible range.
+    /// last successful update of its whitened problem (`blocks`): with one grouping factor
+    /// or none by [`residual`], with several by [`residual_blocked`] (which reads what the
+    /// θ derivatives leave in the factor, so they come first). `scratch` has the design's
+    /// shape. `None` for φ outside the admissible range.
     pub(super) fn whitened_derivatives(
         &mut self,
         blocks: &Blocks,
@@ -115,7 +117,11 @@ impl Factor {
         } else {
             Derivatives::default()
         };
-        let phi = self.residual_derivatives(blocks, residual, scratch, reml, vcov)?;
+        let phi = if blocks.layout.q_rest == 0 {
+            self.residual_derivatives(blocks, residual, scratch, reml, vcov)
+        } else {
+            self.blocked_residual_derivatives(blocks, residual, scratch, reml, vcov)
+        }?;
         d.log_det.extend(phi.log_det);
         d.pwrss.extend(phi.pwrss);
         d.unscaled_vcov.extend(phi.unscaled_vcov);

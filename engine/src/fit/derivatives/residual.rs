@@ -31,13 +31,13 @@ pub(in crate::fit) struct Whitened<'a> {
     pub phi: &'a [f64],
     pub raw: &'a Design,
     pub white: &'a Design,
-    /// The first random-effect term's column scales (empty without random effects).
-    pub z_scale: &'a [f64],
+    /// Per random-effect term, its column scales ([`crate::fit::blocks::column_scales`]).
+    pub z_scale: &'a [Vec<f64>],
 }
 
 impl Factor {
     /// The derivatives over φ at the last successful [`Factor::update`] of the whitened
-    /// problem (one grouping factor or none); `derivative` is scratch of the design's shape.
+    /// problem, one grouping factor or none; `derivative` is scratch of the design's shape.
     /// `None` for φ outside the admissible range.
     pub(in crate::fit) fn residual_derivatives(
         &self,
@@ -51,11 +51,8 @@ impl Factor {
         let (n, p, q) = (w.raw.n(), w.raw.p(), blocks.q1);
         let levels = if q == 0 { 0 } else { blocks.levels1 };
         let codes: &[u32] = w.raw.random.first().map_or(&[], |b| &b.codes);
+        let z_scale: &[f64] = w.z_scale.first().map_or(&[], |s| &s[..]);
         let c = self.unscaled_vcov(blocks);
-
-        // The conditional residual e (in the data's units), W e and, per φₖ, ∂W e.
-        let [e, we] = self.conditional_residuals(blocks, w);
-        let mut dwe = vec![0.0; n];
 
         // Per level: P = L⁻¹T' and V = P'·L⁻¹F (q × p), both column-major.
         let t = self.lambda.t.first().map_or(&[][..], |t| &t[..]);
@@ -84,23 +81,12 @@ impl Factor {
             }
         }
 
-        let n_phi = w.phi.len();
-        let mut out = Derivatives {
-            log_det: Vec::with_capacity(n_phi),
-            pwrss: Vec::with_capacity(n_phi),
-            unscaled_vcov: Vec::new(),
-        };
         let mut szz = vec![0.0; levels * q * q];
         let mut szx = vec![0.0; levels * q * p];
         let mut sxx = vec![0.0; p * p];
         let (mut zs, mut dz) = (vec![0.0; q], vec![0.0; q]);
         let (mut xs, mut dx) = (vec![0.0; p], vec![0.0; p]);
-        for k in 0..n_phi {
-            let d_log_c = w.model.whiten_derivative(w.phi, k, w.raw, derivative)?;
-            w.model
-                .apply_to(w.phi, Apply::Derivative(k), &e, &mut dwe)?;
-            let pwrss = 2.0 * we.iter().zip(&dwe).map(|(a, b)| a * b).sum::<f64>();
-
+        let traces = |derivative: &Design| {
             // S per level (Z'·∂W Z, and Z'·∂W X + (X'·∂W Z)'), and X'·∂W X.
             szz.fill(0.0);
             szx.fill(0.0);
@@ -113,8 +99,8 @@ impl Factor {
                 for a in 0..q {
                     let v = w.white.random[0].values[r * q + a];
                     let dv = derivative.random[0].values[r * q + a];
-                    zs[a] = v / w.z_scale[a];
-                    dz[a] = dv / w.z_scale[a];
+                    zs[a] = v / z_scale[a];
+                    dz[a] = dv / z_scale[a];
                 }
                 if dx.iter().chain(&dz).all(|v| *v == 0.0) {
                     continue;
@@ -201,38 +187,85 @@ impl Factor {
             if reml {
                 trace += c.iter().zip(&sxx).map(|(a, b)| a * b).sum::<f64>();
             }
-            out.log_det.push(d_log_c + 2.0 * trace);
-            out.pwrss.push(pwrss);
             if vcov {
                 for r in 0..p {
                     for s in 0..p {
                         dk[r * p + s] += sxx[r * p + s] + sxx[s * p + r];
                     }
                 }
+            }
+            (trace, dk)
+        };
+        self.phi_derivatives(blocks, w, derivative, &c, traces)
+    }
+
+    /// The φ derivatives from each φₖ's traces: `traces(∂W·design)` gives `⟨H, S⟩` and, for
+    /// the Jacobian (else empty), `∂(R_X R_X')` (row-major p × p); the rest — `∂ Σᵢ log|Cᵢ|`,
+    /// `∂ pwrss` from the conditional residuals, `∂C = −C ∂(R_X R_X') C` — is the same for
+    /// one grouping factor or several. `c` is `(R_X R_X')⁻¹`.
+    pub(super) fn phi_derivatives(
+        &self,
+        blocks: &Blocks,
+        w: &Whitened,
+        derivative: &mut Design,
+        c: &[f64],
+        mut traces: impl FnMut(&Design) -> (f64, Vec<f64>),
+    ) -> Option<Derivatives> {
+        let (n, p) = (w.raw.n(), w.raw.p());
+        // The conditional residual e (in the data's units), W e and, per φₖ, ∂W e.
+        let [e, we] = self.conditional_residuals(blocks, w);
+        let mut dwe = vec![0.0; n];
+        let n_phi = w.phi.len();
+        let mut out = Derivatives {
+            log_det: Vec::with_capacity(n_phi),
+            pwrss: Vec::with_capacity(n_phi),
+            unscaled_vcov: Vec::new(),
+        };
+        for k in 0..n_phi {
+            let d_log_c = w.model.whiten_derivative(w.phi, k, w.raw, derivative)?;
+            w.model
+                .apply_to(w.phi, Apply::Derivative(k), &e, &mut dwe)?;
+            let pwrss = 2.0 * we.iter().zip(&dwe).map(|(a, b)| a * b).sum::<f64>();
+            let (trace, mut dk) = traces(derivative);
+            out.log_det.push(d_log_c + 2.0 * trace);
+            out.pwrss.push(pwrss);
+            if !dk.is_empty() {
                 // ∂C = −C ∂(R_X R_X') C.
                 dk.iter_mut().for_each(|v| *v = -*v);
-                out.unscaled_vcov.extend(super::sandwich(&c, &dk, p));
+                out.unscaled_vcov.extend(super::sandwich(c, &dk, p));
             }
         }
         Some(out)
     }
 
     /// `e = y − Xβ̂ − Zb̂` in the data's units and `W e` (the same from the whitened
-    /// design), from the factor of the whitened problem.
+    /// design), from the factor of the whitened problem: every random-effect term's
+    /// `b̂ = Λû`.
     fn conditional_residuals(&self, blocks: &Blocks, w: &Whitened) -> [Vec<f64>; 2] {
-        let (n, q) = (w.raw.n(), blocks.q1);
+        let n = w.raw.n();
         let (beta, u) = self.solve(blocks);
-        // b = Λu per level, in the units of the columns as given.
-        let b: Vec<f64> = match self.lambda.t.first() {
-            Some(t) => (0..blocks.levels1 * q)
-                .map(|i| {
-                    let (j, a) = (i / q, i % q);
-                    let tu: f64 = (0..=a).map(|c| t[c * q + a] * u[j * q + c]).sum();
-                    tu / w.z_scale[a]
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        // b = Λu per term and level, in the units of the columns as given; u holds the
+        // terms one after another, as the design does.
+        let mut at = 0;
+        let b: Vec<Vec<f64>> = w
+            .raw
+            .random
+            .iter()
+            .zip(&self.lambda.t)
+            .zip(w.z_scale)
+            .map(|((term, t), scale)| {
+                let (q, levels) = (term.q(), term.levels.len());
+                let u = &u[at..at + levels * q];
+                at += levels * q;
+                (0..levels * q)
+                    .map(|i| {
+                        let (j, a) = (i / q, i % q);
+                        let tu: f64 = (0..=a).map(|c| t[c * q + a] * u[j * q + c]).sum();
+                        tu / scale[a]
+                    })
+                    .collect()
+            })
+            .collect();
         [w.raw, w.white].map(|design| {
             let mut e = design.y.clone();
             for (c, beta) in beta.iter().enumerate() {
@@ -240,7 +273,8 @@ impl Factor {
                     .zip(&design.x[c * n..(c + 1) * n])
                     .for_each(|(v, x)| *v -= beta * x);
             }
-            if let Some(term) = design.random.first() {
+            for (term, b) in design.random.iter().zip(&b) {
+                let q = term.q();
                 for (r, v) in e.iter_mut().enumerate() {
                     let j = term.codes[r] as usize;
                     *v -= (0..q)
