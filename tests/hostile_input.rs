@@ -61,6 +61,17 @@ fn a_closed_pipe_ends_the_program_quietly() {
     assert_eq!(status.code(), Some(0), "{err}");
 }
 
+/// Writes `csv` to `path` and fits it with `fit --data path --formula …` (`args` = the formula
+/// and further options), which must succeed.
+fn fit_written(path: &Path, csv: &str, args: &[&str]) -> (std::path::PathBuf, Output) {
+    std::fs::write(path, csv).unwrap();
+    let mut all = vec!["fit", "--data", path.to_str().unwrap(), "--formula"];
+    all.extend_from_slice(args);
+    let o = mixspec(&all);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (path.to_path_buf(), o)
+}
+
 /// A factor level of 70,000 bytes becomes a coefficient name longer than any format width.
 #[test]
 fn names_longer_than_a_format_width_are_printed() {
@@ -77,17 +88,11 @@ fn names_longer_than_a_format_width_are_printed() {
         };
         csv += &format!("{line},{extra}\n");
     }
-    let data = dir.join("long.csv");
-    std::fs::write(&data, csv).unwrap();
-    let o = mixspec(&[
-        "fit",
-        "--data",
-        data.to_str().unwrap(),
-        "--formula",
-        "Reaction ~ Days + group + (1 | Subject)",
-        "--profile",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (data, o) = fit_written(
+        &dir.join("long.csv"),
+        &csv,
+        &["Reaction ~ Days + group + (1 | Subject)", "--profile"],
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     // The coefficient's row, its name padded to the widest name and its numbers beside it.
     let row = out
@@ -132,16 +137,11 @@ fn huge_estimates_are_printed_in_scientific_notation() {
         };
         csv += &format!("{y},{rest}\n");
     }
-    let data = dir.join("huge.csv");
-    std::fs::write(&data, csv).unwrap();
-    let o = mixspec(&[
-        "fit",
-        "--data",
-        data.to_str().unwrap(),
-        "--formula",
-        "Reaction ~ Days + (Days | Subject)",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (_, o) = fit_written(
+        &dir.join("huge.csv"),
+        &csv,
+        &["Reaction ~ Days + (Days | Subject)"],
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     let intercept = out.lines().find(|l| l.starts_with("(Intercept)")).unwrap();
     assert!(intercept.contains("2.514e+102"), "{out}");
