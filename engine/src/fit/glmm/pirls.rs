@@ -15,10 +15,6 @@ use rayon::prelude::*;
 const MAX_ITERATIONS: usize = 200;
 /// Halvings of a step that raised the penalized deviance before giving up.
 const MAX_HALVINGS: usize = 30;
-/// A PIRLS step shorter than this, relative to `1 + |value|` in every mode and coefficient,
-/// is in the range where quadratic convergence makes the next step negligible, and where the
-/// penalised deviance changes by less than its rounding.
-const SHORT_STEP: f64 = 1e-7;
 /// Converged when the penalized deviance changes by less than this, relative.
 const TOLERANCE: f64 = 1e-13;
 
@@ -361,18 +357,6 @@ impl Pirls {
                 return None;
             }
             let (beta_new, u_new) = w.factor.solve(&w.blocks);
-            // A full step this short changes the penalised deviance by less than its rounding,
-            // so its decrease cannot be checked; Newton's steps are accurate there and it is
-            // taken. A longer step that raises the deviance overshoots and is halved however
-            // small the rise: stopping at any rise under 1e-10 relative left the modes up to
-            // 1e-7 deviance units short after a warm start, noise that moved the standard
-            // errors from the finite-difference Hessian by 6e-4.
-            let close = |new: &[f64], old: &[f64]| {
-                new.iter()
-                    .zip(old)
-                    .all(|(n, o)| (n - o).abs() <= SHORT_STEP * (1.0 + o.abs()))
-            };
-            let short = close(&u_new, &self.u) && (beta_fixed || close(&beta_new, &self.beta));
             s.beta.clone_from(&self.beta);
             s.u.clone_from(&self.u);
             // Candidates are written into `beta` and `u`; the last solution stays in the
@@ -395,9 +379,16 @@ impl Pirls {
                 }
                 add_random_part(&self.design, &self.lambda, &self.u, &mut s.trial);
                 let pc = self.penalised(&s.trial, &self.u);
-                if pc.is_finite() && (!self.started || short || pc <= pdev) {
+                if pc.is_finite() && (!self.started || pc <= pdev) {
                     accepted = Some(pc);
                     break;
+                }
+                // Rounding: no step lowers a deviance already at its minimum.
+                if pc.is_finite() && (pc - pdev).abs() <= 1e-10 * (pdev.abs() + 1.0) {
+                    self.beta.clone_from(&s.beta);
+                    self.u.clone_from(&s.u);
+                    self.eta.clone_from(&s.eta);
+                    return Some(pdev);
                 }
                 step /= 2.0;
             }
@@ -415,9 +406,7 @@ impl Pirls {
             // them a little short, which makes the deviance a slightly noisy function of the
             // parameters, enough to spoil the finite-difference Hessian of the convergence
             // check and the standard errors.
-            // Only full steps count: a step halved many times changes the deviance little
-            // however far the modes still are. A short step is small by definition.
-            if short || (step == 1.0 && change <= TOLERANCE * (pc.abs() + 1.0)) {
+            if change <= TOLERANCE * (pc.abs() + 1.0) {
                 small_steps += 1;
                 if small_steps == 2 {
                     self.eta.clone_from(&s.eta);
