@@ -63,13 +63,13 @@ fn a_closed_pipe_ends_the_program_quietly() {
 
 /// Writes `csv` to `path` and fits it with `fit --data path --formula …` (`args` = the formula
 /// and further options), which must succeed.
-fn fit_written(path: &Path, csv: &str, args: &[&str]) -> (std::path::PathBuf, Output) {
+fn fit_written(path: &Path, csv: &str, args: &[&str]) -> Output {
     std::fs::write(path, csv).unwrap();
     let mut all = vec!["fit", "--data", path.to_str().unwrap(), "--formula"];
     all.extend_from_slice(args);
     let o = mixspec(&all);
     assert!(o.status.success(), "{}", stderr(&o));
-    (path.to_path_buf(), o)
+    o
 }
 
 /// A factor level of 70,000 bytes becomes a coefficient name longer than any format width.
@@ -88,8 +88,9 @@ fn names_longer_than_a_format_width_are_printed() {
         };
         csv += &format!("{line},{extra}\n");
     }
-    let (data, o) = fit_written(
-        &dir.join("long.csv"),
+    let data = dir.join("long.csv");
+    let o = fit_written(
+        &data,
         &csv,
         &["Reaction ~ Days + group + (1 | Subject)", "--profile"],
     );
@@ -137,7 +138,7 @@ fn huge_estimates_are_printed_in_scientific_notation() {
         };
         csv += &format!("{y},{rest}\n");
     }
-    let (_, o) = fit_written(
+    let o = fit_written(
         &dir.join("huge.csv"),
         &csv,
         &["Reaction ~ Days + (Days | Subject)"],

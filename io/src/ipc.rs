@@ -19,26 +19,23 @@ pub(crate) fn read(
     shown: &str,
     stream: bool,
 ) -> Result<Vec<(String, Column)>, ReadError> {
-    let corrupt = |e: ArrowError| ReadError::Corrupt {
+    let damaged = |message: String| ReadError::Corrupt {
         path: shown.into(),
         format: "Arrow IPC",
-        message: e.to_string(),
+        message,
     };
+    let corrupt = |e: ArrowError| damaged(e.to_string());
     let open = |e: std::io::Error| ReadError::Open {
         path: shown.into(),
         message: e.to_string(),
     };
     let mut file = BufReader::new(File::open(path).map_err(open)?);
     if let Some(declared) = oversized_buffer(&mut file, stream) {
-        return Err(ReadError::Corrupt {
-            path: shown.into(),
-            format: "Arrow IPC",
-            message: format!(
-                "a compressed buffer declares {declared} bytes uncompressed, more than the \
-                 {MAX_BUFFER} bytes of one Arrow buffer mixspec reads (write the file in smaller \
-                 record batches if it is not damaged)"
-            ),
-        });
+        return Err(damaged(format!(
+            "a compressed buffer declares {declared} bytes uncompressed, more than the \
+             {MAX_BUFFER} bytes of one Arrow buffer mixspec reads (write the file in smaller \
+             record batches if it is not damaged)"
+        )));
     }
     file.seek(SeekFrom::Start(0)).map_err(open)?;
     let mut batches: Box<dyn RecordBatchReader> = if stream {

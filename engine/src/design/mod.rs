@@ -408,15 +408,17 @@ fn check_not_mostly_numbers(
         .iter()
         .map(|l| crate::data::parse_r_number(l).is_some())
         .collect();
-    let numbers = rows
-        .iter()
-        .filter(|&&r| f.codes[r] != crate::data::NA_CODE && is_number[f.codes[r] as usize])
-        .count();
-    let text = rows
-        .iter()
-        .find(|&&r| f.codes[r] != crate::data::NA_CODE && !is_number[f.codes[r] as usize]);
+    // One pass: how many rows in use hold a number, and the first that holds text.
+    let (mut numbers, mut text) = (0, None);
+    for &r in rows {
+        match f.codes[r] {
+            crate::data::NA_CODE => {}
+            c if is_number[c as usize] => numbers += 1,
+            _ => text = text.or(Some(r)),
+        }
+    }
     match text {
-        Some(&r) if 2 * numbers > rows.len() => Err(ModelError::NumbersWithText {
+        Some(r) if 2 * numbers > rows.len() => Err(ModelError::NumbersWithText {
             variable: label.to_string(),
             source_name: data.source().to_string(),
             line: data.line_of(r),
