@@ -4,7 +4,7 @@
 //! judged on the actual gradient, not on the optimizer's stopping rule, and a fit is never
 //! reported as failed when the gradient says otherwise.
 
-use super::quasi_newton::{bfgs, hessian_from_gradient, Search};
+use super::quasi_newton::{bfgs, hessian_from_gradient, Search, HESSIAN_STEP};
 use bobyqa::{Bobyqa, Config, Status};
 
 /// Where the search ended and how sure we are that it is a minimum.
@@ -13,7 +13,7 @@ pub struct Optimum {
     pub theta: Vec<f64>,
     pub objective: f64,
     pub evaluations: usize,
-    /// Which optimizer searched: `"bobyqa"` or `"bfgs"`.
+    /// Which optimizer searched: `"bobyqa"`, `"bfgs"` or `"bfgs (difference gradient)"`.
     pub optimizer: &'static str,
     /// The optimizer's own stopping reason.
     pub status: String,
@@ -89,11 +89,23 @@ pub fn minimise(
 /// alone when that is empty) by projected BFGS from `start` within the bounds, then checks
 /// the optimum on the gradient and its finite-difference Jacobian.
 pub fn minimise_smooth(
+    fg: impl FnMut(&[f64], &mut [f64]) -> f64,
+    start: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    max_evals: usize,
+) -> Optimum {
+    smooth_search(fg, start, lower, upper, max_evals, HESSIAN_STEP)
+}
+
+/// [`minimise_smooth`] with the step of the gradient differences that give its Hessians.
+fn smooth_search(
     mut fg: impl FnMut(&[f64], &mut [f64]) -> f64,
     start: &[f64],
     lower: &[f64],
     upper: &[f64],
     max_evals: usize,
+    hessian_step: f64,
 ) -> Optimum {
     let mut evaluations = 0;
     // The gradient at a point whose value was just asked for is not another evaluation.
@@ -108,7 +120,7 @@ pub fn minimise_smooth(
         }
         fg(x, g)
     };
-    let mut search = bfgs(&mut counted, start, lower, upper, max_evals);
+    let mut search = bfgs(&mut counted, start, lower, upper, max_evals, hessian_step);
     // A relative SD on its bound with a zero gradient may sit on a ridge of an even
     // function (the deviance is even in each SD) rather than at its minimum: look once
     // just inside, and search again from there if that is lower.
@@ -121,14 +133,99 @@ pub fn minimise_smooth(
         }
     }
     if probed && counted(&inside, &mut []) < search.f {
-        search = bfgs(&mut counted, &inside, lower, upper, max_evals);
+        search = bfgs(&mut counted, &inside, lower, upper, max_evals, hessian_step);
     }
     let status = search.status.to_string();
-    let mut optimum = check(search, &mut Analytic(&mut counted), lower, upper, max_evals);
+    let mut optimum = check(
+        search,
+        &mut Analytic(&mut counted, hessian_step),
+        lower,
+        upper,
+        max_evals,
+    );
     optimum.status = status;
     optimum.optimizer = "bfgs";
     optimum.evaluations = evaluations;
     optimum
+}
+
+/// Minimises `f`, smooth but without an analytic gradient, by [`minimise_smooth`] on its
+/// central-difference gradient with step `step` (one-sided, second order, within `step` of a
+/// bound, which the objective may not cross). Worth it over BOBYQA when `f` is smooth to
+/// rounding: a quasi-Newton search on a good gradient needs a few tens of gradients where
+/// BOBYQA's quadratic models need thousands of values in seven or more parameters. The
+/// budget `max_evals` counts the points where the value and gradient are asked for; the
+/// evaluations reported count every value, the differences' included. Its Hessians (the
+/// search's start, the convergence check) difference that gradient with the same step.
+pub fn minimise_by_differences(
+    mut f: impl FnMut(&[f64]) -> f64,
+    start: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    max_evals: usize,
+    step: f64,
+) -> Optimum {
+    let mut differences = 0;
+    // The search asks for the gradient at a point whose value it has just had.
+    let mut last: Option<(Vec<f64>, f64)> = None;
+    let mut optimum = smooth_search(
+        |x, g| {
+            let f0 = match &last {
+                Some((at, value)) if at.as_slice() == x => *value,
+                _ => f(x),
+            };
+            if !g.is_empty() {
+                differences += difference_gradient(&mut f, x, lower, upper, step, g);
+            }
+            last = Some((x.to_vec(), f0));
+            f0
+        },
+        start,
+        lower,
+        upper,
+        max_evals,
+        step,
+    );
+    optimum.evaluations += differences;
+    optimum.optimizer = "bfgs (difference gradient)";
+    optimum
+}
+
+/// The gradient of `f` at `x` into `g` by central differences with step `h`, or, where
+/// `x ± h` would leave the bounds, by the one-sided second-order formula
+/// `(∓3f(x) ± 4f(x ± h) ∓ f(x ± 2h)) / 2h` into the box (with `f(x)` evaluated again, so
+/// that every difference comes from the same warm start's neighbourhood). Returns the
+/// evaluations it made.
+fn difference_gradient(
+    f: &mut impl FnMut(&[f64]) -> f64,
+    x: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    h: f64,
+    g: &mut [f64],
+) -> usize {
+    let mut y = x.to_vec();
+    let mut at = |y: &mut Vec<f64>, i: usize, d: f64| {
+        y[i] = x[i] + d;
+        let v = f(y);
+        y[i] = x[i];
+        v
+    };
+    let mut evaluations = 0;
+    for i in 0..x.len() {
+        let (down, up) = (x[i] - h >= lower[i], x[i] + h <= upper[i]);
+        g[i] = if down && up {
+            evaluations += 2;
+            (at(&mut y, i, h) - at(&mut y, i, -h)) / (2.0 * h)
+        } else {
+            // Into the box: forward from a lower bound, backward from an upper one.
+            let s = if up { h } else { -h };
+            evaluations += 3;
+            let (f0, f1, f2) = (at(&mut y, i, 0.0), at(&mut y, i, s), at(&mut y, i, 2.0 * s));
+            (-3.0 * f0 + 4.0 * f1 - f2) / (2.0 * s)
+        };
+    }
+    evaluations
 }
 
 /// Runs `search` from `start` and, when its convergence check fails, again from the point
@@ -201,8 +298,8 @@ impl<F: FnMut(&[f64]) -> f64> Derivatives for FiniteDifferences<F> {
     }
 }
 
-/// The analytic gradient, and the Hessian by forward differences of it.
-struct Analytic<F>(F);
+/// The analytic gradient, and the Hessian by forward differences of it with the step given.
+struct Analytic<F>(F, f64);
 
 impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
     // A Newton step costs one evaluation here (the Hessian is already formed): polish until
@@ -223,7 +320,8 @@ impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
         let mut full = vec![0.0; x.len()];
         (self.0)(x, &mut full);
         let g = free.iter().map(|&i| full[i]).collect();
-        let hess = known.unwrap_or_else(|| hessian_from_gradient(&mut self.0, x, &full, free));
+        let hess =
+            known.unwrap_or_else(|| hessian_from_gradient(&mut self.0, x, &full, free, self.1));
         (g, hess)
     }
 }

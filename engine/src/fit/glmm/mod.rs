@@ -58,6 +58,19 @@ pub const MAX_NAGQ: usize = 25;
 /// which the negative binomial is indistinguishable from its limits.
 const NB_LOG_THETA_RANGE: (f64, f64) = (-12.0, 12.0);
 
+/// Step of the central differences that give the full problem's gradient, in the search's
+/// units (θ per its column scale, β per standard error). PIRLS converges to rounding
+/// ([`pirls`]), so the deviance is smooth to about 1e-10 absolute on tens of thousands of
+/// rows: this step keeps the differences' rounding and their truncation error (h²f‴/6) far
+/// below the gradients the search stops at, and the forward differences of the gradient
+/// that give its Hessians meaningful.
+const GRADIENT_STEP: f64 = 1e-3;
+
+/// A relative SD below this (in the search's units, where lme4's start is 1) both after the
+/// first stage and at the second stage's optimum starts the second stage again from lme4's
+/// start ([`fit_glmm`]).
+const NEAR_ZERO: f64 = 1e-2;
+
 /// What the optimizer minimises: the deviance as a function of one parameter vector,
 /// `θ`, then `β`, then (negative binomial) `log θ_NB`.
 pub struct GlmmProblem {
@@ -174,7 +187,28 @@ pub fn fit_glmm(
     let scale = problem.pirls.joint_standard_errors();
     let n_theta = problem.n_theta;
     problem.unit[n_theta..n_theta + scale.len()].copy_from_slice(&scale);
-    let (params, stage2) = problem.optimise(&x0, &scale, options.max_evaluations);
+    let (mut params, mut stage2) = problem.optimise(&x0, &scale, options.max_evaluations);
+    // The Laplace deviance is even in each relative SD, so at zero its gradient vanishes
+    // whether or not the optimum is interior: a search that started near zero (the first
+    // stage often shrinks a binary outcome's slope SD there) and ended there may have stayed
+    // on that ridge. Such components are searched a second time from lme4's start, the
+    // lower optimum kept.
+    let near_zero = |x: &[f64], i: usize| theta_lower[i] == 0.0 && x[i] / theta_unit[i] < NEAR_ZERO;
+    let stayed: Vec<usize> = (0..n_theta)
+        .filter(|&i| near_zero(&x0, i) && near_zero(&params, i))
+        .collect();
+    if !stayed.is_empty() {
+        let mut x1 = x0.clone();
+        for &i in &stayed {
+            x1[i] = start[i] * theta_unit[i];
+        }
+        let (other, again) = problem.optimise(&x1, &scale, options.max_evaluations);
+        let evaluations = stage2.evaluations + again.evaluations;
+        if again.objective < stage2.objective {
+            (params, stage2) = (other, again);
+        }
+        stage2.evaluations = evaluations;
+    }
     if !stage2.objective.is_finite() {
         return Err(ModelError::Numerical {
             reason: "PIRLS failed at the fixed effects of the first stage".into(),
@@ -228,12 +262,13 @@ impl GlmmProblem {
         start[n_theta..n_theta + p]
             .iter_mut()
             .for_each(|d| *d = 0.0);
-        let optimum = optimize::minimise(
+        let optimum = optimize::minimise_by_differences(
             |x| self.deviance(&unscale(x)),
             &start,
             &lower,
             &upper,
             max_evaluations,
+            GRADIENT_STEP,
         );
         (unscale(&optimum.theta), optimum)
     }
