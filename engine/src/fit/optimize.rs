@@ -294,7 +294,7 @@ impl<F: FnMut(&[f64]) -> f64> Derivatives for FiniteDifferences<F> {
         free: &[usize],
         known: Option<Vec<f64>>,
     ) -> (Vec<f64>, Vec<f64>) {
-        derivatives(&mut self.0, x, f0, free, known)
+        derivatives(&mut self.0, x, f0, free, known, FD_STEP)
     }
 }
 
@@ -417,16 +417,26 @@ fn check<D: Derivatives>(
     }
 }
 
-/// Central-difference gradient over the `free` coordinates, and the Hessian unless `known`.
+/// The Hessian of `f` at `x` over every coordinate (row-major) by central differences with
+/// step `h`: 1 + 2k² evaluations, for an objective smooth enough that `h` can be large
+/// against its rounding.
+pub fn central_hessian(mut f: impl FnMut(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
+    let f0 = f(x);
+    let all: Vec<usize> = (0..x.len()).collect();
+    derivatives(&mut f, x, f0, &all, None, h).1
+}
+
+/// Central-difference gradient over the `free` coordinates with step `h`, and the Hessian
+/// unless `known`.
 fn derivatives(
     f: &mut impl FnMut(&[f64]) -> f64,
     x: &[f64],
     f0: f64,
     free: &[usize],
     known: Option<Vec<f64>>,
+    h: f64,
 ) -> (Vec<f64>, Vec<f64>) {
     let m = free.len();
-    let h = FD_STEP;
     let mut g = vec![0.0; m];
     let with_hessian = known.is_none();
     let mut hess = known.unwrap_or_else(|| vec![0.0; m * m]);
