@@ -150,13 +150,17 @@ fn smooth_search(
 }
 
 /// Minimises `f`, smooth but without an analytic gradient, by [`minimise_smooth`] on its
-/// central-difference gradient with step `step` (one-sided, second order, within `step` of a
-/// bound, which the objective may not cross). Worth it over BOBYQA when `f` is smooth to
-/// rounding: a quasi-Newton search on a good gradient needs a few tens of gradients where
-/// BOBYQA's quadratic models need thousands of values in seven or more parameters. The
-/// budget `max_evals` counts the points where the value and gradient are asked for; the
-/// evaluations reported count every value, the differences' included. Its Hessians (the
-/// search's start, the convergence check) difference that gradient with the same step.
+/// forward-difference gradient with step `step` (backward at an upper bound, which the
+/// objective may not cross), its Hessians (the search's start, the convergence check) by
+/// differences of that gradient with step `hessian_step`. Worth it over BOBYQA when `f` is
+/// smooth to rounding: a quasi-Newton search on a good gradient needs a few tens of
+/// gradients where BOBYQA's quadratic models need thousands of values in seven or more
+/// parameters. A forward difference costs one value per coordinate (the value at `x` is the
+/// search's own) and errs by about `step` times the curvature, which with a step near the
+/// square root of the objective's relative rounding is below what the convergence check
+/// asks of the gradient. The budget `max_evals` counts the points where the value and
+/// gradient are asked for; the evaluations reported count every value, the differences'
+/// included.
 pub fn minimise_by_differences(
     mut f: impl FnMut(&[f64]) -> f64,
     start: &[f64],
@@ -164,6 +168,7 @@ pub fn minimise_by_differences(
     upper: &[f64],
     max_evals: usize,
     step: f64,
+    hessian_step: f64,
 ) -> Optimum {
     let mut differences = 0;
     // The search asks for the gradient at a point whose value it has just had.
@@ -175,7 +180,8 @@ pub fn minimise_by_differences(
                 _ => f(x),
             };
             if !g.is_empty() {
-                differences += difference_gradient(&mut f, x, lower, upper, step, g);
+                difference_gradient(&mut f, x, f0, upper, step, g);
+                differences += x.len();
             }
             last = Some((x.to_vec(), f0));
             f0
@@ -184,48 +190,30 @@ pub fn minimise_by_differences(
         lower,
         upper,
         max_evals,
-        step,
+        hessian_step,
     );
     optimum.evaluations += differences;
     optimum.optimizer = "bfgs (difference gradient)";
     optimum
 }
 
-/// The gradient of `f` at `x` into `g` by central differences with step `h`, or, where
-/// `x ± h` would leave the bounds, by the one-sided second-order formula
-/// `(∓3f(x) ± 4f(x ± h) ∓ f(x ± 2h)) / 2h` into the box (with `f(x)` evaluated again, so
-/// that every difference comes from the same warm start's neighbourhood). Returns the
-/// evaluations it made.
+/// The gradient of `f` at `x` (where it is `f0`) into `g` by forward differences with step
+/// `h`, backward where `x + h` would pass the upper bound.
 fn difference_gradient(
     f: &mut impl FnMut(&[f64]) -> f64,
     x: &[f64],
-    lower: &[f64],
+    f0: f64,
     upper: &[f64],
     h: f64,
     g: &mut [f64],
-) -> usize {
+) {
     let mut y = x.to_vec();
-    let mut at = |y: &mut Vec<f64>, i: usize, d: f64| {
-        y[i] = x[i] + d;
-        let v = f(y);
-        y[i] = x[i];
-        v
-    };
-    let mut evaluations = 0;
     for i in 0..x.len() {
-        let (down, up) = (x[i] - h >= lower[i], x[i] + h <= upper[i]);
-        g[i] = if down && up {
-            evaluations += 2;
-            (at(&mut y, i, h) - at(&mut y, i, -h)) / (2.0 * h)
-        } else {
-            // Into the box: forward from a lower bound, backward from an upper one.
-            let s = if up { h } else { -h };
-            evaluations += 3;
-            let (f0, f1, f2) = (at(&mut y, i, 0.0), at(&mut y, i, s), at(&mut y, i, 2.0 * s));
-            (-3.0 * f0 + 4.0 * f1 - f2) / (2.0 * s)
-        };
+        let s = if x[i] + h <= upper[i] { h } else { -h };
+        y[i] = x[i] + s;
+        g[i] = (f(&y) - f0) / s;
+        y[i] = x[i];
     }
-    evaluations
 }
 
 /// Runs `search` from `start` and, when its convergence check fails, again from the point

@@ -58,13 +58,16 @@ pub const MAX_NAGQ: usize = 25;
 /// which the negative binomial is indistinguishable from its limits.
 const NB_LOG_THETA_RANGE: (f64, f64) = (-12.0, 12.0);
 
-/// Step of the central differences that give the full problem's gradient, in the search's
-/// units (θ per its column scale, β per standard error). PIRLS converges to rounding
-/// ([`pirls`]), so the deviance is smooth to about 1e-10 absolute on tens of thousands of
-/// rows: this step keeps the differences' rounding and their truncation error (h²f‴/6) far
-/// below the gradients the search stops at, and the forward differences of the gradient
-/// that give its Hessians meaningful.
-const GRADIENT_STEP: f64 = 1e-3;
+/// Steps of the differences over the full problem's parameters, in the search's units (θ
+/// per its column scale, β per standard error): forward differences of the deviance for
+/// its gradient, and differences with the larger step for its Hessians (the search's, the
+/// convergence check's, the standard errors'). PIRLS converges to rounding ([`pirls`]), so
+/// the deviance is smooth to about 1e-10 absolute on tens of thousands of rows: the
+/// gradient's rounding and truncation error (the step times the curvature, a few units
+/// here) are both near 1e-5, well under the check's tolerance, and the Hessians', divided
+/// by 1e-3, about 1e-2 and 1e-4 of entries of order one.
+const GRADIENT_STEP: f64 = 1e-5;
+const HESSIAN_STEP: f64 = 1e-3;
 
 /// A relative SD below this (in the search's units, where lme4's start is 1) both after the
 /// first stage and at the second stage's optimum starts the second stage again from lme4's
@@ -269,6 +272,7 @@ impl GlmmProblem {
             &upper,
             max_evaluations,
             GRADIENT_STEP,
+            HESSIAN_STEP,
         );
         (unscale(&optimum.theta), optimum)
     }

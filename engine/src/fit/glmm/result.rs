@@ -101,7 +101,7 @@ pub(super) fn assemble(
     let p = problem.p;
     let k = params.len();
     // Var(β̂) = 2 H⁻¹ on β's block, H the deviance's Hessian over every parameter by
-    // central differences with the full problem's gradient step. lme4's own deriv12 (step
+    // central differences with the step of the full problem's Hessians. lme4's own deriv12 (step
     // 1e-4) gave standard errors several times too small on this deviance in a trial: its
     // second differences divide by 1e-8 whatever rounding is left in PIRLS's modes. With
     // PIRLS taking its last Newton step ([`super::pirls`]) that rounding is about 1e-10, so
@@ -118,7 +118,7 @@ pub(super) fn assemble(
             problem.deviance(&x)
         },
         &internal,
-        super::GRADIENT_STEP,
+        super::HESSIAN_STEP,
     );
     let objective = problem.deviance(&params);
     if !objective.is_finite() {
