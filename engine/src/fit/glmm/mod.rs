@@ -14,11 +14,13 @@
 //! ([`super::factor`]): the same layout, with the working response as `y`.
 //!
 //! The fit follows lme4: first θ alone with β inside PIRLS (`nAGQ = 0`), then the full
-//! problem over (θ, β) from there (β scaled by the first stage's standard errors, so one
-//! trust-region radius suits every coefficient), with the negative binomial's log θ joined
-//! to it as glmmTMB does. The optimizer ([`super::optimize`]) sees only a function of a
-//! vector. Standard errors come, as lme4's, from the Hessian of the deviance over all the
-//! parameters (numDeriv's Richardson differences): `Var(β̂) = 2 H⁻¹` on β's block.
+//! problem over (θ, β) from there (β scaled by the first stage's standard errors, so that
+//! one step size suits every coefficient), with the negative binomial's log θ joined to it
+//! as glmmTMB does: lme4 searches it with BOBYQA, here projected BFGS on a difference
+//! gradient does ([`super::optimize::minimise_by_differences`]), in about a tenth of the
+//! evaluations. The optimizer sees only a function of a vector. Standard errors come, as
+//! lme4's, from the Hessian of the deviance over all the parameters (central differences):
+//! `Var(β̂) = 2 H⁻¹` on β's block.
 
 mod bootstrap;
 mod pirls;
@@ -85,8 +87,8 @@ pub struct GlmmProblem {
     /// 1/(its column's power-of-two scale) for θ, as the linear engine's
     /// ([`super::blocks::column_scales`]), and the first stage's standard error for β, so
     /// that neither depends on the units of a predictor (Days × 1e10 left a slope's
-    /// coefficient near 1e-11, where numDeriv's absolute step near zero, 1e-4, is a
-    /// thousand million standard errors, and the standard errors came out NaN).
+    /// coefficient near 1e-11, where an absolute difference step of 1e-4 is a thousand
+    /// million standard errors, and the standard errors came out NaN).
     unit: Vec<f64>,
 }
 
