@@ -9,6 +9,7 @@
 #   benches/glmm_whole.sh /tmp/binary_20k.csv "high ~ time * outcome + (time | patient)" binomial
 #   benches/glmm_whole.sh tests/data/glmm/epil.csv "y ~ lbase * trt + lage + V4 + (1 | subject)" negative-binomial
 # MIXSPEC=path/to/mixspec picks the binary (default target/release/mixspec, built first).
+# RUNS=N runs each side N times (default 1), uptime before each run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=$1; formula=$2; family=$3; which=${4:-both}
@@ -23,12 +24,18 @@ measure() {
               /Maximum resident set size/ {m=$2/1024} END {printf "%.2f %.0f\n", s, m}' "$out.time"
 }
 
-printf 'uptime: %s\n' "$(uptime)"
-read -r ours ours_mb < <(measure "$bin" fit --data "$data" --formula "$formula" --family "$family" --format json)
-ours_obj=$(python3 -c 'import json,sys; print("%.6f" % json.load(open(sys.argv[1]))["objective"])' "$out.stdout")
-printf '%-28s %8.2fs %7s MB  -2logLik %s\n' "mixspec fit --family $family" "$ours" "$ours_mb" "$ours_obj"
+runs=${RUNS:-1}
+for ((run = 1; run <= runs; run++)); do
+  printf 'uptime: %s\n' "$(uptime)"
+  read -r ours ours_mb < <(measure "$bin" fit --data "$data" --formula "$formula" --family "$family" --format json)
+  ours_obj=$(python3 -c 'import json,sys; print("%.6f" % json.load(open(sys.argv[1]))["objective"])' "$out.stdout")
+  printf '%-28s %8.2fs %7s MB  -2logLik %s\n' "mixspec fit --family $family" "$ours" "$ours_mb" "$ours_obj"
+done
 [[ $which == both ]] || exit 0
 label=$([[ $family == negative-binomial ]] && echo "R glmmTMB + summary" || echo "R glmer + summary")
-read -r theirs theirs_mb < <(measure Rscript benches/glmm_whole.R "$data" "$formula" "$family")
-printf '%-28s %8.2fs %7s MB  -2logLik %s  ratio %.1fx\n' "$label" "$theirs" "$theirs_mb" \
-  "$(cat "$out.stdout")" "$(awk -v a="$theirs" -v b="$ours" 'BEGIN {print a/b}')"
+for ((run = 1; run <= runs; run++)); do
+  printf 'uptime: %s\n' "$(uptime)"
+  read -r theirs theirs_mb < <(measure Rscript benches/glmm_whole.R "$data" "$formula" "$family")
+  printf '%-28s %8.2fs %7s MB  -2logLik %s  ratio to the last mixspec run %.1fx\n' "$label" "$theirs" "$theirs_mb" \
+    "$(cat "$out.stdout")" "$(awk -v a="$theirs" -v b="$ours" 'BEGIN {print a/b}')"
+done

@@ -4,7 +4,7 @@
 //! judged on the actual gradient, not on the optimizer's stopping rule, and a fit is never
 //! reported as failed when the gradient says otherwise.
 
-use super::quasi_newton::{bfgs, hessian_from_gradient, Search};
+use super::quasi_newton::{bfgs, hessian_from_gradient, Search, HESSIAN_STEP};
 use bobyqa::{Bobyqa, Config, Status};
 
 /// Where the search ended and how sure we are that it is a minimum.
@@ -13,7 +13,7 @@ pub struct Optimum {
     pub theta: Vec<f64>,
     pub objective: f64,
     pub evaluations: usize,
-    /// Which optimizer searched: `"bobyqa"` or `"bfgs"`.
+    /// Which optimizer searched: `"bobyqa"`, `"bfgs"` or `"bfgs (difference gradient)"`.
     pub optimizer: &'static str,
     /// The optimizer's own stopping reason.
     pub status: String,
@@ -89,11 +89,26 @@ pub fn minimise(
 /// alone when that is empty) by projected BFGS from `start` within the bounds, then checks
 /// the optimum on the gradient and its finite-difference Jacobian.
 pub fn minimise_smooth(
+    fg: impl FnMut(&[f64], &mut [f64]) -> f64,
+    start: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    max_evals: usize,
+) -> Optimum {
+    smooth_search(fg, start, lower, upper, max_evals, HESSIAN_STEP, 0.0)
+}
+
+/// [`minimise_smooth`] with the step of the gradient differences that give its Hessians,
+/// and the step of the forward differences `fg`'s gradient comes from (0 for an analytic
+/// one; see [`Analytic`]).
+fn smooth_search(
     mut fg: impl FnMut(&[f64], &mut [f64]) -> f64,
     start: &[f64],
     lower: &[f64],
     upper: &[f64],
     max_evals: usize,
+    hessian_step: f64,
+    forward_step: f64,
 ) -> Optimum {
     let mut evaluations = 0;
     // The gradient at a point whose value was just asked for is not another evaluation.
@@ -108,7 +123,7 @@ pub fn minimise_smooth(
         }
         fg(x, g)
     };
-    let mut search = bfgs(&mut counted, start, lower, upper, max_evals);
+    let mut search = bfgs(&mut counted, start, lower, upper, max_evals, hessian_step);
     // A relative SD on its bound with a zero gradient may sit on a ridge of an even
     // function (the deviance is even in each SD) rather than at its minimum: look once
     // just inside, and search again from there if that is lower.
@@ -121,14 +136,88 @@ pub fn minimise_smooth(
         }
     }
     if probed && counted(&inside, &mut []) < search.f {
-        search = bfgs(&mut counted, &inside, lower, upper, max_evals);
+        search = bfgs(&mut counted, &inside, lower, upper, max_evals, hessian_step);
     }
     let status = search.status.to_string();
-    let mut optimum = check(search, &mut Analytic(&mut counted), lower, upper, max_evals);
+    let mut optimum = check(
+        search,
+        &mut Analytic(&mut counted, hessian_step, forward_step),
+        lower,
+        upper,
+        max_evals,
+    );
     optimum.status = status;
     optimum.optimizer = "bfgs";
     optimum.evaluations = evaluations;
     optimum
+}
+
+/// Minimises `f`, smooth but without an analytic gradient, by [`minimise_smooth`] on its
+/// forward-difference gradient with step `step` (backward at an upper bound, which the
+/// objective may not cross), its Hessians (the search's start, the convergence check) by
+/// differences of that gradient with step `hessian_step`. Worth it over BOBYQA when `f` is
+/// smooth to rounding: a quasi-Newton search on a good gradient needs a few tens of
+/// gradients where BOBYQA's quadratic models need thousands of values in seven or more
+/// parameters. A forward difference costs one value per coordinate (the value at `x` is the
+/// search's own) and errs by about `step` times the curvature, which with a step near the
+/// square root of the objective's relative rounding is below what the convergence check
+/// asks of the gradient. The budget `max_evals` counts the points where the value and
+/// gradient are asked for; the evaluations reported count every value, the differences'
+/// included.
+pub fn minimise_by_differences(
+    mut f: impl FnMut(&[f64]) -> f64,
+    start: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    max_evals: usize,
+    step: f64,
+    hessian_step: f64,
+) -> Optimum {
+    let mut differences = 0;
+    // The search asks for the gradient at a point whose value it has just had.
+    let mut last: Option<(Vec<f64>, f64)> = None;
+    let mut optimum = smooth_search(
+        |x, g| {
+            let f0 = match &last {
+                Some((at, value)) if at.as_slice() == x => *value,
+                _ => f(x),
+            };
+            if !g.is_empty() {
+                difference_gradient(&mut f, x, f0, upper, step, g);
+                differences += x.len();
+            }
+            last = Some((x.to_vec(), f0));
+            f0
+        },
+        start,
+        lower,
+        upper,
+        max_evals,
+        hessian_step,
+        step,
+    );
+    optimum.evaluations += differences;
+    optimum.optimizer = "bfgs (difference gradient)";
+    optimum
+}
+
+/// The gradient of `f` at `x` (where it is `f0`) into `g` by forward differences with step
+/// `h`, backward where `x + h` would pass the upper bound.
+fn difference_gradient(
+    f: &mut impl FnMut(&[f64]) -> f64,
+    x: &[f64],
+    f0: f64,
+    upper: &[f64],
+    h: f64,
+    g: &mut [f64],
+) {
+    let mut y = x.to_vec();
+    for i in 0..x.len() {
+        let s = if x[i] + h <= upper[i] { h } else { -h };
+        y[i] = x[i] + s;
+        g[i] = (f(&y) - f0) / s;
+        y[i] = x[i];
+    }
 }
 
 /// Runs `search` from `start` and, when its convergence check fails, again from the point
@@ -197,12 +286,17 @@ impl<F: FnMut(&[f64]) -> f64> Derivatives for FiniteDifferences<F> {
         free: &[usize],
         known: Option<Vec<f64>>,
     ) -> (Vec<f64>, Vec<f64>) {
-        derivatives(&mut self.0, x, f0, free, known)
+        derivatives(&mut self.0, x, f0, free, known, FD_STEP)
     }
 }
 
-/// The analytic gradient, and the Hessian by forward differences of it.
-struct Analytic<F>(F);
+/// The analytic gradient, and the Hessian by forward differences of it with the step given
+/// (`.1`). A gradient by forward differences of the value with step `h` (`.2`, 0 when
+/// analytic) errs by `h/2` times the Hessian's diagonal, which is known here: without that
+/// correction the Newton polish settles where the biased gradient vanishes, about `h/2` from
+/// the optimum in each coordinate, a point that moves with the parameters' coordinates
+/// (cbpp's fitted probabilities moved by 1e-6 when `period` took another reference level).
+struct Analytic<F>(F, f64, f64);
 
 impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
     // A Newton step costs one evaluation here (the Hessian is already formed): polish until
@@ -222,8 +316,12 @@ impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
     ) -> (Vec<f64>, Vec<f64>) {
         let mut full = vec![0.0; x.len()];
         (self.0)(x, &mut full);
-        let g = free.iter().map(|&i| full[i]).collect();
-        let hess = known.unwrap_or_else(|| hessian_from_gradient(&mut self.0, x, &full, free));
+        let hess =
+            known.unwrap_or_else(|| hessian_from_gradient(&mut self.0, x, &full, free, self.1));
+        let m = free.len();
+        let g = (free.iter().enumerate())
+            .map(|(a, &i)| full[i] - 0.5 * self.2 * hess[a * m + a])
+            .collect();
         (g, hess)
     }
 }
@@ -319,16 +417,26 @@ fn check<D: Derivatives>(
     }
 }
 
-/// Central-difference gradient over the `free` coordinates, and the Hessian unless `known`.
+/// The Hessian of `f` at `x` over every coordinate (row-major) by central differences with
+/// step `h`: 1 + 2k² evaluations, for an objective smooth enough that `h` can be large
+/// against its rounding.
+pub fn central_hessian(mut f: impl FnMut(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
+    let f0 = f(x);
+    let all: Vec<usize> = (0..x.len()).collect();
+    derivatives(&mut f, x, f0, &all, None, h).1
+}
+
+/// Central-difference gradient over the `free` coordinates with step `h`, and the Hessian
+/// unless `known`.
 fn derivatives(
     f: &mut impl FnMut(&[f64]) -> f64,
     x: &[f64],
     f0: f64,
     free: &[usize],
     known: Option<Vec<f64>>,
+    h: f64,
 ) -> (Vec<f64>, Vec<f64>) {
     let m = free.len();
-    let h = FD_STEP;
     let mut g = vec![0.0; m];
     let with_hessian = known.is_none();
     let mut hess = known.unwrap_or_else(|| vec![0.0; m * m]);

@@ -14,8 +14,8 @@ const ARMIJO: f64 = 1e-4;
 const STEP_TOLERANCE: f64 = 1e-10;
 /// The search stops when a step predicts a smaller relative decrease of the objective.
 const DECREASE_TOLERANCE: f64 = 1e-13;
-/// Step of the forward differences of the gradient that give a Hessian.
-const HESSIAN_STEP: f64 = 1e-4;
+/// Step of the forward differences of an analytic gradient that give a Hessian.
+pub const HESSIAN_STEP: f64 = 1e-4;
 /// Within this distance of a bound a step may be projected onto it.
 const NEAR_BOUND: f64 = 1e-3;
 /// Largest first step along the steepest descent (the start is at unit scale).
@@ -32,7 +32,9 @@ pub struct Search {
 }
 
 /// Minimises `fg` (value; gradient into its second argument) from `start` within
-/// `[lower, upper]`, within `max_evals` evaluations. An empty second argument asks for the
+/// `[lower, upper]`, within `max_evals` evaluations; the Hessian it starts from is by forward
+/// differences of the gradient with step `hessian_step` ([`HESSIAN_STEP`] for an analytic
+/// gradient, larger for one by differences, whose rounding the step divides). An empty second argument asks for the
 /// value alone: the line search asks for the gradient only at the point it accepts (a
 /// gradient costs about as much as the value again, and a rejected trial needs none).
 pub fn bfgs(
@@ -41,6 +43,7 @@ pub fn bfgs(
     lower: &[f64],
     upper: &[f64],
     max_evals: usize,
+    hessian_step: f64,
 ) -> Search {
     let n = start.len();
     let project = |x: &mut [f64]| {
@@ -72,7 +75,7 @@ pub fn bfgs(
     // deviance is badly scaled in θ, and steepest descent from lme4's start wastes
     // evaluations), else scaled after the first step.
     let all: Vec<usize> = (0..n).collect();
-    let start_hessian = hessian_from_gradient(fg, &x, &g, &all);
+    let start_hessian = hessian_from_gradient(fg, &x, &g, &all, hessian_step);
     evaluations += n;
     let mut scaled = false;
     let mut h = match inverse_scaling(&start_hessian, n) {
@@ -195,22 +198,23 @@ pub fn bfgs(
 }
 
 /// The Hessian over the coordinates `free` (row-major, symmetrised) by forward differences
-/// of the gradient `g` at `x`: one evaluation per coordinate.
+/// of the gradient `g` at `x` with step `step`: one evaluation per coordinate.
 pub(super) fn hessian_from_gradient(
     fg: &mut impl FnMut(&[f64], &mut [f64]) -> f64,
     x: &[f64],
     g: &[f64],
     free: &[usize],
+    step: f64,
 ) -> Vec<f64> {
     let m = free.len();
     let mut hess = vec![0.0; m * m];
     let (mut y, mut moved) = (x.to_vec(), vec![0.0; x.len()]);
     for (a, &i) in free.iter().enumerate() {
-        y[i] = x[i] + HESSIAN_STEP;
+        y[i] = x[i] + step;
         fg(&y, &mut moved);
         y[i] = x[i];
         for (b, &j) in free.iter().enumerate() {
-            hess[b * m + a] = (moved[j] - g[j]) / HESSIAN_STEP;
+            hess[b * m + a] = (moved[j] - g[j]) / step;
         }
     }
     for a in 0..m {
@@ -295,7 +299,14 @@ mod tests {
             }
             a * a + 100.0 * b * b
         };
-        let s = bfgs(&mut fg, &[-1.2, 1.0], &[-5.0; 2], &[5.0; 2], 1000);
+        let s = bfgs(
+            &mut fg,
+            &[-1.2, 1.0],
+            &[-5.0; 2],
+            &[5.0; 2],
+            1000,
+            HESSIAN_STEP,
+        );
         assert!(
             (s.x[0] - 1.0).abs() < 1e-6 && (s.x[1] - 1.0).abs() < 1e-6,
             "{s:?}"
@@ -318,6 +329,7 @@ mod tests {
             &[0.0, f64::NEG_INFINITY],
             &[f64::INFINITY; 2],
             1000,
+            HESSIAN_STEP,
         );
         assert!(s.x[0] == 0.0 && (s.x[1] - 2.0).abs() < 1e-7, "{s:?}");
     }

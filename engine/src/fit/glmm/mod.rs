@@ -14,11 +14,13 @@
 //! ([`super::factor`]): the same layout, with the working response as `y`.
 //!
 //! The fit follows lme4: first θ alone with β inside PIRLS (`nAGQ = 0`), then the full
-//! problem over (θ, β) from there (β scaled by the first stage's standard errors, so one
-//! trust-region radius suits every coefficient), with the negative binomial's log θ joined
-//! to it as glmmTMB does. The optimizer ([`super::optimize`]) sees only a function of a
-//! vector. Standard errors come, as lme4's, from the Hessian of the deviance over all the
-//! parameters (numDeriv's Richardson differences): `Var(β̂) = 2 H⁻¹` on β's block.
+//! problem over (θ, β) from there (β scaled by the first stage's standard errors, so that
+//! one step size suits every coefficient), with the negative binomial's log θ joined to it
+//! as glmmTMB does: lme4 searches it with BOBYQA, here projected BFGS on a difference
+//! gradient does ([`super::optimize::minimise_by_differences`]), in about a tenth of the
+//! evaluations. The optimizer sees only a function of a vector. Standard errors come, as
+//! lme4's, from the Hessian of the deviance over all the parameters (central differences):
+//! `Var(β̂) = 2 H⁻¹` on β's block.
 
 mod bootstrap;
 mod pirls;
@@ -58,6 +60,22 @@ pub const MAX_NAGQ: usize = 25;
 /// which the negative binomial is indistinguishable from its limits.
 const NB_LOG_THETA_RANGE: (f64, f64) = (-12.0, 12.0);
 
+/// Steps of the differences over the full problem's parameters, in the search's units (θ
+/// per its column scale, β per standard error): forward differences of the deviance for
+/// its gradient, and differences with the larger step for its Hessians (the search's, the
+/// convergence check's, the standard errors'). PIRLS converges to rounding ([`pirls`]), so
+/// the deviance is smooth to about 1e-10 absolute on tens of thousands of rows: the
+/// gradient's rounding and truncation error (the step times the curvature, a few units
+/// here) are both near 1e-5, well under the check's tolerance, and the Hessians', divided
+/// by 1e-3, about 1e-2 and 1e-4 of entries of order one.
+const GRADIENT_STEP: f64 = 1e-5;
+const HESSIAN_STEP: f64 = 1e-3;
+
+/// A relative SD below this (in the search's units, where lme4's start is 1) both after the
+/// first stage and at the second stage's optimum starts the second stage again from lme4's
+/// start ([`fit_glmm`]).
+const NEAR_ZERO: f64 = 1e-2;
+
 /// What the optimizer minimises: the deviance as a function of one parameter vector,
 /// `θ`, then `β`, then (negative binomial) `log θ_NB`.
 pub struct GlmmProblem {
@@ -69,8 +87,8 @@ pub struct GlmmProblem {
     /// 1/(its column's power-of-two scale) for θ, as the linear engine's
     /// ([`super::blocks::column_scales`]), and the first stage's standard error for β, so
     /// that neither depends on the units of a predictor (Days × 1e10 left a slope's
-    /// coefficient near 1e-11, where numDeriv's absolute step near zero, 1e-4, is a
-    /// thousand million standard errors, and the standard errors came out NaN).
+    /// coefficient near 1e-11, where an absolute difference step of 1e-4 is a thousand
+    /// million standard errors, and the standard errors came out NaN).
     unit: Vec<f64>,
 }
 
@@ -174,7 +192,28 @@ pub fn fit_glmm(
     let scale = problem.pirls.joint_standard_errors();
     let n_theta = problem.n_theta;
     problem.unit[n_theta..n_theta + scale.len()].copy_from_slice(&scale);
-    let (params, stage2) = problem.optimise(&x0, &scale, options.max_evaluations);
+    let (mut params, mut stage2) = problem.optimise(&x0, &scale, options.max_evaluations);
+    // The Laplace deviance is even in each relative SD, so at zero its gradient vanishes
+    // whether or not the optimum is interior: a search that started near zero (the first
+    // stage often shrinks a binary outcome's slope SD there) and ended there may have stayed
+    // on that ridge. Such components are searched a second time from lme4's start, the
+    // lower optimum kept.
+    let near_zero = |x: &[f64], i: usize| theta_lower[i] == 0.0 && x[i] / theta_unit[i] < NEAR_ZERO;
+    let stayed: Vec<usize> = (0..n_theta)
+        .filter(|&i| near_zero(&x0, i) && near_zero(&params, i))
+        .collect();
+    if !stayed.is_empty() {
+        let mut x1 = x0.clone();
+        for &i in &stayed {
+            x1[i] = start[i] * theta_unit[i];
+        }
+        let (other, again) = problem.optimise(&x1, &scale, options.max_evaluations);
+        let evaluations = stage2.evaluations + again.evaluations;
+        if again.objective < stage2.objective {
+            (params, stage2) = (other, again);
+        }
+        stage2.evaluations = evaluations;
+    }
     if !stage2.objective.is_finite() {
         return Err(ModelError::Numerical {
             reason: "PIRLS failed at the fixed effects of the first stage".into(),
@@ -228,12 +267,14 @@ impl GlmmProblem {
         start[n_theta..n_theta + p]
             .iter_mut()
             .for_each(|d| *d = 0.0);
-        let optimum = optimize::minimise(
+        let optimum = optimize::minimise_by_differences(
             |x| self.deviance(&unscale(x)),
             &start,
             &lower,
             &upper,
             max_evaluations,
+            GRADIENT_STEP,
+            HESSIAN_STEP,
         );
         (unscale(&optimum.theta), optimum)
     }

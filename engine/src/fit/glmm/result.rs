@@ -4,9 +4,8 @@ use super::GlmmProblem;
 use crate::error::ModelError;
 use crate::family::{Family, Link};
 use crate::fit::factor::{cholesky_solve, small_cholesky};
-use crate::fit::optimize::{Optimum, BOUNDARY_TOLERANCE};
+use crate::fit::optimize::{central_hessian, Optimum, BOUNDARY_TOLERANCE};
 use crate::fit::{Convergence, RandomEffects, VarCorrRow};
-use crate::inference::numderiv;
 
 /// A fitted generalized linear mixed model.
 #[derive(Debug, Clone)]
@@ -102,20 +101,24 @@ pub(super) fn assemble(
     let p = problem.p;
     let k = params.len();
     // Var(β̂) = 2 H⁻¹ on β's block, H the deviance's Hessian over every parameter by
-    // Richardson-extrapolated differences (numDeriv's). lme4's own deriv12 (plain central
-    // differences with step 1e-4) gave standard errors several times too small on this
-    // deviance in a trial: its second differences divide by 1e-8 whatever rounding is left
-    // in PIRLS's modes, which the extrapolation from larger steps does not.
-    // Over each parameter in its units ([`GlmmProblem::unit`]): numDeriv's steps are then
-    // the same fraction of a standard error whatever a predictor's units.
+    // central differences with the step of the full problem's Hessians. lme4's own deriv12 (step
+    // 1e-4) gave standard errors several times too small on this deviance in a trial: its
+    // second differences divide by 1e-8 whatever rounding is left in PIRLS's modes. With
+    // PIRLS taking its last Newton step ([`super::pirls`]) that rounding is about 1e-10, so
+    // a step of 1e-3 leaves about 1e-4 in each entry and a truncation error (h²/12 · f⁗)
+    // far below it, in 1 + 2k² evaluations near the optimum (numDeriv's Richardson
+    // extrapolation, used before, took 1 + 4k(k + 1), from as far as a tenth of each value).
+    // Over each parameter in its units ([`GlmmProblem::unit`]): the steps are then the same
+    // fraction of a standard error whatever a predictor's units.
     let unit = problem.unit.clone();
     let internal: Vec<f64> = params.iter().zip(&unit).map(|(x, u)| x / u).collect();
-    let hessian = numderiv::hessian(
+    let hessian = central_hessian(
         |z| {
             let x: Vec<f64> = z.iter().zip(&unit).map(|(z, u)| z * u).collect();
             problem.deviance(&x)
         },
         &internal,
+        super::HESSIAN_STEP,
     );
     let objective = problem.deviance(&params);
     if !objective.is_finite() {
