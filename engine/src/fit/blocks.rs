@@ -62,6 +62,10 @@ pub struct Blocks {
     /// γ: the least-squares coefficients of `y` on `X`, subtracted from `y` before the
     /// cross-products are formed (see [`residualise`]); β̂ = β̂(y − Xγ) + γ.
     pub gamma: Vec<f64>,
+    /// Whether [`Blocks::refill`] takes γ out of `y` (the default). PIRLS turns it off: it
+    /// uses only the solution (β̂, û), not the penalised residual sum of squares whose
+    /// digits the location would cancel, and refills at every step.
+    pub locate_response: bool,
     /// The observations grouped by level of the first term: level `l`'s are
     /// `order[level_start[l]..level_start[l + 1]]`.
     order: Vec<usize>,
@@ -165,6 +169,7 @@ impl Blocks {
             by_row,
             layout,
             gamma: vec![0.0; p],
+            locate_response: true,
             order,
             level_start,
         }
@@ -190,8 +195,20 @@ impl Blocks {
             None => (&[][..], &[][..]),
         };
         let layout = &self.layout;
-        let (y, gamma) = residualise(design);
-        self.gamma = gamma;
+        let located;
+        let y = if self.locate_response {
+            let gamma;
+            (located, gamma) = residualise(design);
+            self.gamma = gamma;
+            &located[..]
+        } else {
+            self.gamma.iter_mut().for_each(|g| *g = 0.0);
+            &design.y[..]
+        };
+        if rest.is_empty() && self.q1 > 0 {
+            self.refill_one_term(design, y, values1, inverse1);
+            return;
+        }
 
         // The sparse row of the dense block for observation i: (dense index, value).
         let mut entries: Vec<(usize, f64)> = Vec::with_capacity(d.min(64));
@@ -243,6 +260,52 @@ impl Blocks {
                 let r = self.row_idx[e];
                 self.a21[e * q1..(e + 1) * q1].copy_from_slice(&acc[r * q1..(r + 1) * q1]);
                 acc[r * q1..(r + 1) * q1].iter_mut().for_each(|v| *v = 0.0);
+            }
+        }
+    }
+
+    /// [`Blocks::refill`] for one random-effect term, the commonest model (and every
+    /// GLMM PIRLS step of one): each level touches every dense row in order, so the dense
+    /// block is the Gram matrix of the columns of `[X y]`, formed by dot products over
+    /// whole columns, and each level's coupling rows are written in place, without the
+    /// general path's per-observation sparse rows.
+    fn refill_one_term(&mut self, design: &Design, y: &[f64], values1: &[f64], inverse1: &[f64]) {
+        let (n, q1, d, p) = (design.n(), self.q1, self.layout.d(), self.layout.p);
+        let column = |j: usize| {
+            if j < p {
+                &design.x[j * n..(j + 1) * n]
+            } else {
+                y
+            }
+        };
+        for r in 0..d {
+            for s in 0..=r {
+                let v: f64 = column(r).iter().zip(column(s)).map(|(a, b)| a * b).sum();
+                self.a22[s * d + r] = v;
+                self.a22[r * d + s] = v;
+            }
+        }
+        self.a11.iter_mut().for_each(|v| *v = 0.0);
+        self.a21.iter_mut().for_each(|v| *v = 0.0);
+        let mut z1 = vec![0.0; q1];
+        for l in 0..self.levels1 {
+            let block = &mut self.a11[l * q1 * q1..(l + 1) * q1 * q1];
+            let coupling = &mut self.a21[self.row_ptr[l] * q1..self.row_ptr[l + 1] * q1];
+            for &i in &self.order[self.level_start[l]..self.level_start[l + 1]] {
+                for ((z, v), s) in z1.iter_mut().zip(&values1[i * q1..]).zip(inverse1) {
+                    *z = v * s;
+                }
+                for a in 0..q1 {
+                    for b in 0..q1 {
+                        block[b * q1 + a] += z1[a] * z1[b];
+                    }
+                }
+                for (r, row) in coupling.chunks_exact_mut(q1).enumerate() {
+                    let v = if r < p { design.x[r * n + i] } else { y[i] };
+                    for (c, z) in row.iter_mut().zip(&z1) {
+                        *c += v * z;
+                    }
+                }
             }
         }
     }
@@ -306,6 +369,7 @@ impl Blocks {
                 p,
             },
             gamma,
+            locate_response: true,
             // No observations: these blocks cannot be refilled from rows.
             order: Vec::new(),
             level_start: Vec::new(),

@@ -43,7 +43,8 @@ impl Weighted {
         // θ is on the scale of the columns as they are (no unit rescaling, unlike the
         // linear problem): the GLMM's own parameters are searched by its own problem.
         let unit: Vec<Vec<f64>> = design.random.iter().map(|b| vec![1.0; b.q()]).collect();
-        let blocks = Blocks::new(&design, &unit);
+        let mut blocks = Blocks::new(&design, &unit);
+        blocks.locate_response = false;
         // PIRLS reweights the cross-products at every step: no sparse analysis of one set.
         let factor = Factor::new(&blocks, lambda, false);
         Weighted {
@@ -253,7 +254,7 @@ impl Pirls {
     fn conditional_deviance(&self, eta: &[f64]) -> f64 {
         let (family, link, y, trials) = (self.family, self.link, &self.y, &self.trials);
         let part = |rows: std::ops::Range<usize>| -> f64 {
-            rows.map(|i| family.log_density_kernel(y[i], trials[i], link.mean(eta[i]).0))
+            rows.map(|i| family.log_density_at(y[i], trials[i], link, eta[i]))
                 .sum()
         };
         let n = eta.len();
@@ -465,9 +466,9 @@ impl Pirls {
                 let ll: f64 = obs
                     .iter()
                     .map(|&i| {
-                        let mu = self.link.mean(self.eta[i] + block.values[i] * shift).0;
+                        let eta = self.eta[i] + block.values[i] * shift;
                         self.family
-                            .log_density_kernel(self.y[i], self.trials[i], mu)
+                            .log_density_at(self.y[i], self.trials[i], self.link, eta)
                     })
                     .sum();
                 terms[k] = w.ln() + ll - 0.5 * u * u + 0.5 * z * z;
