@@ -358,7 +358,7 @@ impl Table {
 /// Hands back to the system the memory the queries freed. DataFusion's worker threads
 /// allocate from glibc's per-thread arenas, which keep freed pages for reuse: after ten
 /// million subjects' aggregation about 0.6 GB stayed resident, unused, beside the fit that
-/// follows (measured with `MALLOC_ARENA_MAX=2`: 4.5 GB peak instead of 5.2).
+/// follows (with `MALLOC_ARENA_MAX=2` the peak was 4.3 GiB instead of 4.9).
 /// `malloc_trim` returns the free pages of every arena. Other C libraries need nothing.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
