@@ -1,15 +1,12 @@
 //! `mixspec fit --engine datafusion` (built with the `datafusion` feature) against the
-//! in-memory engine on the same files: the objective to 1e-9 relative; estimates (of
-//! max(|β|, SE)), SEs and Satterthwaite's df to 1e-5 relative, and
-//! log p to 1e-5 relative (a tiny p moves much more than its df). That is looser than issue
-//! 16's 1e-7 and says what is reached today: DataFusion's parallel aggregation adds the sums
-//! in a varying order, and the optimizer (the same BFGS as in memory) leaves θ at points
-//! that differ within its convergence tolerance on this flat likelihood; estimates, SEs and
-//! df move to first order with θ (measured: 1.1e-6, 2.2e-7 and 5.6e-7 relative; the
-//! objective 1e-12). The cohort is
-//! simulated here and written to a scratch folder as four Parquet files;
+//! in-memory engine on the same files, to issue 16's tolerances (see [`assert_agree`]).
+//! The two sum the rows in different orders (DataFusion's parallel aggregation in a
+//! varying one), so their objectives differ by rounding; both land on the same optimum
+//! because the optimizer's final check polishes θ by Newton steps judged on the analytic
+//! gradient once the objective can no longer tell (`engine/src/fit/optimize.rs`). The
+//! cohort is simulated here and written to a scratch folder as four Parquet files;
 //! `MIXSPEC_SCALE_PATIENTS` sets its size (5,000 patients by default, so the test stays
-//! short in a debug build; docs/scale.md records 200,000).
+//! short in a debug build; issue 16's acceptance is 200,000, docs/scale.md has the figures).
 #![cfg(feature = "datafusion")]
 
 mod common;
@@ -100,7 +97,12 @@ fn number(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("{v} is not a number"))
 }
 
+/// Issue 16's tolerances: the objective to 1e-9 relative; estimates to 1e-7 of
+/// max(|β|, SE); SEs and Satterthwaite's df to 1e-7 relative; p to 1e-7 relative on the
+/// log scale (a tiny p moves much more than its df). The largest differences found are
+/// printed (`--nocapture`), so a run at another size reports what it reached.
 fn assert_agree(ours: &Value, memory: &Value, what: &str) {
+    const TOLERANCE: f64 = 1e-7;
     let relative = |a: f64, b: f64| (a - b).abs() / b.abs();
     let (o, m) = (number(&ours["objective"]), number(&memory["objective"]));
     assert!(relative(o, m) <= 1e-9, "{what}: objective {o} vs {m}");
@@ -112,31 +114,45 @@ fn assert_agree(ours: &Value, memory: &Value, what: &str) {
         memory["fixed_effects"].as_array().unwrap(),
     );
     assert_eq!(fo.len(), fm.len(), "{what}: fixed effects");
+    // The largest differences: estimate, SE, df, log p.
+    let mut worst = [0.0f64; 4];
     for (a, b) in fo.iter().zip(fm) {
         let term = b["term"].as_str().unwrap();
         assert_eq!(a["term"], b["term"], "{what}");
         let (se_a, se_b) = (number(&a["std_error"]), number(&b["std_error"]));
         let (est_a, est_b) = (number(&a["estimate"]), number(&b["estimate"]));
-        let scale = est_b.abs().max(se_b);
-        assert!(
-            (est_a - est_b).abs() <= 1e-5 * scale,
-            "{what}: {term} {est_a} vs {est_b}"
-        );
-        assert!(
-            relative(se_a, se_b) <= 1e-5,
-            "{what}: SE of {term} {se_a} vs {se_b}"
-        );
         let (df_a, df_b) = (number(&a["df"]), number(&b["df"]));
-        assert!(
-            relative(df_a, df_b) <= 1e-5,
-            "{what}: df of {term} {df_a} vs {df_b}"
-        );
         let (p_a, p_b) = (number(&a["p"]), number(&b["p"]));
-        assert!(
-            (p_a.ln() - p_b.ln()).abs() <= 1e-5 * p_b.ln().abs().max(1.0) || p_a.max(p_b) < 1e-300,
-            "{what}: p of {term} {p_a} vs {p_b}"
-        );
+        let differences = [
+            (est_a - est_b).abs() / est_b.abs().max(se_b),
+            relative(se_a, se_b),
+            relative(df_a, df_b),
+            if p_a.max(p_b) < 1e-300 {
+                0.0
+            } else {
+                (p_a.ln() - p_b.ln()).abs() / p_b.ln().abs().max(1.0)
+            },
+        ];
+        for (k, (d, name)) in differences
+            .iter()
+            .zip(["estimate", "SE", "df", "p"])
+            .enumerate()
+        {
+            assert!(
+                *d <= TOLERANCE,
+                "{what}: {name} of {term} differs by {d:.2e}: {a} vs {b}"
+            );
+            worst[k] = worst[k].max(*d);
+        }
     }
+    eprintln!(
+        "{what}: objective {:.1e}, estimates {:.1e}, SEs {:.1e}, df {:.1e}, log p {:.1e} (relative)",
+        relative(o, m),
+        worst[0],
+        worst[1],
+        worst[2],
+        worst[3]
+    );
 }
 
 #[test]
@@ -150,7 +166,10 @@ fn parquet_parts_give_the_in_memory_fit() {
     for (formula, reml) in [
         ("gaf ~ months * arm + age + (months | patient)", true),
         (
-            "gaf ~ months * factor(female) + log(age) + I(months^2) + offset(age / 100) + (months | patient)",
+            // Ages are whole years drawn from a normal law, a few at or below zero in a
+            // large cohort: `+ 0.5` keeps log() finite there, and the negative ones NaN,
+            // so incomplete rows both engines drop (R would refuse log(0)).
+            "gaf ~ months * factor(female) + log(age + 0.5) + I(months^2) + offset(age / 100) + (months | patient)",
             false,
         ),
     ] {

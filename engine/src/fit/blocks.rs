@@ -9,6 +9,7 @@
 //! the dense block is just `[X y]'[X y]`, so an evaluation costs O(levels · q₁³) and never
 //! touches the observations.
 
+use super::levels::SMALL_DENSE;
 use crate::design::Design;
 use crate::spec::CovarianceType;
 use crate::statistics::{NormalEquations, SubjectStatistics};
@@ -45,17 +46,24 @@ pub struct Blocks {
     pub levels1: usize,
     /// `levels1` blocks of `q1 × q1` (column-major): `Z₁ⱼ'Z₁ⱼ`.
     pub a11: Vec<f64>,
-    /// Per level of the first term, the range of its entries in `row_idx` (CSR-like).
+    /// Per level `j` of the first term, its coupling entries `row_ptr[j]..row_ptr[j + 1]`
+    /// (CSR-like): one per dense-block row it touches ([`Blocks::rows`]).
     pub row_ptr: Vec<usize>,
-    /// Dense-block row indices touched by each level, ascending.
-    pub row_idx: Vec<usize>,
-    /// For each entry of `row_idx`, `q1` values: that row of `[Z_rest X y]'Z₁ⱼ`.
+    /// The dense-block rows each level touches, ascending, level by level; or, when every
+    /// level touches every row (one grouping factor: the rows of `[X y]`), `0..d` once,
+    /// shared by all (`shared_rows`) — one copy per level was 48 bytes a subject with
+    /// `d = 6`.
+    row_idx: Vec<usize>,
+    shared_rows: bool,
+    /// For each coupling entry, `q1` values: that row of `[Z_rest X y]'Z₁ⱼ`.
     pub a21: Vec<f64>,
     /// `d × d` column-major, full symmetric: `[Z_rest X y]'[Z_rest X y]`.
     pub a22: Vec<f64>,
     /// The coupling entries by dense row: for row `s`, `by_row[by_row_ptr[s]..by_row_ptr[s+1]]`
-    /// lists `(entry, level)` with `row_idx[entry] == s`. The downdate walks the dense block
+    /// lists `(entry, level)` where entry `entry` of level `level` is row `s`. The downdate walks the dense block
     /// column by column through this index, so its writes stay within one cached column.
+    /// Only a dense block larger than [`SMALL_DENSE`] is downdated so; a smaller one is
+    /// downdated level by level, and both are then empty.
     pub by_row_ptr: Vec<usize>,
     pub by_row: Vec<(usize, usize)>,
     pub layout: DenseLayout,
@@ -156,23 +164,35 @@ impl Blocks {
             touched.clear();
             row_ptr.push(row_idx.len());
         }
-        let (by_row_ptr, by_row) = by_row(&row_ptr, &row_idx, d);
-        Blocks {
+        let shared_rows = row_idx.len() == levels1 * d;
+        if shared_rows {
+            row_idx = (0..d).collect();
+        }
+        let mut blocks = Blocks {
             q1,
             levels1,
             a11: vec![0.0; levels1 * q1 * q1],
-            a21: vec![0.0; row_idx.len() * q1],
+            a21: vec![0.0; row_ptr[levels1] * q1],
             row_ptr,
             row_idx,
+            shared_rows,
             a22: vec![0.0; d * d],
-            by_row_ptr,
-            by_row,
+            by_row_ptr: Vec::new(),
+            by_row: Vec::new(),
             layout,
             gamma: vec![0.0; p],
             locate_response: true,
             order,
             level_start,
-        }
+        };
+        blocks.index_by_row();
+        blocks
+    }
+
+    /// The dense-block rows level `j` of the first term touches, ascending: the rows of
+    /// its coupling entries `row_ptr[j]..row_ptr[j + 1]`, in order.
+    pub fn rows(&self, j: usize) -> &[usize] {
+        rows_of(&self.row_idx, &self.row_ptr, self.shared_rows, j)
     }
 
     /// Recomputes the cross-products in place for a design with the same grouping codes as
@@ -256,8 +276,9 @@ impl Blocks {
                     }
                 }
             }
-            for e in self.row_ptr[l]..self.row_ptr[l + 1] {
-                let r = self.row_idx[e];
+            let lo = self.row_ptr[l];
+            let rows = rows_of(&self.row_idx, &self.row_ptr, self.shared_rows, l);
+            for (e, &r) in (lo..).zip(rows) {
                 self.a21[e * q1..(e + 1) * q1].copy_from_slice(&acc[r * q1..(r + 1) * q1]);
                 acc[r * q1..(r + 1) * q1].iter_mut().for_each(|v| *v = 0.0);
             }
@@ -315,24 +336,19 @@ impl Blocks {
     /// `z_scale` ([`statistics_scales`]). The dense block is `[X y]'[X y]` and every
     /// subject touches all of it. The response's sums are first refined as [`residualise`]
     /// refines the rows ([`refine`]).
-    pub fn from_statistics(s: &SubjectStatistics, z_scale: &[f64]) -> Blocks {
+    ///
+    /// `Z'X` and `Z'y` are taken out of `s` (left empty) and freed as soon as the coupling
+    /// block is formed from them, so that with millions of subjects the statistics and the
+    /// blocks are not held whole together; `Z'Z` stays (the fit's R² sums it).
+    pub fn from_statistics(s: &mut SubjectStatistics, z_scale: &[f64]) -> Blocks {
         let (q, p, levels) = (s.q(), s.p(), s.subjects.len());
         let d = p + 1;
         let (xty, yty, delta) = refine(s);
         let gamma: Vec<f64> = s.gamma.iter().zip(&delta).map(|(g, d)| g + d).collect();
         let inverse: Vec<f64> = z_scale.iter().map(|s| 1.0 / s).collect();
-        let mut a11 = Vec::with_capacity(levels * q * q);
+        let (ztx, zty) = (std::mem::take(&mut s.ztx), std::mem::take(&mut s.zty));
         let mut a21 = Vec::with_capacity(levels * d * q);
-        for l in 0..levels {
-            let ztz = &s.ztz[l * q * q..(l + 1) * q * q];
-            let ztx = &s.ztx[l * q * p..(l + 1) * q * p];
-            let zty = &s.zty[l * q..(l + 1) * q];
-            // Column-major, as `refill` lays it out (the block is symmetric).
-            for b in 0..q {
-                for a in 0..q {
-                    a11.push(ztz[a * q + b] * inverse[a] * inverse[b]);
-                }
-            }
+        for (ztx, zty) in ztx.chunks_exact(q * p).zip(zty.chunks_exact(q)) {
             for r in 0..p {
                 a21.extend((0..q).map(|a| ztx[a * p + r] * inverse[a]));
             }
@@ -341,8 +357,16 @@ impl Blocks {
                 (zty[a] - fitted) * inverse[a]
             }));
         }
-        let row_ptr: Vec<usize> = (0..=levels).map(|l| l * d).collect();
-        let row_idx: Vec<usize> = (0..levels).flat_map(|_| 0..d).collect();
+        drop((ztx, zty));
+        let mut a11 = Vec::with_capacity(levels * q * q);
+        for ztz in s.ztz.chunks_exact(q * q) {
+            // Column-major, as `refill` lays it out (the block is symmetric).
+            for b in 0..q {
+                for a in 0..q {
+                    a11.push(ztz[a * q + b] * inverse[a] * inverse[b]);
+                }
+            }
+        }
         let mut a22 = vec![0.0; d * d];
         for c in 0..p {
             for r in 0..p {
@@ -352,17 +376,17 @@ impl Blocks {
             a22[p * d + c] = xty[c];
         }
         a22[d * d - 1] = yty;
-        let (by_row_ptr, by_row) = by_row(&row_ptr, &row_idx, d);
-        Blocks {
+        let mut blocks = Blocks {
             q1: q,
             levels1: levels,
             a11,
-            row_ptr,
-            row_idx,
+            row_ptr: (0..=levels).map(|l| l * d).collect(),
+            row_idx: (0..d).collect(),
+            shared_rows: true,
             a21,
             a22,
-            by_row_ptr,
-            by_row,
+            by_row_ptr: Vec::new(),
+            by_row: Vec::new(),
             layout: DenseLayout {
                 terms: Vec::new(),
                 q_rest: 0,
@@ -373,35 +397,49 @@ impl Blocks {
             // No observations: these blocks cannot be refilled from rows.
             order: Vec::new(),
             level_start: Vec::new(),
+        };
+        blocks.index_by_row();
+        blocks
+    }
+
+    /// Fills [`Blocks::by_row`]: the coupling entries indexed by dense row, from the rows
+    /// each level touches; none for a dense block of at most [`SMALL_DENSE`] rows, which
+    /// nothing walks by row (16 bytes an entry: a gigabyte for ten million subjects with
+    /// `d = 6`).
+    fn index_by_row(&mut self) {
+        let d = self.layout.d();
+        if d <= SMALL_DENSE {
+            return;
         }
+        let mut by_row_ptr = vec![0usize; d + 1];
+        for j in 0..self.levels1 {
+            for &r in self.rows(j) {
+                by_row_ptr[r + 1] += 1;
+            }
+        }
+        for r in 0..d {
+            by_row_ptr[r + 1] += by_row_ptr[r];
+        }
+        let mut by_row = vec![(0, 0); by_row_ptr[d]];
+        let mut fill = by_row_ptr.clone();
+        for j in 0..self.levels1 {
+            for (e, &r) in (self.row_ptr[j]..).zip(self.rows(j)) {
+                by_row[fill[r]] = (e, j);
+                fill[r] += 1;
+            }
+        }
+        self.by_row_ptr = by_row_ptr;
+        self.by_row = by_row;
     }
 }
 
-/// The coupling entries indexed by dense row (see [`Blocks::by_row`]), from the rows each
-/// level touches.
-#[allow(clippy::type_complexity)]
-fn by_row(row_ptr: &[usize], row_idx: &[usize], d: usize) -> (Vec<usize>, Vec<(usize, usize)>) {
-    let mut by_row_ptr = vec![0usize; d + 1];
-    for &r in row_idx {
-        by_row_ptr[r + 1] += 1;
+/// [`Blocks::rows`] from the fields, for a caller that writes another field meanwhile.
+fn rows_of<'a>(row_idx: &'a [usize], row_ptr: &[usize], shared: bool, j: usize) -> &'a [usize] {
+    if shared {
+        row_idx
+    } else {
+        &row_idx[row_ptr[j]..row_ptr[j + 1]]
     }
-    for r in 0..d {
-        by_row_ptr[r + 1] += by_row_ptr[r];
-    }
-    let mut by_row = vec![(0, 0); row_idx.len()];
-    let mut fill = by_row_ptr.clone();
-    for j in 0..row_ptr.len() - 1 {
-        for (e, &r) in row_idx
-            .iter()
-            .enumerate()
-            .take(row_ptr[j + 1])
-            .skip(row_ptr[j])
-        {
-            by_row[fill[r]] = (e, j);
-            fill[r] += 1;
-        }
-    }
-    (by_row_ptr, by_row)
 }
 
 /// Per random-effect term, per column, the power of two nearest the column's root mean

@@ -390,7 +390,7 @@ impl Factor {
             for &(es, j) in &blocks.by_row[blocks.by_row_ptr[s]..blocks.by_row_ptr[s + 1]] {
                 // Entries of level j after `es` have larger row indices (rows are sorted).
                 let end = blocks.row_ptr[j + 1];
-                let rows = &blocks.row_idx[es..end];
+                let rows = &blocks.rows(j)[es - blocks.row_ptr[j]..];
                 if q1 == 1 {
                     let vs = self.l21[es];
                     for (&r, &ve) in rows.iter().zip(&self.l21[es..end]) {
@@ -471,10 +471,10 @@ impl Factor {
         let q1 = blocks.q1;
         let mut u1 = vec![0.0; blocks.levels1 * q1];
         for j in 0..blocks.levels1 {
-            let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
+            let lo = blocks.row_ptr[j];
             let lj = &self.l11[j * q1 * q1..(j + 1) * q1 * q1];
             let uj = &mut u1[j * q1..(j + 1) * q1];
-            for (e, &r) in blocks.row_idx[lo..hi].iter().enumerate() {
+            for (e, &r) in blocks.rows(j).iter().enumerate() {
                 let row = &self.l21[(lo + e) * q1..(lo + e + 1) * q1];
                 let coef = if r == d - 1 { 1.0 } else { -s[r] };
                 for c in 0..q1 {

@@ -156,7 +156,7 @@ impl Chunk {
             // straight into L21ⱼ; the common one- and two-effect terms in closed form with
             // one reciprocal per diagonal (divisions dominate otherwise).
             let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
-            let rows = &blocks.row_idx[lo..hi];
+            let rows = blocks.rows(j);
             let src = &blocks.a21[lo * q1..hi * q1];
             let out = &mut l21[(lo - base) * q1..(hi - base) * q1];
             match q1 {

@@ -146,9 +146,9 @@ impl Problem {
     /// The problem of a model's per-subject statistics (validated): the same cross-product
     /// blocks as [`Problem::new`] builds from rows, formed from the sums instead, so that
     /// everything after (factorisation, optimizer, inference, the fit's assembly) is shared.
-    pub(crate) fn from_statistics(statistics: SubjectStatistics, reml: bool) -> Problem {
+    pub(crate) fn from_statistics(mut statistics: SubjectStatistics, reml: bool) -> Problem {
         let z_scale = vec![blocks::statistics_scales(&statistics)];
-        let blocks = Blocks::from_statistics(&statistics, &z_scale[0]);
+        let blocks = Blocks::from_statistics(&mut statistics, &z_scale[0]);
         let lambda = Lambda::new(vec![statistics.q()], vec![statistics.covariance]);
         // The per-subject arrays are in the blocks now: free them before the factor's own.
         let (design, moments) = statistics.into_columns();

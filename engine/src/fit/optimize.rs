@@ -27,6 +27,12 @@ pub struct Optimum {
 const GRADIENT_TOLERANCE: f64 = 2e-3;
 /// lme4's `deriv12` step.
 const FD_STEP: f64 = 1e-4;
+/// At most this many Newton steps polish the search's end point.
+const POLISH_ROUNDS: usize = 5;
+/// Relative change of the objective that rounding can account for: a deviance summed over
+/// n terms carries about n ulps, and a Newton step that raises it by no more than this may
+/// still be the better point (see [`check`]).
+const ROUNDING: f64 = 1e-11;
 /// Diagonal θ below this are at the boundary (lme4's singularity tolerance).
 pub const BOUNDARY_TOLERANCE: f64 = 1e-4;
 
@@ -255,7 +261,11 @@ const PROBE_STEP: f64 = 1e-3;
 /// The objective and its derivatives over some coordinates, for the convergence check.
 trait Derivatives {
     /// Below this scaled gradient a Newton polish is not worth its evaluations.
-    const POLISHED: f64;
+    fn polished(&self) -> f64;
+    /// Whether the gradient is accurate below the objective's rounding (analytic), so that
+    /// a Newton step whose objective change is lost in rounding can be judged by the
+    /// gradient instead.
+    fn exact_gradient(&self) -> bool;
     fn value(&mut self, x: &[f64]) -> f64;
     /// The gradient over the `free` coordinates and, unless `known`, the Hessian over them
     /// (row-major).
@@ -273,7 +283,13 @@ struct FiniteDifferences<F>(F);
 
 impl<F: FnMut(&[f64]) -> f64> Derivatives for FiniteDifferences<F> {
     // BOBYQA stops on its trust region, often short of the optimum rounding allows.
-    const POLISHED: f64 = 1e-8;
+    fn polished(&self) -> f64 {
+        1e-8
+    }
+
+    fn exact_gradient(&self) -> bool {
+        false
+    }
 
     fn value(&mut self, x: &[f64]) -> f64 {
         (self.0)(x)
@@ -299,9 +315,22 @@ impl<F: FnMut(&[f64]) -> f64> Derivatives for FiniteDifferences<F> {
 struct Analytic<F>(F, f64, f64);
 
 impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
-    // A Newton step costs one evaluation here (the Hessian is already formed): polish until
-    // θ itself is settled to about 1e-8, so that fits of rescaled data agree to 1e-6.
-    const POLISHED: f64 = 1e-8;
+    // A Newton step costs two evaluations here (the Hessian is already formed): polish
+    // until the predicted decrease (half the squared scaled gradient) is far below any
+    // objective's rounding, so that two fits whose sums differ only by rounding (rows
+    // summed in another order, by another engine) land on the same θ to about 1e-9. A
+    // difference gradient (each costing a value per parameter) is not that accurate: 1e-8.
+    fn polished(&self) -> f64 {
+        if self.exact_gradient() {
+            1e-10
+        } else {
+            1e-8
+        }
+    }
+
+    fn exact_gradient(&self) -> bool {
+        self.2 == 0.0
+    }
 
     fn value(&mut self, x: &[f64]) -> f64 {
         (self.0)(x, &mut [])
@@ -360,22 +389,22 @@ fn check<D: Derivatives>(
         // The Hessian of the first round serves the later ones: a polishing step moves θ
         // by about the difference step, over which it barely changes.
         let mut hessian: Option<Vec<f64>> = None;
-        for _round in 0..3 {
-            let (g, h) = derivs.at(&theta, objective, &free, hessian.take());
+        // The gradient at θ when the last round already formed it.
+        let mut gradient: Option<Vec<f64>> = None;
+        for _round in 0..POLISH_ROUNDS {
+            let (g, h) = match (gradient.take(), hessian.take()) {
+                (Some(g), Some(h)) => (g, h),
+                (_, known) => derivs.at(&theta, objective, &free, known),
+            };
             let newton = newton_step(&g, &h);
-            hessian = Some(h);
             let Some((step, half)) = newton else {
                 degenerate = true;
                 warnings.push("Model failed to converge: the Hessian at the optimum is not positive definite (degenerate Hessian); the model may be nearly unidentifiable".into());
                 break;
             };
-            let sg = half
-                .iter()
-                .zip(&g)
-                .map(|(s, gi)| s.abs().min(gi.abs()))
-                .fold(0.0, f64::max);
+            let sg = scaled(&half, &g);
             scaled_gradient = Some(sg);
-            if sg < D::POLISHED {
+            if sg < derivs.polished() {
                 break;
             }
             // Polish: a Newton step, kept only if it stays feasible and lowers the objective.
@@ -387,10 +416,29 @@ fn check<D: Derivatives>(
             if ft < objective {
                 theta = trial;
                 objective = ft;
-            } else {
-                at_rounding_floor = true;
-                break;
+                hessian = Some(h);
+                continue;
             }
+            // Near the optimum the step's predicted decrease (½g'H⁻¹g) is below the
+            // objective's rounding, so its value cannot tell the better point: an exact
+            // gradient can. The step is then kept when the objective stayed within
+            // rounding and the scaled gradient (on the same Hessian) shrank.
+            let rounding = ROUNDING * objective.abs().max(1.0);
+            let predicted = 0.5 * half.iter().map(|v| v * v).sum::<f64>();
+            if derivs.exact_gradient() && predicted <= rounding && ft <= objective + rounding {
+                let (gt, h) = derivs.at(&trial, ft, &free, Some(h));
+                if let Some((_, half_t)) = newton_step(&gt, &h) {
+                    if scaled(&half_t, &gt) < sg {
+                        theta = trial;
+                        objective = ft;
+                        gradient = Some(gt);
+                        hessian = Some(h);
+                        continue;
+                    }
+                }
+            }
+            at_rounding_floor = true;
+            break;
         }
     }
     let mut converged = objective.is_finite() && !search.max_reached && !degenerate;
@@ -424,6 +472,15 @@ pub fn central_hessian(mut f: impl FnMut(&[f64]) -> f64, x: &[f64], h: f64) -> V
     let f0 = f(x);
     let all: Vec<usize> = (0..x.len()).collect();
     derivatives(&mut f, x, f0, &all, None, h).1
+}
+
+/// lme4's scaled gradient: per free parameter the smaller of `|L⁻¹g|` and `|g|`, the
+/// largest of them.
+fn scaled(half: &[f64], g: &[f64]) -> f64 {
+    half.iter()
+        .zip(g)
+        .map(|(s, gi)| s.abs().min(gi.abs()))
+        .fold(0.0, f64::max)
 }
 
 /// Central-difference gradient over the `free` coordinates with step `h`, and the Hessian

@@ -135,7 +135,7 @@ impl LmmFit {
         });
         let (beta, u) = problem.solution();
         let Problem {
-            design,
+            mut design,
             moments,
             blocks,
             factor,
@@ -153,6 +153,9 @@ impl LmmFit {
             .iter()
             .map(|v| v * s2)
             .collect();
+        // The blocks and their factor are the largest arrays of a fit with many subjects
+        // (about 300 bytes a subject): gone before the modes are formed.
+        drop((blocks, factor));
 
         // Random effects b = Λu, per term, and the fitted values.
         let mut fitted = design.offset.clone();
@@ -162,7 +165,7 @@ impl LmmFit {
         let mut random = Vec::new();
         let mut offset = 0;
         let mut seen: Vec<String> = Vec::new();
-        for (k, block) in design.random.iter().enumerate() {
+        for (k, block) in design.random.iter_mut().enumerate() {
             let (q, levels) = (block.q(), block.levels.len());
             let t = &lambda.t[k];
             let mut modes = vec![0.0; levels * q];
@@ -196,7 +199,8 @@ impl LmmFit {
                 group: block.group.clone(),
                 label,
                 names: block.names.clone(),
-                levels: block.levels.clone(),
+                // Moved, not copied: ten million labels are half a gigabyte.
+                levels: std::mem::take(&mut block.levels),
                 covariance,
                 modes,
             });

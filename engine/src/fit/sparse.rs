@@ -151,7 +151,7 @@ impl SparseBlock {
             }
         }
         let random_rows = |j: usize| {
-            let rows = &blocks.row_idx[blocks.row_ptr[j]..blocks.row_ptr[j + 1]];
+            let rows = blocks.rows(j);
             &rows[..rows.partition_point(|&r| r < nr)]
         };
         for j in 0..blocks.levels1 {
@@ -376,7 +376,7 @@ impl SparseBlock {
         };
         for j in 0..blocks.levels1 {
             let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
-            let rows = &blocks.row_idx[lo..hi];
+            let rows = blocks.rows(j);
             let nrand = rows.partition_point(|&r| r < nr);
             let (random, fixed) = l21[lo * q1..hi * q1].split_at(nrand * q1);
             let pos = &self.down_pos[self.down_ptr[j]..self.down_ptr[j + 1]];

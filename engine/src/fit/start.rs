@@ -50,8 +50,7 @@ pub(super) fn moment_start(blocks: &Blocks, kind: CovarianceType, n: usize) -> O
         }
         // Zⱼ'(y − Xβ₀) from the level's coupling rows.
         c.fill(0.0);
-        for e in blocks.row_ptr[j]..blocks.row_ptr[j + 1] {
-            let r = blocks.row_idx[e];
+        for (e, &r) in (blocks.row_ptr[j]..).zip(blocks.rows(j)) {
             let coef = if r == p { 1.0 } else { -beta[r] };
             for (ci, v) in c.iter_mut().zip(&blocks.a21[e * q..(e + 1) * q]) {
                 *ci += coef * v;

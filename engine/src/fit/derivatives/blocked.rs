@@ -270,7 +270,7 @@ impl Factor {
     ) {
         let (nr, q1, m) = (blocks.layout.q_rest, blocks.q1, blocks.layout.p + 1);
         let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
-        let rows = &blocks.row_idx[lo..hi];
+        let rows = blocks.rows(j);
         let nrand = rows.partition_point(|&r| r < nr);
         let (random, fixed) = rows.split_at(nrand);
         let l21f = &self.l21[(lo + nrand) * q1..hi * q1];
@@ -357,8 +357,7 @@ impl Factor {
         out.clear();
         out.resize(nr * m, 0.0);
         for j in 0..blocks.levels1 {
-            let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
-            let rows = &blocks.row_idx[lo..hi];
+            let (lo, rows) = (blocks.row_ptr[j], blocks.rows(j));
             let lhj = &lh1[j * q1 * m..(j + 1) * q1 * m];
             for (e, &r) in rows.iter().take_while(|&&r| r < nr).enumerate() {
                 let za = &blocks.a21[(lo + e) * q1..(lo + e + 1) * q1];
@@ -403,7 +402,7 @@ impl Factor {
         let l = &self.l11[j * q1 * q1..(j + 1) * q1 * q1];
         let a11 = &blocks.a11[j * q1 * q1..(j + 1) * q1 * q1];
         let lo = blocks.row_ptr[j];
-        let rows = &blocks.row_idx[lo..blocks.row_ptr[j + 1]];
+        let rows = blocks.rows(j);
         let nrand = rows.partition_point(|&r| r < nr);
         let rows = &rows[..nrand];
         let l21 = &self.l21[lo * q1..(lo + nrand) * q1];

@@ -116,9 +116,7 @@ impl Factor {
             }
             // Z'V⁻¹[X y]: columns of dense rows this level touches; the rest stay zero.
             g.fill(0.0);
-            let (lo, hi) = (blocks.row_ptr[j], blocks.row_ptr[j + 1]);
-            for e in lo..hi {
-                let col = blocks.row_idx[e];
+            for (e, &col) in (blocks.row_ptr[j]..).zip(blocks.rows(j)) {
                 let (zx, lx) = (
                     &blocks.a21[e * q..(e + 1) * q],
                     &self.l21[e * q..(e + 1) * q],

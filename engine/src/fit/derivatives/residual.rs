@@ -69,8 +69,7 @@ impl Factor {
                 }
             }
             let vj = &mut vmat[j * q * p..(j + 1) * q * p];
-            for e in blocks.row_ptr[j]..blocks.row_ptr[j + 1] {
-                let col = blocks.row_idx[e];
+            for (e, &col) in (blocks.row_ptr[j]..).zip(blocks.rows(j)) {
                 if col >= p {
                     continue;
                 }

@@ -66,7 +66,7 @@ impl Factor {
         let mut base = vec![0usize; n * rest];
         for i in 0..n {
             let j = codes1[i] as usize;
-            let rows = &blocks.row_idx[blocks.row_ptr[j]..blocks.row_ptr[j + 1]];
+            let rows = blocks.rows(j);
             for (k, (term, &(off, q, _))) in terms[1..].iter().zip(&lay.terms).enumerate() {
                 let b = off + term.codes[i] as usize * q;
                 let e = rows
@@ -182,7 +182,7 @@ impl Factor {
         let (mut s22, mut y, mut yy, mut linv) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for j in 0..blocks.levels1 {
             let lo = blocks.row_ptr[j];
-            let rows = &blocks.row_idx[lo..blocks.row_ptr[j + 1]];
+            let rows = blocks.rows(j);
             let nrand = rows.partition_point(|&r| r < nr);
             let rows = &rows[..nrand];
             let l21 = &self.l21[lo * q1..(lo + nrand) * q1];
