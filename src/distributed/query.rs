@@ -62,10 +62,27 @@ pub(crate) struct Sums {
     pub x_sums: Vec<f64>,
 }
 
+/// The in-process DataFusion context of `--engine datafusion`. The per-subject aggregation
+/// holds a state per subject; beyond the limit it spills sorted runs to the temporary
+/// directory and merges them, so memory stays bounded however many subjects there are.
+pub(crate) fn local_context() -> Result<SessionContext, datafusion::error::DataFusionError> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_limit(AGGREGATION_MEMORY, 1.0)
+        .build_arc()?;
+    Ok(SessionContext::new_with_config_rt(
+        SessionConfig::new(),
+        runtime,
+    ))
+}
+
 impl Table {
     /// Registers the Parquet file, folder or pattern, or the CSV file, at `path` (its
-    /// format found as every reader finds it, [`Format::detect`]).
-    pub(crate) async fn register(path: &Path) -> Result<Table, DistributedError> {
+    /// format found as every reader finds it, [`Format::detect`]) in `ctx`: the local
+    /// context ([`local_context`]) or a Ballista cluster's, where the queries then run.
+    pub(crate) async fn register(
+        ctx: SessionContext,
+        path: &Path,
+    ) -> Result<Table, DistributedError> {
         let shown = path.display().to_string();
         let format = Format::detect(path).map_err(|e| DistributedError::Query {
             path: shown.clone(),
@@ -75,14 +92,6 @@ impl Table {
             path: shown.clone(),
             message: e.to_string(),
         };
-        // The per-subject aggregation holds a state per subject; beyond the limit it spills
-        // sorted runs to the temporary directory and merges them, so memory stays bounded
-        // however many subjects there are.
-        let runtime = RuntimeEnvBuilder::new()
-            .with_memory_limit(AGGREGATION_MEMORY, 1.0)
-            .build_arc()
-            .map_err(failed)?;
-        let ctx = SessionContext::new_with_config_rt(SessionConfig::new(), runtime);
         let location = path.to_string_lossy();
         match format {
             Format::Parquet => ctx
