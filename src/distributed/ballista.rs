@@ -6,13 +6,16 @@
 //! The files are named in the plan by path and read by the client (the schema), the
 //! scheduler (the list of files) and every executor (the rows): the path is made absolute
 //! here, and must name the same files on every machine of the cluster (shared storage
-//! mounted at the same place).
+//! mounted at the same place). CSV is refused: Ballista 51's executors misread quoted
+//! fields that the client's schema inference read as numbers (a job fails with a parse
+//! error), so the data go to a cluster as Parquet.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ballista::extension::SessionContextExt;
 use datafusion::prelude::SessionContext;
+use mixspec_io::Format;
 
 use super::error::DistributedError;
 
@@ -25,6 +28,14 @@ pub(crate) async fn context(
     scheduler: &str,
     path: &Path,
 ) -> Result<(SessionContext, PathBuf), DistributedError> {
+    if let Ok(Format::Csv) = Format::detect(path) {
+        return Err(DistributedError::Query {
+            path: path.display().to_string(),
+            message: "CSV data cannot be read on a Ballista cluster (its executors misread \
+                      quoted fields); convert it to Parquet, or fit with --engine datafusion"
+                .into(),
+        });
+    }
     let unreachable = |message: String| DistributedError::Cluster {
         address: scheduler.to_string(),
         message: format!("cannot reach the Ballista scheduler: {message}"),

@@ -24,6 +24,11 @@ use super::error::DistributedError;
 /// started beside the scheduler's may be up first).
 const SCHEDULER_WAIT: Duration = Duration::from_secs(60);
 
+/// How long an interrupted executor may take to finish its tasks. Ballista 51's own wait
+/// for them never ends once a task has failed (its future is never woken again), so the
+/// executor stops after this grace period whatever Ballista does.
+const DRAIN: Duration = Duration::from_secs(20);
+
 /// Runs a scheduler listening on `bind` until interrupted.
 pub fn scheduler(bind: SocketAddr) -> Result<(), DistributedError> {
     let address = bind.to_string();
@@ -86,14 +91,24 @@ pub fn executor(
              (stop with Ctrl-C or SIGTERM)"
         );
         // Ballista's executor process listens for Ctrl-C and SIGTERM itself, so that it can
-        // leave the scheduler and drain its tasks before returning.
-        start_executor_process(Arc::new(config))
-            .await
-            .map_err(|e| DistributedError::Cluster {
-                address: address.clone(),
-                message: format!("the executor failed: {e}"),
-                help: format!("check that the scheduler at {scheduler} is running"),
-            })?;
+        // leave the scheduler and drain its tasks before returning; the signal also starts
+        // the grace period here.
+        tokio::select! {
+            ran = start_executor_process(Arc::new(config)) => {
+                ran.map_err(|e| DistributedError::Cluster {
+                    address: address.clone(),
+                    message: format!("the executor failed: {e}"),
+                    help: format!("check that the scheduler at {scheduler} is running"),
+                })?;
+            }
+            () = async {
+                interrupted().await;
+                tokio::time::sleep(DRAIN).await;
+            } => errln!(
+                "mixspec cluster executor: tasks still running {} s after the signal",
+                DRAIN.as_secs()
+            ),
+        }
         errln!("mixspec cluster executor: stopped");
         Ok(())
     })

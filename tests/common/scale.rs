@@ -89,7 +89,9 @@ fn number(v: &Value) -> f64 {
 }
 
 /// How close a fit from statistics must come to the in-memory fit, each relative: the
-/// objective; estimates (of max(|β|, SE)) and SEs; Satterthwaite's df; p.
+/// objective; estimates (of max(|β|, SE)) and SEs; Satterthwaite's df; p, on the log scale
+/// (`|Δ ln p| ≤ tol · max(|ln p|, 1)`, relative for p near 1): a tiny p moves much more than
+/// its t (p = 5e-218 moved 1.8e-5 relative while ln p moved 3.6e-8).
 pub struct Tolerances {
     pub objective: f64,
     pub estimate: f64,
@@ -135,7 +137,7 @@ pub fn assert_agree(ours: &Value, memory: &Value, what: &str, tol: &Tolerances) 
         );
         let (p_a, p_b) = (number(&a["p"]), number(&b["p"]));
         assert!(
-            relative(p_a, p_b) <= tol.p || p_a.max(p_b) < 1e-300,
+            (p_a.ln() - p_b.ln()).abs() <= tol.p * p_b.ln().abs().max(1.0) || p_a.max(p_b) < 1e-300,
             "{what}: p of {term} {p_a} vs {p_b}"
         );
     }
