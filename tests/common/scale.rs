@@ -100,14 +100,11 @@ pub struct Tolerances {
 }
 
 /// The fit `ours` agrees with the in-memory fit `memory` within `tol`: the same
-/// observations, groups and coefficients, and the numbers as close as `tol` says.
+/// observations, groups and coefficients, and the numbers as close as `tol` says. The
+/// largest differences are printed first (shown with `--nocapture`), so that a run at
+/// scale reports what it reached.
 pub fn assert_agree(ours: &Value, memory: &Value, what: &str, tol: &Tolerances) {
     let relative = |a: f64, b: f64| (a - b).abs() / b.abs();
-    let (o, m) = (number(&ours["objective"]), number(&memory["objective"]));
-    assert!(
-        relative(o, m) <= tol.objective,
-        "{what}: objective {o} vs {m}"
-    );
     for key in ["n_obs", "n_dropped", "groups"] {
         assert_eq!(ours[key], memory[key], "{what}: {key}");
     }
@@ -116,29 +113,65 @@ pub fn assert_agree(ours: &Value, memory: &Value, what: &str, tol: &Tolerances) 
         memory["fixed_effects"].as_array().unwrap(),
     );
     assert_eq!(fo.len(), fm.len(), "{what}: fixed effects");
+    // (what, difference, tolerance, ours, memory's), the objective first.
+    let (o, m) = (number(&ours["objective"]), number(&memory["objective"]));
+    let mut checks = vec![("objective".to_string(), relative(o, m), tol.objective, o, m)];
     for (a, b) in fo.iter().zip(fm) {
         let term = b["term"].as_str().unwrap();
         assert_eq!(a["term"], b["term"], "{what}");
-        let (se_a, se_b) = (number(&a["std_error"]), number(&b["std_error"]));
-        let (est_a, est_b) = (number(&a["estimate"]), number(&b["estimate"]));
-        let scale = est_b.abs().max(se_b);
-        assert!(
-            (est_a - est_b).abs() <= tol.estimate * scale,
-            "{what}: {term} {est_a} vs {est_b}"
+        let value = |v: &Value, key: &str| number(&v[key]);
+        let scale = value(b, "estimate").abs().max(value(b, "std_error"));
+        let (p_a, p_b) = (value(a, "p"), value(b, "p"));
+        checks.extend([
+            (
+                format!("estimate of {term}"),
+                (value(a, "estimate") - value(b, "estimate")).abs() / scale,
+                tol.estimate,
+                value(a, "estimate"),
+                value(b, "estimate"),
+            ),
+            (
+                format!("SE of {term}"),
+                relative(value(a, "std_error"), value(b, "std_error")),
+                tol.estimate,
+                value(a, "std_error"),
+                value(b, "std_error"),
+            ),
+            (
+                format!("df of {term}"),
+                relative(value(a, "df"), value(b, "df")),
+                tol.df,
+                value(a, "df"),
+                value(b, "df"),
+            ),
+            (
+                format!("p of {term}"),
+                if p_a.max(p_b) < 1e-300 {
+                    0.0
+                } else {
+                    (p_a.ln() - p_b.ln()).abs() / p_b.ln().abs().max(1.0)
+                },
+                tol.p,
+                p_a,
+                p_b,
+            ),
+        ]);
+    }
+    for kind in ["objective", "estimate", "SE", "df", "p"] {
+        let worst = checks
+            .iter()
+            .filter(|c| c.0.starts_with(kind))
+            .max_by(|x, y| x.1.total_cmp(&y.1))
+            .unwrap();
+        eprintln!(
+            "{what}: largest difference of {kind}: {:.2e} ({})",
+            worst.1, worst.0
         );
+    }
+    for (name, difference, tolerance, a, b) in &checks {
         assert!(
-            relative(se_a, se_b) <= tol.estimate,
-            "{what}: SE of {term} {se_a} vs {se_b}"
-        );
-        let (df_a, df_b) = (number(&a["df"]), number(&b["df"]));
-        assert!(
-            relative(df_a, df_b) <= tol.df,
-            "{what}: df of {term} {df_a} vs {df_b}"
-        );
-        let (p_a, p_b) = (number(&a["p"]), number(&b["p"]));
-        assert!(
-            (p_a.ln() - p_b.ln()).abs() <= tol.p * p_b.ln().abs().max(1.0) || p_a.max(p_b) < 1e-300,
-            "{what}: p of {term} {p_a} vs {p_b}"
+            difference <= tolerance,
+            "{what}: {name} {a:e} vs {b:e} ({difference:.2e} > {tolerance:e})"
         );
     }
 }
