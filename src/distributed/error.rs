@@ -55,6 +55,7 @@ pub enum DistributedError {
 
     /// A Ballista scheduler or executor could not be reached or started, or stopped with an
     /// error.
+    #[cfg(feature = "ballista")]
     #[error("{address}: {message}")]
     #[diagnostic(code(mixspec::distributed::cluster), help("{help}"))]
     Cluster {
