@@ -99,6 +99,13 @@ enum Command {
         after_help = "Examples:\n  mixspec recovery --cohorts 200 --patients 155 --seed 1\n  mixspec recovery --cohorts 1000 --patients 155 --seed 1 --scale goals --response items"
     )]
     Recovery(commands::recovery::RecoveryArgs),
+    /// Start an Apache Ballista scheduler or executor for `fit --engine ballista://HOST:PORT`
+    /// (built with the `ballista` feature; docs/scale.md).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  mixspec cluster scheduler --bind 127.0.0.1:50050\n  mixspec cluster executor --scheduler 127.0.0.1:50050 --bind 127.0.0.1:50051\n  mixspec fit --data /data/cohort --formula \"y ~ t + (t | id)\" --engine ballista://127.0.0.1:50050"
+    )]
+    Cluster(commands::cluster::ClusterCommand),
 }
 
 fn main() -> ExitCode {
@@ -112,6 +119,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => commands::simulate::run(&args),
         Command::DescribeData(args) => commands::describe_data::run(&args),
         Command::Recovery(args) => commands::recovery::run(&args),
+        Command::Cluster(command) => commands::cluster::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -342,3 +342,32 @@ fn datafusion_engine_needs_its_feature() {
     );
     assert!(o.stdout.is_empty());
 }
+
+/// A build without the `ballista` feature says how to get `--engine ballista://…` and
+/// `mixspec cluster`.
+#[cfg(not(feature = "ballista"))]
+#[test]
+fn ballista_engine_and_cluster_need_their_feature() {
+    for o in [
+        fit(
+            SLEEP,
+            "Reaction ~ Days + (Days | Subject)",
+            &["--engine", "ballista://127.0.0.1:50050"],
+        ),
+        mixspec(&["cluster", "scheduler", "--bind", "127.0.0.1:50050"]),
+        mixspec(&[
+            "cluster",
+            "executor",
+            "--scheduler",
+            "127.0.0.1:50050",
+            "--bind",
+            "127.0.0.1:50051",
+        ]),
+    ] {
+        common::assert_refused(
+            &o,
+            &["built without Apache Ballista", "--features ballista"],
+        );
+        assert!(o.stdout.is_empty());
+    }
+}

@@ -59,15 +59,43 @@ pub struct FitArgs {
     /// Where the cross-products are formed: `memory` reads every row; `datafusion` has
     /// Apache DataFusion compute the per-subject statistics over the Parquet or CSV files,
     /// streaming, and fits from them (one grouping factor, independent Gaussian
-    /// residuals; docs/scale.md). Needs a build with the `datafusion` feature.
-    #[arg(long, value_enum, default_value_t = Engine::Memory)]
+    /// residuals; docs/scale.md); `ballista://HOST:PORT` runs the same queries on the
+    /// Apache Ballista cluster whose scheduler is there (`mixspec cluster`; the data path
+    /// must name the same files on every executor). Needs a build with the `datafusion`
+    /// or the `ballista` feature.
+    #[arg(long, value_parser = parse_engine, default_value = "memory")]
     engine: Engine,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, PartialEq, Eq)]
 enum Engine {
     Memory,
     Datafusion,
+    /// A Ballista cluster, by its scheduler's address.
+    Ballista(super::cluster::Address),
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Engine::Memory => f.write_str("memory"),
+            Engine::Datafusion => f.write_str("datafusion"),
+            Engine::Ballista(address) => write!(f, "ballista://{address}"),
+        }
+    }
+}
+
+fn parse_engine(text: &str) -> Result<Engine, String> {
+    match text {
+        "memory" => Ok(Engine::Memory),
+        "datafusion" => Ok(Engine::Datafusion),
+        _ => match text.strip_prefix("ballista://") {
+            Some(address) => Ok(Engine::Ballista(super::cluster::Address::parse(address)?)),
+            None => Err(format!(
+                "`{text}` is not one of memory, datafusion, ballista://HOST:PORT"
+            )),
+        },
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -96,8 +124,8 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
         spec.random.iter_mut().for_each(|r| r.covariance = kind);
     }
     let source = args.data.display().to_string();
-    if args.engine == Engine::Datafusion {
-        return run_datafusion(args, &spec, &source);
+    if args.engine != Engine::Memory {
+        return run_statistics(args, &spec, &source);
     }
     let data = mixspec_io::read_data(&args.data)?;
     if let Some(family) = args.family {
@@ -175,19 +203,29 @@ pub fn run(args: &FitArgs) -> miette::Result<()> {
     Ok(())
 }
 
-/// `--engine datafusion`: the fit from per-subject statistics computed by DataFusion. What
-/// needs the rows (intervals, Kenward–Roger, a generalized model) is refused; the Type III
-/// table and the residuals' summary are left out, as they need the rows too.
+/// `--engine datafusion` or `ballista://…`: the fit from per-subject statistics computed
+/// by DataFusion, in this process or on a Ballista cluster. What needs the rows
+/// (intervals, Kenward–Roger, a generalized model) is refused; the Type III table and the
+/// residuals' summary are left out, as they need the rows too.
 #[cfg(feature = "datafusion")]
-fn run_datafusion(
+fn run_statistics(
     args: &FitArgs,
     spec: &mixspec_engine::ModelSpec,
     source: &str,
 ) -> miette::Result<()> {
+    use crate::distributed::QueryEngine;
+    let engine = match &args.engine {
+        #[cfg(feature = "ballista")]
+        Engine::Ballista(address) => QueryEngine::Ballista(address.to_string()),
+        #[cfg(not(feature = "ballista"))]
+        Engine::Ballista(_) => return Err(without_ballista()),
+        Engine::Memory | Engine::Datafusion => QueryEngine::Local,
+    };
     let refuse = |what: &str| -> miette::Result<()> {
         Err(miette::miette!(
             help = "these need every row; fit with --engine memory to get them",
-            "{what} is not available with --engine datafusion"
+            "{what} is not available with --engine {}",
+            args.engine
         ))
     };
     if args.family.is_some() {
@@ -203,7 +241,7 @@ fn run_datafusion(
         reml: !args.ml,
         ..FitOptions::default()
     };
-    let fit = crate::distributed::fit(spec, &args.data, &options)?;
+    let fit = crate::distributed::fit(spec, &args.data, &engine, &options)?;
     for w in &fit.warnings {
         errln!("warning: {w}");
     }
@@ -218,11 +256,25 @@ fn run_datafusion(
 
 /// Without the `datafusion` feature: say how to get it.
 #[cfg(not(feature = "datafusion"))]
-fn run_datafusion(_: &FitArgs, _: &mixspec_engine::ModelSpec, _: &str) -> miette::Result<()> {
+fn run_statistics(args: &FitArgs, _: &mixspec_engine::ModelSpec, _: &str) -> miette::Result<()> {
+    if let Engine::Ballista(_) = args.engine {
+        return Err(without_ballista());
+    }
     Err(miette::miette!(
         help = "build mixspec with the feature: cargo build --release --features datafusion",
         "this mixspec was built without the DataFusion engine (--engine datafusion)"
     ))
+}
+
+/// The error of `--engine ballista://…` and `mixspec cluster` in a build without the
+/// `ballista` feature.
+#[cfg(not(feature = "ballista"))]
+pub fn without_ballista() -> miette::Report {
+    miette::miette!(
+        help = "build mixspec with the feature: cargo build --release --features ballista",
+        "this mixspec was built without Apache Ballista (--engine ballista://HOST:PORT, \
+         mixspec cluster)"
+    )
 }
 
 /// `--family`: a generalized linear mixed model. Options that belong to linear models are

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod check;
+pub mod cluster;
 pub mod describe_data;
 pub mod fit;
 pub mod intervals;

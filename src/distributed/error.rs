@@ -1,4 +1,5 @@
-//! Typed errors of computing statistics with DataFusion.
+//! Typed errors of computing statistics with DataFusion, and of the Ballista cluster's
+//! services.
 
 use miette::Diagnostic;
 use mixspec_engine::StatisticsError;
@@ -30,7 +31,7 @@ pub enum DistributedError {
         help: String,
     },
 
-    #[error("`{what}` is not supported by --engine datafusion yet")]
+    #[error("`{what}` is not supported by the DataFusion engine (--engine datafusion or ballista://) yet")]
     #[diagnostic(
         code(mixspec::distributed::unsupported),
         help("fit the model with --engine memory, or write the variable into the data first")
@@ -51,6 +52,17 @@ pub enum DistributedError {
     #[error("{path}: no complete rows: every row misses a value of a model variable")]
     #[diagnostic(code(mixspec::distributed::no_rows))]
     NoRows { path: String },
+
+    /// A Ballista scheduler or executor could not be reached or started, or stopped with an
+    /// error.
+    #[cfg(feature = "ballista")]
+    #[error("{address}: {message}")]
+    #[diagnostic(code(mixspec::distributed::cluster), help("{help}"))]
+    Cluster {
+        address: String,
+        message: String,
+        help: String,
+    },
 
     #[error(transparent)]
     #[diagnostic(transparent)]

@@ -3,6 +3,8 @@
 //! size of the number of subjects instead of every row (docs/scale.md).
 //!
 //! Built with the cargo feature `datafusion` only: DataFusion takes minutes to compile.
+//! With the feature `ballista` the same queries can run on an Apache Ballista cluster
+//! ([`QueryEngine::Ballista`]), which [`cluster`] starts from this binary.
 //!
 //! [`statistics`] compiles the model's design to SQL ([`compile`]): a first aggregate pass
 //! finds the complete rows, the response's mean and every factor's levels (in R's order);
@@ -12,6 +14,10 @@
 //! non-Gaussian families) are refused by the engine's rule
 //! ([`mixspec_engine::statistics::check_scope`]).
 
+#[cfg(feature = "ballista")]
+mod ballista;
+#[cfg(feature = "ballista")]
+pub mod cluster;
 mod compile;
 mod error;
 mod query;
@@ -27,18 +33,42 @@ use error::DistributedError;
 
 use compile::Compiled;
 
+/// Where the compiled queries run.
+#[derive(Debug, Clone)]
+pub enum QueryEngine {
+    /// DataFusion in this process, within its memory pool.
+    Local,
+    /// An Apache Ballista cluster, by its scheduler's `HOST:PORT`: the scheduler plans the
+    /// queries, the executors scan the files and exchange the partial sums, and only the
+    /// per-subject rows come back.
+    #[cfg(feature = "ballista")]
+    Ballista(String),
+}
+
 /// The per-subject statistics of `spec` over the Parquet or CSV file, folder or pattern at
-/// `path`, computed by DataFusion.
-pub fn statistics(spec: &ModelSpec, path: &Path) -> Result<SubjectStatistics, DistributedError> {
+/// `path`, computed by DataFusion on `engine`.
+pub fn statistics(
+    spec: &ModelSpec,
+    path: &Path,
+    engine: &QueryEngine,
+) -> Result<SubjectStatistics, DistributedError> {
     check_scope(spec)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| DistributedError::Query {
-            path: path.display().to_string(),
-            message: format!("cannot start the query runtime: {e}"),
-        })?;
-    runtime.block_on(compute(spec, path))
+    runtime(&path.display().to_string())?.block_on(async {
+        match engine {
+            QueryEngine::Local => {
+                let ctx = query::local_context().map_err(|e| DistributedError::Query {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                compute(ctx, spec, path).await
+            }
+            #[cfg(feature = "ballista")]
+            QueryEngine::Ballista(scheduler) => {
+                let (ctx, path) = ballista::context(scheduler, path).await?;
+                compute(ctx, spec, &path).await
+            }
+        }
+    })
 }
 
 /// [`statistics`], then the fit from them: the same fit as the in-memory engine's, without
@@ -46,14 +76,31 @@ pub fn statistics(spec: &ModelSpec, path: &Path) -> Result<SubjectStatistics, Di
 pub fn fit(
     spec: &ModelSpec,
     path: &Path,
+    engine: &QueryEngine,
     options: &FitOptions,
 ) -> Result<LmmFit, DistributedError> {
-    let statistics = statistics(spec, path)?;
+    let statistics = statistics(spec, path, engine)?;
     Ok(fit_from_statistics(statistics, options)?)
 }
 
-async fn compute(spec: &ModelSpec, path: &Path) -> Result<SubjectStatistics, DistributedError> {
-    let table = query::Table::register(path).await?;
+/// A multi-threaded asynchronous runtime for the queries (and the cluster's services);
+/// `what` names the data or the service in the error.
+fn runtime(what: &str) -> Result<tokio::runtime::Runtime, DistributedError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| DistributedError::Query {
+            path: what.to_string(),
+            message: format!("cannot start the query runtime: {e}"),
+        })
+}
+
+async fn compute(
+    ctx: datafusion::prelude::SessionContext,
+    spec: &ModelSpec,
+    path: &Path,
+) -> Result<SubjectStatistics, DistributedError> {
+    let table = query::Table::register(ctx, path).await?;
     let schema = table.schema();
     let term = &spec.random[0];
     let group = &term.grouping[0];

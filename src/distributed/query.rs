@@ -26,8 +26,9 @@ use super::error::DistributedError;
 /// itself; what does not fit is spilled (docs/scale.md has the measurements).
 const AGGREGATION_MEMORY: usize = 1 << 30;
 
-/// The session the queries run in: a memory pool shared fairly among the operators that
-/// can spill, and a disk manager in the system's temporary directory to spill to.
+/// The in-process DataFusion context of `--engine datafusion`: a memory pool shared fairly
+/// among the operators that can spill, and a disk manager in the system's temporary
+/// directory to spill to, so memory stays bounded however many subjects there are.
 ///
 /// With the default greedy pool the per-subject aggregation failed at ten million
 /// subjects: the final aggregates, which spill only when their own allocation is refused,
@@ -37,7 +38,7 @@ const AGGREGATION_MEMORY: usize = 1 << 30;
 /// equal share, so the final aggregates spill sorted runs (merged at the end) before they
 /// can starve the partial ones. The tracking wrapper names the largest consumers if a
 /// query still runs out.
-fn session() -> Result<SessionContext, datafusion::error::DataFusionError> {
+pub(crate) fn local_context() -> Result<SessionContext, datafusion::error::DataFusionError> {
     let pool = TrackConsumersPool::new(
         FairSpillPool::new(AGGREGATION_MEMORY),
         NonZeroUsize::new(5).expect("5 > 0"),
@@ -98,8 +99,12 @@ pub(crate) struct Sums {
 
 impl Table {
     /// Registers the Parquet file, folder or pattern, or the CSV file, at `path` (its
-    /// format found as every reader finds it, [`Format::detect`]).
-    pub(crate) async fn register(path: &Path) -> Result<Table, DistributedError> {
+    /// format found as every reader finds it, [`Format::detect`]) in `ctx`: the local
+    /// context ([`local_context`]) or a Ballista cluster's, where the queries then run.
+    pub(crate) async fn register(
+        ctx: SessionContext,
+        path: &Path,
+    ) -> Result<Table, DistributedError> {
         let shown = path.display().to_string();
         let format = Format::detect(path).map_err(|e| DistributedError::Query {
             path: shown.clone(),
@@ -109,7 +114,6 @@ impl Table {
             path: shown.clone(),
             message: e.to_string(),
         };
-        let ctx = session().map_err(failed)?;
         let location = path.to_string_lossy();
         match format {
             Format::Parquet => ctx

@@ -2,6 +2,9 @@
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
 
+#[cfg(feature = "datafusion")]
+pub mod scale;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
