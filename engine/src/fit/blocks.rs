@@ -322,7 +322,7 @@ impl Blocks {
                     }
                 }
                 for (r, row) in coupling.chunks_exact_mut(q1).enumerate() {
-                    let v = if r < p { design.x[r * n + i] } else { y[i] };
+                    let v = column(r)[i];
                     for (c, z) in row.iter_mut().zip(&z1) {
                         *c += v * z;
                     }
