@@ -319,9 +319,12 @@ impl Table {
                 zty.extend(zty_columns.iter().map(|col| col[r]));
             }
         }
-        // The aggregation's state (a hash table per partition) goes before the factor and
-        // the global sums are formed.
+        // The aggregation's state (a hash table per partition) goes, and its pages back to
+        // the system, before the factor (ten million labels interned) and the global sums
+        // are formed: left in the worker threads' arenas until the end of the pass, they
+        // put the peak of ten million subjects at 3.9-4.1 GiB in some runs.
         drop(stream);
+        release_freed_memory();
         // Subjects in R's level order, as the in-memory grouping factor has them: the
         // blocks, which arrived in the aggregation's order, are permuted in place.
         let factor = if c.subject_text {
