@@ -21,6 +21,11 @@ pub struct Optimum {
     pub scaled_gradient: Option<f64>,
     pub converged: bool,
     pub warnings: Vec<String>,
+    /// The objective's Hessian over every coordinate (row-major, the search's coordinates)
+    /// and the point it was formed at, when the convergence check formed one over all of
+    /// them: a GLMM's standard errors reuse it rather than differencing the deviance again
+    /// ([`minimise_by_differences`]), and its first stage's seeds the second stage's search.
+    pub hessian: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 /// lme4's tolerance on the scaled gradient.
@@ -68,6 +73,7 @@ pub fn minimise(
                 scaled_gradient: None,
                 converged: false,
                 warnings: vec![format!("optimizer could not start: {status}")],
+                hessian: None,
             }
         }
     };
@@ -101,12 +107,13 @@ pub fn minimise_smooth(
     upper: &[f64],
     max_evals: usize,
 ) -> Optimum {
-    smooth_search(fg, start, lower, upper, max_evals, HESSIAN_STEP, 0.0)
+    smooth_search(fg, start, lower, upper, max_evals, HESSIAN_STEP, 0.0, None)
 }
 
-/// [`minimise_smooth`] with the step of the gradient differences that give its Hessians,
-/// and the step of the forward differences `fg`'s gradient comes from (0 for an analytic
-/// one; see [`Analytic`]).
+/// [`minimise_smooth`] with the step of the differences that give its Hessians, the step of
+/// the forward differences `fg`'s gradient comes from (0 for an analytic one; see
+/// [`Analytic`]), and the Hessian the search starts from when one is known.
+#[allow(clippy::too_many_arguments)]
 fn smooth_search(
     mut fg: impl FnMut(&[f64], &mut [f64]) -> f64,
     start: &[f64],
@@ -115,6 +122,7 @@ fn smooth_search(
     max_evals: usize,
     hessian_step: f64,
     forward_step: f64,
+    start_hessian: Option<&[f64]>,
 ) -> Optimum {
     let mut evaluations = 0;
     // The gradient at a point whose value was just asked for is not another evaluation.
@@ -129,7 +137,15 @@ fn smooth_search(
         }
         fg(x, g)
     };
-    let mut search = bfgs(&mut counted, start, lower, upper, max_evals, hessian_step);
+    let mut search = bfgs(
+        &mut counted,
+        start,
+        lower,
+        upper,
+        max_evals,
+        hessian_step,
+        start_hessian,
+    );
     // A relative SD on its bound with a zero gradient may sit on a ridge of an even
     // function (the deviance is even in each SD) rather than at its minimum: look once
     // just inside, and search again from there if that is lower.
@@ -142,7 +158,15 @@ fn smooth_search(
         }
     }
     if probed && counted(&inside, &mut []) < search.f {
-        search = bfgs(&mut counted, &inside, lower, upper, max_evals, hessian_step);
+        search = bfgs(
+            &mut counted,
+            &inside,
+            lower,
+            upper,
+            max_evals,
+            hessian_step,
+            None,
+        );
     }
     let status = search.status.to_string();
     let mut optimum = check(
@@ -160,8 +184,10 @@ fn smooth_search(
 
 /// Minimises `f`, smooth but without an analytic gradient, by [`minimise_smooth`] on its
 /// forward-difference gradient with step `step` (backward at an upper bound, which the
-/// objective may not cross), its Hessians (the search's start, the convergence check) by
-/// differences of that gradient with step `hessian_step`. Worth it over BOBYQA when `f` is
+/// objective may not cross), from `start_hessian` if known, else a Hessian by differences of
+/// that gradient with step `hessian_step`; the convergence check's Hessian is by central
+/// differences of the values with that step, accurate enough (error of order the step
+/// squared) to serve the standard errors too ([`Optimum::hessian`]). Worth it over BOBYQA when `f` is
 /// smooth to rounding: a quasi-Newton search on a good gradient needs a few tens of
 /// gradients where BOBYQA's quadratic models need thousands of values in seven or more
 /// parameters. A forward difference costs one value per coordinate (the value at `x` is the
@@ -178,6 +204,7 @@ pub fn minimise_by_differences(
     max_evals: usize,
     step: f64,
     hessian_step: f64,
+    start_hessian: Option<&[f64]>,
 ) -> Optimum {
     let mut differences = 0;
     // The search asks for the gradient at a point whose value it has just had.
@@ -201,6 +228,7 @@ pub fn minimise_by_differences(
         max_evals,
         hessian_step,
         step,
+        start_hessian,
     );
     optimum.evaluations += differences;
     optimum.optimizer = "bfgs (difference gradient)";
@@ -302,15 +330,18 @@ impl<F: FnMut(&[f64]) -> f64> Derivatives for FiniteDifferences<F> {
         free: &[usize],
         known: Option<Vec<f64>>,
     ) -> (Vec<f64>, Vec<f64>) {
-        derivatives(&mut self.0, x, f0, free, known, FD_STEP)
+        derivatives(&mut self.0, x, f0, free, known, FD_STEP, Cross::FourPoint)
     }
 }
 
 /// The analytic gradient, and the Hessian by forward differences of it with the step given
-/// (`.1`). A gradient by forward differences of the value with step `h` (`.2`, 0 when
-/// analytic) errs by `h/2` times the Hessian's diagonal, which is known here: without that
-/// correction the Newton polish settles where the biased gradient vanishes, about `h/2` from
-/// the optimum in each coordinate, a point that moves with the parameters' coordinates
+/// (`.1`). For a gradient by forward differences of the value with step `h` (`.2`, 0 when
+/// analytic) the Hessian comes instead from central differences of the values with step
+/// `.1` (with the central gradient): as many values as differencing that gradient, an error
+/// of order the step squared instead of the step. Such a forward gradient (at the polishing
+/// steps' points) errs by `h/2` times the Hessian's diagonal, which is known here: without
+/// that correction the Newton polish settles where the biased gradient vanishes, about `h/2`
+/// from the optimum in each coordinate, a point that moves with the parameters' coordinates
 /// (cbpp's fitted probabilities moved by 1e-6 when `period` took another reference level).
 struct Analytic<F>(F, f64, f64);
 
@@ -339,10 +370,14 @@ impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
     fn at(
         &mut self,
         x: &[f64],
-        _f0: f64,
+        f0: f64,
         free: &[usize],
         known: Option<Vec<f64>>,
     ) -> (Vec<f64>, Vec<f64>) {
+        if known.is_none() && !self.exact_gradient() {
+            let mut value = |y: &[f64]| (self.0)(y, &mut []);
+            return derivatives(&mut value, x, f0, free, None, self.1, Cross::TwoPoint);
+        }
         let mut full = vec![0.0; x.len()];
         (self.0)(x, &mut full);
         let hess =
@@ -385,6 +420,7 @@ fn check<D: Derivatives>(
     // Whether the Hessian over the free parameters failed to be positive definite: the point
     // is not a minimum (lme4's "degenerate Hessian"), so the check fails.
     let mut degenerate = false;
+    let mut formed = None;
     if !free.is_empty() && objective.is_finite() {
         // The Hessian of the first round serves the later ones: a polishing step moves θ
         // by about the difference step, over which it barely changes.
@@ -394,7 +430,14 @@ fn check<D: Derivatives>(
         for _round in 0..POLISH_ROUNDS {
             let (g, h) = match (gradient.take(), hessian.take()) {
                 (Some(g), Some(h)) => (g, h),
-                (_, known) => derivs.at(&theta, objective, &free, known),
+                (_, known) => {
+                    let first = known.is_none();
+                    let (g, h) = derivs.at(&theta, objective, &free, known);
+                    if first && free.len() == k {
+                        formed = Some((theta.clone(), h.clone()));
+                    }
+                    (g, h)
+                }
             };
             let newton = newton_step(&g, &h);
             let Some((step, half)) = newton else {
@@ -462,6 +505,7 @@ fn check<D: Derivatives>(
         scaled_gradient,
         converged,
         warnings,
+        hessian: formed,
     }
 }
 
@@ -471,7 +515,7 @@ fn check<D: Derivatives>(
 pub fn central_hessian(mut f: impl FnMut(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
     let f0 = f(x);
     let all: Vec<usize> = (0..x.len()).collect();
-    derivatives(&mut f, x, f0, &all, None, h).1
+    derivatives(&mut f, x, f0, &all, None, h, Cross::FourPoint).1
 }
 
 /// lme4's scaled gradient: per free parameter the smaller of `|L⁻¹g|` and `|g|`, the
@@ -483,8 +527,21 @@ fn scaled(half: &[f64], g: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// How a central-difference Hessian forms its off-diagonal entries. Both err by the step
+/// squared; they trade evaluations against rounding.
+#[derive(Clone, Copy)]
+enum Cross {
+    /// `(f₊₊ − f₊₋ − f₋₊ + f₋₋)/4h²`: four values per pair, rounding divided by `4h²`
+    /// (for a small step on an objective with rounding far below it).
+    FourPoint,
+    /// `(f₊₊ + f₋₋ − f₊· − f₋· − f·₊ − f·₋ + 2f₀)/2h²`, the one-coordinate values shared with
+    /// the diagonal: two values per pair, for a step large against the objective's rounding
+    /// (k² + k values in all instead of 2k²).
+    TwoPoint,
+}
+
 /// Central-difference gradient over the `free` coordinates with step `h`, and the Hessian
-/// unless `known`.
+/// (off-diagonal entries by `cross`) unless `known`.
 fn derivatives(
     f: &mut impl FnMut(&[f64]) -> f64,
     x: &[f64],
@@ -492,6 +549,7 @@ fn derivatives(
     free: &[usize],
     known: Option<Vec<f64>>,
     h: f64,
+    cross: Cross,
 ) -> (Vec<f64>, Vec<f64>) {
     let m = free.len();
     let mut g = vec![0.0; m];
@@ -508,10 +566,13 @@ fn derivatives(
         }
         v
     };
+    // Each coordinate's values at ±h.
+    let mut single = vec![(0.0, 0.0); m];
     for a in 0..m {
         let i = free[a];
         let fp = at(&mut y, &[(i, h)]);
         let fm = at(&mut y, &[(i, -h)]);
+        single[a] = (fp, fm);
         g[a] = (fp - fm) / (2.0 * h);
         if !with_hessian {
             continue;
@@ -520,10 +581,18 @@ fn derivatives(
         for b in 0..a {
             let j = free[b];
             let pp = at(&mut y, &[(i, h), (j, h)]);
-            let pm = at(&mut y, &[(i, h), (j, -h)]);
-            let mp = at(&mut y, &[(i, -h), (j, h)]);
             let mm = at(&mut y, &[(i, -h), (j, -h)]);
-            let v = (pp - pm - mp + mm) / (4.0 * h * h);
+            let v = match cross {
+                Cross::FourPoint => {
+                    let pm = at(&mut y, &[(i, h), (j, -h)]);
+                    let mp = at(&mut y, &[(i, -h), (j, h)]);
+                    (pp - pm - mp + mm) / (4.0 * h * h)
+                }
+                Cross::TwoPoint => {
+                    let ((ip, im), (jp, jm)) = (single[a], single[b]);
+                    (pp + mm - ip - im - jp - jm + 2.0 * f0) / (2.0 * h * h)
+                }
+            };
             hess[a * m + b] = v;
             hess[b * m + a] = v;
         }
@@ -616,6 +685,7 @@ mod tests {
                     scaled_gradient: None,
                     converged: from[0] >= 1.0,
                     warnings: Vec::new(),
+                    hessian: None,
                 }
             },
             &[0.0],

@@ -32,9 +32,10 @@ pub struct Search {
 }
 
 /// Minimises `fg` (value; gradient into its second argument) from `start` within
-/// `[lower, upper]`, within `max_evals` evaluations; the Hessian it starts from is by forward
-/// differences of the gradient with step `hessian_step` ([`HESSIAN_STEP`] for an analytic
-/// gradient, larger for one by differences, whose rounding the step divides). An empty second argument asks for the
+/// `[lower, upper]`, within `max_evals` evaluations; the Hessian it starts from is
+/// `start_hessian` when the caller knows one (row-major), else by forward differences of
+/// the gradient with step `hessian_step` ([`HESSIAN_STEP`] for an analytic gradient, larger
+/// for one by differences, whose rounding the step divides). An empty second argument asks for the
 /// value alone: the line search asks for the gradient only at the point it accepts (a
 /// gradient costs about as much as the value again, and a rejected trial needs none).
 pub fn bfgs(
@@ -44,6 +45,7 @@ pub fn bfgs(
     upper: &[f64],
     max_evals: usize,
     hessian_step: f64,
+    start_hessian: Option<&[f64]>,
 ) -> Search {
     let n = start.len();
     let project = |x: &mut [f64]| {
@@ -74,9 +76,14 @@ pub fn bfgs(
     // Inverse Hessian approximation (row-major): from a difference Hessian at the start (the
     // deviance is badly scaled in θ, and steepest descent from lme4's start wastes
     // evaluations), else scaled after the first step.
-    let all: Vec<usize> = (0..n).collect();
-    let start_hessian = hessian_from_gradient(fg, &x, &g, &all, hessian_step);
-    evaluations += n;
+    let start_hessian = match start_hessian {
+        Some(known) => known.to_vec(),
+        None => {
+            evaluations += n;
+            let all: Vec<usize> = (0..n).collect();
+            hessian_from_gradient(fg, &x, &g, &all, hessian_step)
+        }
+    };
     let mut scaled = false;
     let mut h = match inverse_scaling(&start_hessian, n) {
         Some(inv) => {
@@ -306,6 +313,7 @@ mod tests {
             &[5.0; 2],
             1000,
             HESSIAN_STEP,
+            None,
         );
         assert!(
             (s.x[0] - 1.0).abs() < 1e-6 && (s.x[1] - 1.0).abs() < 1e-6,
@@ -330,6 +338,7 @@ mod tests {
             &[f64::INFINITY; 2],
             1000,
             HESSIAN_STEP,
+            None,
         );
         assert!(s.x[0] == 0.0 && (s.x[1] - 2.0).abs() < 1e-7, "{s:?}");
     }

@@ -421,6 +421,7 @@ mod tests {
             scaled_gradient: Some(0.0),
             converged: true,
             warnings: Vec::new(),
+            hessian: None,
         };
         let fit = LmmFit::at_optimum(problem, opt, true).unwrap();
         assert!(

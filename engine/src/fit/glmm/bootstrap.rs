@@ -78,7 +78,7 @@ pub fn bootstrap_intervals(
                 let stats = simulate(r).and_then(|y| {
                     problem.set_counts(y);
                     let (params, optimum) =
-                        problem.optimise(&start, &scale, options.max_evaluations);
+                        problem.optimise(&start, &scale, None, options.max_evaluations);
                     optimum
                         .objective
                         .is_finite()

@@ -189,10 +189,26 @@ pub fn fit_glmm(
     if let Family::NegativeBinomial { theta } = options.family {
         x0.push(theta.ln());
     }
-    let scale = problem.pirls.joint_standard_errors();
+    let vcov = problem.pirls.joint_vcov();
+    let p = problem.p;
+    let scale: Vec<f64> = (0..p)
+        .map(|j| {
+            let s = vcov[j * p + j].sqrt();
+            if s.is_finite() && s > 0.0 {
+                s
+            } else {
+                1.0
+            }
+        })
+        .collect();
     let n_theta = problem.n_theta;
-    problem.unit[n_theta..n_theta + scale.len()].copy_from_slice(&scale);
-    let (mut params, mut stage2) = problem.optimise(&x0, &scale, options.max_evaluations);
+    problem.unit[n_theta..n_theta + p].copy_from_slice(&scale);
+    let seed = match (&stage1.hessian, problem.negative_binomial) {
+        (Some((_, theta_block)), false) => start_hessian(theta_block, &vcov, &scale),
+        _ => None,
+    };
+    let (mut params, mut stage2) =
+        problem.optimise(&x0, &scale, seed.as_deref(), options.max_evaluations);
     // The Laplace deviance is even in each relative SD, so at zero its gradient vanishes
     // whether or not the optimum is interior: a search that started near zero (the first
     // stage often shrinks a binary outcome's slope SD there) and ended there may have stayed
@@ -207,7 +223,7 @@ pub fn fit_glmm(
         for &i in &stayed {
             x1[i] = start[i] * theta_unit[i];
         }
-        let (other, again) = problem.optimise(&x1, &scale, options.max_evaluations);
+        let (other, again) = problem.optimise(&x1, &scale, None, options.max_evaluations);
         let evaluations = stage2.evaluations + again.evaluations;
         if again.objective < stage2.objective {
             (params, stage2) = (other, again);
@@ -228,16 +244,41 @@ pub fn fit_glmm(
     result::assemble(problem, params, stage2, warnings)
 }
 
+/// The Hessian the second stage's search starts from, in its coordinates, when the first
+/// stage tells it without more evaluations (instead of k(k + 1) values differencing the
+/// gradient): θ's block from the first stage's convergence check (the `nAGQ = 0` deviance,
+/// β profiled out), β's from its PIRLS solution, `2 diag(s) Var(β̂)⁻¹ diag(s)` in units `s`
+/// of β's standard errors, the blocks uncoupled (a GLMM's fixed effects and covariance
+/// parameters are nearly orthogonal; the search learns what coupling there is). `None`, and
+/// the search differences its gradient, when `Var(β̂)` is not positive definite.
+fn start_hessian(theta_block: &[f64], vcov: &[f64], scale: &[f64]) -> Option<Vec<f64>> {
+    let p = scale.len();
+    let n_theta = (theta_block.len() as f64).sqrt() as usize;
+    let k = n_theta + p;
+    let inv = result::inverse(vcov, p)?;
+    let mut h = vec![0.0; k * k];
+    for a in 0..n_theta {
+        h[a * k..a * k + n_theta].copy_from_slice(&theta_block[a * n_theta..(a + 1) * n_theta]);
+    }
+    for a in 0..p {
+        for b in 0..p {
+            h[(n_theta + a) * k + n_theta + b] = 2.0 * scale[a] * scale[b] * inv[a * p + b];
+        }
+    }
+    Some(h)
+}
+
 impl GlmmProblem {
     /// The full problem (lme4's second stage) from `x0 = [θ, β, (log θ_NB)]`, searched over
     /// (θ/u, δ) with β = β₀ + s∘δ, `s` the scale of each coefficient (its standard error) and
     /// `u` θ's units ([`GlmmProblem::unit`]), so that one trust-region radius suits every
-    /// parameter. Returns the optimum's parameters in the unscaled form, and the optimizer's
-    /// report.
+    /// parameter, from the Hessian `seed` when known ([`start_hessian`]). Returns the
+    /// optimum's parameters in the unscaled form, and the optimizer's report.
     fn optimise(
         &mut self,
         x0: &[f64],
         scale: &[f64],
+        seed: Option<&[f64]>,
         max_evaluations: usize,
     ) -> (Vec<f64>, Optimum) {
         let (n_theta, p) = (self.n_theta, self.p);
@@ -275,6 +316,7 @@ impl GlmmProblem {
             max_evaluations,
             GRADIENT_STEP,
             HESSIAN_STEP,
+            seed,
         );
         (unscale(&optimum.theta), optimum)
     }

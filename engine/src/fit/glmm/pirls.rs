@@ -481,21 +481,10 @@ impl Pirls {
         -2.0 * (total + self.constant)
     }
 
-    /// Standard errors of β from the last `nAGQ = 0` solution, `√diag (R_X R_X')⁻¹`: the
-    /// scale of the second stage's search.
-    pub fn joint_standard_errors(&self) -> Vec<f64> {
-        let v = self.joint.factor.unscaled_vcov(&self.joint.blocks);
-        let p = self.design.p();
-        (0..p)
-            .map(|j| {
-                let s = v[j * p + j].sqrt();
-                if s.is_finite() && s > 0.0 {
-                    s
-                } else {
-                    1.0
-                }
-            })
-            .collect()
+    /// `Var(β̂) = (R_X R_X')⁻¹` (row-major) from the last `nAGQ = 0` solution: the scale of
+    /// the second stage's search and its β block's start ([`super::fit_glmm`]).
+    pub fn joint_vcov(&self) -> Vec<f64> {
+        self.joint.factor.unscaled_vcov(&self.joint.blocks)
     }
 
     /// Pearson residuals at the modes: `(y − mμ) / √(m V(μ))`.

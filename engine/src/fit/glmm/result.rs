@@ -109,17 +109,31 @@ pub(super) fn assemble(
     // far below it, in 1 + 2k² evaluations near the optimum (numDeriv's Richardson
     // extrapolation, used before, took 1 + 4k(k + 1), from as far as a tenth of each value).
     // Over each parameter in its units ([`GlmmProblem::unit`]): the steps are then the same
-    // fraction of a standard error whatever a predictor's units.
+    // fraction of a standard error whatever a predictor's units. These are the second
+    // stage's search coordinates up to a shift, so the convergence check's Hessian (the
+    // same step, central values, when no parameter was on a bound) serves when the polish
+    // after it moved the parameters by less than the step: the Hessian changes over that
+    // distance by no more than its differences' own error.
     let unit = problem.unit.clone();
     let internal: Vec<f64> = params.iter().zip(&unit).map(|(x, u)| x / u).collect();
-    let hessian = central_hessian(
-        |z| {
-            let x: Vec<f64> = z.iter().zip(&unit).map(|(z, u)| z * u).collect();
-            problem.deviance(&x)
-        },
-        &internal,
-        super::HESSIAN_STEP,
-    );
+    let hessian = match &opt.hessian {
+        Some((at, h))
+            if at
+                .iter()
+                .zip(&opt.theta)
+                .all(|(a, b)| (a - b).abs() <= super::HESSIAN_STEP) =>
+        {
+            h.clone()
+        }
+        _ => central_hessian(
+            |z| {
+                let x: Vec<f64> = z.iter().zip(&unit).map(|(z, u)| z * u).collect();
+                problem.deviance(&x)
+            },
+            &internal,
+            super::HESSIAN_STEP,
+        ),
+    };
     let objective = problem.deviance(&params);
     if !objective.is_finite() {
         return Err(ModelError::Numerical {
@@ -296,7 +310,7 @@ fn diverging_coefficients(problem: &mut GlmmProblem, params: &[f64], objective: 
 }
 
 /// The inverse of a symmetric positive-definite `k × k` matrix; `None` if it is not one.
-fn inverse(h: &[f64], k: usize) -> Option<Vec<f64>> {
+pub(super) fn inverse(h: &[f64], k: usize) -> Option<Vec<f64>> {
     let mut l = h.to_vec();
     if !small_cholesky(&mut l, k) {
         return None;
