@@ -337,10 +337,10 @@ impl<F: FnMut(&[f64]) -> f64> Derivatives for FiniteDifferences<F> {
 /// The analytic gradient, and the Hessian by forward differences of it with the step given
 /// (`.1`). For a gradient by forward differences of the value with step `h` (`.2`, 0 when
 /// analytic) the Hessian comes instead from central differences of the values with step
-/// `.1` (with the central gradient): as many values as differencing that gradient, an error
-/// of order the step squared instead of the step. Such a forward gradient (at the polishing
-/// steps' points) errs by `h/2` times the Hessian's diagonal, which is known here: without
-/// that correction the Newton polish settles where the biased gradient vanishes, about `h/2`
+/// `.1`: as many values as differencing that gradient, an error of order the step squared
+/// instead of the step, so a step large against the objective's rounding serves. That
+/// gradient errs by `h/2` times the Hessian's diagonal, which is known here: without that
+/// correction the Newton polish settles where the biased gradient vanishes, about `h/2`
 /// from the optimum in each coordinate, a point that moves with the parameters' coordinates
 /// (cbpp's fitted probabilities moved by 1e-6 when `period` took another reference level).
 struct Analytic<F>(F, f64, f64);
@@ -374,14 +374,18 @@ impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
         free: &[usize],
         known: Option<Vec<f64>>,
     ) -> (Vec<f64>, Vec<f64>) {
-        if known.is_none() && !self.exact_gradient() {
-            let mut value = |y: &[f64]| (self.0)(y, &mut []);
-            return derivatives(&mut value, x, f0, free, None, self.1, Cross::TwoPoint);
-        }
         let mut full = vec![0.0; x.len()];
         (self.0)(x, &mut full);
-        let hess =
-            known.unwrap_or_else(|| hessian_from_gradient(&mut self.0, x, &full, free, self.1));
+        let hess = match known {
+            Some(h) => h,
+            None if self.exact_gradient() => {
+                hessian_from_gradient(&mut self.0, x, &full, free, self.1)
+            }
+            None => {
+                let mut value = |y: &[f64]| (self.0)(y, &mut []);
+                derivatives(&mut value, x, f0, free, None, self.1, Cross::TwoPoint).1
+            }
+        };
         let m = free.len();
         let g = (free.iter().enumerate())
             .map(|(a, &i)| full[i] - 0.5 * self.2 * hess[a * m + a])

@@ -104,9 +104,9 @@ pub(super) fn assemble(
     // central differences with the step of the full problem's Hessians. lme4's own deriv12 (step
     // 1e-4) gave standard errors several times too small on this deviance in a trial: its
     // second differences divide by 1e-8 whatever rounding is left in PIRLS's modes. With
-    // PIRLS taking its last Newton step ([`super::pirls`]) that rounding is about 1e-10, so
-    // a step of 1e-3 leaves about 1e-4 in each entry and a truncation error (h²/12 · f⁗)
-    // far below it, in 1 + 2k² evaluations near the optimum (numDeriv's Richardson
+    // PIRLS taking its last Newton step ([`super::pirls`]) that rounding is about 1e-9, so
+    // a step of 1e-2 leaves about 1e-5 in each entry and a truncation error (h²/12 · f⁗)
+    // of the same order, in 1 + 2k² evaluations near the optimum (numDeriv's Richardson
     // extrapolation, used before, took 1 + 4k(k + 1), from as far as a tenth of each value).
     // Over each parameter in its units ([`GlmmProblem::unit`]): the steps are then the same
     // fraction of a standard error whatever a predictor's units. These are the second
