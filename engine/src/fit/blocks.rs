@@ -196,10 +196,45 @@ impl Blocks {
     }
 
     /// Recomputes the cross-products in place for a design with the same grouping codes as
-    /// the one these blocks were made from, and new values (reweighted rows, a new
-    /// response): what PIRLS and the whitened residual structures need at every step,
-    /// without reallocating or re-deriving the layout.
+    /// the one these blocks were made from, and new values (a new response, whitened rows):
+    /// what the whitened residual structures need at every step, without reallocating or
+    /// re-deriving the layout.
     pub fn refill(&mut self, design: &Design, z_scale: &[Vec<f64>]) {
+        if self.locate_response {
+            let (located, gamma) = residualise(design);
+            self.gamma = gamma;
+            self.fill(design, z_scale, &located, |_| 1.0);
+        } else {
+            self.gamma.iter_mut().for_each(|g| *g = 0.0);
+            self.fill(design, z_scale, &design.y, |_| 1.0);
+        }
+    }
+
+    /// The cross-products `[Z X y]'W[Z X y]` of `design`'s rows weighted by `w`, with `y` in
+    /// place of its response: one PIRLS step's weighted least-squares problem, formed from
+    /// the rows as they are rather than from a copy scaled by `√w` (the copy and its second
+    /// pass over the rows were a fifth of a large binary fit's time). Only the blocks' own
+    /// columns of `X` are read: none for blocks made from a design without them. PIRLS
+    /// solves for β itself, so the response is not located ([`Blocks::locate_response`]
+    /// must be off).
+    pub fn refill_weighted(&mut self, design: &Design, z_scale: &[Vec<f64>], w: &[f64], y: &[f64]) {
+        debug_assert!(
+            !self.locate_response,
+            "a weighted refill takes no location out"
+        );
+        self.gamma.iter_mut().for_each(|g| *g = 0.0);
+        self.fill(design, z_scale, y, |i| w[i]);
+    }
+
+    /// The cross-products of `design`'s rows, row `i` weighted by `weight(i)`, with response
+    /// `y`. A weight of one multiplies exactly, so the unweighted fills are the plain sums.
+    fn fill(
+        &mut self,
+        design: &Design,
+        z_scale: &[Vec<f64>],
+        y: &[f64],
+        weight: impl Fn(usize) -> f64,
+    ) {
         let n = design.n();
         let (q1, d, p) = (self.q1, self.layout.d(), self.layout.p);
         let inverse: Vec<Vec<f64>> = z_scale
@@ -215,18 +250,8 @@ impl Blocks {
             None => (&[][..], &[][..]),
         };
         let layout = &self.layout;
-        let located;
-        let y = if self.locate_response {
-            let gamma;
-            (located, gamma) = residualise(design);
-            self.gamma = gamma;
-            &located[..]
-        } else {
-            self.gamma.iter_mut().for_each(|g| *g = 0.0);
-            &design.y[..]
-        };
         if rest.is_empty() && self.q1 > 0 {
-            self.refill_one_term(design, y, values1, inverse1);
+            self.fill_one_term(design, y, values1, inverse1, weight);
             return;
         }
 
@@ -252,27 +277,35 @@ impl Blocks {
         // Scratch accumulator for one level's coupling rows, emptied through `row_idx`
         // (which holds every row the level's observations touch).
         let mut acc = vec![0.0; d * q1];
-        let mut z1 = vec![0.0; q1];
+        let (mut z1, mut wz1) = (vec![0.0; q1], vec![0.0; q1]);
         for l in 0..self.levels1 {
             let block = &mut self.a11[l * q1 * q1..(l + 1) * q1 * q1];
             for &i in &self.order[self.level_start[l]..self.level_start[l + 1]] {
-                for ((z, v), s) in z1.iter_mut().zip(&values1[i * q1..]).zip(inverse1) {
+                let wi = weight(i);
+                for (((z, wz), v), s) in z1
+                    .iter_mut()
+                    .zip(&mut wz1)
+                    .zip(&values1[i * q1..])
+                    .zip(inverse1)
+                {
                     *z = v * s;
+                    *wz = wi * *z;
                 }
                 for a in 0..q1 {
                     for b in 0..q1 {
-                        block[b * q1 + a] += z1[a] * z1[b];
+                        block[b * q1 + a] += wz1[a] * z1[b];
                     }
                 }
                 row_of(i, &mut entries);
                 for &(r, v) in &entries {
                     for a in 0..q1 {
-                        acc[r * q1 + a] += v * z1[a];
+                        acc[r * q1 + a] += v * wz1[a];
                     }
                 }
                 for &(r, vr) in &entries {
+                    let wvr = wi * vr;
                     for &(s, vs) in &entries {
-                        self.a22[s * d + r] += vr * vs;
+                        self.a22[s * d + r] += wvr * vs;
                     }
                 }
             }
@@ -285,46 +318,65 @@ impl Blocks {
         }
     }
 
-    /// [`Blocks::refill`] for one random-effect term, the commonest model (and every
-    /// GLMM PIRLS step of one): each level touches every dense row in order, so the dense
-    /// block is the Gram matrix of the columns of `[X y]`, formed by dot products over
-    /// whole columns, and each level's coupling rows are written in place, without the
-    /// general path's per-observation sparse rows.
-    fn refill_one_term(&mut self, design: &Design, y: &[f64], values1: &[f64], inverse1: &[f64]) {
+    /// [`Blocks::fill`] for one random-effect term, the commonest model (and every GLMM
+    /// PIRLS step of one): each level touches every dense row in order, so the dense block
+    /// is the Gram matrix of the columns of `[X y]`, summed row by row in row order (all its
+    /// entries at once: one sum per entry would wait on each addition), and each level's
+    /// coupling rows are written in place, without the general path's per-observation
+    /// sparse rows.
+    fn fill_one_term(
+        &mut self,
+        design: &Design,
+        y: &[f64],
+        values1: &[f64],
+        inverse1: &[f64],
+        weight: impl Fn(usize) -> f64,
+    ) {
         let (n, q1, d, p) = (design.n(), self.q1, self.layout.d(), self.layout.p);
-        let column = |j: usize| {
-            if j < p {
-                &design.x[j * n..(j + 1) * n]
-            } else {
-                y
+        // Row i's entry of column j of [X y].
+        let x = &design.x[..p * n];
+        let value = |j: usize, i: usize| if j < p { x[j * n + i] } else { y[i] };
+        self.a22.iter_mut().for_each(|v| *v = 0.0);
+        for i in 0..n {
+            let wi = weight(i);
+            for r in 0..d {
+                let wv = wi * value(r, i);
+                for s in 0..=r {
+                    self.a22[s * d + r] += wv * value(s, i);
+                }
             }
-        };
+        }
         for r in 0..d {
-            for s in 0..=r {
-                let v: f64 = column(r).iter().zip(column(s)).map(|(a, b)| a * b).sum();
-                self.a22[s * d + r] = v;
-                self.a22[r * d + s] = v;
+            for s in 0..r {
+                self.a22[r * d + s] = self.a22[s * d + r];
             }
         }
         self.a11.iter_mut().for_each(|v| *v = 0.0);
         self.a21.iter_mut().for_each(|v| *v = 0.0);
-        let mut z1 = vec![0.0; q1];
+        let (mut z1, mut wz1) = (vec![0.0; q1], vec![0.0; q1]);
         for l in 0..self.levels1 {
             let block = &mut self.a11[l * q1 * q1..(l + 1) * q1 * q1];
             let coupling = &mut self.a21[self.row_ptr[l] * q1..self.row_ptr[l + 1] * q1];
             for &i in &self.order[self.level_start[l]..self.level_start[l + 1]] {
-                for ((z, v), s) in z1.iter_mut().zip(&values1[i * q1..]).zip(inverse1) {
+                let wi = weight(i);
+                for (((z, wz), v), s) in z1
+                    .iter_mut()
+                    .zip(&mut wz1)
+                    .zip(&values1[i * q1..])
+                    .zip(inverse1)
+                {
                     *z = v * s;
+                    *wz = wi * *z;
                 }
                 for a in 0..q1 {
                     for b in 0..q1 {
-                        block[b * q1 + a] += z1[a] * z1[b];
+                        block[b * q1 + a] += wz1[a] * z1[b];
                     }
                 }
                 for (r, row) in coupling.chunks_exact_mut(q1).enumerate() {
-                    let v = column(r)[i];
-                    for (c, z) in row.iter_mut().zip(&z1) {
-                        *c += v * z;
+                    let v = value(r, i);
+                    for (c, wz) in row.iter_mut().zip(&wz1) {
+                        *c += v * wz;
                     }
                 }
             }

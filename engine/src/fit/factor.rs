@@ -465,11 +465,24 @@ impl Factor {
     /// by back-substitution through the factor; β̂ adds back the γ taken out of `y` by
     /// [`Blocks::new`].
     pub fn solve(&self, blocks: &Blocks) -> (Vec<f64>, Vec<f64>) {
+        let (mut beta, mut u) = (Vec::new(), Vec::new());
+        self.solve_into(blocks, &mut beta, &mut u);
+        (beta, u)
+    }
+
+    /// [`Factor::solve`] into `beta` and `u`, reusing their storage: PIRLS solves at every
+    /// step, and on a small model the allocations were a visible part of a step.
+    pub fn solve_into(&self, blocks: &Blocks, beta: &mut Vec<f64>, u: &mut Vec<f64>) {
         let lay = &blocks.layout;
         let d = lay.d();
-        let s = self.dense_solution(d);
+        // The dense solution [u_rest; β̂] goes to the end of `u` first, so that the first
+        // term's back-substitution can read it without a buffer of its own.
         let q1 = blocks.q1;
-        let mut u1 = vec![0.0; blocks.levels1 * q1];
+        let n1 = blocks.levels1 * q1;
+        u.clear();
+        u.resize(n1, 0.0);
+        self.dense_solution_into(d, u);
+        let (u1, s) = u.split_at_mut(n1);
         for j in 0..blocks.levels1 {
             let lo = blocks.row_ptr[j];
             let lj = &self.l11[j * q1 * q1..(j + 1) * q1 * q1];
@@ -486,28 +499,38 @@ impl Factor {
                 uj[c] = (uj[c] - acc) / lj[c * q1 + c];
             }
         }
-        let beta = s[lay.q_rest..]
-            .iter()
-            .zip(&blocks.gamma)
-            .map(|(b, g)| b + g)
-            .collect();
-        u1.extend_from_slice(&s[..lay.q_rest]);
-        (beta, u1)
+        beta.clear();
+        beta.extend(
+            s[lay.q_rest..]
+                .iter()
+                .zip(&blocks.gamma)
+                .map(|(b, g)| b + g),
+        );
+        u.truncate(n1 + lay.q_rest);
     }
 
     /// `[u_rest; β̂]`: `L_D' s = l_y` solved over the dense block (without y's row).
     pub(super) fn dense_solution(&self, d: usize) -> Vec<f64> {
+        let mut s = Vec::new();
+        self.dense_solution_into(d, &mut s);
+        s
+    }
+
+    /// [`Factor::dense_solution`] appended to `out`.
+    fn dense_solution_into(&self, d: usize, out: &mut Vec<f64>) {
         if let Some(sparse) = &self.sparse {
-            return sparse.solution();
+            out.extend_from_slice(&sparse.solution());
+            return;
         }
         let l = |r: usize, c: usize| self.dense[c * d + r];
         let m = d - 1;
-        let mut s: Vec<f64> = (0..m).map(|c| l(d - 1, c)).collect();
+        let start = out.len();
+        out.extend((0..m).map(|c| l(d - 1, c)));
+        let s = &mut out[start..];
         for c in (0..m).rev() {
             let acc: f64 = (c + 1..m).map(|r| l(r, c) * s[r]).sum();
             s[c] = (s[c] - acc) / l(c, c);
         }
-        s
     }
 
     /// (R_X R_X')⁻¹, the unscaled covariance of β̂ (row-major p × p).
