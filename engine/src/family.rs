@@ -77,6 +77,11 @@ impl Link {
     }
 }
 
+/// The most binomial trials whose factor `(1 + e^{−|η|})ᵐ ≤ 2ᵐ` PIRLS multiplies into a
+/// product rather than taking its logarithm ([`Family::log_density_and_irls`]): far from
+/// overflow, and a power of few products.
+const MAX_POWER_TRIALS: f64 = 64.0;
+
 /// The logit link's η kept within ±30 (as R's `linkinv`) and `e^{−|η|}`: the one
 /// exponential both the mean ([`logistic`]) and the log-density's `log(1 + eᶯ)` are written
 /// in, so that PIRLS, which needs both at every row, computes it once.
@@ -193,21 +198,42 @@ impl Family {
     /// the same η ([`Family::irls`] at [`Link::mean`]), sharing the exponential and the
     /// mean: PIRLS needs the density at every step it tries and the weights at every step
     /// it takes, and the Laplace weights (the same) at the last. Returns
-    /// `(kernel, weight, increment)`.
-    pub fn log_density_and_irls(&self, y: f64, m: f64, link: Link, eta: f64) -> (f64, f64, f64) {
-        let (kernel, mu, dmu) = match (self, link) {
+    /// `(linear, factor, weight, increment)` with the kernel `linear − log(factor)`,
+    /// `factor ≥ 1`: for the binomial with the logit link `factor = (1 + e^{−|η|})ᵐ` (up to
+    /// [`MAX_POWER_TRIALS`] trials), so that a sum over rows can take one logarithm of the
+    /// product of many factors instead of one per row
+    /// ([`crate::fit::levels::LogProduct`]); 1 otherwise.
+    pub fn log_density_and_irls(
+        &self,
+        y: f64,
+        m: f64,
+        link: Link,
+        eta: f64,
+    ) -> (f64, f64, f64, f64) {
+        let (linear, factor, mu, dmu) = match (self, link) {
             (Family::Binomial, Link::Logit) => {
                 let (e, t) = logit_exp(eta);
                 let (mu, dmu) = logistic(e, t);
-                (binomial_logit_kernel(y, m, e, t), mu, dmu)
+                if m <= MAX_POWER_TRIALS {
+                    // m is a whole number of trials; the power's few products keep it to
+                    // rounding, as the logarithm of each would.
+                    let factor = if m == 1.0 {
+                        1.0 + t
+                    } else {
+                        (1.0 + t).powi(m as i32)
+                    };
+                    (y * e - m * e.max(0.0), factor, mu, dmu)
+                } else {
+                    (binomial_logit_kernel(y, m, e, t), 1.0, mu, dmu)
+                }
             }
             _ => {
                 let (mu, dmu) = link.mean(eta);
-                (self.kernel_at_mean(y, m, link, eta, mu), mu, dmu)
+                (self.kernel_at_mean(y, m, link, eta, mu), 1.0, mu, dmu)
             }
         };
         let (w, inc) = self.irls(y, m, mu, dmu);
-        (kernel, w, inc)
+        (linear, factor, w, inc)
     }
 
     /// The log-density's μ-dependent part at η and `mu = link.mean(η).0`: the Poisson's
@@ -271,8 +297,13 @@ impl Family {
             let w = self.laplace_weight(y, m, mu, dmu);
             return (w, theta * (y - mu) / ((theta + mu) * w));
         }
-        let w = m * dmu * dmu / self.variance(mu);
-        (w, (y / m - mu) / dmu)
+        // For the canonical pairs (logit, log) dμ/dη is V(μ) (but where it is kept from
+        // zero), and the weight is m dμ/dη without a division; a 0/1 response (m = 1) needs
+        // none for its proportion either. PIRLS computes these on every row at every step.
+        let v = self.variance(mu);
+        let w = if dmu == v { m * dmu } else { m * dmu * dmu / v };
+        let proportion = if m == 1.0 { y } else { y / m };
+        (w, (proportion - mu) / dmu)
     }
 
     /// The weight of one observation in the Laplace approximation's determinant: lme4 uses

@@ -320,10 +320,9 @@ impl Blocks {
 
     /// [`Blocks::fill`] for one random-effect term, the commonest model (and every GLMM
     /// PIRLS step of one): each level touches every dense row in order, so the dense block
-    /// is the Gram matrix of the columns of `[X y]`, summed row by row in row order (all its
-    /// entries at once: one sum per entry would wait on each addition), and each level's
-    /// coupling rows are written in place, without the general path's per-observation
-    /// sparse rows.
+    /// is the Gram matrix of the columns of `[X y]` ([`gram`]), and each level's coupling
+    /// rows are written in place ([`level_sums`]), without the general path's
+    /// per-observation sparse rows.
     fn fill_one_term(
         &mut self,
         design: &Design,
@@ -336,49 +335,37 @@ impl Blocks {
         // Row i's entry of column j of [X y].
         let x = &design.x[..p * n];
         let value = |j: usize, i: usize| if j < p { x[j * n + i] } else { y[i] };
-        self.a22.iter_mut().for_each(|v| *v = 0.0);
-        for i in 0..n {
-            let wi = weight(i);
-            for r in 0..d {
-                let wv = wi * value(r, i);
-                for s in 0..=r {
-                    self.a22[s * d + r] += wv * value(s, i);
+        match d {
+            1 => gram::<1>(n, &value, &weight, &mut self.a22),
+            2 => gram::<2>(n, &value, &weight, &mut self.a22),
+            3 => gram::<3>(n, &value, &weight, &mut self.a22),
+            4 => gram::<4>(n, &value, &weight, &mut self.a22),
+            5 => gram::<5>(n, &value, &weight, &mut self.a22),
+            6 => gram::<6>(n, &value, &weight, &mut self.a22),
+            _ => {
+                for r in 0..d {
+                    for s in 0..=r {
+                        let v: f64 = (0..n).map(|i| weight(i) * value(r, i) * value(s, i)).sum();
+                        self.a22[s * d + r] = v;
+                        self.a22[r * d + s] = v;
+                    }
                 }
-            }
-        }
-        for r in 0..d {
-            for s in 0..r {
-                self.a22[r * d + s] = self.a22[s * d + r];
             }
         }
         self.a11.iter_mut().for_each(|v| *v = 0.0);
         self.a21.iter_mut().for_each(|v| *v = 0.0);
-        let (mut z1, mut wz1) = (vec![0.0; q1], vec![0.0; q1]);
+        let mut z = vec![0.0; 2 * q1];
         for l in 0..self.levels1 {
             let block = &mut self.a11[l * q1 * q1..(l + 1) * q1 * q1];
             let coupling = &mut self.a21[self.row_ptr[l] * q1..self.row_ptr[l + 1] * q1];
-            for &i in &self.order[self.level_start[l]..self.level_start[l + 1]] {
-                let wi = weight(i);
-                for (((z, wz), v), s) in z1
-                    .iter_mut()
-                    .zip(&mut wz1)
-                    .zip(&values1[i * q1..])
-                    .zip(inverse1)
-                {
-                    *z = v * s;
-                    *wz = wi * *z;
-                }
-                for a in 0..q1 {
-                    for b in 0..q1 {
-                        block[b * q1 + a] += wz1[a] * z1[b];
-                    }
-                }
-                for (r, row) in coupling.chunks_exact_mut(q1).enumerate() {
-                    let v = value(r, i);
-                    for (c, wz) in row.iter_mut().zip(&wz1) {
-                        *c += v * wz;
-                    }
-                }
+            let rows = &self.order[self.level_start[l]..self.level_start[l + 1]];
+            let sums = (rows, values1, inverse1, &value, &weight);
+            // A literal q unrolls the inlined loops and keeps the sums in registers.
+            match q1 {
+                1 => level_sums(1, sums, block, coupling, &mut z),
+                2 => level_sums(2, sums, block, coupling, &mut z),
+                3 => level_sums(3, sums, block, coupling, &mut z),
+                _ => level_sums(q1, sums, block, coupling, &mut z),
             }
         }
     }
@@ -482,6 +469,72 @@ impl Blocks {
         }
         self.by_row_ptr = by_row_ptr;
         self.by_row = by_row;
+    }
+}
+
+/// The `D × D` weighted Gram matrix `Σᵢ w(i) v(i) v(i)'` of the columns `value(j, ·)`
+/// into `a22` (full, column-major): every entry summed row by row in row order (as one sum
+/// per entry would be), all at once in local accumulators, so that no sum waits on the
+/// previous row's store.
+fn gram<const D: usize>(
+    n: usize,
+    value: &impl Fn(usize, usize) -> f64,
+    weight: &impl Fn(usize) -> f64,
+    a22: &mut [f64],
+) {
+    let mut acc = [[0.0; D]; D];
+    for i in 0..n {
+        let wi = weight(i);
+        let v: [f64; D] = std::array::from_fn(|j| value(j, i));
+        for r in 0..D {
+            let wv = wi * v[r];
+            for s in 0..=r {
+                acc[r][s] += wv * v[s];
+            }
+        }
+    }
+    for r in 0..D {
+        for s in 0..=r {
+            a22[s * D + r] = acc[r][s];
+            a22[r * D + s] = acc[r][s];
+        }
+    }
+}
+
+/// What [`level_sums`] reads: one level's rows, the first term's values and inverse
+/// scales, the value of dense column `j` at row `i`, and the rows' weights.
+type LevelInputs<'a, V, W> = (&'a [usize], &'a [f64], &'a [f64], &'a V, &'a W);
+
+/// One level's `Z₁ⱼ'WZ₁ⱼ` into `block` and `[X y]'WZ₁ⱼ` into `coupling` (both zeroed),
+/// with `q` values per random effect; `z` is scratch of `2q`. Inlined into each caller
+/// with `q` a literal, so that the loops unroll and the sums stay in registers.
+#[inline(always)]
+fn level_sums<V: Fn(usize, usize) -> f64, W: Fn(usize) -> f64>(
+    q: usize,
+    (rows, values1, inverse1, value, weight): LevelInputs<'_, V, W>,
+    block: &mut [f64],
+    coupling: &mut [f64],
+    z: &mut [f64],
+) {
+    let (z, wz) = z[..2 * q].split_at_mut(q);
+    let (block, inverse1) = (&mut block[..q * q], &inverse1[..q]);
+    for &i in rows {
+        let wi = weight(i);
+        for c in 0..q {
+            z[c] = values1[i * q + c] * inverse1[c];
+            wz[c] = wi * z[c];
+        }
+        for a in 0..q {
+            for b in 0..q {
+                block[b * q + a] += wz[a] * z[b];
+            }
+        }
+        for (r, row) in coupling.chunks_exact_mut(q).enumerate() {
+            let v = value(r, i);
+            for c in 0..q {
+                row[c] += v * wz[c];
+            }
+        }
     }
 }
 

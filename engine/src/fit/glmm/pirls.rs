@@ -9,6 +9,7 @@ use crate::error::ModelError;
 use crate::family::{Family, Link};
 use crate::fit::blocks::Blocks;
 use crate::fit::factor::{Factor, Lambda};
+use crate::fit::levels::LogProduct;
 use rayon::prelude::*;
 
 /// PIRLS iterations before giving up.
@@ -95,19 +96,22 @@ struct Scratch {
 /// number of threads.
 const ROW_CHUNK: usize = 16_384;
 
-/// Sets `a[i]` and `b[i]` by `f(i, ..)` for every row and returns the sum of `f`'s values,
-/// in parallel chunks on large data.
+/// Sets `a[i]` and `b[i]` by `f(i, ..)` for every row and returns `Σ (linear − log factor)`
+/// over the `(linear, factor)` that `f` returns, the logarithms taken of products of many
+/// factors ([`LogProduct`]), in parallel chunks on large data.
 fn sum_rows(
     a: &mut [f64],
     b: &mut [f64],
-    f: impl Fn(usize, &mut f64, &mut f64) -> f64 + Sync,
+    f: impl Fn(usize, &mut f64, &mut f64) -> (f64, f64) + Sync,
 ) -> f64 {
     let run = |start: usize, a: &mut [f64], b: &mut [f64]| -> f64 {
-        let mut sum = 0.0;
+        let (mut sum, mut logs) = (0.0, LogProduct::default());
         for (k, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
-            sum += f(start + k, x, y);
+            let (linear, factor) = f(start + k, x, y);
+            sum += linear;
+            logs.push(factor);
         }
-        sum
+        sum - logs.ln()
     };
     if a.len() < 2 * ROW_CHUNK {
         run(0, a, b)
@@ -156,22 +160,32 @@ fn add_random_part(
         let uk = &u[offset..offset + levels * q];
         // b_l = T u_l, T lower triangular (column-major).
         scratch.clear();
-        scratch.extend(uk.chunks_exact(q).flat_map(|ul| {
-            (0..q).map(move |r| (0..=r).map(|c| t[c * q + r] * ul[c]).sum::<f64>())
-        }));
-        for (i, o) in out.iter_mut().enumerate() {
-            let l = block.codes[i] as usize;
-            let (z, b) = (
-                &block.values[i * q..(i + 1) * q],
-                &scratch[l * q..(l + 1) * q],
-            );
-            let mut zb = 0.0;
-            for (zr, br) in z.iter().zip(b) {
-                zb += zr * br;
+        for ul in uk.chunks_exact(q) {
+            for r in 0..q {
+                scratch.push((0..=r).map(|c| t[c * q + r] * ul[c]).sum::<f64>());
             }
-            *o += zb;
+        }
+        // A literal q unrolls the inlined loop.
+        match q {
+            1 => add_rows(1, &block.codes, &block.values, scratch, out),
+            2 => add_rows(2, &block.codes, &block.values, scratch, out),
+            _ => add_rows(q, &block.codes, &block.values, scratch, out),
         }
         offset += levels * q;
+    }
+}
+
+/// `out[i] += z_i'b_l`, `l` row `i`'s level, for one term's `q` columns `values` (row-major)
+/// and per-level `b`.
+#[inline(always)]
+fn add_rows(q: usize, codes: &[u32], values: &[f64], b: &[f64], out: &mut [f64]) {
+    for ((o, &l), z) in out.iter_mut().zip(codes).zip(values.chunks_exact(q)) {
+        let bl = &b[l as usize * q..(l as usize + 1) * q];
+        let mut zb = 0.0;
+        for c in 0..q {
+            zb += z[c] * bl[c];
+        }
+        *o += zb;
     }
 }
 
@@ -271,10 +285,11 @@ impl Pirls {
     fn penalised(&self, eta: &[f64], u: &[f64], held: &[f64], w: &mut [f64], r: &mut [f64]) -> f64 {
         let (family, link, y, trials) = (self.family, self.link, &self.y, &self.trials);
         let kernel = sum_rows(w, r, |i, w, r| {
-            let (kernel, weight, inc) = family.log_density_and_irls(y[i], trials[i], link, eta[i]);
+            let (linear, factor, weight, inc) =
+                family.log_density_and_irls(y[i], trials[i], link, eta[i]);
             *w = weight;
             *r = eta[i] - held[i] + inc;
-            kernel
+            (linear, factor)
         });
         -2.0 * (self.constant + kernel) + u.iter().map(|v| v * v).sum::<f64>()
     }
@@ -440,7 +455,8 @@ impl Pirls {
             if change <= TOLERANCE * (pc.abs() + 1.0) {
                 small_steps += 1;
                 if (small_steps >= 2 && moved <= MODE_TOLERANCE) || small_steps == 4 {
-                    self.eta.clone_from(&s.eta);
+                    // `s.eta` is rebuilt at the next evaluation's start.
+                    std::mem::swap(&mut self.eta, &mut s.eta);
                     return Some(pdev);
                 }
             } else {
