@@ -43,9 +43,8 @@ impl Link {
         const EPS: f64 = f64::EPSILON;
         match self {
             Link::Logit => {
-                let e = eta.clamp(-30.0, 30.0);
-                let mu = 1.0 / (1.0 + (-e).exp());
-                (mu, (mu * (1.0 - mu)).max(EPS))
+                let (e, t) = logit_exp(eta);
+                logistic(e, t)
             }
             Link::Probit => {
                 // R: η kept within ±qnorm(ε) ≈ ±8.12.
@@ -76,6 +75,31 @@ impl Link {
             Link::Log => mu.ln(),
         }
     }
+}
+
+/// The most binomial trials whose factor `(1 + e^{−|η|})ᵐ ≤ 2ᵐ` PIRLS multiplies into a
+/// product rather than taking its logarithm ([`Family::log_density_and_irls`]): far from
+/// overflow, and a power of few products.
+const MAX_POWER_TRIALS: f64 = 64.0;
+
+/// The logit link's η kept within ±30 (as R's `linkinv`) and `e^{−|η|}`: the one
+/// exponential both the mean ([`logistic`]) and the log-density's `log(1 + eᶯ)` are written
+/// in, so that PIRLS, which needs both at every row, computes it once.
+fn logit_exp(eta: f64) -> (f64, f64) {
+    let e = eta.clamp(-30.0, 30.0);
+    (e, (-e.abs()).exp())
+}
+
+/// The inverse logit μ at `e` from `t = e^{−|e|}` ([`logit_exp`]) — `1/(1 + t)` above zero,
+/// `t/(1 + t)` below, both without overflow and accurate in the tail — and dμ/dη, kept
+/// from zero as [`Link::mean`] keeps it.
+fn logistic(e: f64, t: f64) -> (f64, f64) {
+    let mu = if e > 0.0 {
+        1.0 / (1.0 + t)
+    } else {
+        t / (1.0 + t)
+    };
+    (mu, (mu * (1.0 - mu)).max(f64::EPSILON))
 }
 
 /// The standard normal quantile by Newton's method on `erfc` (starting values only need
@@ -163,19 +187,60 @@ impl Family {
     pub fn log_density_at(&self, y: f64, m: f64, link: Link, eta: f64) -> f64 {
         match (self, link) {
             (Family::Binomial, Link::Logit) => {
-                let e = eta.clamp(-30.0, 30.0);
-                // log(1 + eᵉ) without overflow: e + log(1 + e⁻ᵉ) for e > 0. `ln` rather
-                // than `ln_1p` (twice as slow): the sum over rows needs each term to 1e-16
-                // absolute, which `ln` of a number in (1, 2] gives.
-                let softplus = if e > 0.0 {
-                    e + (1.0 + (-e).exp()).ln()
-                } else {
-                    (1.0 + e.exp()).ln()
-                };
-                y * e - m * softplus
+                let (e, t) = logit_exp(eta);
+                binomial_logit_kernel(y, m, e, t)
             }
+            _ => self.kernel_at_mean(y, m, link, eta, link.mean(eta).0),
+        }
+    }
+
+    /// [`Family::log_density_at`] with the PIRLS weight and working-response increment at
+    /// the same η ([`Family::irls`] at [`Link::mean`]), sharing the exponential and the
+    /// mean: PIRLS needs the density at every step it tries and the weights at every step
+    /// it takes, and the Laplace weights (the same) at the last. Returns
+    /// `(linear, factor, weight, increment)` with the kernel `linear − log(factor)`,
+    /// `factor ≥ 1`: for the binomial with the logit link `factor = (1 + e^{−|η|})ᵐ` (up to
+    /// [`MAX_POWER_TRIALS`] trials), so that a sum over rows can take one logarithm of the
+    /// product of many factors instead of one per row
+    /// ([`crate::fit::levels::LogProduct`]); 1 otherwise.
+    pub fn log_density_and_irls(
+        &self,
+        y: f64,
+        m: f64,
+        link: Link,
+        eta: f64,
+    ) -> (f64, f64, f64, f64) {
+        let (linear, factor, mu, dmu) = match (self, link) {
+            (Family::Binomial, Link::Logit) => {
+                let (e, t) = logit_exp(eta);
+                let (mu, dmu) = logistic(e, t);
+                if m <= MAX_POWER_TRIALS {
+                    // m is a whole number of trials; the power's few products keep it to
+                    // rounding, as the logarithm of each would.
+                    let factor = if m == 1.0 {
+                        1.0 + t
+                    } else {
+                        (1.0 + t).powi(m as i32)
+                    };
+                    (y * e - m * e.max(0.0), factor, mu, dmu)
+                } else {
+                    (binomial_logit_kernel(y, m, e, t), 1.0, mu, dmu)
+                }
+            }
+            _ => {
+                let (mu, dmu) = link.mean(eta);
+                (self.kernel_at_mean(y, m, link, eta, mu), 1.0, mu, dmu)
+            }
+        };
+        let (w, inc) = self.irls(y, m, mu, dmu);
+        (linear, factor, w, inc)
+    }
+
+    /// The log-density's μ-dependent part at η and `mu = link.mean(η).0`: the Poisson's
+    /// `yη − eᶯ` in η (one logarithm fewer), every other pair through the mean.
+    fn kernel_at_mean(&self, y: f64, m: f64, link: Link, eta: f64, mu: f64) -> f64 {
+        match (self, link) {
             (Family::Poisson, Link::Log) => {
-                let mu = link.mean(eta).0;
                 let ly = if y > 0.0 {
                     y * eta.max(f64::EPSILON.ln())
                 } else {
@@ -183,7 +248,7 @@ impl Family {
                 };
                 ly - mu
             }
-            _ => self.log_density_kernel(y, m, link.mean(eta).0),
+            _ => self.log_density_kernel(y, m, mu),
         }
     }
 
@@ -232,8 +297,13 @@ impl Family {
             let w = self.laplace_weight(y, m, mu, dmu);
             return (w, theta * (y - mu) / ((theta + mu) * w));
         }
-        let w = m * dmu * dmu / self.variance(mu);
-        (w, (y / m - mu) / dmu)
+        // For the canonical pairs (logit, log) dμ/dη is V(μ) (but where it is kept from
+        // zero), and the weight is m dμ/dη without a division; a 0/1 response (m = 1) needs
+        // none for its proportion either. PIRLS computes these on every row at every step.
+        let v = self.variance(mu);
+        let w = if dmu == v { m * dmu } else { m * dmu * dmu / v };
+        let proportion = if m == 1.0 { y } else { y / m };
+        (w, (proportion - mu) / dmu)
     }
 
     /// The weight of one observation in the Laplace approximation's determinant: lme4 uses
@@ -249,6 +319,15 @@ impl Family {
             _ => self.irls(y, m, mu, dmu).0,
         }
     }
+}
+
+/// The binomial log-density's kernel `yη − m log(1 + eᶯ)` at the clamped `e` with
+/// `t = e^{−|e|}` ([`logit_exp`]): `log(1 + eᵉ) = max(e, 0) + log(1 + t)` without overflow.
+/// `ln` rather than `ln_1p` (twice as slow): the sum over rows needs each term to 1e-16
+/// absolute, which `ln` of a number in (1, 2] gives.
+fn binomial_logit_kernel(y: f64, m: f64, e: f64, t: f64) -> f64 {
+    let softplus = e.max(0.0) + (1.0 + t).ln();
+    y * e - m * softplus
 }
 
 /// `log C(n, k)` for whole numbers `0 ≤ k ≤ n`.

@@ -196,10 +196,45 @@ impl Blocks {
     }
 
     /// Recomputes the cross-products in place for a design with the same grouping codes as
-    /// the one these blocks were made from, and new values (reweighted rows, a new
-    /// response): what PIRLS and the whitened residual structures need at every step,
-    /// without reallocating or re-deriving the layout.
+    /// the one these blocks were made from, and new values (a new response, whitened rows):
+    /// what the whitened residual structures need at every step, without reallocating or
+    /// re-deriving the layout.
     pub fn refill(&mut self, design: &Design, z_scale: &[Vec<f64>]) {
+        if self.locate_response {
+            let (located, gamma) = residualise(design);
+            self.gamma = gamma;
+            self.fill(design, z_scale, &located, |_| 1.0);
+        } else {
+            self.gamma.iter_mut().for_each(|g| *g = 0.0);
+            self.fill(design, z_scale, &design.y, |_| 1.0);
+        }
+    }
+
+    /// The cross-products `[Z X y]'W[Z X y]` of `design`'s rows weighted by `w`, with `y` in
+    /// place of its response: one PIRLS step's weighted least-squares problem, formed from
+    /// the rows as they are rather than from a copy scaled by `√w` (the copy and its second
+    /// pass over the rows were a fifth of a large binary fit's time). Only the blocks' own
+    /// columns of `X` are read: none for blocks made from a design without them. PIRLS
+    /// solves for β itself, so the response is not located ([`Blocks::locate_response`]
+    /// must be off).
+    pub fn refill_weighted(&mut self, design: &Design, z_scale: &[Vec<f64>], w: &[f64], y: &[f64]) {
+        debug_assert!(
+            !self.locate_response,
+            "a weighted refill takes no location out"
+        );
+        self.gamma.iter_mut().for_each(|g| *g = 0.0);
+        self.fill(design, z_scale, y, |i| w[i]);
+    }
+
+    /// The cross-products of `design`'s rows, row `i` weighted by `weight(i)`, with response
+    /// `y`. A weight of one multiplies exactly, so the unweighted fills are the plain sums.
+    fn fill(
+        &mut self,
+        design: &Design,
+        z_scale: &[Vec<f64>],
+        y: &[f64],
+        weight: impl Fn(usize) -> f64,
+    ) {
         let n = design.n();
         let (q1, d, p) = (self.q1, self.layout.d(), self.layout.p);
         let inverse: Vec<Vec<f64>> = z_scale
@@ -215,18 +250,8 @@ impl Blocks {
             None => (&[][..], &[][..]),
         };
         let layout = &self.layout;
-        let located;
-        let y = if self.locate_response {
-            let gamma;
-            (located, gamma) = residualise(design);
-            self.gamma = gamma;
-            &located[..]
-        } else {
-            self.gamma.iter_mut().for_each(|g| *g = 0.0);
-            &design.y[..]
-        };
         if rest.is_empty() && self.q1 > 0 {
-            self.refill_one_term(design, y, values1, inverse1);
+            self.fill_one_term(design, y, values1, inverse1, weight);
             return;
         }
 
@@ -252,27 +277,35 @@ impl Blocks {
         // Scratch accumulator for one level's coupling rows, emptied through `row_idx`
         // (which holds every row the level's observations touch).
         let mut acc = vec![0.0; d * q1];
-        let mut z1 = vec![0.0; q1];
+        let (mut z1, mut wz1) = (vec![0.0; q1], vec![0.0; q1]);
         for l in 0..self.levels1 {
             let block = &mut self.a11[l * q1 * q1..(l + 1) * q1 * q1];
             for &i in &self.order[self.level_start[l]..self.level_start[l + 1]] {
-                for ((z, v), s) in z1.iter_mut().zip(&values1[i * q1..]).zip(inverse1) {
+                let wi = weight(i);
+                for (((z, wz), v), s) in z1
+                    .iter_mut()
+                    .zip(&mut wz1)
+                    .zip(&values1[i * q1..])
+                    .zip(inverse1)
+                {
                     *z = v * s;
+                    *wz = wi * *z;
                 }
                 for a in 0..q1 {
                     for b in 0..q1 {
-                        block[b * q1 + a] += z1[a] * z1[b];
+                        block[b * q1 + a] += wz1[a] * z1[b];
                     }
                 }
                 row_of(i, &mut entries);
                 for &(r, v) in &entries {
                     for a in 0..q1 {
-                        acc[r * q1 + a] += v * z1[a];
+                        acc[r * q1 + a] += v * wz1[a];
                     }
                 }
                 for &(r, vr) in &entries {
+                    let wvr = wi * vr;
                     for &(s, vs) in &entries {
-                        self.a22[s * d + r] += vr * vs;
+                        self.a22[s * d + r] += wvr * vs;
                     }
                 }
             }
@@ -285,48 +318,54 @@ impl Blocks {
         }
     }
 
-    /// [`Blocks::refill`] for one random-effect term, the commonest model (and every
-    /// GLMM PIRLS step of one): each level touches every dense row in order, so the dense
-    /// block is the Gram matrix of the columns of `[X y]`, formed by dot products over
-    /// whole columns, and each level's coupling rows are written in place, without the
-    /// general path's per-observation sparse rows.
-    fn refill_one_term(&mut self, design: &Design, y: &[f64], values1: &[f64], inverse1: &[f64]) {
+    /// [`Blocks::fill`] for one random-effect term, the commonest model (and every GLMM
+    /// PIRLS step of one): each level touches every dense row in order, so the dense block
+    /// is the Gram matrix of the columns of `[X y]` ([`gram`]), and each level's coupling
+    /// rows are written in place ([`level_sums`]), without the general path's
+    /// per-observation sparse rows.
+    fn fill_one_term(
+        &mut self,
+        design: &Design,
+        y: &[f64],
+        values1: &[f64],
+        inverse1: &[f64],
+        weight: impl Fn(usize) -> f64,
+    ) {
         let (n, q1, d, p) = (design.n(), self.q1, self.layout.d(), self.layout.p);
-        let column = |j: usize| {
-            if j < p {
-                &design.x[j * n..(j + 1) * n]
-            } else {
-                y
-            }
-        };
-        for r in 0..d {
-            for s in 0..=r {
-                let v: f64 = column(r).iter().zip(column(s)).map(|(a, b)| a * b).sum();
-                self.a22[s * d + r] = v;
-                self.a22[r * d + s] = v;
+        // Row i's entry of column j of [X y].
+        let x = &design.x[..p * n];
+        let value = |j: usize, i: usize| if j < p { x[j * n + i] } else { y[i] };
+        match d {
+            1 => gram::<1>(n, &value, &weight, &mut self.a22),
+            2 => gram::<2>(n, &value, &weight, &mut self.a22),
+            3 => gram::<3>(n, &value, &weight, &mut self.a22),
+            4 => gram::<4>(n, &value, &weight, &mut self.a22),
+            5 => gram::<5>(n, &value, &weight, &mut self.a22),
+            6 => gram::<6>(n, &value, &weight, &mut self.a22),
+            _ => {
+                for r in 0..d {
+                    for s in 0..=r {
+                        let v: f64 = (0..n).map(|i| weight(i) * value(r, i) * value(s, i)).sum();
+                        self.a22[s * d + r] = v;
+                        self.a22[r * d + s] = v;
+                    }
+                }
             }
         }
         self.a11.iter_mut().for_each(|v| *v = 0.0);
         self.a21.iter_mut().for_each(|v| *v = 0.0);
-        let mut z1 = vec![0.0; q1];
+        let mut z = vec![0.0; 2 * q1];
         for l in 0..self.levels1 {
             let block = &mut self.a11[l * q1 * q1..(l + 1) * q1 * q1];
             let coupling = &mut self.a21[self.row_ptr[l] * q1..self.row_ptr[l + 1] * q1];
-            for &i in &self.order[self.level_start[l]..self.level_start[l + 1]] {
-                for ((z, v), s) in z1.iter_mut().zip(&values1[i * q1..]).zip(inverse1) {
-                    *z = v * s;
-                }
-                for a in 0..q1 {
-                    for b in 0..q1 {
-                        block[b * q1 + a] += z1[a] * z1[b];
-                    }
-                }
-                for (r, row) in coupling.chunks_exact_mut(q1).enumerate() {
-                    let v = column(r)[i];
-                    for (c, z) in row.iter_mut().zip(&z1) {
-                        *c += v * z;
-                    }
-                }
+            let rows = &self.order[self.level_start[l]..self.level_start[l + 1]];
+            let sums = (rows, values1, inverse1, &value, &weight);
+            // A literal q unrolls the inlined loops and keeps the sums in registers.
+            match q1 {
+                1 => level_sums(1, sums, block, coupling, &mut z),
+                2 => level_sums(2, sums, block, coupling, &mut z),
+                3 => level_sums(3, sums, block, coupling, &mut z),
+                _ => level_sums(q1, sums, block, coupling, &mut z),
             }
         }
     }
@@ -430,6 +469,72 @@ impl Blocks {
         }
         self.by_row_ptr = by_row_ptr;
         self.by_row = by_row;
+    }
+}
+
+/// The `D × D` weighted Gram matrix `Σᵢ w(i) v(i) v(i)'` of the columns `value(j, ·)`
+/// into `a22` (full, column-major): every entry summed row by row in row order (as one sum
+/// per entry would be), all at once in local accumulators, so that no sum waits on the
+/// previous row's store.
+fn gram<const D: usize>(
+    n: usize,
+    value: &impl Fn(usize, usize) -> f64,
+    weight: &impl Fn(usize) -> f64,
+    a22: &mut [f64],
+) {
+    let mut acc = [[0.0; D]; D];
+    for i in 0..n {
+        let wi = weight(i);
+        let v: [f64; D] = std::array::from_fn(|j| value(j, i));
+        for r in 0..D {
+            let wv = wi * v[r];
+            for s in 0..=r {
+                acc[r][s] += wv * v[s];
+            }
+        }
+    }
+    for r in 0..D {
+        for s in 0..=r {
+            a22[s * D + r] = acc[r][s];
+            a22[r * D + s] = acc[r][s];
+        }
+    }
+}
+
+/// What [`level_sums`] reads: one level's rows, the first term's values and inverse
+/// scales, the value of dense column `j` at row `i`, and the rows' weights.
+type LevelInputs<'a, V, W> = (&'a [usize], &'a [f64], &'a [f64], &'a V, &'a W);
+
+/// One level's `Z₁ⱼ'WZ₁ⱼ` into `block` and `[X y]'WZ₁ⱼ` into `coupling` (both zeroed),
+/// with `q` values per random effect; `z` is scratch of `2q`. Inlined into each caller
+/// with `q` a literal, so that the loops unroll and the sums stay in registers.
+#[inline(always)]
+fn level_sums<V: Fn(usize, usize) -> f64, W: Fn(usize) -> f64>(
+    q: usize,
+    (rows, values1, inverse1, value, weight): LevelInputs<'_, V, W>,
+    block: &mut [f64],
+    coupling: &mut [f64],
+    z: &mut [f64],
+) {
+    let (z, wz) = z[..2 * q].split_at_mut(q);
+    let (block, inverse1) = (&mut block[..q * q], &inverse1[..q]);
+    for &i in rows {
+        let wi = weight(i);
+        for c in 0..q {
+            z[c] = values1[i * q + c] * inverse1[c];
+            wz[c] = wi * z[c];
+        }
+        for a in 0..q {
+            for b in 0..q {
+                block[b * q + a] += wz[a] * z[b];
+            }
+        }
+        for (r, row) in coupling.chunks_exact_mut(q).enumerate() {
+            let v = value(r, i);
+            for c in 0..q {
+                row[c] += v * wz[c];
+            }
+        }
     }
 }
 

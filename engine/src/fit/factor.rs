@@ -465,49 +465,60 @@ impl Factor {
     /// by back-substitution through the factor; β̂ adds back the γ taken out of `y` by
     /// [`Blocks::new`].
     pub fn solve(&self, blocks: &Blocks) -> (Vec<f64>, Vec<f64>) {
+        let (mut beta, mut u) = (Vec::new(), Vec::new());
+        self.solve_into(blocks, &mut beta, &mut u);
+        (beta, u)
+    }
+
+    /// [`Factor::solve`] into `beta` and `u`, reusing their storage: PIRLS solves at every
+    /// step, and on a small model the allocations were a visible part of a step.
+    pub fn solve_into(&self, blocks: &Blocks, beta: &mut Vec<f64>, u: &mut Vec<f64>) {
         let lay = &blocks.layout;
-        let d = lay.d();
-        let s = self.dense_solution(d);
+        // The dense solution [u_rest; β̂] goes to the end of `u` first, so that the first
+        // term's back-substitution can read it without a buffer of its own.
         let q1 = blocks.q1;
-        let mut u1 = vec![0.0; blocks.levels1 * q1];
-        for j in 0..blocks.levels1 {
-            let lo = blocks.row_ptr[j];
-            let lj = &self.l11[j * q1 * q1..(j + 1) * q1 * q1];
-            let uj = &mut u1[j * q1..(j + 1) * q1];
-            for (e, &r) in blocks.rows(j).iter().enumerate() {
-                let row = &self.l21[(lo + e) * q1..(lo + e + 1) * q1];
-                let coef = if r == d - 1 { 1.0 } else { -s[r] };
-                for c in 0..q1 {
-                    uj[c] += coef * row[c];
-                }
-            }
-            for c in (0..q1).rev() {
-                let acc: f64 = (c + 1..q1).map(|r| lj[c * q1 + r] * uj[r]).sum();
-                uj[c] = (uj[c] - acc) / lj[c * q1 + c];
-            }
+        let n1 = blocks.levels1 * q1;
+        u.clear();
+        u.resize(n1, 0.0);
+        self.dense_solution_into(lay.d(), u);
+        let (u1, s) = u.split_at_mut(n1);
+        match q1 {
+            1 => solve_levels::<1>(self, blocks, q1, s, u1),
+            2 => solve_levels::<2>(self, blocks, q1, s, u1),
+            _ => solve_levels::<0>(self, blocks, q1, s, u1),
         }
-        let beta = s[lay.q_rest..]
-            .iter()
-            .zip(&blocks.gamma)
-            .map(|(b, g)| b + g)
-            .collect();
-        u1.extend_from_slice(&s[..lay.q_rest]);
-        (beta, u1)
+        beta.clear();
+        beta.extend(
+            s[lay.q_rest..]
+                .iter()
+                .zip(&blocks.gamma)
+                .map(|(b, g)| b + g),
+        );
+        u.truncate(n1 + lay.q_rest);
     }
 
     /// `[u_rest; β̂]`: `L_D' s = l_y` solved over the dense block (without y's row).
     pub(super) fn dense_solution(&self, d: usize) -> Vec<f64> {
+        let mut s = Vec::new();
+        self.dense_solution_into(d, &mut s);
+        s
+    }
+
+    /// [`Factor::dense_solution`] appended to `out`.
+    fn dense_solution_into(&self, d: usize, out: &mut Vec<f64>) {
         if let Some(sparse) = &self.sparse {
-            return sparse.solution();
+            out.extend_from_slice(&sparse.solution());
+            return;
         }
         let l = |r: usize, c: usize| self.dense[c * d + r];
         let m = d - 1;
-        let mut s: Vec<f64> = (0..m).map(|c| l(d - 1, c)).collect();
+        let start = out.len();
+        out.extend((0..m).map(|c| l(d - 1, c)));
+        let s = &mut out[start..];
         for c in (0..m).rev() {
             let acc: f64 = (c + 1..m).map(|r| l(r, c) * s[r]).sum();
             s[c] = (s[c] - acc) / l(c, c);
         }
-        s
     }
 
     /// (R_X R_X')⁻¹, the unscaled covariance of β̂ (row-major p × p).
@@ -545,6 +556,30 @@ impl Factor {
             }
         }
         inv
+    }
+}
+
+/// The first term's modes from the dense solution `s` (`[u_rest; β̂]`): per level `j`,
+/// `L11ⱼ' u₁ⱼ = l_yⱼ − L21ⱼ's`, into `u1`. `Q` is `q1` as a constant where it is a common
+/// one (so the loops unroll), 0 otherwise.
+fn solve_levels<const Q: usize>(f: &Factor, blocks: &Blocks, q1: usize, s: &[f64], u1: &mut [f64]) {
+    let q1 = if Q == 0 { q1 } else { Q };
+    let d = blocks.layout.d();
+    for j in 0..blocks.levels1 {
+        let lo = blocks.row_ptr[j];
+        let lj = &f.l11[j * q1 * q1..(j + 1) * q1 * q1];
+        let uj = &mut u1[j * q1..(j + 1) * q1];
+        for (e, &r) in blocks.rows(j).iter().enumerate() {
+            let row = &f.l21[(lo + e) * q1..(lo + e + 1) * q1];
+            let coef = if r == d - 1 { 1.0 } else { -s[r] };
+            for c in 0..q1 {
+                uj[c] += coef * row[c];
+            }
+        }
+        for c in (0..q1).rev() {
+            let acc: f64 = (c + 1..q1).map(|r| lj[c * q1 + r] * uj[r]).sum();
+            uj[c] = (uj[c] - acc) / lj[c * q1 + c];
+        }
     }
 }
 
@@ -593,14 +628,17 @@ pub(super) fn congruence(a: &[f64], t: &[f64], q: usize, out: &mut [f64], at: &m
     }
 }
 
-/// In-place lower Cholesky of a small column-major SPD matrix; upper part zeroed.
-#[inline]
+/// In-place lower Cholesky of a small column-major SPD matrix; upper part zeroed. The
+/// one- and two-effect blocks, one per level of a grouping factor at every evaluation, are
+/// done here in closed form, inlined into the level loop; larger ones by
+/// [`cholesky_any`].
+#[inline(always)]
 pub(super) fn small_cholesky(m: &mut [f64], q: usize) -> bool {
     match q {
         1 => {
             let ok = m[0] > 0.0;
             m[0] = m[0].sqrt();
-            return ok;
+            ok
         }
         2 => {
             let l00 = m[0].sqrt();
@@ -610,10 +648,15 @@ pub(super) fn small_cholesky(m: &mut [f64], q: usize) -> bool {
             m[1] = l10;
             m[2] = 0.0;
             m[3] = d11.sqrt();
-            return m[0] > 0.0 && d11 > 0.0;
+            m[0] > 0.0 && d11 > 0.0
         }
-        _ => {}
+        _ => cholesky_any(m, q),
     }
+}
+
+/// [`small_cholesky`] of any size, column by column.
+#[inline(never)]
+fn cholesky_any(m: &mut [f64], q: usize) -> bool {
     for c in 0..q {
         let diag = m[c * q + c] - (0..c).map(|k| m[k * q + c] * m[k * q + c]).sum::<f64>();
         if diag.is_nan() || diag <= 0.0 {

@@ -81,7 +81,8 @@ impl LevelWork {
         if let [chunk] = &mut self.chunks[..] {
             let acc = small.then_some(dense);
             chunk.run(blocks, lambda, 0..blocks.levels1, l11, l21, acc);
-            return chunk.ok.then(|| chunk.log_det.ln());
+            // Σ log|L11ⱼ|²: the determinants pushed are of `L11ⱼ`.
+            return chunk.ok.then(|| 2.0 * chunk.log_det.ln());
         }
         // Split the factor's storage at chunk boundaries.
         let (q1, size) = (blocks.q1, self.size);
@@ -107,7 +108,7 @@ impl LevelWork {
             if !chunk.ok {
                 return None;
             }
-            log_det += chunk.log_det.ln();
+            log_det += 2.0 * chunk.log_det.ln();
             if small {
                 for c in 0..d {
                     for r in c..d {
@@ -213,10 +214,10 @@ impl Chunk {
 }
 
 /// `Σ log xᵢ` for many `xᵢ ≥ 1` with one logarithm per run of factors rather than one per
-/// factor (a logarithm costs as much as a level's other work): the product is folded into
-/// the sum before it could overflow.
+/// factor (a logarithm costs as much as a level's other work, or as a row's in PIRLS): the
+/// product is folded into the sum before it could overflow.
 #[derive(Default)]
-struct LogProduct {
+pub(crate) struct LogProduct {
     sum: f64,
     product: Option<f64>,
 }
@@ -225,7 +226,7 @@ impl LogProduct {
     /// Folding threshold: a product below it times a factor below it stays finite.
     const FOLD: f64 = 1e150;
 
-    fn push(&mut self, x: f64) {
+    pub(crate) fn push(&mut self, x: f64) {
         self.product = Some(match self.product {
             Some(p) if p < Self::FOLD && x < Self::FOLD => p * x,
             Some(p) => {
@@ -236,9 +237,9 @@ impl LogProduct {
         });
     }
 
-    /// `Σ log xᵢ²`: the determinants are of `L11ⱼ`, the sum is over `L11ⱼL11ⱼ'`.
-    fn ln(&self) -> f64 {
-        2.0 * (self.sum + self.product.map_or(0.0, f64::ln))
+    /// `Σ log xᵢ`.
+    pub(crate) fn ln(&self) -> f64 {
+        self.sum + self.product.map_or(0.0, f64::ln)
     }
 }
 

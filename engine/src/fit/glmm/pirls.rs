@@ -9,6 +9,7 @@ use crate::error::ModelError;
 use crate::family::{Family, Link};
 use crate::fit::blocks::Blocks;
 use crate::fit::factor::{Factor, Lambda};
+use crate::fit::levels::LogProduct;
 use rayon::prelude::*;
 
 /// PIRLS iterations before giving up.
@@ -21,10 +22,9 @@ const TOLERANCE: f64 = 1e-13;
 /// than this.
 const MODE_TOLERANCE: f64 = 1e-9;
 
-/// A copy of the design whose rows are scaled by `√w`, with its cross-products and factor:
-/// one penalized weighted least-squares problem of the linear engine.
+/// One penalized weighted least-squares problem of the linear engine on the model's rows:
+/// its cross-products, weighted at every step ([`Blocks::refill_weighted`]), and factor.
 struct Weighted {
-    design: Design,
     blocks: Blocks,
     factor: Factor,
     /// Every random-effect column's scale: 1.
@@ -34,49 +34,33 @@ struct Weighted {
 impl Weighted {
     /// `with_x`: β is estimated with `u` (otherwise it is fixed and only `Z` enters).
     fn new(base: &Design, with_x: bool, lambda: Lambda) -> Weighted {
-        let mut design = base.clone();
-        if !with_x {
+        // θ is on the scale of the columns as they are (no unit rescaling, unlike the
+        // linear problem): the GLMM's own parameters are searched by its own problem.
+        let unit: Vec<Vec<f64>> = base.random.iter().map(|b| vec![1.0; b.q()]).collect();
+        let mut blocks = if with_x {
+            Blocks::new(base, &unit)
+        } else {
+            // The layout of `[Z y]` alone; the refills then read only the rows' `Z`.
+            let mut design = base.clone();
             design.x.clear();
             design.x_names.clear();
             design.x_origins.clear();
-        }
-        // θ is on the scale of the columns as they are (no unit rescaling, unlike the
-        // linear problem): the GLMM's own parameters are searched by its own problem.
-        let unit: Vec<Vec<f64>> = design.random.iter().map(|b| vec![1.0; b.q()]).collect();
-        let mut blocks = Blocks::new(&design, &unit);
+            Blocks::new(&design, &unit)
+        };
         blocks.locate_response = false;
         // PIRLS reweights the cross-products at every step: no sparse analysis of one set.
         let factor = Factor::new(&blocks, lambda, false);
         Weighted {
-            design,
             blocks,
             factor,
             unit,
         }
     }
 
-    /// Refills the rows as `√w`-scaled copies of `base`'s with working response `r`, and
-    /// factorises at θ; `false` when the factorisation fails.
-    fn factorise(&mut self, base: &Design, sw: &[f64], r: &[f64], theta: &[f64]) -> bool {
-        let n = base.n();
-        for (j, col) in self.design.x.chunks_exact_mut(n).enumerate() {
-            let src = &base.x[j * n..(j + 1) * n];
-            for i in 0..n {
-                col[i] = src[i] * sw[i];
-            }
-        }
-        for (wb, bb) in self.design.random.iter_mut().zip(&base.random) {
-            let q = bb.q();
-            for i in 0..n {
-                for c in 0..q {
-                    wb.values[i * q + c] = bb.values[i * q + c] * sw[i];
-                }
-            }
-        }
-        for i in 0..n {
-            self.design.y[i] = r[i] * sw[i];
-        }
-        self.blocks.refill(&self.design, &self.unit);
+    /// Refills the cross-products of `base`'s rows with weights `w` and working response
+    /// `r`, and factorises at θ; `false` when the factorisation fails.
+    fn factorise(&mut self, base: &Design, w: &[f64], r: &[f64], theta: &[f64]) -> bool {
+        self.blocks.refill_weighted(base, &self.unit, w, r);
         self.factor.update(&self.blocks, theta)
     }
 }
@@ -90,12 +74,21 @@ struct Scratch {
     /// The linear predictor at the last accepted step, and at the step being tried.
     eta: Vec<f64>,
     trial: Vec<f64>,
-    /// √weights and working responses.
-    sw: Vec<f64>,
+    /// Weights and working responses at `eta`, and at `trial`: found with the density at
+    /// each step tried, and kept for the next step when it is taken.
+    w: Vec<f64>,
     r: Vec<f64>,
-    /// The last accepted β and `u` while a step is tried.
+    w_trial: Vec<f64>,
+    r_trial: Vec<f64>,
+    /// The Laplace factorisation's response: ones.
+    ones: Vec<f64>,
+    /// The last accepted β and `u` while a step is tried, and the step's solution.
     beta: Vec<f64>,
     u: Vec<f64>,
+    beta_new: Vec<f64>,
+    u_new: Vec<f64>,
+    /// `b = Λu` per level of a term ([`add_random_part`]).
+    b: Vec<f64>,
 }
 
 /// Rows per chunk of the per-observation passes, which run in parallel from two chunks on.
@@ -103,20 +96,33 @@ struct Scratch {
 /// number of threads.
 const ROW_CHUNK: usize = 16_384;
 
-/// Sets `a[i]` and `b[i]` by `f(i, ..)` for every row, in parallel chunks on large data.
-fn for_rows(a: &mut [f64], b: &mut [f64], f: impl Fn(usize, &mut f64, &mut f64) + Sync) {
-    let run = |start: usize, a: &mut [f64], b: &mut [f64]| {
+/// Sets `a[i]` and `b[i]` by `f(i, ..)` for every row and returns `Σ (linear − log factor)`
+/// over the `(linear, factor)` that `f` returns, the logarithms taken of products of many
+/// factors ([`LogProduct`]), in parallel chunks on large data.
+fn sum_rows(
+    a: &mut [f64],
+    b: &mut [f64],
+    f: impl Fn(usize, &mut f64, &mut f64) -> (f64, f64) + Sync,
+) -> f64 {
+    let run = |start: usize, a: &mut [f64], b: &mut [f64]| -> f64 {
+        let (mut sum, mut logs) = (0.0, LogProduct::default());
         for (k, (x, y)) in a.iter_mut().zip(b.iter_mut()).enumerate() {
-            f(start + k, x, y);
+            let (linear, factor) = f(start + k, x, y);
+            sum += linear;
+            logs.push(factor);
         }
+        sum - logs.ln()
     };
     if a.len() < 2 * ROW_CHUNK {
-        run(0, a, b);
+        run(0, a, b)
     } else {
-        a.par_chunks_mut(ROW_CHUNK)
+        let sums: Vec<f64> = a
+            .par_chunks_mut(ROW_CHUNK)
             .zip(b.par_chunks_mut(ROW_CHUNK))
             .enumerate()
-            .for_each(|(c, (a, b))| run(c * ROW_CHUNK, a, b));
+            .map(|(c, (a, b))| run(c * ROW_CHUNK, a, b))
+            .collect();
+        sums.iter().sum()
     }
 }
 
@@ -138,25 +144,48 @@ fn fixed_part(design: &Design, beta: &[f64], out: &mut Vec<f64>) {
     }
 }
 
-/// Adds `Zb`, `b = Λu`, to each observation's entry of `out`.
-fn add_random_part(design: &Design, lambda: &Lambda, u: &[f64], out: &mut [f64]) {
+/// Adds `Zb`, `b = Λu`, to each observation's entry of `out`; `b` is formed per level
+/// first, in `scratch`.
+fn add_random_part(
+    design: &Design,
+    lambda: &Lambda,
+    u: &[f64],
+    out: &mut [f64],
+    scratch: &mut Vec<f64>,
+) {
     let mut offset = 0;
     for (k, block) in design.random.iter().enumerate() {
         let (q, levels) = (block.q(), block.levels.len());
         let t = &lambda.t[k];
         let uk = &u[offset..offset + levels * q];
-        for (i, o) in out.iter_mut().enumerate() {
-            let l = block.codes[i] as usize;
-            let (z, ul) = (&block.values[i * q..(i + 1) * q], &uk[l * q..(l + 1) * q]);
-            // z'(T u_l), T lower triangular (column-major).
-            let mut zb = 0.0;
-            for (r, zr) in z.iter().enumerate() {
-                let b: f64 = (0..=r).map(|c| t[c * q + r] * ul[c]).sum();
-                zb += zr * b;
+        // b_l = T u_l, T lower triangular (column-major).
+        scratch.clear();
+        for ul in uk.chunks_exact(q) {
+            for r in 0..q {
+                scratch.push((0..=r).map(|c| t[c * q + r] * ul[c]).sum::<f64>());
             }
-            *o += zb;
+        }
+        // A literal q unrolls the inlined loop.
+        match q {
+            1 => add_rows(1, &block.codes, &block.values, scratch, out),
+            2 => add_rows(2, &block.codes, &block.values, scratch, out),
+            _ => add_rows(q, &block.codes, &block.values, scratch, out),
         }
         offset += levels * q;
+    }
+}
+
+/// `out[i] += z_i'b_l`, `l` row `i`'s level, for one term's `q` columns `values` (row-major)
+/// and per-level `b`.
+#[inline(always)]
+fn add_rows(q: usize, codes: &[u32], values: &[f64], b: &[f64], out: &mut [f64]) {
+    for ((o, &l), z) in out.iter_mut().zip(codes).zip(values.chunks_exact(q)) {
+        let bl = &b[l as usize * q..(l as usize + 1) * q];
+        let mut zb = 0.0;
+        for c in 0..q {
+            zb += z[c] * bl[c];
+        }
+        *o += zb;
     }
 }
 
@@ -249,29 +278,20 @@ impl Pirls {
         }
     }
 
-    /// −2 Σ log f(y | η): the conditional deviance with all constants (summed by
-    /// [`Pirls::refresh_constant`], which every evaluation calls first).
-    fn conditional_deviance(&self, eta: &[f64]) -> f64 {
+    /// The penalised deviance `−2 Σ log f(y | η) + |u|²` (the conditional deviance with all
+    /// constants, summed by [`Pirls::refresh_constant`], which every evaluation calls first),
+    /// with each row's PIRLS weight and working response less `held` at `eta` written into
+    /// `w` and `r`: the weights of the next step if this one is taken.
+    fn penalised(&self, eta: &[f64], u: &[f64], held: &[f64], w: &mut [f64], r: &mut [f64]) -> f64 {
         let (family, link, y, trials) = (self.family, self.link, &self.y, &self.trials);
-        let part = |rows: std::ops::Range<usize>| -> f64 {
-            rows.map(|i| family.log_density_at(y[i], trials[i], link, eta[i]))
-                .sum()
-        };
-        let n = eta.len();
-        let kernel = if n < 2 * ROW_CHUNK {
-            part(0..n)
-        } else {
-            let sums: Vec<f64> = (0..n.div_ceil(ROW_CHUNK))
-                .into_par_iter()
-                .map(|c| part(c * ROW_CHUNK..((c + 1) * ROW_CHUNK).min(n)))
-                .collect();
-            sums.iter().sum()
-        };
-        -2.0 * (self.constant + kernel)
-    }
-
-    fn penalised(&self, eta: &[f64], u: &[f64]) -> f64 {
-        self.conditional_deviance(eta) + u.iter().map(|v| v * v).sum::<f64>()
+        let kernel = sum_rows(w, r, |i, w, r| {
+            let (linear, factor, weight, inc) =
+                family.log_density_and_irls(y[i], trials[i], link, eta[i]);
+            *w = weight;
+            *r = eta[i] - held[i] + inc;
+            (linear, factor)
+        });
+        -2.0 * (self.constant + kernel) + u.iter().map(|v| v * v).sum::<f64>()
     }
 
     /// The deviance at θ, with β fixed (`Some`) or estimated inside PIRLS (`None`), from
@@ -300,19 +320,13 @@ impl Pirls {
             self.beta.copy_from_slice(b);
         }
         let penalised = self.solve_modes(s, theta, fixed.is_some())?;
-        // The Laplace factor: weights at the modes.
-        let (family, link, y, trials, eta) =
-            (self.family, self.link, &self.y, &self.trials, &self.eta);
-        for_rows(&mut s.sw, &mut s.r, |i, sw, r| {
-            let (mu, dmu) = link.mean(eta[i]);
-            *sw = family
-                .laplace_weight(y[i], trials[i], mu, dmu)
-                .max(0.0)
-                .sqrt();
-            // Only log|L|² is needed; any non-zero response keeps the trailing pivot positive.
-            *r = 1.0;
-        });
-        if !self.modes.factorise(&self.design, &s.sw, &s.r, theta) {
+        // The Laplace factor: weights at the modes, which PIRLS left in `s.w` (lme4's
+        // Laplace weights are its PIRLS weights; glmmTMB's observed information, which the
+        // negative binomial's steps use, too: [`Family::irls`]).
+        s.w.iter_mut().for_each(|w| *w = w.max(0.0));
+        // Only log|L|² is needed; any non-zero response keeps the trailing pivot positive.
+        s.ones.resize(self.design.n(), 1.0);
+        if !self.modes.factorise(&self.design, &s.w, &s.ones, theta) {
             return None;
         }
         let d = if self.nagq > 1 {
@@ -324,16 +338,25 @@ impl Pirls {
     }
 
     /// PIRLS with step halving from the last solution; leaves the modes in `u` (and `beta`
-    /// when estimated) and the linear predictor in `eta`, and returns the penalised
-    /// deviance there.
+    /// when estimated), the linear predictor in `eta` and the weights there in `s.w`, and
+    /// returns the penalised deviance there.
     fn solve_modes(&mut self, s: &mut Scratch, theta: &[f64], beta_fixed: bool) -> Option<f64> {
         let n = self.design.n();
         fixed_part(&self.design, &self.beta, &mut s.fixed);
+        for v in [&mut s.w, &mut s.r, &mut s.w_trial, &mut s.r_trial] {
+            v.resize(n, 0.0);
+        }
+        // The working response less what is held fixed.
+        let held = if beta_fixed {
+            &s.fixed
+        } else {
+            &self.design.offset
+        };
         s.eta.clear();
         let mut pdev = if self.started {
             s.eta.extend_from_slice(&s.fixed);
-            add_random_part(&self.design, &self.lambda, &self.u, &mut s.eta);
-            self.penalised(&s.eta, &self.u)
+            add_random_part(&self.design, &self.lambda, &self.u, &mut s.eta, &mut s.b);
+            self.penalised(&s.eta, &self.u, held, &mut s.w, &mut s.r)
         } else {
             // R's `mustart`: binomial (y + ½)/(m + 1), Poisson and NB y + 0.1.
             s.eta.extend((0..n).map(|i| {
@@ -344,31 +367,22 @@ impl Pirls {
                 };
                 self.link.eta(mu)
             }));
+            // Only the weights: no step is compared with the start.
+            self.penalised(&s.eta, &self.u, held, &mut s.w, &mut s.r);
             f64::INFINITY
         };
-        s.sw.resize(n, 0.0);
-        s.r.resize(n, 0.0);
         let mut small_steps = 0;
         for _ in 0..MAX_ITERATIONS {
-            let (family, link, y, trials) = (self.family, self.link, &self.y, &self.trials);
-            let (eta, fixed, offset) = (&s.eta, &s.fixed, &self.design.offset);
-            for_rows(&mut s.sw, &mut s.r, |i, sw, r| {
-                let (mu, dmu) = link.mean(eta[i]);
-                let (w, inc) = family.irls(y[i], trials[i], mu, dmu);
-                *sw = w.sqrt();
-                // The working response less what is held fixed.
-                let held = if beta_fixed { fixed[i] } else { offset[i] };
-                *r = eta[i] - held + inc;
-            });
             let w = if beta_fixed {
                 &mut self.modes
             } else {
                 &mut self.joint
             };
-            if !w.factorise(&self.design, &s.sw, &s.r, theta) {
+            if !w.factorise(&self.design, &s.w, &s.r, theta) {
                 return None;
             }
-            let (beta_new, u_new) = w.factor.solve(&w.blocks);
+            w.factor
+                .solve_into(&w.blocks, &mut s.beta_new, &mut s.u_new);
             s.beta.clone_from(&self.beta);
             s.u.clone_from(&self.u);
             // Candidates are written into `beta` and `u`; the last solution stays in the
@@ -381,16 +395,16 @@ impl Pirls {
                         *c = o + step * (n - o);
                     }
                 };
-                mix(&mut self.u, &s.u, &u_new);
+                mix(&mut self.u, &s.u, &s.u_new);
                 s.trial.clear();
                 if beta_fixed {
                     s.trial.extend_from_slice(&s.fixed);
                 } else {
-                    mix(&mut self.beta, &s.beta, &beta_new);
+                    mix(&mut self.beta, &s.beta, &s.beta_new);
                     fixed_part(&self.design, &self.beta, &mut s.trial);
                 }
-                add_random_part(&self.design, &self.lambda, &self.u, &mut s.trial);
-                let pc = self.penalised(&s.trial, &self.u);
+                add_random_part(&self.design, &self.lambda, &self.u, &mut s.trial, &mut s.b);
+                let pc = self.penalised(&s.trial, &self.u, held, &mut s.w_trial, &mut s.r_trial);
                 if pc.is_finite() && (!self.started || pc <= pdev) {
                     accepted = Some(pc);
                     break;
@@ -404,6 +418,7 @@ impl Pirls {
                         // keeping the old modes left the Laplace deviance 6e-6 apart at one
                         // point from two warm starts, 1e-10 with the step taken).
                         std::mem::swap(&mut self.eta, &mut s.trial);
+                        std::mem::swap(&mut s.w, &mut s.w_trial);
                         return Some(pc);
                     }
                     self.beta.clone_from(&s.beta);
@@ -420,6 +435,8 @@ impl Pirls {
             };
             self.started = true;
             std::mem::swap(&mut s.eta, &mut s.trial);
+            std::mem::swap(&mut s.w, &mut s.w_trial);
+            std::mem::swap(&mut s.r, &mut s.r_trial);
             let change = (pdev - pc).abs();
             pdev = pc;
             let moved = largest_move(&self.u, &s.u).max(if beta_fixed {
@@ -438,7 +455,8 @@ impl Pirls {
             if change <= TOLERANCE * (pc.abs() + 1.0) {
                 small_steps += 1;
                 if (small_steps >= 2 && moved <= MODE_TOLERANCE) || small_steps == 4 {
-                    self.eta.clone_from(&s.eta);
+                    // `s.eta` is rebuilt at the next evaluation's start.
+                    std::mem::swap(&mut self.eta, &mut s.eta);
                     return Some(pdev);
                 }
             } else {
