@@ -41,20 +41,37 @@ const ROUNDING: f64 = 1e-11;
 /// Diagonal θ below this are at the boundary (lme4's singularity tolerance).
 pub const BOUNDARY_TOLERANCE: f64 = 1e-4;
 
+/// BOBYQA's final trust-region radius: far below what the convergence check asks.
+const RHO_END: f64 = 1e-8;
+
 /// Minimises `f` by BOBYQA from `start`, with `lower` and `upper` bounds (0 below variances'
 /// factors), then checks the optimum on finite-difference derivatives.
 pub fn minimise(
-    mut f: impl FnMut(&[f64]) -> f64,
+    f: impl FnMut(&[f64]) -> f64,
     start: &[f64],
     lower: &[f64],
     upper: &[f64],
     max_evals: usize,
 ) -> Optimum {
+    minimise_to(f, start, lower, upper, max_evals, RHO_END)
+}
+
+/// [`minimise`] with BOBYQA stopping at the trust-region radius `rho_end`: a search whose
+/// end point only starts another (a GLMM's first stage) needs less than [`RHO_END`], and
+/// the check's Newton steps still polish it.
+pub fn minimise_to(
+    mut f: impl FnMut(&[f64]) -> f64,
+    start: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    max_evals: usize,
+    rho_end: f64,
+) -> Optimum {
     let k = start.len();
     let mut theta = start.to_vec();
     let mut config = Config::new(k);
     config.rho_begin = 0.25;
-    config.rho_end = 1e-8;
+    config.rho_end = rho_end;
     config.max_fun = max_evals.max(config.npt + 1);
     let mut evaluations = 0;
     let mut counted = |x: &[f64]| {

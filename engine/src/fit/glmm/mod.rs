@@ -60,6 +60,10 @@ pub const MAX_NAGQ: usize = 25;
 /// which the negative binomial is indistinguishable from its limits.
 const NB_LOG_THETA_RANGE: (f64, f64) = (-12.0, 12.0);
 
+/// Where the first stage's BOBYQA stops (in θ's units, from a radius of 0.25): its end
+/// point only starts the second stage.
+const STAGE1_RHO_END: f64 = 1e-5;
+
 /// Steps of the differences over the full problem's parameters, in the search's units (θ
 /// per its column scale, β per standard error): forward differences of the deviance for
 /// its gradient, and differences with the larger step for its Hessians (the search's start
@@ -172,12 +176,13 @@ pub fn fit_glmm(
         |t: &[f64]| -> Vec<f64> { t.iter().zip(&theta_unit).map(|(t, u)| t * u).collect() };
 
     // Stage 1 (lme4's nAGQ = 0): θ with β inside PIRLS.
-    let mut stage1 = optimize::minimise(
+    let mut stage1 = optimize::minimise_to(
         |t| problem.joint_deviance(&from_internal(t)),
         &start,
         &theta_lower,
         &theta_upper,
         options.max_evaluations,
+        STAGE1_RHO_END,
     );
     stage1.theta = from_internal(&stage1.theta);
     if !stage1.objective.is_finite() {
