@@ -224,20 +224,27 @@ pub fn minimise_by_differences(
     start_hessian: Option<&[f64]>,
 ) -> Optimum {
     let mut differences = 0;
-    // The search asks for the gradient at a point whose value it has just had.
-    let mut last: Option<(Vec<f64>, f64)> = None;
+    // The search asks for the gradient at a point whose value it has just had, and the
+    // convergence check for the gradient where the search ended: both are kept.
+    let mut last: (Vec<f64>, f64, Vec<f64>) = (Vec::new(), f64::NAN, Vec::new());
     let mut optimum = smooth_search(
         |x, g| {
-            let f0 = match &last {
-                Some((at, value)) if at.as_slice() == x => *value,
-                _ => f(x),
-            };
-            if !g.is_empty() {
-                difference_gradient(&mut f, x, f0, upper, step, g);
-                differences += x.len();
+            let (at, value, gradient) = &mut last;
+            if at.as_slice() != x {
+                *value = f(x);
+                at.clear();
+                at.extend_from_slice(x);
+                gradient.clear();
             }
-            last = Some((x.to_vec(), f0));
-            f0
+            if !g.is_empty() {
+                if gradient.is_empty() {
+                    gradient.resize(x.len(), 0.0);
+                    difference_gradient(&mut f, x, *value, upper, step, gradient);
+                    differences += x.len();
+                }
+                g.copy_from_slice(gradient);
+            }
+            *value
         },
         start,
         lower,
