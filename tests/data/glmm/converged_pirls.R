@@ -49,3 +49,6 @@ case <- function(name, data, formula, family = "binomial", link = "logit") {
 case("cbpp_binomial_laplace_converged", "cbpp.csv", "cbind(incidence, size - incidence) ~ period + (1 | herd)")
 case("toenail_laplace_converged", "toenail.csv", "moderate_severe ~ treatment * time + (1 | patientID)")
 case("epil_poisson_converged", "epil.csv", "y ~ lbase * trt + lage + V4 + (1 | subject)", "poisson", "log")
+# The non-canonical binomial links, whose PIRLS (Fisher scoring) converges only linearly.
+case("cbpp_probit_converged", "cbpp.csv", "cbind(incidence, size - incidence) ~ period + (1 | herd)", "binomial", "probit")
+case("cbpp_cloglog_converged", "cbpp.csv", "cbind(incidence, size - incidence) ~ period + (1 | herd)", "binomial", "cloglog")
