@@ -688,6 +688,25 @@ pub(super) fn cholesky_solve(l: &[f64], q: usize, mut b: Vec<f64>) -> Vec<f64> {
     b
 }
 
+/// The inverse of a symmetric positive-definite `n × n` matrix (either storage order: both
+/// it and its inverse are symmetric); `None` if it is not positive definite.
+pub(super) fn spd_inverse(a: &[f64], n: usize) -> Option<Vec<f64>> {
+    let mut l = a.to_vec();
+    if !small_cholesky(&mut l, n) {
+        return None;
+    }
+    let mut inv = vec![0.0; n * n];
+    for c in 0..n {
+        let mut e = vec![0.0; n];
+        e[c] = 1.0;
+        let col = cholesky_solve(&l, n, e);
+        for r in 0..n {
+            inv[r * n + c] = col[r];
+        }
+    }
+    Some(inv)
+}
+
 /// `rows ← T' rows` for a group of `q` consecutive rows of width `w` (row-major).
 pub(super) fn left_mul_t_transpose(
     rows: &mut [f64],

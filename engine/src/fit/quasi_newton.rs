@@ -6,7 +6,7 @@
 //! deviance of a mixed model has a few parameters and is smooth inside the box, so this
 //! converges in tens of evaluations where BOBYQA takes about a hundred.
 
-use super::factor::{cholesky_solve, small_cholesky};
+use super::factor::spd_inverse;
 
 /// Armijo's sufficient-decrease constant.
 const ARMIJO: f64 = 1e-4;
@@ -248,16 +248,7 @@ fn inverse_scaling(a: &[f64], n: usize) -> Option<Vec<f64>> {
     if a.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    let mut l = a.to_vec();
-    if small_cholesky(&mut l, n) {
-        // Columns of (LL')⁻¹ (L is column-major here, as the row-major symmetric `a` is its
-        // own transpose).
-        let mut inv = vec![0.0; n * n];
-        for c in 0..n {
-            let unit = (0..n).map(|r| if r == c { 1.0 } else { 0.0 }).collect();
-            let x = cholesky_solve(&l, n, unit);
-            (0..n).for_each(|r| inv[r * n + c] = x[r]);
-        }
+    if let Some(inv) = spd_inverse(a, n) {
         return Some(inv);
     }
     let largest = (0..n).map(|i| a[i * n + i].abs()).fold(0.0, f64::max);

@@ -49,7 +49,7 @@ pub fn bootstrap_intervals(
     let scale: Vec<f64> = fit
         .std_errors()
         .into_iter()
-        .map(|s| if s.is_finite() && s > 0.0 { s } else { 1.0 })
+        .map(super::step_scale)
         .collect();
     let (family, link) = (fit.family, fit.link);
     let nb_theta = fit.nb_theta;

@@ -35,7 +35,7 @@ pub use r_squared::nakagawa;
 pub use result::GlmmFit;
 
 use super::blocks::column_scales;
-use super::factor::Lambda;
+use super::factor::{spd_inverse, Lambda};
 use super::optimize::{self, Optimum};
 use crate::design::{Design, GlmResponse};
 use crate::error::ModelError;
@@ -201,16 +201,7 @@ pub fn fit_glmm(
     }
     let vcov = problem.pirls.joint_vcov();
     let p = problem.p;
-    let scale: Vec<f64> = (0..p)
-        .map(|j| {
-            let s = vcov[j * p + j].sqrt();
-            if s.is_finite() && s > 0.0 {
-                s
-            } else {
-                1.0
-            }
-        })
-        .collect();
+    let scale: Vec<f64> = (0..p).map(|j| step_scale(vcov[j * p + j].sqrt())).collect();
     let n_theta = problem.n_theta;
     problem.unit[n_theta..n_theta + p].copy_from_slice(&scale);
     // The Laplace deviance is even in each relative SD, so at zero its gradient vanishes
@@ -228,7 +219,7 @@ pub fn fit_glmm(
     // The first stage's Hessians describe its own end point, not a lifted one.
     let seed = match (&stage1.hessian, problem.negative_binomial) {
         (Some((_, theta_block)), false) if shrunk.is_empty() => {
-            start_hessian(theta_block, &vcov, &scale)
+            start_hessian(n_theta, theta_block, &vcov, &scale)
         }
         _ => None,
     };
@@ -263,11 +254,15 @@ pub fn fit_glmm(
 /// of β's standard errors, the blocks uncoupled (a GLMM's fixed effects and covariance
 /// parameters are nearly orthogonal; the search learns what coupling there is). `None`, and
 /// the search differences its gradient, when `Var(β̂)` is not positive definite.
-fn start_hessian(theta_block: &[f64], vcov: &[f64], scale: &[f64]) -> Option<Vec<f64>> {
+fn start_hessian(
+    n_theta: usize,
+    theta_block: &[f64],
+    vcov: &[f64],
+    scale: &[f64],
+) -> Option<Vec<f64>> {
     let p = scale.len();
-    let n_theta = (theta_block.len() as f64).sqrt() as usize;
     let k = n_theta + p;
-    let inv = result::inverse(vcov, p)?;
+    let inv = spd_inverse(vcov, p)?;
     let mut h = vec![0.0; k * k];
     for a in 0..n_theta {
         h[a * k..a * k + n_theta].copy_from_slice(&theta_block[a * n_theta..(a + 1) * n_theta]);
@@ -278,6 +273,16 @@ fn start_hessian(theta_block: &[f64], vcov: &[f64], scale: &[f64]) -> Option<Vec
         }
     }
     Some(h)
+}
+
+/// The step of the second stage's search in a coefficient, its standard error `se`: 1 where
+/// that is not a positive number (an unidentified coefficient), so the search still moves.
+fn step_scale(se: f64) -> f64 {
+    if se.is_finite() && se > 0.0 {
+        se
+    } else {
+        1.0
+    }
 }
 
 impl GlmmProblem {

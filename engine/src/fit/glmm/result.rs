@@ -3,7 +3,7 @@
 use super::GlmmProblem;
 use crate::error::ModelError;
 use crate::family::{Family, Link};
-use crate::fit::factor::{cholesky_solve, small_cholesky};
+use crate::fit::factor::spd_inverse;
 use crate::fit::optimize::{central_hessian, Optimum, BOUNDARY_TOLERANCE};
 use crate::fit::{Convergence, RandomEffects, VarCorrRow};
 
@@ -140,7 +140,7 @@ pub(super) fn assemble(
             reason: "PIRLS failed at the optimum".into(),
         });
     }
-    let vcov = match inverse(&hessian, k) {
+    let vcov = match spd_inverse(&hessian, k) {
         Some(inv) => {
             let mut v = vec![0.0; p * p];
             for a in 0..p {
@@ -307,22 +307,4 @@ fn diverging_coefficients(problem: &mut GlmmProblem, params: &[f64], objective: 
     // Leave the PIRLS state at the optimum.
     problem.deviance(params);
     diverging
-}
-
-/// The inverse of a symmetric positive-definite `k × k` matrix; `None` if it is not one.
-pub(super) fn inverse(h: &[f64], k: usize) -> Option<Vec<f64>> {
-    let mut l = h.to_vec();
-    if !small_cholesky(&mut l, k) {
-        return None;
-    }
-    let mut inv = vec![0.0; k * k];
-    for c in 0..k {
-        let mut e = vec![0.0; k];
-        e[c] = 1.0;
-        let col = cholesky_solve(&l, k, e);
-        for r in 0..k {
-            inv[r * k + c] = col[r];
-        }
-    }
-    Some(inv)
 }
