@@ -4,27 +4,13 @@
 //! files and the R and Python scripts that made them are in tests/data/formats/.
 
 mod common;
-use common::{assert_error, assert_refused, mixspec, scratch, stderr};
+use common::{assert_error, assert_refused, fit_json, mixspec, scratch, stderr};
 
 use serde_json::Value;
 
 const DIR: &str = "tests/data/formats";
 /// Subject's labels name its fixed effects; Subject also groups the random slopes.
 const FORMULA: &str = "Reaction ~ Days + Subject + (0 + Days | Subject)";
-
-fn fit_json(data: &str, formula: &str) -> Value {
-    let o = mixspec(&[
-        "fit",
-        "--data",
-        data,
-        "--formula",
-        formula,
-        "--format",
-        "json",
-    ]);
-    assert!(o.status.success(), "{data}: {}", stderr(&o));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
 
 fn terms(fit: &Value) -> Vec<String> {
     fit["fixed_effects"]
@@ -64,7 +50,7 @@ fn assert_same_fit(fit: &Value, csv: &Value, what: &str) {
 
 #[test]
 fn every_format_gives_the_csv_fit() {
-    let csv = fit_json(&format!("{DIR}/sleepstudy.csv"), FORMULA);
+    let csv = fit_json(&format!("{DIR}/sleepstudy.csv"), FORMULA, &[]);
     assert_eq!(csv["n_obs"], 178);
     assert!(
         terms(&csv).contains(&"SubjectS309".to_string()),
@@ -80,7 +66,7 @@ fn every_format_gives_the_csv_fit() {
         "sleepstudy.arrow",
         "sleepstudy.feather",
     ] {
-        let fit = fit_json(&format!("{DIR}/{file}"), FORMULA);
+        let fit = fit_json(&format!("{DIR}/{file}"), FORMULA, &[]);
         assert_same_fit(&fit, &csv, file);
     }
 }
@@ -92,7 +78,7 @@ fn the_spss_fit_is_lme4s() {
         &std::fs::read_to_string(format!("{DIR}/sleepstudy_lme4.json")).unwrap(),
     )
     .unwrap();
-    let fit = fit_json(&format!("{DIR}/sleepstudy.sav"), FORMULA);
+    let fit = fit_json(&format!("{DIR}/sleepstudy.sav"), FORMULA, &[]);
     assert_eq!(fit["n_obs"], reference["n_obs"]);
     let objective = reference["objective"].as_f64().unwrap();
     assert!((fit["objective"].as_f64().unwrap() - objective).abs() < 1e-6);
@@ -342,8 +328,8 @@ fn simulate_writes_parquet_that_fits_as_its_csv() {
     }
     assert!(std::fs::read(&parquet).unwrap().starts_with(b"PAR1"));
     let formula = "gaf ~ months + version + (months | patient)";
-    let a = fit_json(csv.to_str().unwrap(), formula);
-    let b = fit_json(parquet.to_str().unwrap(), formula);
+    let a = fit_json(csv.to_str().unwrap(), formula, &[]);
+    let b = fit_json(parquet.to_str().unwrap(), formula, &[]);
     assert_eq!(a["objective"], b["objective"]);
     assert_eq!(a["n_obs"], b["n_obs"]);
     assert_eq!(terms(&a), terms(&b));

@@ -322,19 +322,11 @@ fn bootstrap_cbpp() {
 /// The JSON contract from the command line: the linear contract's fields plus the family's.
 #[test]
 fn cli_json_contract() {
-    let o = mixspec(&[
-        "fit",
-        "--data",
+    let v = common::fit_json(
         "tests/data/glmm/cbpp.csv",
-        "--formula",
         "cbind(incidence, size - incidence) ~ period + (1 | herd)",
-        "--family",
-        "binomial",
-        "--format",
-        "json",
-    ]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        &["--family", "binomial"],
+    );
     let r = reference("cbpp_binomial_laplace");
     assert_eq!(v["family"], "binomial");
     assert_eq!(v["link"], "logit");

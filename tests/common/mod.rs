@@ -20,6 +20,28 @@ pub fn mixspec(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// The JSON of `mixspec fit --data DATA --formula FORMULA --format json EXTRA…`, run as a
+/// user runs it; the test fails with the command's error unless it succeeds.
+pub fn fit_json(data: &str, formula: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "fit",
+        "--data",
+        data,
+        "--formula",
+        formula,
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let out = mixspec(&args);
+    assert!(
+        out.status.success(),
+        "{data}: {formula} {extra:?}: {}",
+        stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

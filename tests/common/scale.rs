@@ -2,7 +2,6 @@
 //! cohort written as Parquet parts, a fit by any engine, and the comparison with the
 //! in-memory fit.
 
-use super::{mixspec, stderr};
 use mixspec_engine::data::{Column, Factor};
 use serde_json::Value;
 use std::path::Path;
@@ -60,28 +59,11 @@ pub fn cohort_parts(dir: &Path, patients: usize) {
 
 /// The JSON fit of `formula` to `data` by `engine`.
 pub fn fit(data: &Path, formula: &str, reml: bool, engine: &str) -> Value {
-    let data = data.to_str().unwrap();
-    let mut args = vec![
-        "fit",
-        "--data",
-        data,
-        "--formula",
-        formula,
-        "--format",
-        "json",
-        "--engine",
-        engine,
-    ];
+    let mut extra = vec!["--engine", engine];
     if !reml {
-        args.push("--ml");
+        extra.push("--ml");
     }
-    let out = mixspec(&args);
-    assert!(
-        out.status.success(),
-        "{engine}: {formula}: {}",
-        stderr(&out)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    super::fit_json(data.to_str().unwrap(), formula, &extra)
 }
 
 fn number(v: &Value) -> f64 {
