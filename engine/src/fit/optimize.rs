@@ -34,6 +34,9 @@ const GRADIENT_TOLERANCE: f64 = 2e-3;
 const FD_STEP: f64 = 1e-4;
 /// At most this many Newton steps polish the search's end point.
 const POLISH_ROUNDS: usize = 5;
+/// A polishing round whose scaled gradient is above this fraction of the last round's has
+/// stalled on the noise of a difference gradient ([`check`]).
+const STALLED: f64 = 0.5;
 /// Relative change of the objective that rounding can account for: a deviance summed over
 /// n terms carries about n ulps, and a Newton step that raises it by no more than this may
 /// still be the better point (see [`check`]).
@@ -43,6 +46,9 @@ pub const BOUNDARY_TOLERANCE: f64 = 1e-4;
 
 /// BOBYQA's final trust-region radius: far below what the convergence check asks.
 const RHO_END: f64 = 1e-8;
+/// Below this scaled gradient the check's Newton polish after BOBYQA stops: BOBYQA stops on
+/// its trust region, often short of the optimum rounding allows.
+const BOBYQA_POLISHED: f64 = 1e-8;
 
 /// Minimises `f` by BOBYQA from `start`, with `lower` and `upper` bounds (0 below variances'
 /// factors), then checks the optimum on finite-difference derivatives.
@@ -53,12 +59,12 @@ pub fn minimise(
     upper: &[f64],
     max_evals: usize,
 ) -> Optimum {
-    minimise_to(f, start, lower, upper, max_evals, RHO_END)
+    minimise_to(f, start, lower, upper, max_evals, RHO_END, BOBYQA_POLISHED)
 }
 
-/// [`minimise`] with BOBYQA stopping at the trust-region radius `rho_end`: a search whose
-/// end point only starts another (a GLMM's first stage) needs less than [`RHO_END`], and
-/// the check's Newton steps still polish it.
+/// [`minimise`] with BOBYQA stopping at the trust-region radius `rho_end` and the check's
+/// Newton polish at the scaled gradient `polished`: a search whose end point only starts
+/// another (a GLMM's first stage) needs less than [`RHO_END`] and [`BOBYQA_POLISHED`].
 pub fn minimise_to(
     mut f: impl FnMut(&[f64]) -> f64,
     start: &[f64],
@@ -66,6 +72,7 @@ pub fn minimise_to(
     upper: &[f64],
     max_evals: usize,
     rho_end: f64,
+    polished: f64,
 ) -> Optimum {
     let k = start.len();
     let mut theta = start.to_vec();
@@ -103,7 +110,7 @@ pub fn minimise_to(
     };
     let mut optimum = check(
         search,
-        &mut FiniteDifferences(&mut counted),
+        &mut FiniteDifferences(&mut counted, polished),
         lower,
         upper,
         max_evals,
@@ -154,6 +161,11 @@ fn smooth_search(
         }
         fg(x, g)
     };
+    let enough = if forward_step > 0.0 {
+        DIFFERENCE_ENOUGH
+    } else {
+        0.0
+    };
     let mut search = bfgs(
         &mut counted,
         start,
@@ -162,6 +174,7 @@ fn smooth_search(
         max_evals,
         hessian_step,
         start_hessian,
+        enough,
     );
     // A relative SD on its bound with a zero gradient may sit on a ridge of an even
     // function (the deviance is even in each SD) rather than at its minimum: look once
@@ -183,6 +196,7 @@ fn smooth_search(
             max_evals,
             hessian_step,
             None,
+            enough,
         );
     }
     let status = search.status.to_string();
@@ -307,6 +321,15 @@ pub fn with_restarts(
     best
 }
 
+/// A search on a difference gradient stops once a step predicts a smaller decrease (in the
+/// objective's units; the search's coordinates make its curvature near 1): the convergence
+/// check forms the Hessian there anyway, and its Newton step finishes from within about the
+/// square root of this (3e-4, on β a fraction of a standard error), far inside the
+/// Hessian's own step, so the standard errors that reuse that Hessian move by that distance
+/// times the curvature's relative change. On cbpp it saves the last of four steps, whose
+/// gradient alone costs a value per parameter.
+const DIFFERENCE_ENOUGH: f64 = 1e-7;
+
 /// How far inside a zero bound [`minimise_smooth`] looks for a lower objective.
 const PROBE_STEP: f64 = 1e-3;
 
@@ -330,13 +353,13 @@ trait Derivatives {
     ) -> (Vec<f64>, Vec<f64>);
 }
 
-/// Derivatives by central differences of the objective.
-struct FiniteDifferences<F>(F);
+/// Derivatives by central differences of the objective, polished to the scaled gradient
+/// given (`.1`).
+struct FiniteDifferences<F>(F, f64);
 
 impl<F: FnMut(&[f64]) -> f64> Derivatives for FiniteDifferences<F> {
-    // BOBYQA stops on its trust region, often short of the optimum rounding allows.
     fn polished(&self) -> f64 {
-        1e-8
+        self.1
     }
 
     fn exact_gradient(&self) -> bool {
@@ -374,12 +397,13 @@ impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
     // until the predicted decrease (half the squared scaled gradient) is far below any
     // objective's rounding, so that two fits whose sums differ only by rounding (rows
     // summed in another order, by another engine) land on the same θ to about 1e-9. A
-    // difference gradient (each costing a value per parameter) is not that accurate: 1e-8.
+    // difference gradient costs a value per parameter, and its noise is near 1e-8 (cbpp):
+    // 1e-7, the parameters within about 1e-7 of their standard errors of the optimum.
     fn polished(&self) -> f64 {
         if self.exact_gradient() {
             1e-10
         } else {
-            1e-8
+            1e-7
         }
     }
 
@@ -455,6 +479,7 @@ fn check<D: Derivatives>(
         let mut hessian: Option<Vec<f64>> = None;
         // The gradient at θ when the last round already formed it.
         let mut gradient: Option<Vec<f64>> = None;
+        let mut last_sg = f64::INFINITY;
         for _round in 0..POLISH_ROUNDS {
             let (g, h) = match (gradient.take(), hessian.take()) {
                 (Some(g), Some(h)) => (g, h),
@@ -475,9 +500,14 @@ fn check<D: Derivatives>(
             };
             let sg = scaled(&half, &g);
             scaled_gradient = Some(sg);
-            if sg < derivs.polished() {
+            // A Newton step on accurate derivatives cuts the scaled gradient by far more
+            // than half; a difference gradient that did not is at its noise floor, where
+            // more rounds only wander (cbpp's took four more, 24 values, at 1.1e-8–2.4e-8).
+            let stalled = !derivs.exact_gradient() && sg > STALLED * last_sg;
+            if sg < derivs.polished() || stalled {
                 break;
             }
+            last_sg = sg;
             // Polish: a Newton step, kept only if it stays feasible and lowers the objective.
             let mut trial = theta.clone();
             for (&i, s) in free.iter().zip(&step) {

@@ -37,7 +37,10 @@ pub struct Search {
 /// the gradient with step `hessian_step` ([`HESSIAN_STEP`] for an analytic gradient, larger
 /// for one by differences, whose rounding the step divides). An empty second argument asks for the
 /// value alone: the line search asks for the gradient only at the point it accepts (a
-/// gradient costs about as much as the value again, and a rejected trial needs none).
+/// gradient costs about as much as the value again, and a rejected trial needs none). It
+/// stops where a step predicts a decrease below the objective's rounding, or below
+/// `enough` (0 to go to rounding).
+#[allow(clippy::too_many_arguments)]
 pub fn bfgs(
     fg: &mut impl FnMut(&[f64], &mut [f64]) -> f64,
     start: &[f64],
@@ -46,6 +49,7 @@ pub fn bfgs(
     max_evals: usize,
     hessian_step: f64,
     start_hessian: Option<&[f64]>,
+    enough: f64,
 ) -> Search {
     let n = start.len();
     let project = |x: &mut [f64]| {
@@ -125,6 +129,9 @@ pub fn bfgs(
                 evaluations,
                 "the predicted decrease is below rounding",
             );
+        }
+        if -slope <= enough {
+            return search(x, f, evaluations, "the predicted decrease is small enough");
         }
         let mut alpha = if scaled {
             1.0
@@ -312,6 +319,7 @@ mod tests {
             1000,
             HESSIAN_STEP,
             None,
+            0.0,
         );
         assert!(
             (s.x[0] - 1.0).abs() < 1e-6 && (s.x[1] - 1.0).abs() < 1e-6,
@@ -337,6 +345,7 @@ mod tests {
             1000,
             HESSIAN_STEP,
             None,
+            0.0,
         );
         assert!(s.x[0] == 0.0 && (s.x[1] - 2.0).abs() < 1e-7, "{s:?}");
     }

@@ -28,6 +28,7 @@ mod profile;
 mod quadrature;
 mod r_squared;
 mod result;
+mod starts;
 
 pub use bootstrap::bootstrap_intervals;
 pub use profile::profile_intervals;
@@ -41,6 +42,7 @@ use crate::design::{Design, GlmResponse};
 use crate::error::ModelError;
 use crate::family::{Family, Link};
 use pirls::Pirls;
+use starts::Starts;
 
 /// How to fit a generalized linear mixed model.
 #[derive(Debug, Clone)]
@@ -60,9 +62,11 @@ pub const MAX_NAGQ: usize = 25;
 /// which the negative binomial is indistinguishable from its limits.
 const NB_LOG_THETA_RANGE: (f64, f64) = (-12.0, 12.0);
 
-/// Where the first stage's BOBYQA stops (in θ's units, from a radius of 0.25): its end
-/// point only starts the second stage.
+/// Where the first stage's BOBYQA stops (in θ's units, from a radius of 0.25), and the
+/// scaled gradient its convergence check polishes to: its end point only starts the second
+/// stage, whose Hessian its check's seeds.
 const STAGE1_RHO_END: f64 = 1e-5;
+const STAGE1_POLISHED: f64 = 1e-5;
 
 /// Steps of the differences over the full problem's parameters, in the search's units (θ
 /// per its column scale, β per standard error): forward differences of the deviance for
@@ -99,11 +103,16 @@ pub struct GlmmProblem {
     /// coefficient near 1e-11, where an absolute difference step of 1e-4 is a thousand
     /// million standard errors, and the standard errors came out NaN).
     unit: Vec<f64>,
+    /// Where PIRLS starts at the points of a difference Hessian.
+    starts: Starts,
 }
 
 impl GlmmProblem {
     /// The deviance at `params = [θ, β, (log θ_NB)]`; +∞ where PIRLS fails.
     pub fn deviance(&mut self, params: &[f64]) -> f64 {
+        if let Some(u) = self.starts.predict(params) {
+            self.pirls.start_from(&u);
+        }
         let (theta, rest) = params.split_at(self.n_theta);
         let (beta, nb) = rest.split_at(self.p);
         if let Some(&log_nb) = nb.first() {
@@ -111,14 +120,17 @@ impl GlmmProblem {
                 theta: log_nb.exp(),
             };
         }
-        self.pirls
-            .deviance(theta, Some(beta))
-            .unwrap_or(f64::INFINITY)
+        let d = self.pirls.deviance(theta, Some(beta));
+        if d.is_some() {
+            self.starts.record(params, &self.pirls.u);
+        }
+        d.unwrap_or(f64::INFINITY)
     }
 
     /// Replaces the response counts (a simulated response), keeping the design and trials.
     fn set_counts(&mut self, y: Vec<f64>) {
         self.pirls.set_counts(y);
+        self.starts = Starts::default();
     }
 
     /// The `nAGQ = 0` objective: θ alone, β estimated inside PIRLS.
@@ -155,6 +167,7 @@ impl GlmmProblem {
             p: design.p(),
             negative_binomial,
             unit,
+            starts: Starts::default(),
             pirls: Pirls::new(design, y, trials, options, lambda),
         };
         Ok((problem, warnings))
@@ -183,6 +196,7 @@ pub fn fit_glmm(
         &theta_upper,
         options.max_evaluations,
         STAGE1_RHO_END,
+        STAGE1_POLISHED,
     );
     stage1.theta = from_internal(&stage1.theta);
     if !stage1.objective.is_finite() {

@@ -189,6 +189,13 @@ fn add_rows(q: usize, codes: &[u32], values: &[f64], b: &[f64], out: &mut [f64])
     }
 }
 
+/// A PIRLS solution: β, the spherical modes `u` and the linear predictor η at them.
+pub(super) struct Solution {
+    beta: Vec<f64>,
+    u: Vec<f64>,
+    eta: Vec<f64>,
+}
+
 /// The PIRLS state of one model: the last solution is where the next evaluation starts.
 pub(super) struct Pirls {
     pub design: Design,
@@ -199,6 +206,8 @@ pub(super) struct Pirls {
     pub link: Link,
     pub nagq: usize,
     pub lambda: Lambda,
+    /// Whether the family's steps are Newton's ([`Family::newton_steps`]).
+    newton: bool,
     joint: Weighted,
     modes: Weighted,
     /// The last solution: β, spherical random effects `u`, linear predictor η.
@@ -244,6 +253,7 @@ impl Pirls {
             family: options.family,
             link: options.link,
             nagq: options.nagq,
+            newton: options.family.newton_steps(options.link),
             lambda,
             joint,
             modes,
@@ -444,17 +454,22 @@ impl Pirls {
             } else {
                 largest_move(&self.beta, &s.beta)
             });
-            // Small changes in a row, the last of them a step that barely moved the modes:
-            // PIRLS converges quadratically, so the step after such a one leaves the modes at
-            // rounding. A change in the penalised deviance is quadratic in the modes' error,
-            // so on its own it can stop them short, and log|L|², linear in their error, then
-            // makes the deviance a noisy function of the parameters, enough to spoil the
-            // difference gradient of the full problem, the Hessian of the convergence check
-            // and the standard errors. Four small changes end it wherever rounding keeps the
-            // modes moving.
+            // Small changes in a row, the last of them a step that barely moved the modes.
+            // A change in the penalised deviance is quadratic in the modes' error, so on its
+            // own it can stop them short, and log|L|², linear in their error, then makes the
+            // deviance a noisy function of the parameters, enough to spoil the difference
+            // gradient of the full problem, the Hessian of the convergence check and the
+            // standard errors. Newton's steps converge quadratically, so a full one that
+            // moved the modes by at most MODE_TOLERANCE leaves them at rounding (its
+            // square): one such step ends it, which saves a factorisation of the few each
+            // evaluation of a difference gradient costs. Fisher scoring (probit, cloglog)
+            // converges linearly: there two small changes in a row are asked for, the last
+            // with such a step. Four small changes end it wherever rounding keeps the modes
+            // moving.
             if change <= TOLERANCE * (pc.abs() + 1.0) {
                 small_steps += 1;
-                if (small_steps >= 2 && moved <= MODE_TOLERANCE) || small_steps == 4 {
+                let enough = if self.newton && step == 1.0 { 1 } else { 2 };
+                if (small_steps >= enough && moved <= MODE_TOLERANCE) || small_steps == 4 {
                     // `s.eta` is rebuilt at the next evaluation's start.
                     std::mem::swap(&mut self.eta, &mut s.eta);
                     return Some(pdev);
@@ -497,6 +512,30 @@ impl Pirls {
         }
         // The μ-free terms factor out of every level's integral.
         -2.0 * (total + self.constant)
+    }
+
+    /// The last solution (β, modes, linear predictor), to come back to with
+    /// [`Pirls::restore`] after evaluations far from it.
+    pub fn snapshot(&self) -> Solution {
+        Solution {
+            beta: self.beta.clone(),
+            u: self.u.clone(),
+            eta: self.eta.clone(),
+        }
+    }
+
+    /// Starts the next evaluation from the modes `u`.
+    pub fn start_from(&mut self, u: &[f64]) {
+        self.u.copy_from_slice(u);
+        self.started = true;
+    }
+
+    /// Makes `solution` the last one again, where the next evaluation starts.
+    pub fn restore(&mut self, solution: &Solution) {
+        self.beta.clone_from(&solution.beta);
+        self.u.clone_from(&solution.u);
+        self.eta.clone_from(&solution.eta);
+        self.started = true;
     }
 
     /// `Var(β̂) = (R_X R_X')⁻¹` (row-major) from the last `nAGQ = 0` solution: the scale of

@@ -295,16 +295,19 @@ fn diverging_coefficients(problem: &mut GlmmProblem, params: &[f64], objective: 
             (col.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64).sqrt()
         })
         .collect();
+    // Each shifted evaluation starts from the optimum's modes (nearer than another shift's),
+    // and the PIRLS state is left there.
+    let optimum = problem.pirls.snapshot();
     let diverging = (0..p)
         .filter(|&j| {
             let beta = params[n_theta + j];
             let unit = if sds[j] > 0.0 { sds[j] } else { 1.0 };
             let mut shifted = params.to_vec();
             shifted[n_theta + j] += beta.signum() * 10.0 / unit;
+            problem.pirls.restore(&optimum);
             beta != 0.0 && problem.deviance(&shifted) < objective + 1e-2
         })
         .collect();
-    // Leave the PIRLS state at the optimum.
-    problem.deviance(params);
+    problem.pirls.restore(&optimum);
     diverging
 }
