@@ -70,9 +70,11 @@ pub fn bootstrap_intervals(
         .into_par_iter()
         .map_init(
             || {
-                GlmmProblem::new(design.clone(), response, options)
+                let mut problem = GlmmProblem::new(design.clone(), response, options)
                     .expect("the same model built a problem")
-                    .0
+                    .0;
+                problem.steps = super::difference_steps(fit.objective, design.n());
+                problem
             },
             |problem, r| {
                 let stats = simulate(r).and_then(|y| {

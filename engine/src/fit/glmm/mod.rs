@@ -83,6 +83,21 @@ const STAGE1_POLISHED: f64 = 1e-5;
 const GRADIENT_STEP: f64 = 1e-5;
 const HESSIAN_STEP: f64 = 1e-2;
 
+/// The steps of the differences for a deviance near `objective` summed over `n` rows: at
+/// least [`GRADIENT_STEP`] and [`HESSIAN_STEP`], and where the deviance's rounding `ε`
+/// (about √n rounding errors of its size) is larger, √ε and ε^¼, which balance a forward
+/// difference's rounding against its truncation and a central second difference's. On the
+/// reference data sets and up to about 100,000 rows the constants stand; on a million
+/// patients (3.2 million rows, ε ≈ 1e-6) a step of 1e-5 left the gradient noisy at 0.04
+/// (scaled) and 1e-2 the standard errors at 1% from one search path to another.
+fn difference_steps(objective: f64, n: usize) -> (f64, f64) {
+    let rounding = f64::EPSILON * objective.abs().max(1.0) * (n as f64).sqrt();
+    (
+        GRADIENT_STEP.max(rounding.sqrt()),
+        HESSIAN_STEP.max(rounding.sqrt().sqrt()),
+    )
+}
+
 /// A relative SD below this (in the search's units, where lme4's start is 1) after the first
 /// stage starts the second stage from lme4's start instead, and if it is there again at the
 /// second stage's optimum, the second stage runs again from the first stage's point
@@ -105,6 +120,8 @@ pub struct GlmmProblem {
     unit: Vec<f64>,
     /// Where PIRLS starts at the points of a difference Hessian.
     starts: Starts,
+    /// The steps of the gradient's and the Hessians' differences ([`difference_steps`]).
+    steps: (f64, f64),
 }
 
 impl GlmmProblem {
@@ -168,6 +185,7 @@ impl GlmmProblem {
             negative_binomial,
             unit,
             starts: Starts::default(),
+            steps: (GRADIENT_STEP, HESSIAN_STEP),
             pirls: Pirls::new(design, y, trials, options, lambda),
         };
         Ok((problem, warnings))
@@ -208,6 +226,7 @@ pub fn fit_glmm(
         });
     }
     problem.joint_deviance(&stage1.theta);
+    problem.steps = difference_steps(stage1.objective, problem.pirls.design.n());
     let mut x0 = stage1.theta.clone();
     x0.extend_from_slice(&problem.pirls.beta);
     if let Family::NegativeBinomial { theta } = options.family {
@@ -339,14 +358,15 @@ impl GlmmProblem {
         start[n_theta..n_theta + p]
             .iter_mut()
             .for_each(|d| *d = 0.0);
+        let (gradient_step, hessian_step) = self.steps;
         let optimum = optimize::minimise_by_differences(
             |x| self.deviance(&unscale(x)),
             &start,
             &lower,
             &upper,
             max_evaluations,
-            GRADIENT_STEP,
-            HESSIAN_STEP,
+            gradient_step,
+            hessian_step,
             seed,
         );
         (unscale(&optimum.theta), optimum)

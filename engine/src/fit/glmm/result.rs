@@ -115,13 +115,14 @@ pub(super) fn assemble(
     // after it moved the parameters by less than the step: the Hessian changes over that
     // distance by no more than its differences' own error.
     let unit = problem.unit.clone();
+    let step = problem.steps.1;
     let internal: Vec<f64> = params.iter().zip(&unit).map(|(x, u)| x / u).collect();
     let hessian = match &opt.hessian {
         Some((at, h))
             if at
                 .iter()
                 .zip(&opt.theta)
-                .all(|(a, b)| (a - b).abs() <= super::HESSIAN_STEP) =>
+                .all(|(a, b)| (a - b).abs() <= step) =>
         {
             h.clone()
         }
@@ -131,7 +132,7 @@ pub(super) fn assemble(
                 problem.deviance(&x)
             },
             &internal,
-            super::HESSIAN_STEP,
+            step,
         ),
     };
     let objective = problem.deviance(&params);
