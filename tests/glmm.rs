@@ -90,6 +90,88 @@ fn fit_reference(r: &Value) -> (GlmmFit, f64) {
     (fit_glmm(design, response, &options).unwrap(), at_reference)
 }
 
+/// The exact gradient of the Laplace deviance ([`GlmmProblem::gradient`]) against central
+/// differences of the deviance, away from the optimum: a scalar term on binomial counts, a
+/// correlated intercept and slope on binary data, and a Poisson model. Models without it
+/// (probit, negative binomial, several terms, `||`'s among them) say so.
+#[test]
+fn exact_gradient_matches_differences() {
+    let cases = [
+        (
+            "cbpp.csv",
+            "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+            "binomial",
+            "logit",
+            vec![0.8, -1.2, -0.9, -1.1, -1.6],
+        ),
+        (
+            "toenail.csv",
+            "moderate_severe ~ treatment * time + (time | patientID)",
+            "binomial",
+            "logit",
+            vec![3.0, -0.3, 0.6, -1.5, -0.3, -0.4, -0.1],
+        ),
+        (
+            "epil.csv",
+            "y ~ lbase * trt + lage + V4 + (1 | subject)",
+            "poisson",
+            "log",
+            vec![0.6, 1.8, 0.9, -0.9, 0.3, 0.5, -0.15],
+        ),
+    ];
+    for (data, formula, family, link, params) in cases {
+        let (design, response, options) = model(data, formula, family, link, 1);
+        let (mut problem, _) = GlmmProblem::new(design, &response, &options).unwrap();
+        assert!(problem.deviance(&params).is_finite(), "{formula}");
+        let mut exact = vec![0.0; params.len()];
+        assert!(
+            problem.gradient(&params, &mut exact),
+            "{formula}: no gradient"
+        );
+        for i in 0..params.len() {
+            let h = 1e-5 * params[i].abs().max(0.1);
+            let mut at = params.clone();
+            at[i] += h;
+            let up = problem.deviance(&at);
+            at[i] -= 2.0 * h;
+            let down = problem.deviance(&at);
+            let difference = (up - down) / (2.0 * h);
+            assert!(
+                (exact[i] - difference).abs() <= 1e-5 * difference.abs().max(1.0),
+                "{formula}: parameter {i}: exact {} vs differences {difference}",
+                exact[i]
+            );
+        }
+    }
+    for (data, formula, family, link) in [
+        (
+            "cbpp.csv",
+            "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+            "binomial",
+            "probit",
+        ),
+        (
+            "epil.csv",
+            "y ~ lbase * trt + lage + V4 + (1 | subject)",
+            "negative-binomial",
+            "log",
+        ),
+        (
+            "grouseticks.csv",
+            "TICKS ~ YEAR + cHEIGHT + (1 | BROOD) + (1 | LOCATION)",
+            "poisson",
+            "log",
+        ),
+    ] {
+        let (design, response, options) = model(data, formula, family, link, 1);
+        let (problem, _) = GlmmProblem::new(design, &response, &options).unwrap();
+        assert!(
+            !problem.gradient(&[0.5; 8], &mut [0.0; 8]),
+            "{formula} {link}"
+        );
+    }
+}
+
 /// `estimate_tolerance`: estimates within this multiple of max(|β|, SE).
 fn check(case: &str, estimate_tolerance: f64) -> GlmmFit {
     let r = reference(case);

@@ -167,6 +167,29 @@ impl Family {
         )
     }
 
+    /// For the canonical pairs (binomial–logit, Poisson–log), at η: the score
+    /// `∂ log f/∂η = y − mμ`, the information `w = m dμ/dη` (PIRLS's weight and the
+    /// Laplace approximation's, [`Family::irls`]) and its slope `dw/dη`, which the exact
+    /// gradient of the Laplace deviance needs (`super::fit::glmm`). `None` for every other
+    /// pair: probit and cloglog weigh the Laplace factor by the expected information, not
+    /// the curvature the modes solve, and the negative binomial's gradient would also need
+    /// its θ's.
+    pub fn canonical_derivatives(&self, y: f64, m: f64, link: Link, eta: f64) -> Option<[f64; 3]> {
+        match (self, link) {
+            (Family::Binomial, Link::Logit) => {
+                let (e, t) = logit_exp(eta);
+                let (mu, dmu) = logistic(e, t);
+                let w = m * dmu;
+                Some([y - m * mu, w, w * (1.0 - 2.0 * mu)])
+            }
+            (Family::Poisson, Link::Log) => {
+                let mu = link.mean(eta).0;
+                Some([y - mu, mu, mu])
+            }
+            _ => None,
+        }
+    }
+
     /// Variance of one trial's response at mean μ.
     pub fn variance(&self, mu: f64) -> f64 {
         match self {

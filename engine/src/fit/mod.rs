@@ -414,6 +414,7 @@ impl Problem {
                         &lower,
                         &upper,
                         max_evaluations,
+                        None,
                     )
                 } else {
                     optimize::minimise(

@@ -122,16 +122,27 @@ pub fn minimise_to(
 }
 
 /// Minimises `fg` (value, with its gradient written into the second argument, or the value
-/// alone when that is empty) by projected BFGS from `start` within the bounds, then checks
-/// the optimum on the gradient and its finite-difference Jacobian.
+/// alone when that is empty) by projected BFGS from `start` within the bounds, from
+/// `start_hessian` when known (else one by differences of the gradient), then checks the
+/// optimum on the gradient and its finite-difference Jacobian.
 pub fn minimise_smooth(
     fg: impl FnMut(&[f64], &mut [f64]) -> f64,
     start: &[f64],
     lower: &[f64],
     upper: &[f64],
     max_evals: usize,
+    start_hessian: Option<&[f64]>,
 ) -> Optimum {
-    smooth_search(fg, start, lower, upper, max_evals, HESSIAN_STEP, 0.0, None)
+    smooth_search(
+        fg,
+        start,
+        lower,
+        upper,
+        max_evals,
+        HESSIAN_STEP,
+        0.0,
+        start_hessian,
+    )
 }
 
 /// [`minimise_smooth`] with the step of the differences that give its Hessians, the step of

@@ -197,6 +197,7 @@ impl Profiler {
                     &lower,
                     &upper,
                     MAX_EVALUATIONS,
+                    None,
                 )
             } else {
                 minimise(

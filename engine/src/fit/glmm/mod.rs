@@ -145,6 +145,13 @@ impl GlmmProblem {
         d.unwrap_or(f64::INFINITY)
     }
 
+    /// The exact gradient over `params` of the deviance last evaluated there
+    /// ([`GlmmProblem::deviance`]), into `g`; `false` (and `g` untouched) where the model
+    /// has none ([`Pirls::has_gradient`]).
+    pub fn gradient(&self, params: &[f64], g: &mut [f64]) -> bool {
+        self.pirls.gradient(&params[..self.n_theta], g)
+    }
+
     /// Replaces the response counts (a simulated response), keeping the design and trials.
     fn set_counts(&mut self, y: Vec<f64>) {
         self.pirls.set_counts(y);
@@ -359,17 +366,48 @@ impl GlmmProblem {
         start[n_theta..n_theta + p]
             .iter_mut()
             .for_each(|d| *d = 0.0);
-        let (gradient_step, hessian_step) = self.steps;
-        let optimum = optimize::minimise_by_differences(
-            |x| self.deviance(&unscale(x)),
-            &start,
-            &lower,
-            &upper,
-            max_evaluations,
-            gradient_step,
-            hessian_step,
-            seed,
-        );
+        let optimum = if self.pirls.has_gradient() {
+            // The gradient is asked for where the value just was: PIRLS's state is still
+            // there, so only the gradient's passes are needed.
+            let mut at: Vec<f64> = Vec::new();
+            let mut value = f64::NAN;
+            let chain: Vec<f64> = theta_unit.iter().chain(scale).copied().collect();
+            optimize::minimise_smooth(
+                |x, g| {
+                    let params = unscale(x);
+                    if at != x {
+                        value = self.deviance(&params);
+                        at.clear();
+                        at.extend_from_slice(x);
+                    }
+                    if !g.is_empty() {
+                        if value.is_finite() && self.gradient(&params, g) {
+                            g.iter_mut().zip(&chain).for_each(|(g, c)| *g *= c);
+                        } else {
+                            g.iter_mut().for_each(|g| *g = f64::NAN);
+                        }
+                    }
+                    value
+                },
+                &start,
+                &lower,
+                &upper,
+                max_evaluations,
+                seed,
+            )
+        } else {
+            let (gradient_step, hessian_step) = self.steps;
+            optimize::minimise_by_differences(
+                |x| self.deviance(&unscale(x)),
+                &start,
+                &lower,
+                &upper,
+                max_evaluations,
+                gradient_step,
+                hessian_step,
+                seed,
+            )
+        };
         (unscale(&optimum.theta), optimum)
     }
 }

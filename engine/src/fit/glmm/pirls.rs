@@ -2,6 +2,8 @@
 //! effects at given θ (and β, or with β estimated alongside as in lme4's `nAGQ = 0`), and
 //! the Laplace or adaptive-quadrature deviance at them.
 
+mod gradient;
+
 use super::quadrature::gauss_hermite;
 use super::GlmmOptions;
 use crate::design::{Design, GlmResponse};
