@@ -142,6 +142,26 @@ fn exact_gradient_matches_differences() {
                 exact[i]
             );
         }
+        // The first stage's: β at its joint mode with the random effects.
+        let n_theta = if formula.contains("(time |") { 3 } else { 1 };
+        let theta = &params[..n_theta];
+        assert!(problem.joint_deviance(theta).is_finite(), "{formula}");
+        let mut exact = vec![0.0; n_theta];
+        assert!(problem.joint_gradient(theta, &mut exact), "{formula}");
+        for i in 0..n_theta {
+            let h = 1e-5 * theta[i].abs().max(0.1);
+            let mut at = theta.to_vec();
+            at[i] += h;
+            let up = problem.joint_deviance(&at);
+            at[i] -= 2.0 * h;
+            let down = problem.joint_deviance(&at);
+            let difference = (up - down) / (2.0 * h);
+            assert!(
+                (exact[i] - difference).abs() <= 1e-5 * difference.abs().max(1.0),
+                "{formula}: first stage, θ {i}: exact {} vs differences {difference}",
+                exact[i]
+            );
+        }
     }
     for (data, formula, family, link) in [
         (

@@ -124,7 +124,7 @@ pub fn minimise_to(
 /// Minimises `fg` (value, with its gradient written into the second argument, or the value
 /// alone when that is empty) by projected BFGS from `start` within the bounds, from
 /// `start_hessian` when known (else one by differences of the gradient), then checks the
-/// optimum on the gradient and its finite-difference Jacobian.
+/// optimum on the gradient and its finite-difference Jacobian, polishing it to rounding.
 pub fn minimise_smooth(
     fg: impl FnMut(&[f64], &mut [f64]) -> f64,
     start: &[f64],
@@ -139,26 +139,76 @@ pub fn minimise_smooth(
         lower,
         upper,
         max_evals,
-        HESSIAN_STEP,
-        0.0,
+        Precision::exact(HESSIAN_STEP),
         start_hessian,
     )
 }
 
-/// [`minimise_smooth`] with the step of the differences that give its Hessians, the step of
-/// the forward differences `fg`'s gradient comes from (0 for an analytic one; see
-/// [`Analytic`]), and the Hessian the search starts from when one is known.
-#[allow(clippy::too_many_arguments)]
+/// [`minimise_smooth`] for a search whose end point only starts another (a GLMM's first
+/// stage): BFGS stops once a step predicts a decrease below [`START_ENOUGH`], and the check
+/// polishes only to [`START_POLISHED`].
+pub fn minimise_smooth_roughly(
+    fg: impl FnMut(&[f64], &mut [f64]) -> f64,
+    start: &[f64],
+    lower: &[f64],
+    upper: &[f64],
+    max_evals: usize,
+) -> Optimum {
+    let precision = Precision {
+        enough: START_ENOUGH,
+        polished: START_POLISHED,
+        ..Precision::exact(HESSIAN_STEP)
+    };
+    smooth_search(fg, start, lower, upper, max_evals, precision, None)
+}
+
+/// Where a search that only starts another stops: a decrease predicted below this, in the
+/// objective's units ...
+const START_ENOUGH: f64 = 1e-6;
+/// ... and a scaled gradient below this, a thousandth of a standard error from its optimum.
+const START_POLISHED: f64 = 1e-3;
+
+/// How far a smooth search goes and how its derivatives are formed.
+#[derive(Clone, Copy)]
+struct Precision {
+    /// The step of the differences that give the Hessians.
+    hessian_step: f64,
+    /// The step of the forward differences the gradient comes from; 0 for an analytic one.
+    forward_step: f64,
+    /// BFGS stops once a step predicts a smaller decrease (0: at rounding).
+    enough: f64,
+    /// The check's Newton polish stops below this scaled gradient.
+    polished: f64,
+}
+
+impl Precision {
+    /// An analytic gradient, polished to far below any objective's rounding ([`Analytic`]).
+    fn exact(hessian_step: f64) -> Precision {
+        Precision {
+            hessian_step,
+            forward_step: 0.0,
+            enough: 0.0,
+            polished: EXACT_POLISHED,
+        }
+    }
+}
+
+/// [`minimise_smooth`] to the `precision` given (see [`Analytic`] for a gradient by forward
+/// differences), from `start_hessian` when one is known.
 fn smooth_search(
     mut fg: impl FnMut(&[f64], &mut [f64]) -> f64,
     start: &[f64],
     lower: &[f64],
     upper: &[f64],
     max_evals: usize,
-    hessian_step: f64,
-    forward_step: f64,
+    precision: Precision,
     start_hessian: Option<&[f64]>,
 ) -> Optimum {
+    let Precision {
+        hessian_step,
+        enough,
+        ..
+    } = precision;
     let mut evaluations = 0;
     // The gradient at a point whose value was just asked for is not another evaluation.
     let mut last_value: Vec<f64> = Vec::new();
@@ -171,11 +221,6 @@ fn smooth_search(
             last_value.extend_from_slice(x);
         }
         fg(x, g)
-    };
-    let enough = if forward_step > 0.0 {
-        DIFFERENCE_ENOUGH
-    } else {
-        0.0
     };
     let mut search = bfgs(
         &mut counted,
@@ -213,7 +258,7 @@ fn smooth_search(
     let status = search.status.to_string();
     let mut optimum = check(
         search,
-        &mut Analytic(&mut counted, hessian_step, forward_step),
+        &mut Analytic(&mut counted, precision),
         lower,
         upper,
         max_evals,
@@ -275,8 +320,12 @@ pub fn minimise_by_differences(
         lower,
         upper,
         max_evals,
-        hessian_step,
-        step,
+        Precision {
+            hessian_step,
+            forward_step: step,
+            enough: DIFFERENCE_ENOUGH,
+            polished: DIFFERENCE_POLISHED,
+        },
         start_hessian,
     );
     optimum.evaluations += differences;
@@ -393,33 +442,33 @@ impl<F: FnMut(&[f64]) -> f64> Derivatives for FiniteDifferences<F> {
 }
 
 /// The analytic gradient, and the Hessian by forward differences of it with the step given
-/// (`.1`). For a gradient by forward differences of the value with step `h` (`.2`, 0 when
-/// analytic) the Hessian comes instead from central differences of the values with step
-/// `.1`: as many values as differencing that gradient, an error of order the step squared
+/// ([`Precision::hessian_step`]). For a gradient by forward differences of the value with
+/// step `h` ([`Precision::forward_step`]) the Hessian comes instead from central
+/// differences of the values with the Hessian's step: as many values as differencing that
+/// gradient, an error of order the step squared
 /// instead of the step, so a step large against the objective's rounding serves. That
 /// gradient errs by `h/2` times the Hessian's diagonal, which is known here: without that
 /// correction the Newton polish settles where the biased gradient vanishes, about `h/2`
 /// from the optimum in each coordinate, a point that moves with the parameters' coordinates
 /// (cbpp's fitted probabilities moved by 1e-6 when `period` took another reference level).
-struct Analytic<F>(F, f64, f64);
+struct Analytic<F>(F, Precision);
+
+/// A Newton step costs two evaluations on an analytic gradient (the Hessian is already
+/// formed): polish until the predicted decrease (half the squared scaled gradient) is far
+/// below any objective's rounding, so that two fits whose sums differ only by rounding (rows
+/// summed in another order, by another engine) land on the same θ to about 1e-9.
+const EXACT_POLISHED: f64 = 1e-10;
+/// A difference gradient costs a value per parameter, and its noise is near 1e-8 (cbpp):
+/// the parameters within about 1e-7 of their standard errors of the optimum.
+const DIFFERENCE_POLISHED: f64 = 1e-7;
 
 impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
-    // A Newton step costs two evaluations here (the Hessian is already formed): polish
-    // until the predicted decrease (half the squared scaled gradient) is far below any
-    // objective's rounding, so that two fits whose sums differ only by rounding (rows
-    // summed in another order, by another engine) land on the same θ to about 1e-9. A
-    // difference gradient costs a value per parameter, and its noise is near 1e-8 (cbpp):
-    // 1e-7, the parameters within about 1e-7 of their standard errors of the optimum.
     fn polished(&self) -> f64 {
-        if self.exact_gradient() {
-            1e-10
-        } else {
-            1e-7
-        }
+        self.1.polished
     }
 
     fn exact_gradient(&self) -> bool {
-        self.2 == 0.0
+        self.1.forward_step == 0.0
     }
 
     fn value(&mut self, x: &[f64]) -> f64 {
@@ -438,16 +487,25 @@ impl<F: FnMut(&[f64], &mut [f64]) -> f64> Derivatives for Analytic<F> {
         let hess = match known {
             Some(h) => h,
             None if self.exact_gradient() => {
-                hessian_from_gradient(&mut self.0, x, &full, free, self.1)
+                hessian_from_gradient(&mut self.0, x, &full, free, self.1.hessian_step)
             }
             None => {
                 let mut value = |y: &[f64]| (self.0)(y, &mut []);
-                derivatives(&mut value, x, f0, free, None, self.1, Cross::TwoPoint).1
+                derivatives(
+                    &mut value,
+                    x,
+                    f0,
+                    free,
+                    None,
+                    self.1.hessian_step,
+                    Cross::TwoPoint,
+                )
+                .1
             }
         };
         let m = free.len();
         let g = (free.iter().enumerate())
-            .map(|(a, &i)| full[i] - 0.5 * self.2 * hess[a * m + a])
+            .map(|(a, &i)| full[i] - 0.5 * self.1.forward_step * hess[a * m + a])
             .collect();
         (g, hess)
     }

@@ -209,7 +209,7 @@ pub(super) struct Pirls {
     pub nagq: usize,
     pub lambda: Lambda,
     /// Whether the family's steps are Newton's ([`Family::newton_steps`]).
-    newton: bool,
+    pub newton: bool,
     joint: Weighted,
     modes: Weighted,
     /// The last solution: β, spherical random effects `u`, linear predictor η.

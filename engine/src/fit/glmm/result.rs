@@ -305,10 +305,10 @@ fn diverging_coefficients(problem: &mut GlmmProblem, params: &[f64], objective: 
             let unit = if sds[j] > 0.0 { sds[j] } else { 1.0 };
             let mut shifted = params.to_vec();
             shifted[n_theta + j] += beta.signum() * 10.0 / unit;
-            problem.pirls.restore(&optimum);
+            problem.restore(&optimum);
             beta != 0.0 && problem.deviance(&shifted) < objective + 1e-2
         })
         .collect();
-    problem.pirls.restore(&optimum);
+    problem.restore(&optimum);
     diverging
 }

@@ -23,6 +23,7 @@
 //! holds; several terms couple the levels and would need a selected inverse of `M`.
 
 use super::Pirls;
+use crate::fit::factor::spd_inverse;
 
 impl Pirls {
     /// Whether [`Pirls::gradient`] applies: the Laplace approximation, one random-effect
@@ -38,15 +39,39 @@ impl Pirls {
     /// The gradient of the Laplace deviance over `[θ, β]` at the last evaluation (`theta`
     /// as given to it), into `g`; `false` where it does not apply ([`Pirls::has_gradient`]).
     pub fn gradient(&self, theta: &[f64], g: &mut [f64]) -> bool {
+        self.laplace_gradient(theta, g, false)
+    }
+
+    /// The gradient over θ of the first stage's deviance (lme4's `nAGQ = 0`: β at its joint
+    /// mode with `u`, [`Pirls::deviance`] with no β) at the last evaluation, into `g`:
+    /// [`Pirls::gradient`]'s θ part plus its β part times `∂β̂/∂θ`.
+    pub fn profiled_gradient(&self, theta: &[f64], g: &mut [f64]) -> bool {
+        self.laplace_gradient(theta, g, true)
+    }
+
+    /// The gradient over `[θ, β]`, or over θ with β `profiled` (see the module's notes).
+    fn laplace_gradient(&self, theta: &[f64], g: &mut [f64], profiled: bool) -> bool {
         if !self.has_gradient() {
             return false;
         }
         let block = &self.design.random[0];
-        let (q, levels, n) = (block.q(), block.levels.len(), self.design.n());
+        let (q, levels, n, p) = (
+            block.q(),
+            block.levels.len(),
+            self.design.n(),
+            self.design.p(),
+        );
+        let x = &self.design.x;
         let t = &self.lambda.t[0];
         let l11 = &self.modes.factor.l11;
         let (mut c, mut e) = (vec![0.0; levels * q], vec![0.0; levels * q]);
         let mut a = vec![0.0; levels * q * q];
+        // Profiled: per level `K_l = Σ wᵢxᵢzᵢ'` (row k of it at `k q`), and `X'WX`.
+        let (mut k_sums, mut xwx) = (Vec::new(), Vec::new());
+        if profiled {
+            k_sums = vec![0.0; levels * p * q];
+            xwx = vec![0.0; p * p];
+        }
         // Per row `aᵢ − 2sᵢ`, less `wᵢzᵢ'Tv_l` once `v` is known; and `wᵢ`.
         let (mut r, mut w) = (vec![0.0; n], vec![0.0; n]);
         let mut h = vec![0.0; q];
@@ -77,10 +102,22 @@ impl Pirls {
             }
             r[i] = ai - 2.0 * s;
             w[i] = wi;
+            if profiled {
+                let kl = &mut k_sums[l * p * q..(l + 1) * p * q];
+                for k in 0..p {
+                    let wx = wi * x[k * n + i];
+                    for (o, zc) in kl[k * q..(k + 1) * q].iter_mut().zip(z) {
+                        *o += wx * zc;
+                    }
+                    for m in 0..=k {
+                        xwx[k * p + m] += wx * x[m * n + i];
+                    }
+                }
+            }
         }
         let n_theta = theta.len();
         let factors = self.lambda.factor_derivatives(0, theta);
-        let (g_theta, g_beta) = g.split_at_mut(n_theta);
+        let (g_theta, rest) = g.split_at_mut(n_theta);
         g_theta.iter_mut().for_each(|v| *v = 0.0);
         // Per level `Tv_l`, for the second pass.
         let mut tv = vec![0.0; levels * q];
@@ -91,6 +128,10 @@ impl Pirls {
             vec![0.0; q],
             vec![0.0; q],
         );
+        // Profiled: `G_l = T'K_l'` and `M_l⁻¹G_l` (column k at `k q`), the right-hand side
+        // of ∂u/∂θⱼ, and per θⱼ the right-hand side of `S ∂β̂/∂θⱼ`.
+        let (mut gl, mut mgl, mut rhs) = (vec![0.0; q * p], vec![0.0; q * p], vec![0.0; q]);
+        let mut by_theta = vec![0.0; if profiled { n_theta * p } else { 0 }];
         for l in 0..levels {
             let lower = &l11[l * q * q..(l + 1) * q * q];
             let (cl, el, al) = (
@@ -108,8 +149,26 @@ impl Pirls {
                 transpose_times(t, q, &al[col * q..(col + 1) * q], column);
                 solve(lower, q, column);
             }
+            let kl = if profiled {
+                let kl = &k_sums[l * p * q..(l + 1) * p * q];
+                for k in 0..p {
+                    let column = &mut gl[k * q..(k + 1) * q];
+                    transpose_times(t, q, &kl[k * q..(k + 1) * q], column);
+                    mgl[k * q..(k + 1) * q].copy_from_slice(column);
+                    solve(lower, q, &mut mgl[k * q..(k + 1) * q]);
+                }
+                // X'WX less Σ G_l'M_l⁻¹G_l is S, the Schur complement of β's block.
+                for k in 0..p {
+                    for m in 0..=k {
+                        xwx[k * p + m] -= dot(&gl[k * q..(k + 1) * q], &mgl[m * q..(m + 1) * q]);
+                    }
+                }
+                kl
+            } else {
+                &[][..]
+            };
             let tvl = &tv[l * q..(l + 1) * q];
-            for (gj, f) in g_theta.iter_mut().zip(&factors) {
+            for (j, (gj, f)) in g_theta.iter_mut().zip(&factors).enumerate() {
                 lower_times(f, q, ul, &mut fu);
                 lower_times(f, q, &v, &mut fv);
                 symmetric_times(al, q, &fu, &mut afu);
@@ -120,6 +179,17 @@ impl Pirls {
                     .sum();
                 *gj +=
                     dot(el, &fu) - 2.0 * dot(cl, &fu) + 2.0 * trace + dot(&fv, cl) - dot(tvl, &afu);
+                if profiled {
+                    // M_l ∂u_l/∂θⱼ = Fⱼ'c_l − T'A_lFⱼu_l − G_l ∂β̂/∂θⱼ, and
+                    // S ∂β̂/∂θⱼ = Σ_l −K_lFⱼu_l − (M_l⁻¹G_l)'(Fⱼ'c_l − T'A_lFⱼu_l).
+                    transpose_times(f, q, cl, &mut rhs);
+                    transpose_times(t, q, &afu, &mut fv);
+                    rhs.iter_mut().zip(&fv).for_each(|(r, x)| *r -= x);
+                    for k in 0..p {
+                        by_theta[j * p + k] -=
+                            dot(&kl[k * q..(k + 1) * q], &fu) + dot(&mgl[k * q..(k + 1) * q], &rhs);
+                    }
+                }
             }
         }
         for i in 0..n {
@@ -127,8 +197,31 @@ impl Pirls {
             let z = &block.values[i * q..(i + 1) * q];
             r[i] -= w[i] * dot(z, &tv[l * q..(l + 1) * q]);
         }
-        for (gk, column) in g_beta.iter_mut().zip(self.design.x.chunks_exact(n)) {
+        let mut profiled_beta = Vec::new();
+        let g_beta = if profiled {
+            profiled_beta.resize(p, 0.0);
+            &mut profiled_beta[..]
+        } else {
+            rest
+        };
+        for (gk, column) in g_beta.iter_mut().zip(x.chunks_exact(n)) {
             *gk = dot(column, &r);
+        }
+        if profiled {
+            for k in 0..p {
+                for m in 0..k {
+                    xwx[m * p + k] = xwx[k * p + m];
+                }
+            }
+            let Some(s_inverse) = spd_inverse(&xwx, p) else {
+                return false;
+            };
+            for (j, gj) in g_theta.iter_mut().enumerate() {
+                let bj = &by_theta[j * p..(j + 1) * p];
+                for k in 0..p {
+                    *gj += profiled_beta[k] * dot(&s_inverse[k * p..(k + 1) * p], bj);
+                }
+            }
         }
         true
     }
