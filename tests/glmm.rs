@@ -128,40 +128,16 @@ fn exact_gradient_matches_differences() {
             problem.gradient(&params, &mut exact),
             "{formula}: no gradient"
         );
-        for i in 0..params.len() {
-            let h = 1e-5 * params[i].abs().max(0.1);
-            let mut at = params.clone();
-            at[i] += h;
-            let up = problem.deviance(&at);
-            at[i] -= 2.0 * h;
-            let down = problem.deviance(&at);
-            let difference = (up - down) / (2.0 * h);
-            assert!(
-                (exact[i] - difference).abs() <= 1e-5 * difference.abs().max(1.0),
-                "{formula}: parameter {i}: exact {} vs differences {difference}",
-                exact[i]
-            );
-        }
+        let label = format!("{formula}, second stage");
+        assert_central_differences(&label, &exact, &params, |x| problem.deviance(x));
         // The first stage's: β at its joint mode with the random effects.
         let n_theta = if formula.contains("(time |") { 3 } else { 1 };
         let theta = &params[..n_theta];
         assert!(problem.joint_deviance(theta).is_finite(), "{formula}");
         let mut exact = vec![0.0; n_theta];
         assert!(problem.joint_gradient(theta, &mut exact), "{formula}");
-        for i in 0..n_theta {
-            let h = 1e-5 * theta[i].abs().max(0.1);
-            let mut at = theta.to_vec();
-            at[i] += h;
-            let up = problem.joint_deviance(&at);
-            at[i] -= 2.0 * h;
-            let down = problem.joint_deviance(&at);
-            let difference = (up - down) / (2.0 * h);
-            assert!(
-                (exact[i] - difference).abs() <= 1e-5 * difference.abs().max(1.0),
-                "{formula}: first stage, θ {i}: exact {} vs differences {difference}",
-                exact[i]
-            );
-        }
+        let label = format!("{formula}, first stage");
+        assert_central_differences(&label, &exact, theta, |x| problem.joint_deviance(x));
     }
     for (data, formula, family, link) in [
         (
@@ -188,6 +164,28 @@ fn exact_gradient_matches_differences() {
         assert!(
             !problem.gradient(&[0.5; 8], &mut [0.0; 8]),
             "{formula} {link}"
+        );
+    }
+}
+
+/// `exact` is the gradient of `f` at `x` to 1e-5 relative, by central differences.
+fn assert_central_differences(
+    label: &str,
+    exact: &[f64],
+    x: &[f64],
+    mut f: impl FnMut(&[f64]) -> f64,
+) {
+    for i in 0..x.len() {
+        let h = 1e-5 * x[i].abs().max(0.1);
+        let mut at = x.to_vec();
+        at[i] += h;
+        let up = f(&at);
+        at[i] -= 2.0 * h;
+        let difference = (up - f(&at)) / (2.0 * h);
+        assert!(
+            (exact[i] - difference).abs() <= 1e-5 * difference.abs().max(1.0),
+            "{label}: parameter {i}: exact {} vs differences {difference}",
+            exact[i]
         );
     }
 }
