@@ -92,35 +92,66 @@ fn fit_reference(r: &Value) -> (GlmmFit, f64) {
 
 /// The exact gradient of the Laplace deviance ([`GlmmProblem::gradient`]) against central
 /// differences of the deviance, away from the optimum: a scalar term on binomial counts, a
-/// correlated intercept and slope on binary data, and a Poisson model. Models without it
+/// correlated intercept and slope on binary data (also as compound symmetry and diagonal,
+/// whose factors differ in their derivatives), and a Poisson model. Models without it
 /// (probit, negative binomial, several terms, `||`'s among them) say so.
 #[test]
 fn exact_gradient_matches_differences() {
-    let cases = [
+    use mixspec_engine::spec::CovarianceType::{self, *};
+    let slopes = "moderate_severe ~ treatment * time + (time | patientID)";
+    let beta = [-0.3, -0.4, -0.1, 0.05];
+    // (data, formula, family, link, covariance, θ, β)
+    let cases: [(&str, &str, &str, &str, CovarianceType, Vec<f64>, Vec<f64>); 5] = [
         (
             "cbpp.csv",
             "cbind(incidence, size - incidence) ~ period + (1 | herd)",
             "binomial",
             "logit",
-            vec![0.8, -1.2, -0.9, -1.1, -1.6],
+            Unstructured,
+            vec![0.8],
+            vec![-1.2, -0.9, -1.1, -1.6],
         ),
         (
             "toenail.csv",
-            "moderate_severe ~ treatment * time + (time | patientID)",
+            slopes,
             "binomial",
             "logit",
-            vec![3.0, -0.3, 0.6, -1.5, -0.3, -0.4, -0.1],
+            Unstructured,
+            vec![3.0, -0.3, 0.6],
+            beta.to_vec(),
+        ),
+        (
+            "toenail.csv",
+            slopes,
+            "binomial",
+            "logit",
+            CompoundSymmetry,
+            vec![2.0, 0.3],
+            beta.to_vec(),
+        ),
+        (
+            "toenail.csv",
+            slopes,
+            "binomial",
+            "logit",
+            Diagonal,
+            vec![3.0, 0.6],
+            beta.to_vec(),
         ),
         (
             "epil.csv",
             "y ~ lbase * trt + lage + V4 + (1 | subject)",
             "poisson",
             "log",
-            vec![0.6, 1.8, 0.9, -0.9, 0.3, 0.5, -0.15],
+            Unstructured,
+            vec![0.6],
+            vec![1.8, 0.9, -0.9, 0.3, 0.5, -0.15],
         ),
     ];
-    for (data, formula, family, link, params) in cases {
-        let (design, response, options) = model(data, formula, family, link, 1);
+    for (data, formula, family, link, covariance, theta, beta) in cases {
+        let (mut design, response, options) = model(data, formula, family, link, 1);
+        design.random[0].covariance = covariance;
+        let params = [&theta[..], &beta[..]].concat();
         let (mut problem, _) = GlmmProblem::new(design, &response, &options).unwrap();
         assert!(problem.deviance(&params).is_finite(), "{formula}");
         let mut exact = vec![0.0; params.len()];
@@ -128,16 +159,14 @@ fn exact_gradient_matches_differences() {
             problem.gradient(&params, &mut exact),
             "{formula}: no gradient"
         );
-        let label = format!("{formula}, second stage");
+        let label = format!("{formula} ({covariance:?}), second stage");
         assert_central_differences(&label, &exact, &params, |x| problem.deviance(x));
         // The first stage's: β at its joint mode with the random effects.
-        let n_theta = if formula.contains("(time |") { 3 } else { 1 };
-        let theta = &params[..n_theta];
-        assert!(problem.joint_deviance(theta).is_finite(), "{formula}");
-        let mut exact = vec![0.0; n_theta];
-        assert!(problem.joint_gradient(theta, &mut exact), "{formula}");
-        let label = format!("{formula}, first stage");
-        assert_central_differences(&label, &exact, theta, |x| problem.joint_deviance(x));
+        assert!(problem.joint_deviance(&theta).is_finite(), "{formula}");
+        let mut exact = vec![0.0; theta.len()];
+        assert!(problem.joint_gradient(&theta, &mut exact), "{formula}");
+        let label = format!("{formula} ({covariance:?}), first stage");
+        assert_central_differences(&label, &exact, &theta, |x| problem.joint_deviance(x));
     }
     for (data, formula, family, link) in [
         (
