@@ -677,15 +677,25 @@ fn cholesky_any(m: &mut [f64], q: usize) -> bool {
 
 /// Solves `LL'x = b` for a column-major lower-triangular `L` (`q × q`).
 pub(super) fn cholesky_solve(l: &[f64], q: usize, mut b: Vec<f64>) -> Vec<f64> {
-    for r in 0..q {
-        let s: f64 = (0..r).map(|k| l[k * q + r] * b[k]).sum();
-        b[r] = (b[r] - s) / l[r * q + r];
-    }
+    cholesky_solve_in_place(l, q, &mut b);
+    b
+}
+
+/// [`cholesky_solve`] into `b`, for loops over many small blocks.
+pub(super) fn cholesky_solve_in_place(l: &[f64], q: usize, b: &mut [f64]) {
+    forward_substitute(l, q, b);
     for r in (0..q).rev() {
         let s: f64 = (r + 1..q).map(|k| l[r * q + k] * b[k]).sum();
         b[r] = (b[r] - s) / l[r * q + r];
     }
-    b
+}
+
+/// `b ← L⁻¹b` for a column-major lower-triangular `L` (`q × q`).
+pub(super) fn forward_substitute(l: &[f64], q: usize, b: &mut [f64]) {
+    for r in 0..q {
+        let s: f64 = (0..r).map(|k| l[k * q + r] * b[k]).sum();
+        b[r] = (b[r] - s) / l[r * q + r];
+    }
 }
 
 /// The inverse of a symmetric positive-definite `n × n` matrix (either storage order: both

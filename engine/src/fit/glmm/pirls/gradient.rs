@@ -23,7 +23,7 @@
 //! holds; several terms couple the levels and would need a selected inverse of `M`.
 
 use super::Pirls;
-use crate::fit::factor::spd_inverse;
+use crate::fit::factor::{cholesky_solve_in_place, forward_substitute, spd_inverse};
 
 impl Pirls {
     /// Whether [`Pirls::gradient`] applies: the Laplace approximation, one random-effect
@@ -89,7 +89,7 @@ impl Pirls {
             // ℓᵢ = |L_l⁻¹T'zᵢ|².
             let lower = &l11[l * q * q..(l + 1) * q * q];
             transpose_times(t, q, z, &mut h);
-            forward(lower, q, &mut h);
+            forward_substitute(lower, q, &mut h);
             let ai = h.iter().map(|v| v * v).sum::<f64>() * slope;
             let (cl, el) = (&mut c[l * q..(l + 1) * q], &mut e[l * q..(l + 1) * q]);
             let al = &mut a[l * q * q..(l + 1) * q * q];
@@ -130,7 +130,8 @@ impl Pirls {
         );
         // Profiled: `G_l = T'K_l'` and `M_l⁻¹G_l` (column k at `k q`), the right-hand side
         // of ∂u/∂θⱼ, and per θⱼ the right-hand side of `S ∂β̂/∂θⱼ`.
-        let (mut gl, mut mgl, mut rhs) = (vec![0.0; q * p], vec![0.0; q * p], vec![0.0; q]);
+        let (mut gl, mut mgl) = (vec![0.0; q * p], vec![0.0; q * p]);
+        let (mut rhs, mut tafu) = (vec![0.0; q], vec![0.0; q]);
         let mut by_theta = vec![0.0; if profiled { n_theta * p } else { 0 }];
         for l in 0..levels {
             let lower = &l11[l * q * q..(l + 1) * q * q];
@@ -142,12 +143,12 @@ impl Pirls {
             let ul = &self.u[l * q..(l + 1) * q];
             // v_l = M_l⁻¹T'e_l, and B = M_l⁻¹T'A_l column by column.
             transpose_times(t, q, el, &mut v);
-            solve(lower, q, &mut v);
+            cholesky_solve_in_place(lower, q, &mut v);
             lower_times(t, q, &v, &mut tv[l * q..(l + 1) * q]);
             for col in 0..q {
                 let column = &mut b[col * q..(col + 1) * q];
                 transpose_times(t, q, &al[col * q..(col + 1) * q], column);
-                solve(lower, q, column);
+                cholesky_solve_in_place(lower, q, column);
             }
             let kl = if profiled {
                 let kl = &k_sums[l * p * q..(l + 1) * p * q];
@@ -155,7 +156,7 @@ impl Pirls {
                     let column = &mut gl[k * q..(k + 1) * q];
                     transpose_times(t, q, &kl[k * q..(k + 1) * q], column);
                     mgl[k * q..(k + 1) * q].copy_from_slice(column);
-                    solve(lower, q, &mut mgl[k * q..(k + 1) * q]);
+                    cholesky_solve_in_place(lower, q, &mut mgl[k * q..(k + 1) * q]);
                 }
                 // X'WX less Σ G_l'M_l⁻¹G_l is S, the Schur complement of β's block.
                 for k in 0..p {
@@ -183,8 +184,8 @@ impl Pirls {
                     // M_l ∂u_l/∂θⱼ = Fⱼ'c_l − T'A_lFⱼu_l − G_l ∂β̂/∂θⱼ, and
                     // S ∂β̂/∂θⱼ = Σ_l −K_lFⱼu_l − (M_l⁻¹G_l)'(Fⱼ'c_l − T'A_lFⱼu_l).
                     transpose_times(f, q, cl, &mut rhs);
-                    transpose_times(t, q, &afu, &mut fv);
-                    rhs.iter_mut().zip(&fv).for_each(|(r, x)| *r -= x);
+                    transpose_times(t, q, &afu, &mut tafu);
+                    rhs.iter_mut().zip(&tafu).for_each(|(r, x)| *r -= x);
                     for k in 0..p {
                         by_theta[j * p + k] -=
                             dot(&kl[k * q..(k + 1) * q], &fu) + dot(&mgl[k * q..(k + 1) * q], &rhs);
@@ -229,23 +230,6 @@ impl Pirls {
 
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// `L⁻¹x` in place, `L` lower triangular `q × q` (column-major).
-fn forward(l: &[f64], q: usize, x: &mut [f64]) {
-    for k in 0..q {
-        let s: f64 = (0..k).map(|m| l[m * q + k] * x[m]).sum();
-        x[k] = (x[k] - s) / l[k * q + k];
-    }
-}
-
-/// `(LL')⁻¹x` in place.
-fn solve(l: &[f64], q: usize, x: &mut [f64]) {
-    forward(l, q, x);
-    for k in (0..q).rev() {
-        let s: f64 = (k + 1..q).map(|m| l[k * q + m] * x[m]).sum();
-        x[k] = (x[k] - s) / l[k * q + k];
-    }
 }
 
 /// `out = Tx`, `T` lower triangular (column-major).
